@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { loadConfig } from './config.js';
+import { projectRoot } from './paths.js';
+import { tempDir } from './testing/harness.js';
+
+describe('configuration', () => {
+  test('defaults make a fresh machine work', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, path.resolve('./data'));
+    assert.equal(config.publicUrl, 'http://localhost:3000');
+    assert.equal(config.smtpUrl, undefined);
+    assert.equal(config.mailFrom, 'OwnTracks Enroll <enroll@localhost>');
+    assert.equal(config.caCommonName, 'OwnTracks Enroll CA');
+    assert.deepEqual(config.mqtt, { host: undefined, port: 8883 });
+  });
+
+  test('PUBLIC_URL follows PORT and loses a trailing slash', () => {
+    assert.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080');
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://enroll.example.org/' }).publicUrl, 'https://enroll.example.org');
+  });
+
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'abc' }, /^Configuration error: PORT: must be a whole number/],
+    [{ PORT: '70000' }, /^Configuration error: PORT: must be a whole number/],
+    [{ PORT: '3.5' }, /^Configuration error: PORT: /],
+    [{ MQTT_PORT: '0' }, /^Configuration error: MQTT_PORT: /],
+    [{ PUBLIC_URL: 'ftp://example.org' }, /^Configuration error: PUBLIC_URL: must be an http/],
+    [{ PUBLIC_URL: 'not a url' }, /^Configuration error: PUBLIC_URL: /],
+    [{ SMTP_URL: 'http://mail' }, /^Configuration error: SMTP_URL: must be an smtp/],
+    [{ ADMIN_USERNAME: 'root' }, /^Configuration error: ADMIN_PASSWORD: .*set together/],
+    [{ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'short' }, /^Configuration error: ADMIN_PASSWORD: must be at least 12/],
+    [{ CA_KEY_PASSPHRASE: 'x' }, /^Configuration error: CA_KEY_PASSPHRASE: /],
+    [{ LOG_LEVEL: 'loud' }, /^Configuration error: LOG_LEVEL: /],
+    [{ ADMIN_PASSWORD_FILE: '/nonexistent/secret' }, /^Configuration error: ADMIN_PASSWORD_FILE: cannot read/],
+  ];
+  for (const [env, message] of bad) {
+    test(`refuses ${JSON.stringify(env)}`, () => {
+      assert.throws(() => loadConfig(env), (error: Error) => {
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\n/, 'one line');
+        return true;
+      });
+    });
+  }
+
+  test('secrets can come from *_FILE, but not from both', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'pass');
+    writeFileSync(file, 'a-very-secret-passphrase\n');
+    assert.equal(loadConfig({ CA_KEY_PASSPHRASE_FILE: file }).caKeyPassphrase, 'a-very-secret-passphrase');
+    assert.throws(() => loadConfig({ CA_KEY_PASSPHRASE_FILE: file, CA_KEY_PASSPHRASE: 'another-passphrase' }), /not both/);
+  });
+
+  test('a bad setting stops start-up with one line naming it', async () => {
+    const run = promisify(execFile);
+    const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
+    await assert.rejects(
+      run(tsx, [path.join(projectRoot, 'server/main.ts')], { env: { ...process.env, PORT: 'eighty', DATA_DIR: tempDir() } }),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.equal(error.stderr.trim(), 'Configuration error: PORT: must be a whole number between 1 and 65535');
+        return true;
+      },
+    );
+  });
+});

@@ -1,0 +1,111 @@
+// The portal's configuration: one zod schema over the environment, parsed once at start.
+// Every variable is optional; the defaults make `npm start` work on a fresh machine.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { StartupError } from './errors.js';
+
+/** Secrets may come from `NAME` or from a file named by `NAME_FILE` (Docker secrets). */
+export const SECRET_VARIABLES = ['ADMIN_PASSWORD', 'CA_KEY_PASSPHRASE', 'SMTP_URL'] as const;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number between 1 and 65535' })
+    .int('must be a whole number between 1 and 65535')
+    .min(1, 'must be a whole number between 1 and 65535')
+    .max(65535, 'must be a whole number between 1 and 65535')
+    .default(fallback);
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+export const environmentSchema = z
+  .object({
+    PORT: port(3000),
+    HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+    DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./data'),
+    PUBLIC_URL: httpUrl.optional(),
+    SMTP_URL: z
+      .url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// address' })
+      .optional(),
+    MAIL_FROM: z.string().trim().min(3).default('OwnTracks Enroll <enroll@localhost>'),
+    ADMIN_USERNAME: optionalText,
+    ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    CA_KEY_PASSPHRASE: z.string().min(8, 'must be at least 8 characters').optional(),
+    CA_COMMON_NAME: z.string().trim().min(1, 'must not be empty').max(64).default('OwnTracks Enroll CA'),
+    MQTT_HOST: optionalText,
+    MQTT_PORT: port(8883),
+    BROKER_RELOAD_COMMAND: optionalText,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.ADMIN_USERNAME === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.ADMIN_USERNAME === undefined ? 'ADMIN_USERNAME' : 'ADMIN_PASSWORD'],
+        message: 'ADMIN_USERNAME and ADMIN_PASSWORD must be set together',
+      });
+    }
+  })
+  .transform((env) => ({
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: path.resolve(env.DATA_DIR),
+    publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    initialAdmin:
+      env.ADMIN_USERNAME && env.ADMIN_PASSWORD
+        ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }
+        : undefined,
+    caKeyPassphrase: env.CA_KEY_PASSPHRASE,
+    caCommonName: env.CA_COMMON_NAME,
+    mqtt: { host: env.MQTT_HOST, port: env.MQTT_PORT },
+    brokerReloadCommand: env.BROKER_RELOAD_COMMAND,
+    logLevel: env.LOG_LEVEL,
+  }));
+
+export type Config = z.output<typeof environmentSchema>;
+
+/** A setting that stops start-up; its message is the one line the operator sees. */
+export class ConfigError extends StartupError {
+  override name = 'ConfigError';
+}
+
+/** Replaces `NAME_FILE` by the file's content (trailing newline dropped) under `NAME`. */
+function resolveSecretFiles(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      throw new ConfigError(`Configuration error: set ${name} or ${name}_FILE, not both`);
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`Configuration error: ${name}_FILE: cannot read ${file} (${reason})`);
+    }
+  }
+  // Empty values count as unset, as with most twelve-factor software.
+  for (const [key, value] of Object.entries(resolved)) if (value === '') delete resolved[key];
+  return resolved;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = environmentSchema.safeParse(resolveSecretFiles(env));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = issue.path.join('.') || 'environment';
+    throw new ConfigError(`Configuration error: ${variable}: ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { migrationsDir } from '../paths.js';
+import { tempDir } from '../testing/harness.js';
+import { migrate, MigrationError, openDatabase, readMigrations } from './database.js';
+
+function freshDb() {
+  return openDatabase(path.join(tempDir(), 'enroll.db'));
+}
+
+describe('database', () => {
+  test('sets the pragmas of the design', () => {
+    const db = freshDb();
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  });
+
+  test('migrates a fresh database, then does nothing on restart', () => {
+    const db = freshDb();
+    const migrations = readMigrations(migrationsDir);
+    assert.deepEqual(migrate(db, migrations), migrations.map((m) => m.version));
+    assert.deepEqual(migrate(db, migrations), []);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    for (const table of ['admins', 'audit_log', 'certificates', 'sessions', 'settings', 'users']) assert.ok(tables.includes(table), table);
+  });
+
+  test('refuses a migration edited after it was applied', () => {
+    const db = freshDb();
+    const dir = tempDir();
+    cpSync(migrationsDir, dir, { recursive: true });
+    migrate(db, readMigrations(dir));
+    writeFileSync(path.join(dir, '001_initial.sql'), '-- edited\n', { flag: 'a' });
+    assert.throws(() => migrate(db, readMigrations(dir)), (error: Error) => error instanceof MigrationError && /differs from the one applied/.test(error.message));
+  });
+
+  test('refuses a database from a newer version', () => {
+    const db = freshDb();
+    migrate(db, readMigrations(migrationsDir));
+    db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', 'x', 'now')").run();
+    assert.throws(() => migrate(db, readMigrations(migrationsDir)), /does not know/);
+  });
+
+  test('a failing migration leaves no trace', () => {
+    const db = freshDb();
+    const dir = tempDir();
+    cpSync(migrationsDir, dir, { recursive: true });
+    const next = String(readMigrations(dir).length + 1).padStart(3, '0');
+    writeFileSync(path.join(dir, `${next}_broken.sql`), 'CREATE TABLE half (x);\nTHIS IS NOT SQL;\n');
+    assert.throws(() => migrate(db, readMigrations(dir)));
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+    assert.equal(db.prepare('SELECT count(*) FROM schema_migrations WHERE version = ?').pluck().get(Number(next)), 0);
+  });
+
+  test('the audit log is append-only', () => {
+    const db = freshDb();
+    migrate(db, readMigrations(migrationsDir));
+    db.prepare("INSERT INTO audit_log (at, actor, action, outcome) VALUES ('t', 'a', 'x', 'success')").run();
+    assert.throws(() => db.prepare("UPDATE audit_log SET actor = 'b'").run(), /append-only/);
+    assert.throws(() => db.prepare('DELETE FROM audit_log').run(), /append-only/);
+  });
+});

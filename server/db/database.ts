@@ -1,0 +1,82 @@
+// Opens the SQLite database with the portal's pragmas and brings its schema up to date.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StartupError } from '../errors.js';
+
+export type Db = Database.Database;
+
+export class MigrationError extends StartupError {
+  override name = 'MigrationError';
+}
+
+export interface MigrationFile {
+  version: number;
+  name: string;
+  sql: string;
+  sha256: string;
+}
+
+const MIGRATION_FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
+
+export function readMigrations(dir: string): MigrationFile[] {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.sql')).sort();
+  return files.map((file, index) => {
+    const match = MIGRATION_FILE.exec(file);
+    if (!match) throw new MigrationError(`Migration ${file}: name must look like 001_name.sql`);
+    const version = Number(match[1]);
+    if (version !== index + 1) {
+      throw new MigrationError(`Migration ${file}: expected number ${String(index + 1).padStart(3, '0')}`);
+    }
+    const sql = readFileSync(path.join(dir, file), 'utf8');
+    return { version, name: match[2]!, sql, sha256: createHash('sha256').update(sql).digest('hex') };
+  });
+}
+
+/**
+ * Applies the migrations not yet applied, each with its bookkeeping row in one transaction.
+ * Refuses (throws) when the history in the database does not match the files: a migration
+ * edited after it landed, one removed, or a database from a newer version of the portal.
+ */
+export function migrate(db: Db, migrations: MigrationFile[]): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const applied = db
+    .prepare('SELECT version, name, sha256 FROM schema_migrations ORDER BY version')
+    .all() as Array<{ version: number; name: string; sha256: string }>;
+  for (const row of applied) {
+    const file = migrations.find((m) => m.version === row.version);
+    if (!file) {
+      throw new MigrationError(
+        `Database has migration ${row.version} (${row.name}) that this version does not know; refusing to start`,
+      );
+    }
+    if (file.name !== row.name || file.sha256 !== row.sha256) {
+      throw new MigrationError(
+        `Migration ${String(row.version).padStart(3, '0')}_${file.name}.sql differs from the one applied; refusing to start`,
+      );
+    }
+  }
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)',
+  );
+  const pending = migrations.filter((m) => !applied.some((row) => row.version === m.version));
+  for (const migration of pending) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, migration.sha256, new Date().toISOString());
+    })();
+  }
+  return pending.map((m) => m.version);
+}
+
+/** Opens (creating if needed) the database file and sets the pragmas of DESIGN.md. */
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

@@ -1,0 +1,28 @@
+// Starts the portal: read the configuration, open DATA_DIR, build the app, listen, shut down cleanly.
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { openDataDir } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { StartupError } from './errors.js';
+
+async function main() {
+  const config = loadConfig();
+  const db = openDataDir(config);
+  const app = await buildApp(config, { db });
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info(`${signal} received, shutting down`);
+    await app.close(); // stops accepting, lets in-flight requests finish
+    db.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(`OwnTracks Enroll is ready at ${config.publicUrl}`);
+}
+
+main().catch((error: unknown) => {
+  // Configuration and start-up problems are one clear line, not a stack trace.
+  console.error(error instanceof StartupError ? error.message : error);
+  process.exit(1);
+});

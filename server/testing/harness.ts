@@ -1,0 +1,107 @@
+// Test harness: a portal on a fresh DATA_DIR with a captured log, a settable clock and a cookie jar.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp, type AppDeps } from '../app.js';
+import { openDataDir } from '../bootstrap.js';
+import { loadConfig, type Config } from '../config.js';
+
+export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery' };
+
+export class Clock {
+  constructor(public current = new Date()) {}
+  now = () => new Date(this.current);
+  advance(ms: number) {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export function tempDir(prefix = 'enroll-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export interface TestPortalOptions {
+  env?: Record<string, string>;
+  deps?: Partial<AppDeps>;
+  /** Create TEST_ADMIN through ADMIN_USERNAME/ADMIN_PASSWORD (default true). */
+  withAdmin?: boolean;
+  dataDir?: string;
+}
+
+export async function startTestPortal(options: TestPortalOptions = {}) {
+  const dataDir = options.dataDir ?? tempDir();
+  const adminEnv = options.withAdmin === false ? {} : { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password };
+  const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...adminEnv, ...options.env });
+  const db = openDataDir(config);
+  const clock = new Clock();
+  const logStream = new PassThrough();
+  const logs: string[] = [];
+  logStream.on('data', (chunk: Buffer) => logs.push(...String(chunk).split('\n').filter(Boolean)));
+  const app = await buildApp(config, { db, now: clock.now, logStream, ...options.deps });
+  await app.ready();
+  return {
+    app,
+    db,
+    config,
+    clock,
+    dataDir,
+    logs,
+    async close() {
+      await app.close();
+      db.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+export type TestPortal = Awaited<ReturnType<typeof startTestPortal>>;
+
+/** A browser-like client over app.inject(): keeps cookies and reads CSRF tokens from forms. */
+export class Browser {
+  cookies = new Map<string, string>();
+  constructor(private portal: TestPortal) {}
+
+  async request(options: InjectOptions): Promise<LightMyRequestResponse> {
+    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await this.portal.app.inject({
+      ...options,
+      headers: { ...(cookie ? { cookie } : {}), ...options.headers },
+    });
+    for (const set of response.cookies) {
+      if (set.expires && set.expires.getTime() < Date.now()) this.cookies.delete(set.name);
+      else this.cookies.set(set.name, set.value);
+    }
+    return response;
+  }
+
+  get(url: string) {
+    return this.request({ method: 'GET', url });
+  }
+
+  /** POSTs a form the way a browser does, with the CSRF token of the page it came from. */
+  async submit(pageUrl: string, action: string, fields: Record<string, string>, options: { csrf?: string } = {}) {
+    const page = await this.get(pageUrl);
+    const token = options.csrf ?? csrfTokenOf(page.body);
+    return this.post(action, { _csrf: token, ...fields });
+  }
+
+  post(url: string, fields: Record<string, string>) {
+    return this.request({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  async signIn(username = TEST_ADMIN.username, password = TEST_ADMIN.password) {
+    return this.submit('/login', '/login', { username, password });
+  }
+}
+
+export function csrfTokenOf(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error('no CSRF token on the page');
+  return match[1]!;
+}

@@ -1,0 +1,37 @@
+// What the web layer knows of the rest of the portal, and the types fastify is extended with.
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { AdminsRepository } from '../db/admins.js';
+import type { AuditRepository } from '../db/audit.js';
+import type { SettingsRepository } from '../db/settings.js';
+import type { SetupToken } from '../accounts/setup-token.js';
+
+export interface Portal {
+  config: Config;
+  db: Db;
+  now: () => Date;
+  admins: AdminsRepository;
+  audit: AuditRepository;
+  settings: SettingsRepository;
+  setupToken: SetupToken;
+}
+
+export interface PageData {
+  title: string;
+  [key: string]: unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    portal: Portal;
+  }
+  interface FastifyReply {
+    /** Renders `views/<view>.eta` inside the layout, with the session's admin, flash and CSRF token. */
+    page(view: string, data: PageData): Promise<FastifyReply>;
+  }
+  interface Session {
+    admin?: string;
+    signedInAt?: number;
+    lastSeenAt?: number;
+  }
+}

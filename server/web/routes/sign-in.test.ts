@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Browser, csrfTokenOf, startTestPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
+
+describe('sign-in', () => {
+  let portal: TestPortal;
+  before(async () => {
+    portal = await startTestPortal();
+  });
+  after(() => portal.close());
+
+  test('the sign-in page has the labelled fields and the button of the contract', async () => {
+    const page = await new Browser(portal).get('/login');
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<label for="f-username">Username<\/label>/);
+    assert.match(page.body, /<label for="f-password">Password<\/label>/);
+    assert.match(page.body, /<button type="submit" class="primary">Sign in<\/button>/);
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self';style-src 'self'/);
+  });
+
+  test('the right password signs in with a new session id, and the audit log says so', async () => {
+    const browser = new Browser(portal);
+    await browser.get('/login');
+    const before = browser.cookies.get('enroll_session');
+    const response = await browser.signIn();
+    assert.equal(response.statusCode, 303);
+    assert.equal(response.headers.location, '/certificates');
+    assert.notEqual(browser.cookies.get('enroll_session'), before, 'session id regenerated');
+    const cookie = response.cookies.find((c) => c.name === 'enroll_session')!;
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+    assert.equal(cookie.secure, undefined, 'not Secure over http');
+    const row = portal.db.prepare("SELECT * FROM audit_log WHERE action = 'sign-in' AND outcome = 'success'").get() as { actor: string; ip: string };
+    assert.equal(row.actor, TEST_ADMIN.username);
+    assert.ok(row.ip);
+  });
+
+  const wrong: Array<[string, string, string]> = [
+    ['a wrong password', TEST_ADMIN.username, 'not the password'],
+    ['an unknown username', 'nobody', TEST_ADMIN.password],
+  ];
+  for (const [name, username, password] of wrong) {
+    test(`${name} is refused with the same message`, async () => {
+      const response = await new Browser(portal).signIn(username, password);
+      assert.equal(response.statusCode, 401);
+      assert.match(response.body, /Username or password is wrong/);
+      assert.match(response.body, new RegExp(`value="${username}"`), 'username kept');
+    });
+  }
+
+  test('an empty form shows messages beside the fields', async () => {
+    const response = await new Browser(portal).submit('/login', '/login', { username: '', password: '' });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.body, /id="e-username">Enter your username/);
+    assert.match(response.body, /id="e-password">Enter your password/);
+  });
+
+  test('a missing or foreign CSRF token is refused with 403 and signs nobody in', async () => {
+    const browser = new Browser(portal);
+    const missing = await browser.post('/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password });
+    assert.equal(missing.statusCode, 403);
+    assert.match(missing.body, /form expired/);
+    const other = new Browser(portal);
+    const foreign = csrfTokenOf((await other.get('/login')).body);
+    const forged = await browser.submit('/login', '/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password }, { csrf: foreign });
+    assert.equal(forged.statusCode, 403);
+    assert.equal((await browser.get('/certificates')).statusCode, 303);
+  });
+
+  test('sign-out ends the session on the server', async () => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    const stolen = new Map(browser.cookies);
+    const out = await browser.submit('/certificates', '/logout', {});
+    assert.equal(out.statusCode, 303);
+    assert.equal(out.headers.location, '/login?signedOut=1');
+    const replay = new Browser(portal);
+    replay.cookies = stolen;
+    const page = await replay.get('/certificates');
+    assert.equal(page.statusCode, 303);
+    assert.match(String(page.headers.location), /^\/login/);
+  });
+
+  test('a session idle for 30 minutes is refused', async () => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    assert.equal((await browser.get('/certificates')).statusCode, 200);
+    portal.clock.advance(SESSION_IDLE_MS + 1000);
+    const page = await browser.get('/certificates');
+    assert.equal(page.statusCode, 303);
+    assert.match(String(page.headers.location), /^\/login/);
+  });
+
+  test('a session older than 8 hours is refused even when used', async () => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    for (let elapsed = 0; elapsed <= SESSION_ABSOLUTE_MS; elapsed += SESSION_IDLE_MS / 2) {
+      portal.clock.advance(SESSION_IDLE_MS / 2);
+      const page = await browser.get('/certificates');
+      if (page.statusCode !== 200) {
+        assert.ok(elapsed + SESSION_IDLE_MS / 2 > SESSION_ABSOLUTE_MS, `refused too early, after ${elapsed} ms`);
+        assert.equal(page.headers.location, '/login?expired=1');
+        return;
+      }
+    }
+    assert.fail('the session outlived its absolute limit');
+  });
+
+  test('only local addresses are followed after sign-in', async () => {
+    for (const [next, expected] of [['/certificates/new', '/certificates/new'], ['//evil.example', '/certificates'], ['https://evil.example', '/certificates']]) {
+      const response = await new Browser(portal).submit('/login', '/login', { ...TEST_ADMIN, next: next! });
+      assert.equal(response.headers.location, expected);
+    }
+  });
+
+  test('unknown pages get a proper 404 page', async () => {
+    const response = await new Browser(portal).get('/no/such/page');
+    assert.equal(response.statusCode, 404);
+    assert.match(response.body, /Page not found/);
+  });
+});
+
+describe('sign-in limits', () => {
+  test('the per-account back-off answers 429 after five failures, and the right password works after it', async () => {
+    const portal = await startTestPortal();
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await new Browser(portal).signIn(TEST_ADMIN.username, 'wrong')).statusCode, 401);
+      const blocked = await new Browser(portal).signIn();
+      assert.equal(blocked.statusCode, 429);
+      assert.match(blocked.body, /Too many failed attempts for this account/);
+      portal.clock.advance(2000);
+      assert.equal((await new Browser(portal).signIn()).statusCode, 303);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  test('more than 10 attempts a minute from one address get the 429 page', async () => {
+    const portal = await startTestPortal();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) statuses.push((await new Browser(portal).signIn('nobody', 'wrong')).statusCode);
+      assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
+      assert.equal(statuses[10], 429);
+      const page = await new Browser(portal).signIn();
+      assert.equal(page.statusCode, 429);
+      assert.match(page.body, /Too many attempts from your address/);
+      assert.ok(page.headers['retry-after']);
+    } finally {
+      await portal.close();
+    }
+  });
+});
