@@ -1,0 +1,108 @@
+// The certificate authority: create one, load and check one (made here or imported).
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import { StartupError } from '../errors.js';
+import { signCertificate, type NameAttributes } from './certificate.js';
+import { children, readElement } from './der.js';
+import { generateRsaKeyPair } from './keys.js';
+import { randomSerial } from './serial.js';
+
+export class CaError extends StartupError {
+  override name = 'CaError';
+}
+
+export const CA_KEY_BITS = 4096;
+export const CA_VALIDITY_YEARS = 10;
+
+/** A loaded CA: what issuing certificates and CRLs needs. */
+export interface Ca {
+  certPem: string;
+  certDer: Buffer;
+  x509: X509Certificate;
+  key: KeyObject;
+  subject: NameAttributes;
+  /** The DER of the CA's subject Name, copied byte for byte into issued certificates' and CRLs' issuer. */
+  subjectDer: Buffer;
+  /** The CA's key identifier: its subjectKeyIdentifier, or the SHA-1 of its public key when it has none. */
+  keyId: Buffer;
+}
+
+export async function createCa(commonName: string, now: Date): Promise<{ certPem: string; keyPem: string }> {
+  const { privateKeyPem, publicKeyPem } = await generateRsaKeyPair(CA_KEY_BITS);
+  const subject = [{ shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class }];
+  const notAfter = new Date(now);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_VALIDITY_YEARS);
+  const { pem } = signCertificate({
+    serial: randomSerial(),
+    subject,
+    issuer: subject,
+    publicKeyPem,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter,
+    signingKey: createPrivateKey(privateKeyPem),
+    extensions: [
+      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ],
+  });
+  return { certPem: pem, keyPem: privateKeyPem };
+}
+
+/** The key as stored in ca.key: PKCS#8, encrypted with AES-256 (PBES2) when a passphrase is given. */
+export function exportCaKey(key: KeyObject, passphrase?: string): string {
+  return passphrase
+    ? (key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string)
+    : (key.export({ type: 'pkcs8', format: 'pem' }) as string);
+}
+
+function readKey(keyPem: string, passphrase: string | undefined): KeyObject {
+  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyPem)) {
+    throw new CaError('CA key is encrypted: set CA_KEY_PASSPHRASE or CA_KEY_PASSPHRASE_FILE');
+  }
+  try {
+    return createPrivateKey(passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase });
+  } catch (error) {
+    if (/bad decrypt|wrong password|BAD_DECRYPT/i.test(String((error as Error).message))) {
+      throw new CaError('CA key passphrase is wrong');
+    }
+    throw new CaError(`CA key cannot be read (${(error as Error).message})`);
+  }
+}
+
+function subjectDerOf(certDer: Buffer): Buffer {
+  const tbs = children(readElement(certDer))[0]!;
+  const fields = children(tbs);
+  const offset = fields[0]!.tag === 0xa0 ? 1 : 0; // [0] version is present in v3 certificates
+  return fields[offset + 4]!.raw; // serial, signature, issuer, validity, subject
+}
+
+/** Loads a CA and refuses, with one clear line, anything that cannot serve as one. */
+export function loadCa(certPem: string, keyPem: string, passphrase: string | undefined, now: Date): Ca {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certPem);
+  } catch {
+    throw new CaError('CA certificate cannot be read: not a PEM certificate');
+  }
+  if (!x509.ca) throw new CaError(`Certificate "${x509.subject}" is not a CA (basicConstraints CA:TRUE missing)`);
+  if (new Date(x509.validTo).getTime() <= now.getTime()) throw new CaError(`CA certificate expired on ${new Date(x509.validTo).toISOString()}`);
+  const key = readKey(keyPem, passphrase);
+  if (key.asymmetricKeyType !== 'rsa') throw new CaError('CA key must be an RSA key');
+  if (!x509.checkPrivateKey(key)) throw new CaError('CA key does not match the CA certificate');
+
+  const forgeCert = forge.pki.certificateFromPem(certPem);
+  const ski = forgeCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
+  const keyId = ski?.subjectKeyIdentifier
+    ? Buffer.from(ski.subjectKeyIdentifier, 'hex')
+    : Buffer.from(forge.pki.getPublicKeyFingerprint(forgeCert.publicKey, { type: 'RSAPublicKey' }).getBytes(), 'binary');
+  return {
+    certPem: x509.toString(),
+    certDer: x509.raw,
+    x509,
+    key,
+    subject: forgeCert.subject.attributes,
+    subjectDer: subjectDerOf(x509.raw),
+    keyId,
+  };
+}

@@ -1,0 +1,80 @@
+// Client certificates (CN = MQTT username) and the broker's TLS server certificate.
+import { isIP } from 'node:net';
+import { signCertificate, type SignedCertificate } from './certificate.js';
+import type { Ca } from './ca.js';
+import { randomSerial } from './serial.js';
+
+const DAY_MS = 24 * 3600_000;
+/** Certificates start five minutes in the past, so a phone whose clock lags a little accepts them. */
+const BACKDATE_MS = 5 * 60_000;
+
+function authorityKeyIdentifier(ca: Ca) {
+  // Pass the CA's key id explicitly: forge's `keyIdentifier: true` would take the new certificate's own key.
+  return { name: 'authorityKeyIdentifier', keyIdentifier: ca.keyId.toString('binary') };
+}
+
+function validity(now: Date, days: number) {
+  return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
+}
+
+export interface ClientCertificateRequest {
+  ca: Ca;
+  username: string;
+  publicKeyPem: string;
+  days: number;
+  now: Date;
+}
+
+export function issueClientCertificate(request: ClientCertificateRequest): SignedCertificate {
+  const { ca, username, publicKeyPem, days, now } = request;
+  return signCertificate({
+    serial: randomSerial(),
+    subject: [{ shortName: 'CN', value: username }],
+    issuer: ca.subject,
+    publicKeyPem,
+    ...validity(now, days),
+    signingKey: ca.key,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', clientAuth: true },
+      { name: 'subjectKeyIdentifier' },
+      authorityKeyIdentifier(ca),
+    ],
+  });
+}
+
+/** Apple's limit for TLS server certificates. */
+export const SERVER_MAX_DAYS = 825;
+
+export interface ServerCertificateRequest {
+  ca: Ca;
+  hosts: string[];
+  ips: string[];
+  publicKeyPem: string;
+  days: number;
+  now: Date;
+}
+
+export function issueServerCertificate(request: ServerCertificateRequest): SignedCertificate {
+  const { ca, hosts, ips, publicKeyPem, days, now } = request;
+  if (hosts.length + ips.length === 0) throw new RangeError('A server certificate needs at least one host name or IP address');
+  if (days < 1 || days > SERVER_MAX_DAYS) throw new RangeError(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`);
+  for (const ip of ips) if (!isIP(ip)) throw new RangeError(`Not an IP address: ${ip}`);
+  return signCertificate({
+    serial: randomSerial(),
+    subject: [{ shortName: 'CN', value: hosts[0] ?? ips[0]! }],
+    issuer: ca.subject,
+    publicKeyPem,
+    ...validity(now, days),
+    signingKey: ca.key,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [...hosts.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
+      { name: 'subjectKeyIdentifier' },
+      authorityKeyIdentifier(ca),
+    ],
+  });
+}
