@@ -3,12 +3,16 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { openDataDir } from './bootstrap.js';
 import { loadConfig } from './config.js';
+import { isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
 import { StartupError } from './errors.js';
 
 async function main() {
   const config = loadConfig();
   const db = openDataDir(config);
-  const app = await buildApp(config, { db });
+  const { ca, created } = await loadOrCreateCa(config.dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
+  const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(config.dataDir) });
+  if (created) app.log.info(`Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile`);
+  if (!isCaKeyEncrypted(config.dataDir)) app.log.warn('ca.key is stored unencrypted: set CA_KEY_PASSPHRASE to encrypt it at rest');
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');

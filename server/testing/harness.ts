@@ -1,5 +1,5 @@
 // Test harness: a portal on a fresh DATA_DIR with a captured log, a settable clock and a cookie jar.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -7,6 +7,9 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../app.js';
 import { openDataDir } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
+import { caPaths, isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
+import { exportCaKey } from '../pki/ca.js';
+import { testCa } from './pki.js';
 
 export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery' };
 
@@ -35,15 +38,23 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
   const adminEnv = options.withAdmin === false ? {} : { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password };
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...adminEnv, ...options.env });
   const db = openDataDir(config);
+  if (!existsSync(caPaths(dataDir).cert)) {
+    // The shared test CA, so that every portal does not spend seconds on an RSA 4096 key.
+    const { ca } = await testCa();
+    writeFileSync(caPaths(dataDir).key, exportCaKey(ca.key, config.caKeyPassphrase), { mode: 0o600 });
+    writeFileSync(caPaths(dataDir).cert, ca.certPem);
+  }
+  const { ca } = await loadOrCreateCa(dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
   const clock = new Clock();
   const logStream = new PassThrough();
   const logs: string[] = [];
   logStream.on('data', (chunk: Buffer) => logs.push(...String(chunk).split('\n').filter(Boolean)));
-  const app = await buildApp(config, { db, now: clock.now, logStream, ...options.deps });
+  const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir), now: clock.now, logStream, ...options.deps });
   await app.ready();
   return {
     app,
     db,
+    ca,
     config,
     clock,
     dataDir,
@@ -60,11 +71,14 @@ export type TestPortal = Awaited<ReturnType<typeof startTestPortal>>;
 /** A browser-like client over app.inject(): keeps cookies and reads CSRF tokens from forms. */
 export class Browser {
   cookies = new Map<string, string>();
+  /** Each browser has an address of its own, as real ones do (the rate limit counts per address). */
+  readonly remoteAddress = `127.0.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
   constructor(private portal: TestPortal) {}
 
   async request(options: InjectOptions): Promise<LightMyRequestResponse> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const response = await this.portal.app.inject({
+      remoteAddress: this.remoteAddress,
       ...options,
       headers: { ...(cookie ? { cookie } : {}), ...options.headers },
     });

@@ -5,6 +5,8 @@ import type { AdminsRepository } from '../db/admins.js';
 import type { AuditRepository } from '../db/audit.js';
 import type { SettingsRepository } from '../db/settings.js';
 import type { SetupToken } from '../accounts/setup-token.js';
+import type { EnrollContext } from '../enroll/context.js';
+import type { OneTimeSecrets } from './one-time-secrets.js';
 
 export interface Portal {
   config: Config;
@@ -14,6 +16,11 @@ export interface Portal {
   audit: AuditRepository;
   settings: SettingsRepository;
   setupToken: SetupToken;
+  enroll: EnrollContext;
+  /** Passphrases of just-issued bundles, shown once on the result page. */
+  passphrases: OneTimeSecrets<{ certificateId: number; passphrase: string }>;
+  /** Whether ca.key is stored encrypted (a banner warns when it is not). */
+  caKeyEncrypted: boolean;
 }
 
 export interface PageData {

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply } from 'fastify';
 import { publicDir, viewsDir } from '../../paths.js';
 import type { PageData } from '../context.js';
+import { relativeTime } from '../presenters.js';
 
 export const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
 
@@ -25,6 +26,8 @@ export default fp(
         flash,
         csrfToken: session ? this.generateCsrf() : '',
         productName: 'OwnTracks Enroll',
+        relative: (date: Date | string) => relativeTime(date, app.portal.now()),
+        scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
       });
       return this.type('text/html; charset=utf-8').send(html);
     });

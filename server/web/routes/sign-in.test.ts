@@ -139,14 +139,16 @@ describe('sign-in limits', () => {
   test('more than 10 attempts a minute from one address get the 429 page', async () => {
     const portal = await startTestPortal();
     try {
+      const browser = new Browser(portal);
       const statuses: number[] = [];
-      for (let i = 0; i < 11; i++) statuses.push((await new Browser(portal).signIn('nobody', 'wrong')).statusCode);
+      for (let i = 0; i < 11; i++) statuses.push((await browser.signIn('nobody', 'wrong')).statusCode);
       assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
       assert.equal(statuses[10], 429);
-      const page = await new Browser(portal).signIn();
+      const page = await browser.signIn();
       assert.equal(page.statusCode, 429);
       assert.match(page.body, /Too many attempts from your address/);
       assert.ok(page.headers['retry-after']);
+      assert.equal((await new Browser(portal).signIn()).statusCode, 303, 'another address is not affected');
     } finally {
       await portal.close();
     }

@@ -1,0 +1,25 @@
+// The `users` table: the people certificates are issued to. username = certificate CN = MQTT username.
+import type { Db } from './database.js';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  email: string;
+  name: string | null;
+  created_at: string;
+}
+
+export function usersRepository(db: Db) {
+  const byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?');
+  const insert = db.prepare<[string, string, string]>('INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)');
+  const setEmail = db.prepare<[string, number]>('UPDATE users SET email = ? WHERE id = ?');
+  return {
+    find: (username: string) => byName.get(username),
+    create: (username: string, email: string, at: Date): UserRow => {
+      insert.run(username, email, at.toISOString());
+      return byName.get(username)!;
+    },
+    setEmail: (id: number, email: string) => void setEmail.run(email, id),
+  };
+}
+export type UsersRepository = ReturnType<typeof usersRepository>;

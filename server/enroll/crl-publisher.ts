@@ -1,0 +1,152 @@
+// Publishes the CRL the broker reads: rebuilt from the database, checked against the CA, written
+// atomically over DATA_DIR/crl.pem, then the broker is asked to re-read it.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AuditRepository } from '../db/audit.js';
+import type { CertificatesRepository } from '../db/certificates.js';
+import type { SettingsRepository } from '../db/settings.js';
+import type { Db } from '../db/database.js';
+import { writeFileAtomic } from '../files.js';
+import type { Ca } from '../pki/ca.js';
+import { buildCrlPem, isValidCrl, type CrlRequest, type RevocationReason } from '../pki/crl.js';
+
+const DAY_MS = 86400_000;
+/** nextUpdate is 30 days out; the CRL is renewed once it is a day old, so it never gets near. */
+export const CRL_VALIDITY_MS = 30 * DAY_MS;
+export const CRL_RENEW_AFTER_MS = DAY_MS;
+/** /healthz says degraded when nextUpdate is this close. */
+export const CRL_DEGRADED_WITHIN_MS = 3 * DAY_MS;
+export const RELOAD_TIMEOUT_MS = 10_000;
+
+export interface ReloadOutcome {
+  ok: boolean;
+  message: string;
+}
+
+export interface Publication {
+  crlNumber: bigint;
+  entries: number;
+  nextUpdate: Date;
+  /** Undefined when no BROKER_RELOAD_COMMAND is configured. */
+  reload: ReloadOutcome | undefined;
+}
+
+export interface CrlPublisherOptions {
+  db: Db;
+  ca: Ca;
+  dataDir: string;
+  certificates: CertificatesRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
+  now: () => Date;
+  reloadCommand: string | undefined;
+  /** The CRL builder; tests swap in a broken one to prove a bad CRL is never published. */
+  build?: (request: CrlRequest) => string;
+}
+
+export class CrlPublicationError extends Error {
+  override name = 'CrlPublicationError';
+}
+
+/** Runs the broker reload command through the shell, killed after RELOAD_TIMEOUT_MS. */
+export function runReloadCommand(command: string, timeoutMs = RELOAD_TIMEOUT_MS): Promise<ReloadOutcome> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', command], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 }, (error, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim().slice(0, 500);
+      if (!error) return resolve({ ok: true, message: output || 'exit status 0' });
+      const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+      const reason = failure.killed ? `killed after ${timeoutMs / 1000} s` : `exit status ${failure.code}`;
+      resolve({ ok: false, message: output ? `${reason}: ${output}` : reason });
+    });
+  });
+}
+
+export class CrlPublisher {
+  readonly file: string;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: CrlPublisherOptions) {
+    this.file = path.join(options.dataDir, 'crl.pem');
+  }
+
+  /** When the published CRL stops being valid, if one has been published. */
+  get nextUpdate(): Date | undefined {
+    const value = this.options.settings.get('crl_next_update');
+    return value ? new Date(value) : undefined;
+  }
+
+  get thisUpdate(): Date | undefined {
+    const value = this.options.settings.get('crl_this_update');
+    return value ? new Date(value) : undefined;
+  }
+
+  /** The current CRL file, as published. */
+  read(): string {
+    return readFileSync(this.file, 'utf8');
+  }
+
+  /** Publications run one at a time, in the order asked. */
+  publish(actor: string, cause: string): Promise<Publication> {
+    const run = this.#queue.then(() => this.#publish(actor, cause));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Renews the CRL when it is older than a day (the freshness timer calls this hourly). */
+  async refreshIfAging(): Promise<Publication | undefined> {
+    const thisUpdate = this.thisUpdate;
+    if (thisUpdate && this.options.now().getTime() - thisUpdate.getTime() < CRL_RENEW_AFTER_MS) return undefined;
+    return this.publish('system', 'renewal');
+  }
+
+  /** Checks every hour whether the CRL needs renewing. */
+  startFreshnessTimer(onError: (error: unknown) => void): () => void {
+    const timer = setInterval(() => this.refreshIfAging().catch(onError), 3600_000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  async #publish(actor: string, cause: string): Promise<Publication> {
+    const { db, ca, certificates, settings, audit, now } = this.options;
+    const build = this.options.build ?? buildCrlPem;
+    const at = now();
+    const crlNumber = db.transaction(() => {
+      const next = BigInt(settings.get('crl_number') ?? '0') + 1n;
+      settings.put('crl_number', next.toString());
+      return next;
+    })();
+    let entries = 0;
+    const rows = certificates.revokedEntries();
+    const pem = build({
+      ca,
+      crlNumber,
+      thisUpdate: new Date(at.getTime() - 5 * 60_000), // backdated a little for clocks that lag
+      nextUpdate: new Date(at.getTime() + CRL_VALIDITY_MS),
+      entries: (function* () {
+        for (const row of rows) {
+          entries++;
+          yield { serial: row.serial, revokedAt: new Date(row.revoked_at), reason: row.revocation_reason as RevocationReason };
+        }
+      })(),
+    });
+    if (!isValidCrl(pem, ca)) {
+      audit.record({ actor, action: 'crl-publish', outcome: 'failure', detail: `CRL ${crlNumber} failed verification; the previous CRL stays` }, at);
+      throw new CrlPublicationError(`CRL ${crlNumber} failed verification against the CA; the previous CRL stays in place`);
+    }
+    writeFileAtomic(this.file, pem, 0o644);
+    const nextUpdate = new Date(at.getTime() + CRL_VALIDITY_MS);
+    db.transaction(() => {
+      settings.put('crl_this_update', at.toISOString());
+      settings.put('crl_next_update', nextUpdate.toISOString());
+      audit.record({ actor, action: 'crl-publish', outcome: 'success', detail: `CRL ${crlNumber} with ${entries} entries (${cause})` }, at);
+    })();
+
+    let reload: ReloadOutcome | undefined;
+    if (this.options.reloadCommand) {
+      reload = await runReloadCommand(this.options.reloadCommand);
+      audit.record({ actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message }, now());
+    }
+    return { crlNumber, entries, nextUpdate, reload };
+  }
+}

@@ -1,0 +1,22 @@
+// Worker-thread entry: mints bundles off the event loop. The CA arrives as its certificate and a
+// KeyObject (transferable between threads); the loaded CA is kept per certificate.
+import type { KeyObject } from 'node:crypto';
+import { loadCa, type Ca } from '../pki/ca.js';
+import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
+
+export interface MintTask {
+  caCertPem: string;
+  caKey: KeyObject;
+  request: MintRequest;
+}
+
+const loaded = new Map<string, Ca>();
+
+export default async function mint(task: MintTask): Promise<MintedBundle> {
+  let ca = loaded.get(task.caCertPem);
+  if (!ca) {
+    ca = loadCa(task.caCertPem, task.caKey.export({ type: 'pkcs8', format: 'pem' }) as string, undefined, task.request.now);
+    loaded.set(task.caCertPem, ca);
+  }
+  return mintClientBundle(ca, task.request);
+}

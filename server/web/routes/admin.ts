@@ -1,0 +1,16 @@
+// Every page behind sign-in: one encapsulated context whose preHandler is the admin guard.
+import type { FastifyPluginAsync } from 'fastify';
+import certificateRoutes from './certificates.js';
+import issueRoutes from './issue.js';
+import outboxRoutes from './outbox.js';
+
+const adminRoutes: FastifyPluginAsync = async (app) => {
+  app.addHook('preHandler', app.requireAdmin);
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+  await app.register(issueRoutes);
+  await app.register(certificateRoutes);
+  await app.register(outboxRoutes);
+};
+export default adminRoutes;
