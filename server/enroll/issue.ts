@@ -40,6 +40,18 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
     now: ctx.now(),
   });
 
+  // Composed before recording: a message that cannot be built leaves nothing pending.
+  const message = enrollmentMessage({
+    from: ctx.config.mailFrom,
+    to: request.email,
+    username: request.username,
+    device: request.device,
+    pkcs12: bundle.pkcs12,
+    caCertPem: ctx.ca.certPem,
+    caCertDer: ctx.ca.certDer,
+    mqtt: ctx.config.mqtt,
+  });
+
   // Record before release: the certificate is listed (and revocable) before any copy leaves.
   const at = ctx.now();
   const certificateId = ctx.db.transaction(() => {
@@ -66,17 +78,6 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
     ctx.audit.record({ actor: actor.name, action: 'issue', subject: `certificate:${id}`, outcome: 'success', detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`, ip: actor.ip }, at);
     return id;
   })();
-
-  const message = enrollmentMessage({
-    from: ctx.config.mailFrom,
-    to: request.email,
-    username: request.username,
-    device: request.device,
-    pkcs12: bundle.pkcs12,
-    caCertPem: ctx.ca.certPem,
-    caCertDer: ctx.ca.certDer,
-    mqtt: ctx.config.mqtt,
-  });
 
   try {
     const sent = await ctx.mailer.send(message);
