@@ -41,9 +41,9 @@ export class Mosquitto {
     private readonly log: string[],
   ) {}
 
-  static async start(files: BrokerFiles): Promise<Mosquitto> {
+  static async start(files: BrokerFiles, options: { pidFile?: string; port?: number } = {}): Promise<Mosquitto> {
     const dir = tempDir('enroll-mosquitto-');
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const acl = path.join(dir, 'acl');
     writeFileSync(acl, 'pattern readwrite owntracks/%u/#\n');
     const conf = path.join(dir, 'mosquitto.conf');
@@ -52,6 +52,7 @@ export class Mosquitto {
       [
         'user root', // a broker started as root drops to "mosquitto" before reading files; tests keep root
         'persistence false',
+        ...(options.pidFile ? [`pid_file ${options.pidFile}`] : []),
         'log_dest stderr',
         'log_type error',
         'log_type warning',

@@ -1,0 +1,81 @@
+// The whole product for the browser journeys: the portal as its own process on a free port with a
+// fresh DATA_DIR, a real SMTP server, and a real Mosquitto that trusts the portal's CA, reads its
+// CRL, and is reloaded by the portal through BROKER_RELOAD_COMMAND.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadCa } from '../server/pki/ca.js';
+import { tempDir } from '../server/testing/harness.js';
+import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
+import { Scratch } from '../server/testing/openssl.js';
+import { serverFiles } from '../server/testing/pki.js';
+import { TestSmtpServer } from '../server/testing/smtp.js';
+
+export class Stack {
+  private constructor(
+    readonly baseUrl: string,
+    readonly dataDir: string,
+    readonly smtp: TestSmtpServer,
+    readonly broker: Mosquitto,
+    readonly scratch: Scratch,
+    private readonly portal: ChildProcess,
+    readonly log: string[],
+  ) {}
+
+  static async start(): Promise<Stack> {
+    const dataDir = tempDir('enroll-e2e-');
+    const pidFile = path.join(tempDir('enroll-e2e-broker-'), 'mosquitto.pid');
+    const smtp = await TestSmtpServer.start();
+    const port = await freePort();
+    const mqttPort = await freePort();
+    const log: string[] = [];
+    const portal = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        SMTP_URL: smtp.url,
+        MQTT_HOST: '127.0.0.1',
+        MQTT_PORT: String(mqttPort),
+        BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    portal.stdout!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
+    portal.stderr!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
+    await waitFor(() => log.some((line) => line.includes('is ready at')), 60_000, () => `portal did not start:\n${log.join('\n')}`);
+
+    const ca = loadCa(readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'), readFileSync(path.join(dataDir, 'ca.key'), 'utf8'), undefined, new Date());
+    const scratch = new Scratch();
+    const broker = await Mosquitto.start(
+      { caFile: path.join(dataDir, 'ca.crt'), crlFile: path.join(dataDir, 'crl.pem'), ...(await serverFiles(scratch, ca)) },
+      { pidFile, port: mqttPort },
+    );
+    return new Stack(`http://127.0.0.1:${port}`, dataDir, smtp, broker, scratch, portal, log);
+  }
+
+  /** The one-time setup link the portal printed, as a path. */
+  setupPath(): string {
+    const line = this.log.find((entry) => entry.includes('/setup?token='));
+    if (!line) throw new Error('no setup link in the log');
+    const url = new URL(/(http:\/\/\S+\/setup\?token=[\w-]+)/.exec(line)![1]!);
+    return url.pathname + url.search;
+  }
+
+  async stop() {
+    const exited = new Promise((resolve) => this.portal.once('exit', resolve));
+    this.portal.kill('SIGTERM');
+    await exited;
+    await this.broker.stop();
+    await this.smtp.close();
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, message: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(message());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
