@@ -2,7 +2,7 @@
 // Mosquitto. The journeys run in order on one stack: first run, issue, revoke, bad input.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { openssl } from '../server/testing/openssl.js';
 import { Stack } from './stack.js';

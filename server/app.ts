@@ -9,6 +9,7 @@ import { adminsRepository } from './db/admins.js';
 import { auditRepository } from './db/audit.js';
 import { certificatesRepository } from './db/certificates.js';
 import type { Db } from './db/database.js';
+import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
 import { usersRepository } from './db/users.js';
 import type { EnrollContext } from './enroll/context.js';
@@ -51,6 +52,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   const audit = auditRepository(db);
   const settings = settingsRepository(db);
   const certificates = certificatesRepository(db);
+  const serverCertificates = serverCertificatesRepository(db);
   const enroll: EnrollContext = {
     config,
     db,
@@ -58,10 +60,17 @@ export async function buildApp(config: Config, deps: AppDeps) {
     now,
     users: usersRepository(db),
     certificates,
+    serverCertificates,
     audit,
     minter: deps.minter ?? createMinter(ca),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, config.dataDir),
-    crl: new CrlPublisher({ db, ca, dataDir: config.dataDir, certificates, settings, audit, now, reloadCommand: config.brokerReloadCommand }),
+    crl: new CrlPublisher({
+      db, ca, dataDir: config.dataDir, settings, audit, now, reloadCommand: config.brokerReloadCommand,
+      revoked: function* () {
+        yield* certificates.revokedEntries();
+        yield* serverCertificates.revokedEntries();
+      },
+    }),
   };
   const portal: Portal = {
     config,

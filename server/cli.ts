@@ -1,10 +1,17 @@
 // Admin commands: `npm run admin -- <command> [options]`. Each runs against DATA_DIR.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminError, createAdmin, resetAdminPassword } from './accounts/admins.js';
 import { openDataDir } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { adminsRepository } from './db/admins.js';
 import { auditRepository } from './db/audit.js';
+import { certificatesRepository } from './db/certificates.js';
+import { serverCertificatesRepository } from './db/server-certificates.js';
+import { importCa, loadOrCreateCa } from './enroll/ca-store.js';
+import { issueBrokerCertificate } from './enroll/server-cert.js';
+import { writeFileAtomic } from './files.js';
 import { StartupError } from './errors.js';
 import { readSecret } from './cli/prompt.js';
 
@@ -13,6 +20,10 @@ const USAGE = `Usage: npm run admin -- <command>
 Commands:
   create-admin NAME      create an admin; the password is prompted for, or read from stdin
   reset-password NAME    set a new password for an admin (also clears its sign-in back-off)
+  import-ca --cert ca.crt --key ca.key [--passphrase-file F] [--force]
+                         adopt an existing broker CA (e.g. from generate-CA.sh) as this portal's CA
+  server-cert --host NAME [--host NAME ...] [--ip ADDRESS ...] [--days N] --out DIR
+                         write the broker's TLS key (0600) and certificate, signed by the CA
 `;
 
 type Command = (args: string[]) => Promise<string>;
@@ -43,6 +54,8 @@ function nameArgument(args: string[], command: string): string {
 }
 
 const commands: Record<string, Command> = {
+  'import-ca': importCaCommand,
+  'server-cert': serverCertCommand,
   'create-admin': async (args) => {
     const name = nameArgument(args, 'create-admin');
     const password = await readNewPassword();
@@ -62,6 +75,65 @@ const commands: Record<string, Command> = {
     });
   },
 };
+
+async function importCaCommand(args: string[]): Promise<string> {
+  const { values } = parseArgs({ args, options: { cert: { type: 'string' }, key: { type: 'string' }, 'passphrase-file': { type: 'string' }, force: { type: 'boolean' } } });
+  if (!values.cert || !values.key) throw new AdminError(`import-ca needs --cert and --key\n\n${USAGE}`);
+  const config = loadConfig();
+  const db = openDataDir(config);
+  try {
+    const issued = certificatesRepository(db).count();
+    if (issued > 0 && !values.force) {
+      throw new AdminError(`This portal's CA already signed ${issued} certificate(s); importing another CA would orphan them. Add --force to replace it anyway.`);
+    }
+    const ca = importCa(config.dataDir, {
+      certPem: readInput(values.cert, 'certificate'),
+      keyPem: readInput(values.key, 'key'),
+      importPassphrase: values['passphrase-file'] ? readInput(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '') : undefined,
+      storePassphrase: config.caKeyPassphrase,
+      now: new Date(),
+    });
+    auditRepository(db).record({ actor: 'cli', action: 'import-ca', subject: ca.x509.subject.replace(/\n/g, ', '), outcome: 'success', detail: `serial ${ca.x509.serialNumber}` }, new Date());
+    const encrypted = config.caKeyPassphrase ? 'encrypted with CA_KEY_PASSPHRASE' : 'unencrypted: set CA_KEY_PASSPHRASE to encrypt it';
+    return `Imported CA "${ca.x509.subject.replace(/\n/g, ', ')}" into ${config.dataDir} (key ${encrypted}). Restart the portal to use it.`;
+  } finally {
+    db.close();
+  }
+}
+
+async function serverCertCommand(args: string[]): Promise<string> {
+  const { values } = parseArgs({ args, options: { host: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true }, days: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.out) throw new AdminError(`server-cert needs --out DIR\n\n${USAGE}`);
+  const config = loadConfig();
+  const db = openDataDir(config);
+  try {
+    const { ca } = await loadOrCreateCa(config.dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
+    const days = values.days === undefined ? undefined : Number(values.days);
+    if (days !== undefined && !Number.isInteger(days)) throw new AdminError('--days takes a whole number');
+    let issued;
+    try {
+      issued = await issueBrokerCertificate({ db, ca, serverCertificates: serverCertificatesRepository(db), audit: auditRepository(db), now: () => new Date() }, { hosts: values.host ?? [], ips: values.ip ?? [], days }, { name: 'cli' });
+    } catch (error) {
+      if (error instanceof RangeError) throw new AdminError(error.message);
+      throw error;
+    }
+    mkdirSync(values.out, { recursive: true });
+    writeFileAtomic(path.join(values.out, 'server.key'), issued.keyPem, 0o600);
+    writeFileAtomic(path.join(values.out, 'server.crt'), issued.certPem, 0o644);
+    writeFileAtomic(path.join(values.out, 'ca.crt'), ca.certPem, 0o644);
+    return `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${values.out}.`;
+  } finally {
+    db.close();
+  }
+}
+
+function readInput(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new AdminError(`Cannot read the ${what} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
 
 function describe(error: unknown): string {
   if (error instanceof StartupError || error instanceof AdminError) return error.message;

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { AuditRepository } from '../db/audit.js';
 import type { CertificatesRepository } from '../db/certificates.js';
 import type { Db } from '../db/database.js';
+import type { ServerCertificatesRepository } from '../db/server-certificates.js';
 import type { UsersRepository } from '../db/users.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
@@ -16,6 +17,7 @@ export interface EnrollContext {
   now: () => Date;
   users: UsersRepository;
   certificates: CertificatesRepository;
+  serverCertificates: ServerCertificatesRepository;
   audit: AuditRepository;
   minter: Minter;
   mailer: Mailer;

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRepository } from '../db/audit.js';
-import type { CertificatesRepository } from '../db/certificates.js';
+import type { RevokedRow } from '../db/certificates.js';
 import type { SettingsRepository } from '../db/settings.js';
 import type { Db } from '../db/database.js';
 import { writeFileAtomic } from '../files.js';
@@ -36,7 +36,8 @@ export interface CrlPublisherOptions {
   db: Db;
   ca: Ca;
   dataDir: string;
-  certificates: CertificatesRepository;
+  /** Every revoked certificate the CA signed (client and server), streamed. */
+  revoked: () => Iterable<RevokedRow>;
   settings: SettingsRepository;
   audit: AuditRepository;
   now: () => Date;
@@ -108,7 +109,7 @@ export class CrlPublisher {
   }
 
   async #publish(actor: string, cause: string): Promise<Publication> {
-    const { db, ca, certificates, settings, audit, now } = this.options;
+    const { db, ca, settings, audit, now } = this.options;
     const build = this.options.build ?? buildCrlPem;
     const at = now();
     const crlNumber = db.transaction(() => {
@@ -117,7 +118,7 @@ export class CrlPublisher {
       return next;
     })();
     let entries = 0;
-    const rows = certificates.revokedEntries();
+    const rows = this.options.revoked();
     const pem = build({
       ca,
       crlNumber,
