@@ -23,7 +23,24 @@ export function auditRepository(db: Db) {
   const forSubject = db.prepare<[string], AuditRow>(
     'SELECT * FROM audit_log WHERE subject = ? ORDER BY id DESC LIMIT 200',
   );
+  const actions = db.prepare<[], { action: string }>('SELECT DISTINCT action FROM audit_log ORDER BY action');
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
   return {
+    /** A page of entries, newest first, optionally for one actor and one action; keyset by id. */
+    page(query: { actor?: string | undefined; action?: string | undefined; beforeId?: number | undefined; limit: number }): { rows: AuditRow[]; nextBeforeId: number | undefined } {
+      const where: string[] = [];
+      if (query.actor) where.push('actor = @actor');
+      if (query.action) where.push('action = @action');
+      if (query.beforeId) where.push('id < @beforeId');
+      const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
+      let statement = cache.get(sql);
+      if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+      const rows = statement.all({ actor: query.actor, action: query.action, beforeId: query.beforeId, limit: query.limit + 1 }) as AuditRow[];
+      const more = rows.length > query.limit;
+      if (more) rows.pop();
+      return { rows, nextBeforeId: more ? rows.at(-1)?.id : undefined };
+    },
+    actions: () => actions.all().map((row) => row.action),
     record: (entry: AuditEntry, at: Date) =>
       void insert.run({ subject: null, detail: null, ip: null, ...entry, at: at.toISOString() }),
     forSubject: (subject: string) => forSubject.all(subject),

@@ -1,5 +1,7 @@
 // Every page behind sign-in: one encapsulated context whose preHandler is the admin guard.
 import type { FastifyPluginAsync } from 'fastify';
+import auditRoutes from './audit.js';
+import brokerRoutes from './broker.js';
 import certificateRoutes from './certificates.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
@@ -12,5 +14,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
   await app.register(issueRoutes);
   await app.register(certificateRoutes);
   await app.register(outboxRoutes);
+  await app.register(auditRoutes);
+  await app.register(brokerRoutes);
 };
 export default adminRoutes;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { certificateList } from '../../db/certificate-list.js';
+import { replaceCertificate } from '../../enroll/replace.js';
 import { revokeCertificate } from '../../enroll/revoke.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../pki/crl.js';
 import { fieldErrors } from '../forms.js';
@@ -100,6 +101,22 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
       if (reload) request.flash(reload.ok ? 'info' : 'error', reload.message);
     }
     return reply.redirect(`/certificates/${id}`, 303);
+  });
+
+  app.post('/certificates/:id/replace', { schema: { params: idParams } }, async (request, reply) => {
+    const outcome = await replaceCertificate(enroll, request.params.id, { name: request.session.admin!, ip: request.ip });
+    if (outcome.ok) {
+      const ticket = app.portal.passphrases.put({ certificateId: outcome.issued.certificateId, passphrase: outcome.issued.passphrase });
+      request.flash('success', `New certificate mailed; the old one (serial ${enroll.certificates.find(request.params.id)!.serial}) is revoked as superseded.`);
+      return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
+    }
+    if (outcome.reason === 'not-found') return reply.callNotFound();
+    if (outcome.reason === 'mail-failed') {
+      const old = enroll.certificates.find(request.params.id)!;
+      return reply.status(502).page('certificates/mail-failed', { title: 'The mail could not be sent', outcome, username: old.username, email: old.email, oldKept: true });
+    }
+    request.flash('warning', 'Only an active certificate can be replaced.');
+    return reply.redirect(`/certificates/${request.params.id}`, 303);
   });
 };
 export default certificateRoutes;

@@ -1,17 +1,33 @@
-// GET /healthz: 200 when the database (and, once loaded, the CA) is usable, 503 otherwise.
+// GET /healthz: 200 when the database, the CA and the CRL are usable; "degraded" (still 200) when
+// the CRL is within three days of its nextUpdate; 503 when something is failing.
 import type { FastifyPluginAsync } from 'fastify';
+import { CRL_DEGRADED_WITHIN_MS } from '../../enroll/crl-publisher.js';
+
+type Check = 'ok' | 'degraded' | 'failing';
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/healthz', async (_request, reply) => {
-    const checks: Record<string, string> = {};
+  const { db, enroll, now } = app.portal;
+
+  const checkDatabase = (): Check => {
     try {
-      app.portal.db.prepare('SELECT 1').get();
-      checks.database = 'ok';
+      db.prepare('SELECT 1').get();
+      return 'ok';
     } catch {
-      checks.database = 'failing';
+      return 'failing';
     }
-    const healthy = Object.values(checks).every((value) => value === 'ok');
-    return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'failing', checks });
+  };
+  const checkCa = (): Check => (new Date(enroll.ca.x509.validTo).getTime() > now().getTime() ? 'ok' : 'failing');
+  const checkCrl = (): Check => {
+    const nextUpdate = enroll.crl.nextUpdate;
+    if (!nextUpdate || nextUpdate.getTime() <= now().getTime()) return 'failing';
+    return nextUpdate.getTime() - now().getTime() < CRL_DEGRADED_WITHIN_MS ? 'degraded' : 'ok';
+  };
+
+  app.get('/healthz', async (_request, reply) => {
+    const checks = { database: checkDatabase(), ca: checkCa(), crl: checkCrl() };
+    const values = Object.values(checks);
+    const status: Check = values.includes('failing') ? 'failing' : values.includes('degraded') ? 'degraded' : 'ok';
+    return reply.status(status === 'failing' ? 503 : 200).header('cache-control', 'no-store').send({ status, checks, crlNextUpdate: enroll.crl.nextUpdate?.toISOString() });
   });
 };
 export default healthRoutes;

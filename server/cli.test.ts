@@ -1,0 +1,99 @@
+// The admin commands, run as a user runs them: a child process against a DATA_DIR.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { openDataDir } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { loadOrCreateCa } from './enroll/ca-store.js';
+import { projectRoot } from './paths.js';
+import { tempDir } from './testing/harness.js';
+import { Scratch, openssl } from './testing/openssl.js';
+
+const run = promisify(execFile);
+
+async function admin(dataDir: string, args: string[], input?: string) {
+  const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
+  const child = run(tsx, [path.join(projectRoot, 'server/cli.ts'), ...args], { env: { ...process.env, DATA_DIR: dataDir } });
+  if (input !== undefined) {
+    child.child.stdin!.end(input);
+  } else {
+    child.child.stdin!.end();
+  }
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('admin commands', () => {
+  test('create-admin and reset-password read the password from stdin', async () => {
+    const dataDir = tempDir();
+    const created = await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n');
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /Admin alice created/);
+    const duplicate = await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n');
+    assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /already exists/);
+    const short = await admin(dataDir, ['create-admin', 'bob'], 'short\n');
+    assert.equal(short.code, 1);
+    assert.equal(short.stderr.trim(), 'Use at least 12 characters');
+    const reset = await admin(dataDir, ['reset-password', 'alice'], 'another long password\n');
+    assert.equal(reset.code, 0, reset.stderr);
+    const unknown = await admin(dataDir, ['reset-password', 'nobody'], 'another long password\n');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /No admin named nobody/);
+  });
+
+  test('import-ca adopts a generate-CA.sh style CA; the portal then loads it', async () => {
+    const scratch = new Scratch();
+    const made = await openssl(['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-sha512', '-days', '3650', '-keyout', scratch.path('ca.key'), '-out', scratch.path('ca.crt'), '-subj', '/CN=An MQTT broker/O=OwnTracks.org/OU=generate-CA', '-addext', 'basicConstraints=critical,CA:TRUE']);
+    assert.ok(made.ok, made.stderr);
+    const dataDir = tempDir();
+    const imported = await admin(dataDir, ['import-ca', '--cert', scratch.path('ca.crt'), '--key', scratch.path('ca.key')]);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /Imported CA "CN=An MQTT broker/);
+    assert.equal(statSync(path.join(dataDir, 'ca.key')).mode & 0o777, 0o600);
+    const { ca, created } = await loadOrCreateCa(dataDir, { commonName: 'unused', passphrase: undefined, now: new Date() });
+    assert.equal(created, false);
+    assert.equal(ca.certPem, readFileSync(scratch.path('ca.crt'), 'utf8'));
+  });
+
+  test('import-ca refuses a key that does not match, and a non-CA, changing nothing', async () => {
+    const scratch = new Scratch();
+    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-keyout', scratch.path('a.key'), '-out', scratch.path('a.crt'), '-subj', '/CN=A', '-addext', 'basicConstraints=critical,CA:TRUE']);
+    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-keyout', scratch.path('b.key'), '-out', scratch.path('b.crt'), '-subj', '/CN=B', '-addext', 'basicConstraints=critical,CA:FALSE']);
+    const dataDir = tempDir();
+    const mismatch = await admin(dataDir, ['import-ca', '--cert', scratch.path('a.crt'), '--key', scratch.path('b.key')]);
+    assert.equal(mismatch.code, 1);
+    assert.equal(mismatch.stderr.trim(), 'CA key does not match the CA certificate');
+    const notCa = await admin(dataDir, ['import-ca', '--cert', scratch.path('b.crt'), '--key', scratch.path('b.key')]);
+    assert.equal(notCa.code, 1);
+    assert.match(notCa.stderr, /is not a CA/);
+    assert.throws(() => statSync(path.join(dataDir, 'ca.crt')), /ENOENT/);
+  });
+
+  test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {
+    const dataDir = tempDir();
+    const out = path.join(tempDir(), 'broker');
+    const result = await admin(dataDir, ['server-cert', '--host', 'mqtt.example.org', '--ip', '192.0.2.10', '--out', out]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(statSync(path.join(out, 'server.key')).mode & 0o777, 0o600);
+    const verified = await openssl(['verify', '-CAfile', path.join(out, 'ca.crt'), '-purpose', 'sslserver', path.join(out, 'server.crt')]);
+    assert.ok(verified.ok, verified.stderr);
+    const db = openDataDir(loadConfig({ DATA_DIR: dataDir }));
+    try {
+      assert.equal(db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
+    } finally {
+      db.close();
+    }
+    const bad = await admin(dataDir, ['server-cert', '--ip', '300.1.1.1', '--out', out]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Not an IP address: 300.1.1.1/);
+  });
+});

@@ -1,0 +1,27 @@
+// GET /audit: who did what, when and from where; filter by actor and action, pages.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+
+const PAGE_SIZE = 100;
+
+const auditRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { audit } = app.portal;
+  app.get(
+    '/audit',
+    { schema: { querystring: z.object({ actor: z.string().max(100).default(''), action: z.string().max(50).default(''), before: z.coerce.number().int().positive().optional().catch(undefined) }) } },
+    async (request, reply) => {
+      const { actor, action, before } = request.query;
+      const page = audit.page({ actor: actor || undefined, action: action || undefined, beforeId: before, limit: PAGE_SIZE });
+      const filters = { actor, action };
+      return reply.page('audit', {
+        title: 'Audit log',
+        rows: page.rows,
+        actions: audit.actions(),
+        filters,
+        nextUrl: page.nextBeforeId ? `/audit?${new URLSearchParams({ ...filters, before: String(page.nextBeforeId) })}` : undefined,
+        firstUrl: before ? `/audit?${new URLSearchParams(filters)}` : undefined,
+      });
+    },
+  );
+};
+export default auditRoutes;
