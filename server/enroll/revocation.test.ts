@@ -17,11 +17,8 @@ import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher, runReloadCommand
 const DAY = 86400_000;
 
 async function issue(browser: Browser, username: string, device: string) {
-  const response = await browser.submit('/certificates/new', '/certificates', { username, email: `${username}@example.org`, device, days: '30' });
-  assert.equal(response.statusCode, 303, response.body.slice(0, 500));
-  const location = String(response.headers.location);
-  const passphrase = /data-testid="passphrase">([^<]+)</.exec((await browser.get(location)).body)![1]!;
-  return { id: Number(/\/certificates\/(\d+)\//.exec(location)![1]), passphrase };
+  const { id, passphrase } = await browser.issue({ username, email: `${username}@example.org`, device, days: '30' });
+  return { id, passphrase: passphrase! };
 }
 
 async function crlText(portal: TestPortal) {

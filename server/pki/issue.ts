@@ -13,8 +13,24 @@ function authorityKeyIdentifier(ca: Ca) {
   return { name: 'authorityKeyIdentifier', keyIdentifier: ca.keyId.toString('binary') };
 }
 
-function validity(now: Date, days: number) {
-  return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
+/** An end-entity certificate: not a CA, signing and key exchange, plus the given usage extensions. */
+function signLeaf(ca: Ca, commonName: string, publicKeyPem: string, days: number, now: Date, usage: object[]): SignedCertificate {
+  return signCertificate({
+    serial: randomSerial(),
+    subject: [{ shortName: 'CN', value: commonName }],
+    issuer: ca.subject,
+    publicKeyPem,
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + days * DAY_MS),
+    signingKey: ca.key,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      ...usage,
+      { name: 'subjectKeyIdentifier' },
+      authorityKeyIdentifier(ca),
+    ],
+  });
 }
 
 export interface ClientCertificateRequest {
@@ -27,21 +43,7 @@ export interface ClientCertificateRequest {
 
 export function issueClientCertificate(request: ClientCertificateRequest): SignedCertificate {
   const { ca, username, publicKeyPem, days, now } = request;
-  return signCertificate({
-    serial: randomSerial(),
-    subject: [{ shortName: 'CN', value: username }],
-    issuer: ca.subject,
-    publicKeyPem,
-    ...validity(now, days),
-    signingKey: ca.key,
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', clientAuth: true },
-      { name: 'subjectKeyIdentifier' },
-      authorityKeyIdentifier(ca),
-    ],
-  });
+  return signLeaf(ca, username, publicKeyPem, days, now, [{ name: 'extKeyUsage', clientAuth: true }]);
 }
 
 /** Apple's limit for TLS server certificates. */
@@ -61,20 +63,8 @@ export function issueServerCertificate(request: ServerCertificateRequest): Signe
   if (hosts.length + ips.length === 0) throw new RangeError('A server certificate needs at least one host name or IP address');
   if (days < 1 || days > SERVER_MAX_DAYS) throw new RangeError(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`);
   for (const ip of ips) if (!isIP(ip)) throw new RangeError(`Not an IP address: ${ip}`);
-  return signCertificate({
-    serial: randomSerial(),
-    subject: [{ shortName: 'CN', value: hosts[0] ?? ips[0]! }],
-    issuer: ca.subject,
-    publicKeyPem,
-    ...validity(now, days),
-    signingKey: ca.key,
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [...hosts.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
-      { name: 'subjectKeyIdentifier' },
-      authorityKeyIdentifier(ca),
-    ],
-  });
+  return signLeaf(ca, hosts[0] ?? ips[0]!, publicKeyPem, days, now, [
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [...hosts.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
+  ]);
 }

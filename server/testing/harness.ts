@@ -109,6 +109,16 @@ export class Browser {
     });
   }
 
+  /** Issues through the form and reads the result page; throws unless the portal answered 303. */
+  async issue(fields: Record<string, string>) {
+    const response = await this.submit('/certificates/new', '/certificates', fields);
+    if (response.statusCode !== 303) throw new Error(`issue answered ${response.statusCode}: ${response.body.slice(0, 500)}`);
+    const location = String(response.headers.location);
+    const page = await this.get(location);
+    const passphrase = /data-testid="passphrase">([^<]+)</.exec(page.body)?.[1];
+    return { location, page, passphrase, id: Number(/\/certificates\/(\d+)\//.exec(location)![1]) };
+  }
+
   async signIn(username = TEST_ADMIN.username, password = TEST_ADMIN.password) {
     return this.submit('/login', '/login', { username, password });
   }

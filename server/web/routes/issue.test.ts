@@ -18,14 +18,6 @@ function passphraseOn(html: string): string | undefined {
   return /data-testid="passphrase">([^<]+)</.exec(html)?.[1];
 }
 
-/** Follows the redirect to the result page and reads the passphrase from it. */
-async function issueAndReadPassphrase(browser: Browser, fields: Record<string, string>) {
-  const response = await issue(browser, fields);
-  assert.equal(response.statusCode, 303, response.body.slice(0, 2000));
-  const location = String(response.headers.location);
-  const page = await browser.get(location);
-  return { location, page, passphrase: passphraseOn(page.body), id: Number(/\/certificates\/(\d+)\//.exec(location)![1]) };
-}
 
 const count = (portal: TestPortal, table: string) => portal.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 
@@ -53,7 +45,7 @@ describe('issuing over SMTP', () => {
 
   test('issues, shows the passphrase once, and mails the four files and the configuration', async () => {
     const before = smtp.messages.length;
-    const { page, passphrase, location, id } = await issueAndReadPassphrase(browser, GOOD);
+    const { page, passphrase, location, id } = await browser.issue(GOOD);
     assert.ok(passphrase, 'passphrase shown');
     assert.match(page.body, /another way: by phone, by message, or in person/);
     assert.match(page.body, /src="\/static\/js\/copy.js"/);
@@ -143,7 +135,7 @@ describe('issuing over SMTP', () => {
 
   test('a typed passphrase opens the bundle and is never echoed back', async () => {
     const own = 'our family secret 42';
-    const { passphrase, id } = await issueAndReadPassphrase(browser, { ...GOOD, device: 'tablet', passphraseMode: 'custom', passphrase: own, format: 'modern', keyBits: '3072' });
+    const { passphrase, id } = await browser.issue({ ...GOOD, device: 'tablet', passphraseMode: 'custom', passphrase: own, format: 'modern', keyBits: '3072' });
     assert.equal(passphrase, own);
     const mail = smtp.messages.at(-1)!;
     const p12 = mail.parsed.attachments.find((a) => a.filename === 'jjolie.p12')!.content;
@@ -158,7 +150,7 @@ describe('issuing over SMTP', () => {
     assert.equal(response.statusCode, 409);
     assert.match(response.body, /jjolie is registered with jjolie@example.org/);
     assert.match(response.body, /name="changeEmail"/);
-    const { passphrase } = await issueAndReadPassphrase(browser, { ...GOOD, device: 'watch', email: 'new@example.org', changeEmail: 'yes' });
+    const { passphrase } = await browser.issue({ ...GOOD, device: 'watch', email: 'new@example.org', changeEmail: 'yes' });
     assert.ok(passphrase);
     assert.equal(portal.db.prepare("SELECT email FROM users WHERE username = 'jjolie'").pluck().get(), 'new@example.org');
     assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'email-change'").pluck().get(), 1);
@@ -209,7 +201,7 @@ describe('without an SMTP server', () => {
     try {
       const browser = new Browser(portal);
       await browser.signIn();
-      const { passphrase } = await issueAndReadPassphrase(browser, GOOD);
+      const { passphrase } = await browser.issue(GOOD);
       assert.ok(passphrase);
       const dir = path.join(portal.dataDir, 'outbox');
       const [name] = readdirSync(dir);
