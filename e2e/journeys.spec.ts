@@ -165,3 +165,26 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
   await expect(page.getByRole('row')).toHaveCount(3); // header, phone, tablet
   expect(stack.smtp.messages.length).toBe(mailsBefore);
 });
+
+test('every other page: labelled controls, no accessibility violations, no console errors', async ({ page }) => {
+  await signIn(page);
+  for (const [url, heading, name] of [
+    ['/outbox', 'Outbox', '10-outbox'],
+    ['/audit', 'Audit log', '11-audit'],
+    ['/broker', 'Broker', '12-broker'],
+    ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
+    ['/no/such/page', 'Page not found', '14-not-found'],
+  ] as const) {
+    await page.goto(`${stack.baseUrl}${url}`);
+    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await checkPage(page, name);
+  }
+  await page.goto(`${stack.baseUrl}/broker`);
+  await page.getByLabel('Host names').fill('mqtt.example.org');
+  await page.getByRole('button', { name: 'Issue server certificate' }).click();
+  await expect(page.getByText('the key is shown only this once')).toBeVisible();
+  await checkPage(page, '15-broker-cert');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${stack.baseUrl}/certificates`);
+  await checkPage(page, '16-list-phone');
+});

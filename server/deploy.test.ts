@@ -1,0 +1,110 @@
+// No Docker engine runs here, so this checks what the Compose stack relies on: every referenced
+// file, port and variable exists and agrees with the config schema, and the image's start
+// command and health check work outside Docker.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { environmentSchema } from './config.js';
+import { projectRoot } from './paths.js';
+import { tempDir } from './testing/harness.js';
+import { freePort } from './testing/mosquitto.js';
+
+const run = promisify(execFile);
+const compose = parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { build?: string; image?: string; user?: string; pid?: string; environment?: Record<string, string | number>; ports?: string[]; volumes?: string[]; command?: string[] }>;
+  volumes: Record<string, unknown>;
+};
+const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
+const knownVariables = new Set(Object.keys(environmentSchema.in.shape));
+
+/** `${NAME:-default}` as Compose substitutes it with nothing set. */
+const substitute = (value: string) => value.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _name, fallback: string) => fallback);
+
+function jsonInstruction(name: string): string[] {
+  const line = dockerfile.split('\n').find((l) => l.startsWith(`${name} [`));
+  assert.ok(line, `Dockerfile has a JSON-form ${name}`);
+  return JSON.parse(line.slice(line.indexOf('['))) as string[];
+}
+
+describe('docker-compose.yml', () => {
+  test('has the portal, Mosquitto and mailpit, with the ports people open', () => {
+    const { portal, mosquitto, mailpit } = compose.services;
+    assert.equal(portal?.build, '.');
+    assert.ok(existsSync(path.join(projectRoot, 'Dockerfile')));
+    assert.equal(mosquitto?.image, 'eclipse-mosquitto:2');
+    assert.equal(mailpit?.image, 'axllent/mailpit');
+    assert.deepEqual(portal?.ports, ['3000:3000']);
+    assert.deepEqual(mosquitto?.ports, ['8883:8883']);
+    assert.deepEqual(mailpit?.ports, ['8025:8025']);
+  });
+
+  test("the portal's variables are ones the config schema knows, and they parse", () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build !== '.') continue;
+      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, substitute(String(value))]));
+      for (const key of Object.keys(env)) assert.ok(knownVariables.has(key), `${name}: ${key} is not a portal variable`);
+      assert.ok(environmentSchema.safeParse(env).success, `${name}: ${JSON.stringify(environmentSchema.safeParse(env).error?.issues)}`);
+    }
+    const portalEnv = compose.services.portal!.environment!;
+    assert.equal(portalEnv.HOST, '0.0.0.0');
+    assert.equal(String(portalEnv.SMTP_URL), 'smtp://mailpit:1025');
+    assert.equal(String(portalEnv.PORT), '3000');
+  });
+
+  test('the portal reloads the broker through a shared PID namespace, as the same user', () => {
+    const { portal, mosquitto } = compose.services;
+    assert.equal(portal?.pid, 'service:mosquitto');
+    assert.equal(portal?.environment?.BROKER_RELOAD_COMMAND, 'kill -HUP 1');
+    assert.match(mosquitto!.command!.at(-1)!, /exec mosquitto -c \/mosquitto\/config\/mosquitto.conf$/, 'mosquitto is PID 1');
+    assert.equal(portal?.user, '1883:1883');
+    assert.match(dockerfile, /useradd --uid 1883/);
+  });
+
+  test('every volume and mounted file exists, and the broker reads the files the portal writes', () => {
+    for (const service of Object.values(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const [source] = volume.split(':');
+        if (source!.startsWith('./')) assert.ok(existsSync(path.join(projectRoot, source!)), `${source} exists`);
+        else assert.ok(source! in compose.volumes, `volume ${source} is declared`);
+      }
+    }
+    const conf = readFileSync(path.join(projectRoot, 'deploy/mosquitto/mosquitto.conf'), 'utf8');
+    for (const line of ['listener 8883', 'require_certificate true', 'use_identity_as_username true', 'cafile /portal-data/ca.crt', 'crlfile /portal-data/crl.pem', 'acl_file /mosquitto/config/acl']) {
+      assert.ok(conf.split('\n').includes(line), line);
+    }
+    assert.ok(compose.services.mosquitto!.volumes!.includes('portal-data:/portal-data:ro'));
+    assert.ok(compose.services.portal!.volumes!.includes(`portal-data:${compose.services.portal!.environment!.DATA_DIR}`));
+    assert.match(readFileSync(path.join(projectRoot, 'deploy/mosquitto/acl'), 'utf8'), /^pattern readwrite owntracks\/%u\/#$/m);
+    const certCommand = compose.services['broker-cert']!.command!.at(-1)!;
+    assert.match(certCommand, /node dist\/server\/cli.js server-cert .*--out \/broker-certs/);
+  });
+
+  test("the image's start command serves /healthz from a fresh data folder, and its health check passes", async () => {
+    await run('npm', ['run', 'build'], { cwd: projectRoot });
+    const command = jsonInstruction('CMD');
+    const port = await freePort();
+    const env = { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: tempDir() };
+    const child = spawn(command[0]!, command.slice(1), { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += String(chunk)));
+    child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes('is ready at')) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `did not start: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const check = /HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(dockerfile)![1]!;
+      const [node, ...args] = JSON.parse(check) as string[];
+      await run(node === 'node' ? process.execPath : node!, args, { env });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
+    }
+  });
+});
