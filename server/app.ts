@@ -48,6 +48,14 @@ export interface AppDeps {
 
 export async function buildApp(config: Config, deps: AppDeps) {
   const now = deps.now ?? (() => new Date());
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, deps.logStream) as FastifyServerOptions['logger'],
+    trustProxy: true,
+    bodyLimit: 64 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
   const { db, ca } = deps;
   const audit = auditRepository(db);
   const settings = settingsRepository(db);
@@ -62,7 +70,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
     certificates,
     serverCertificates,
     audit,
-    minter: deps.minter ?? createMinter(ca),
+    minter: deps.minter ?? createMinter(ca, { onError: (error) => app.log.error({ err: error }, 'key pre-generation failed') }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, config.dataDir),
     crl: new CrlPublisher({
       db, ca, dataDir: config.dataDir, settings, audit, now, reloadCommand: config.brokerReloadCommand,
@@ -84,14 +92,6 @@ export async function buildApp(config: Config, deps: AppDeps) {
     passphrases: new OneTimeSecrets(now),
     caKeyEncrypted: deps.caKeyEncrypted,
   };
-
-  const app = Fastify({
-    logger: loggerOptions(config.logLevel, deps.logStream) as FastifyServerOptions['logger'],
-    trustProxy: true,
-    bodyLimit: 64 * 1024,
-  }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   app.decorate('portal', portal);
 
   await app.register(formBody, { bodyLimit: 64 * 1024 });

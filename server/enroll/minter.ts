@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Ca } from '../pki/ca.js';
 import type { MintedBundle, MintRequest } from '../pki/mint.js';
+import { KeyPool } from './key-pool.js';
 import type { MintTask } from './mint-worker.js';
 
 export interface Minter {
@@ -14,10 +15,22 @@ export interface Minter {
 // Under tsx (development, tests) the worker is the .ts file; in dist/ it is the compiled .js.
 const workerFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './mint-worker.ts' : './mint-worker.js', import.meta.url));
 
-export function createMinter(ca: Ca, threads = availableParallelism()): Minter {
-  const pool = new Piscina<MintTask, MintedBundle>({ filename: workerFile, minThreads: 1, maxThreads: threads, idleTimeout: 60_000 });
+/** Keys of the default size kept ready; other sizes are generated per issue. */
+export const POOLED_KEY_BITS = 2048;
+export const KEY_POOL_SIZE = 8;
+
+export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {}): Minter {
+  const threads = options.threads ?? availableParallelism();
+  const pool = new Piscina<MintTask, MintedBundle>({ filename: workerFile, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+  const keys = new KeyPool(POOLED_KEY_BITS, options.keyPoolSize ?? KEY_POOL_SIZE, options.onError);
   return {
-    mint: (request) => pool.run({ caCertPem: ca.certPem, caKey: ca.key, request }),
-    close: () => pool.destroy(),
+    async mint(request) {
+      const pooled = request.keyBits === POOLED_KEY_BITS ? await keys.take() : undefined;
+      return pool.run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
+    },
+    async close() {
+      keys.close();
+      await pool.destroy();
+    },
   };
 }

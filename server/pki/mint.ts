@@ -1,6 +1,6 @@
 // One client enrollment's crypto: a fresh key, its certificate and the PKCS#12 bundle around both.
 import type { Ca } from './ca.js';
-import { generateRsaKeyPair } from './keys.js';
+import { generateRsaKeyPair, type KeyPairPem } from './keys.js';
 import { issueClientCertificate } from './issue.js';
 import { buildPkcs12, type BundleFormat } from './pkcs12.js';
 
@@ -12,6 +12,8 @@ export interface MintRequest {
   format: BundleFormat;
   passphrase: string;
   now: Date;
+  /** A key pair made ahead of time (the key pool); generated here when absent. */
+  keys?: KeyPairPem | undefined;
 }
 
 export interface MintedBundle {
@@ -25,7 +27,7 @@ export interface MintedBundle {
 }
 
 export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<MintedBundle> {
-  const keys = await generateRsaKeyPair(request.keyBits);
+  const keys = request.keys ?? (await generateRsaKeyPair(request.keyBits));
   const cert = issueClientCertificate({ ca, username: request.username, publicKeyPem: keys.publicKeyPem, days: request.days, now: request.now });
   const pkcs12 = buildPkcs12({
     privateKeyPem: keys.privateKeyPem,
