@@ -15,6 +15,12 @@ export function sessionsRepository<Session extends object>(db: Db, now: () => Da
   const destroy = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
   const prune = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sessions');
+  // One transaction, one fsync: expired rows go with the write that keeps this one.
+  const save = db.transaction((id: string, data: string) => {
+    const at = now().getTime();
+    prune.run(at);
+    put.run(id, data, at + idleMs);
+  });
 
   return {
     count: () => count.get()!.n,
@@ -25,8 +31,7 @@ export function sessionsRepository<Session extends object>(db: Db, now: () => Da
         callback(null, row ? (JSON.parse(row.data) as Session) : null);
       },
       set(id: string, session: Session, callback: Callback) {
-        prune.run(now().getTime());
-        put.run(id, JSON.stringify(session), now().getTime() + idleMs);
+        save(id, JSON.stringify(session));
         callback(null);
       },
       destroy(id: string, callback: Callback) {

@@ -1,11 +1,12 @@
 // Pre-generated RSA key pairs, so an issue does not wait for key generation (most of its time).
 // Held in memory only: never written anywhere, each handed out once, refilled in the background
-// (node:crypto generates them in libuv's thread pool, off the event loop).
+// one key at a time (node:crypto generates it in libuv's thread pool, off the event loop), so the
+// refill never crowds out the requests being served.
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 
 export class KeyPool {
   #ready: KeyPairPem[] = [];
-  #filling = 0;
+  #generating = false;
   #closed = false;
 
   constructor(
@@ -33,16 +34,16 @@ export class KeyPool {
   }
 
   #refill() {
-    while (!this.#closed && this.#ready.length + this.#filling < this.size) {
-      this.#filling++;
+    if (!this.#closed && !this.#generating && this.#ready.length < this.size) {
+      this.#generating = true;
       generateRsaKeyPair(this.bits)
         .then((keys) => {
           if (!this.#closed) this.#ready.push(keys);
         })
         .catch(this.onError)
         .finally(() => {
-          this.#filling--;
-          if (!this.#closed && this.#ready.length + this.#filling < this.size) this.#refill();
+          this.#generating = false;
+          this.#refill();
         });
     }
   }

@@ -2,6 +2,7 @@
 // KeyObject (transferable between threads); the loaded CA is kept per certificate.
 import type { KeyObject } from 'node:crypto';
 import { loadCa, type Ca } from '../pki/ca.js';
+import { generateRsaKeyPairSync } from '../pki/keys.js';
 import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
 
 export interface MintTask {
@@ -18,5 +19,7 @@ export default async function mint(task: MintTask): Promise<MintedBundle> {
     ca = loadCa(task.caCertPem, task.caKey.export({ type: 'pkcs8', format: 'pem' }) as string, undefined, task.request.now);
     loaded.set(task.caCertPem, ca);
   }
-  return mintClientBundle(ca, task.request);
+  // Without a pooled key, generate it here: CPU work stays on this thread, not in libuv's pool.
+  const keys = task.request.keys ?? generateRsaKeyPairSync(task.request.keyBits);
+  return mintClientBundle(ca, { ...task.request, keys });
 }

@@ -1,4 +1,5 @@
-// Mints enrollment bundles in a pool of worker threads, one per core, so pages stay responsive.
+// Mints enrollment bundles in a pool of worker threads, so pages stay responsive: one thread per
+// core but one, which is left to the event loop (on two cores: one minting thread).
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -20,7 +21,7 @@ export const POOLED_KEY_BITS = 2048;
 export const KEY_POOL_SIZE = 8;
 
 export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {}): Minter {
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
   const pool = new Piscina<MintTask, MintedBundle>({ filename: workerFile, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
   const keys = new KeyPool(POOLED_KEY_BITS, options.keyPoolSize ?? KEY_POOL_SIZE, options.onError);
   return {

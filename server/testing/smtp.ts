@@ -18,15 +18,17 @@ export class TestSmtpServer {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
+      disableReverseLookup: true, // no DNS on this network: a reverse lookup would only add delay
       logger: false,
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', async () => {
+          callback(null); // accept first, as a real server does; parse afterwards
           const raw = Buffer.concat(chunks);
-          instance!.messages.push({ raw, parsed: await simpleParser(raw), to: session.envelope.rcptTo.map((r) => r.address) });
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          instance!.messages.push({ raw, parsed: await simpleParser(raw), to });
           instance!.#waiters.splice(0).forEach((wake) => wake());
-          callback(null);
         });
       },
     });

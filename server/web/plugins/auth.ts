@@ -3,6 +3,9 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from './session.js';
 
+/** How precisely the idle limit is kept. */
+const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler for admin routes: redirects to sign-in unless a live admin session exists. */
@@ -25,7 +28,8 @@ export default fp(
         await session.destroy();
         return reply.redirect('/login?expired=1', 303);
       }
-      session.lastSeenAt = now;
+      // Saved at most once a minute: every change is a database write on the request's path.
+      if (now - (session.lastSeenAt ?? 0) >= LAST_SEEN_RESOLUTION_MS) session.lastSeenAt = now;
     });
   },
   { name: 'auth', dependencies: ['session'] },

@@ -1,0 +1,249 @@
+// `npm run bench`: the portal's speed beside the OpenSSL routine it replaces, measured in one run.
+// Prints a table (ours, baseline, ratio, target) and writes bench/results.json.
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildApp } from '../server/app.js';
+import { openDataDir } from '../server/bootstrap.js';
+import { loadConfig } from '../server/config.js';
+import { isCaKeyEncrypted, loadOrCreateCa } from '../server/enroll/ca-store.js';
+import { buildCrlPem, type RevokedEntry } from '../server/pki/crl.js';
+import { generateRsaKeyPair } from '../server/pki/keys.js';
+import { issueClientCertificate } from '../server/pki/issue.js';
+import { mintClientBundle } from '../server/pki/mint.js';
+import { buildPkcs12 } from '../server/pki/pkcs12.js';
+import { randomSerial } from '../server/pki/serial.js';
+import { projectRoot } from '../server/paths.js';
+import { tempDir } from '../server/testing/harness.js';
+import { freePort } from '../server/testing/mosquitto.js';
+import { seedCertificates } from '../server/testing/seed.js';
+import { median, openssl, percentile, times } from './measure.js';
+
+interface Row {
+  metric: string;
+  ours: number;
+  baseline?: number;
+  unit: string;
+  /** Target as a bound on ours (max) or on ours/baseline (maxRatio). */
+  target?: { max?: number; maxRatio?: number; minRatio?: number };
+}
+const rows: Row[] = [];
+const record = (row: Row) => {
+  rows.push(row);
+  console.error(`  ${row.metric}: ${row.ours.toFixed(1)} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline.toFixed(1)})` : ''}`);
+};
+const quick = process.argv.includes('--quick');
+const RUNS = quick ? 5 : 15;
+
+const ADMIN = { username: 'bench', password: 'a long bench password' };
+
+/** One seed-style enrollment with the openssl CLI: genrsa, req, x509 -req, pkcs12 -export (3DES). */
+async function opensslRoutine(dir: string, i: number) {
+  await openssl(['genrsa', '-out', `k${i}.pem`, '2048'], dir);
+  await openssl(['req', '-new', '-key', `k${i}.pem`, '-subj', `/CN=user${i}`, '-out', `r${i}.csr`], dir);
+  await openssl(['x509', '-req', '-in', `r${i}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomSerial()}`, '-days', '365', '-sha256', '-out', `c${i}.pem`], dir);
+  await openssl(['pkcs12', '-export', '-in', `c${i}.pem`, '-inkey', `k${i}.pem`, '-certfile', 'ca.crt', '-passout', 'pass:bench-pass-1234', '-certpbe', 'PBE-SHA1-3DES', '-keypbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-out', `b${i}.p12`], dir);
+}
+
+/** `openssl ca -gencrl` over the same revoked entries. */
+async function opensslCrl(dir: string, entries: RevokedEntry[]) {
+  const stamp = (d: Date) => d.toISOString().slice(2, 19).replace(/[-:T]/g, '') + 'Z';
+  const expiry = stamp(new Date(Date.now() + 365 * 86400_000));
+  writeFileSync(path.join(dir, 'index.txt'), entries.map((e) => `R\t${expiry}\t${stamp(e.revokedAt)},keyCompromise\t${e.serial.toUpperCase()}\tunknown\t/CN=x\n`).join(''));
+  writeFileSync(path.join(dir, 'crlnumber'), '01\n');
+  writeFileSync(path.join(dir, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=${dir}/index.txt\ncrlnumber=${dir}/crlnumber\ncertificate=${dir}/ca.crt\nprivate_key=${dir}/ca.key\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n`);
+  await openssl(['ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem'], dir);
+}
+
+async function startPortal(dataDir: string, smtpUrl: string) {
+  const config = loadConfig({ DATA_DIR: dataDir, SMTP_URL: smtpUrl, ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent' });
+  const db = openDataDir(config);
+  const { ca } = await loadOrCreateCa(dataDir, { commonName: 'Bench CA', passphrase: undefined, now: new Date() });
+  const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir) });
+  const port = await freePort();
+  await app.listen({ port, host: '127.0.0.1' });
+  return { app, db, ca, base: `http://127.0.0.1:${port}` };
+}
+
+/** A signed-in HTTP client with the CSRF token of the issue form. */
+async function client(base: string) {
+  let cookie = '';
+  const keep = (response: Response) => {
+    const set = response.headers.getSetCookie()[0];
+    if (set) cookie = set.split(';')[0]!;
+    return response;
+  };
+  const token = async (url: string) => /name="_csrf" value="([^"]+)"/.exec(await keep(await fetch(base + url, { headers: { cookie } })).text())![1]!;
+  const post = async (url: string, fields: Record<string, string>) =>
+    keep(await fetch(base + url, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) }));
+  await post('/login', { _csrf: await token('/login'), ...ADMIN });
+  const csrf = await token('/certificates/new');
+  return {
+    issue: async (username: string) => {
+      const response = await post('/certificates', { _csrf: csrf, username, email: `${username}@example.org`, days: '365' });
+      if (response.status !== 303) throw new Error(`issue answered ${response.status}`);
+    },
+  };
+}
+
+/** The SMTP sink in a child process; resolves with its URL and a way to stop it. */
+async function startSmtpSink() {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/smtp-sink.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk).trim())));
+  return { url: `smtp://127.0.0.1:${port}`, close: async () => void child.kill('SIGTERM') };
+}
+
+async function main() {
+  console.error(`Benchmark on ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  const smtp = await startSmtpSink();
+  const dataDir = tempDir('enroll-bench-');
+  const portal = await startPortal(dataDir, smtp.url);
+  const { ca } = portal;
+  const scratch = tempDir('enroll-bench-openssl-');
+  writeFileSync(path.join(scratch, 'ca.crt'), ca.certPem);
+  writeFileSync(path.join(scratch, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string);
+
+  console.error('Crypto, one operation at a time');
+  const keys = await generateRsaKeyPair(2048);
+  await openssl(['genrsa', '-out', 'k.pem', '2048'], scratch);
+  await openssl(['req', '-new', '-key', 'k.pem', '-subj', '/CN=x', '-out', 'r.csr'], scratch);
+  const cert = issueClientCertificate({ ca, username: 'x', publicKeyPem: keys.publicKeyPem, days: 365, now: new Date() });
+  record({ metric: 'RSA 2048 key generation', unit: 'ms', ours: median(await times(RUNS, () => generateRsaKeyPair(2048))), baseline: median(await times(RUNS, () => openssl(['genrsa', '-out', 'k2.pem', '2048'], scratch))) });
+  record({ metric: 'sign a client certificate', unit: 'ms', ours: median(await times(RUNS, () => issueClientCertificate({ ca, username: 'x', publicKeyPem: keys.publicKeyPem, days: 365, now: new Date() }))), baseline: median(await times(RUNS, () => openssl(['x509', '-req', '-in', 'r.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '7', '-days', '365', '-sha256', '-out', 'c2.pem'], scratch))) });
+  record({ metric: 'PKCS#12 bundle (3DES, SHA-1 MAC)', unit: 'ms', ours: median(await times(RUNS, () => buildPkcs12({ privateKeyPem: keys.privateKeyPem, certPem: cert.pem, caCertPem: ca.certPem, passphrase: 'bench-pass-1234', format: 'compatible', friendlyName: 'x' }))), baseline: median(await times(RUNS, () => openssl(['pkcs12', '-export', '-in', 'c2.pem', '-inkey', 'k.pem', '-certfile', 'ca.crt', '-passout', 'pass:x', '-certpbe', 'PBE-SHA1-3DES', '-keypbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-out', 'b.p12'], scratch))) });
+  const routine = await times(RUNS, (i) => opensslRoutine(scratch, i));
+  const routineMedian = median(routine);
+  record({ metric: 'whole client issue, crypto only', unit: 'ms', ours: median(await times(RUNS, () => mintClientBundle(ca, { username: 'x', device: null, days: 365, keyBits: 2048, format: 'compatible', passphrase: 'bench-pass-1234', now: new Date() }))), baseline: routineMedian });
+
+  console.error('Issue over HTTP, mail accepted by a local SMTP server included');
+  const http = await client(portal.base);
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // the key pool fills after start
+  const latency = await times(RUNS, async (i) => {
+    await http.issue(`latency${i}`);
+  });
+  // An admin fills one form at a time: give the pool the moments between forms it has in real use.
+  const paced: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    paced.push(...(await times(1, () => http.issue(`paced${i}`))));
+  }
+  record({ metric: 'issue latency, HTTP + mail, paced (median)', unit: 'ms', ours: median(paced), baseline: routineMedian, target: { maxRatio: 0.25 } });
+  record({ metric: 'issue latency, HTTP + mail, back to back (median)', unit: 'ms', ours: median(latency), baseline: routineMedian });
+
+  console.error('Responsiveness while 16 issues run at once');
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const health: number[] = [];
+  let running = true;
+  const poll = async () => {
+    while (running) {
+      const start = performance.now();
+      await fetch(`${portal.base}/healthz`);
+      health.push(performance.now() - start);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const clients = await Promise.all(Array.from({ length: 16 }, () => client(portal.base)));
+  loop.enable();
+  const polling = poll();
+  await Promise.all(clients.map((c, i) => c.issue(`burst${i}`)));
+  loop.disable();
+  running = false;
+  await polling;
+  record({ metric: 'GET /healthz p99 during 16 concurrent issues', unit: 'ms', ours: percentile(health, 99), target: { max: 50 } });
+  record({ metric: 'event loop delay, max, during the burst', unit: 'ms', ours: loop.max / 1e6, target: { max: 20 } });
+
+  console.error('Throughput');
+  const throughputRuns = quick ? 50 : 1000;
+  const started = performance.now();
+  for (let i = 0; i < throughputRuns; i++) await http.issue(`bulk${i}`);
+  const ourRate = throughputRuns / ((performance.now() - started) / 1000);
+  const opensslRuns = quick ? 6 : 20;
+  const opensslStart = performance.now();
+  await Promise.all([0, 1].map((lane) => (async () => { for (let i = lane; i < opensslRuns; i += 2) await opensslRoutine(scratch, 1000 + i); })()));
+  const opensslRate = opensslRuns / ((performance.now() - opensslStart) / 1000);
+  record({ metric: `issues per second, ${throughputRuns} back to back over HTTP`, unit: '/s', ours: ourRate, baseline: opensslRate, target: { minRatio: 1 } });
+  await portal.app.close();
+  portal.db.close();
+
+  console.error('Scale: 100,000 certificates, 10% revoked');
+  const bigDir = tempDir('enroll-bench-100k-');
+  {
+    const config = loadConfig({ DATA_DIR: bigDir });
+    const db = openDataDir(config);
+    writeFileSync(path.join(bigDir, 'ca.crt'), ca.certPem);
+    writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    seedCertificates(db, { count: quick ? 20_000 : 100_000, now: new Date(), revoked: 0.1 });
+    db.close();
+  }
+  const big = await startPortal(bigDir, smtp.url);
+  const inject = async (url: string, cookie: string) => (await big.app.inject({ method: 'GET', url, headers: { cookie } })).statusCode;
+  const login = await big.app.inject({ method: 'GET', url: '/login' });
+  const anonCookie = login.cookies[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(login.body)![1]!;
+  const signedIn = await big.app.inject({ method: 'POST', url: '/login', headers: { cookie: `${anonCookie.name}=${anonCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: csrf, ...ADMIN }).toString() });
+  const session = signedIn.cookies.find((c) => c.name === 'enroll_session')!;
+  const cookie = `${session.name}=${session.value}`;
+  for (const [metric, url] of [['list, first page', '/certificates'], ['list, search', '/certificates?q=user0042'], ['list, status filter (revoked)', '/certificates?status=revoked'], ['list, expiring within 30 days by expiry', '/certificates?expiring=30&sort=expiry']] as const) {
+    if ((await inject(url, cookie)) !== 200) throw new Error(`${url} failed`);
+    record({ metric: `${metric} (p50)`, unit: 'ms', ours: median(await times(RUNS, () => inject(url, cookie))), target: { max: 20 } });
+  }
+  await big.app.close();
+  big.db.close();
+
+  for (const size of quick ? [1000, 10_000] : [1000, 10_000, 100_000]) {
+    const entries = Array.from({ length: size }, () => ({ serial: randomSerial(), revokedAt: new Date(), reason: 'keyCompromise' as const }));
+    const crlRuns = size >= 100_000 ? 3 : 5;
+    const ours = median(await times(crlRuns, () => buildCrlPem({ ca, entries, crlNumber: 2n, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 30 * 86400_000) })));
+    const baseline = median(await times(crlRuns, () => opensslCrl(scratch, entries)));
+    record({ metric: `CRL with ${size.toLocaleString('en')} entries, built and signed`, unit: 'ms', ours, baseline, target: size >= 10_000 ? { max: 1000, maxRatio: 1 } : undefined });
+  }
+
+  console.error('Start to healthy on the large database');
+  execFileSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'ignore' });
+  const port = await freePort();
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, ['dist/server/main.js'], { cwd: projectRoot, env: { ...process.env, DATA_DIR: bigDir, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  let healthyAfter = 0;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) {
+        healthyAfter = performance.now() - startedAt;
+        break;
+      }
+    } catch { /* not listening yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await fetch(`http://127.0.0.1:${port}/crl.pem`);
+  const { readFileSync } = await import('node:fs');
+  const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  child.kill('SIGTERM');
+  record({ metric: 'start to healthy, 100,000 certificates', unit: 'ms', ours: healthyAfter, target: { max: 1000 } });
+  record({ metric: 'resident memory, peak, after start', unit: 'MB', ours: peakRss, target: { max: 200 } });
+  await smtp.close();
+
+  const results = rows.map((row) => {
+    const ratio = row.baseline ? row.ours / row.baseline : undefined;
+    const t = row.target;
+    const met = t ? (t.max === undefined || row.ours <= t.max) && (t.maxRatio === undefined || ratio! <= t.maxRatio) && (t.minRatio === undefined || ratio! >= t.minRatio) : undefined;
+    const target = t ? [t.max !== undefined ? `≤ ${t.max} ${row.unit}` : '', t.maxRatio !== undefined ? `≤ ${t.maxRatio}×` : '', t.minRatio !== undefined ? `≥ ${t.minRatio}×` : ''].filter(Boolean).join(', ') : '';
+    return { ...row, ratio, targetText: target, met };
+  });
+  const fmt = (n: number | undefined, unit = '') => (n === undefined ? '' : `${n >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2)}${unit}`);
+  const lines = [
+    '| measure | ours | OpenSSL routine | ratio | target | met |',
+    '|---|---:|---:|---:|---|---|',
+    ...results.map((r) => `| ${r.metric} | ${fmt(r.ours, ` ${r.unit}`)} | ${fmt(r.baseline, r.baseline === undefined ? '' : ` ${r.unit}`)} | ${fmt(r.ratio, r.ratio === undefined ? '' : '×')} | ${r.targetText} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`),
+  ];
+  const machine = `${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}`;
+  console.log(`\n${machine}\n\n${lines.join('\n')}`);
+  writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
