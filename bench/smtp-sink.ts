@@ -12,6 +12,7 @@ const server = new SMTPServer({
     stream.on('end', () => callback(null));
   },
 });
+server.on('error', () => {});
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.server.address() as { port: number }).port}\n`);
 });

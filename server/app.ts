@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fast
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createAdmin } from './accounts/admins.js';
 import { SetupToken } from './accounts/setup-token.js';
+import { BackupScheduler } from './backup/scheduler.js';
 import type { Config } from './config.js';
 import { adminsRepository } from './db/admins.js';
 import { auditRepository } from './db/audit.js';
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
     enroll,
     passphrases: new OneTimeSecrets(now),
     caKeyEncrypted: deps.caKeyEncrypted,
+    backups: config.backup ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audit, now }) : undefined,
   };
   app.decorate('portal', portal);
 
@@ -111,8 +113,10 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await ensureFirstAdmin(portal, app.log);
   await startEnrollment(enroll, app.log);
   const stopFreshnessTimer = enroll.crl.startFreshnessTimer((error) => app.log.error({ err: error }, 'CRL renewal failed'));
+  const stopBackups = portal.backups?.start((error) => app.log.error({ err: error }, 'scheduled backup failed'));
   app.addHook('onClose', async () => {
     stopFreshnessTimer();
+    stopBackups?.();
     await enroll.minter.close();
     enroll.mailer.close();
   });

@@ -78,6 +78,25 @@ describe('admin commands', () => {
     assert.throws(() => statSync(path.join(dataDir, 'ca.crt')), /ENOENT/);
   });
 
+  test('backup warns about an unencrypted CA key and writes mode 0600; restore refuses a non-empty folder', async () => {
+    const dataDir = tempDir();
+    assert.equal((await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n')).code, 0);
+    await admin(dataDir, ['server-cert', '--host', 'mqtt.example.org', '--out', path.join(tempDir(), 'x')]); // makes the CA
+    const out = path.join(tempDir(), 'backup.tar.gz');
+    const backup = await admin(dataDir, ['backup', '--out', out]);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.match(backup.stdout, /WARNING: the archive holds the CA key UNENCRYPTED/);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    const refused = await admin(tempDir(), ['restore', out, '--data-dir', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /is not empty/);
+    const target = path.join(tempDir(), 'fresh');
+    const restored = await admin(tempDir(), ['restore', out, '--data-dir', target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /Restored the backup of .* into .*fresh/);
+    assert.equal(readFileSync(path.join(target, 'ca.crt'), 'utf8'), readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'));
+  });
+
   test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {
     const dataDir = tempDir();
     const out = path.join(tempDir(), 'broker');

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminError, createAdmin, resetAdminPassword } from './accounts/admins.js';
+import { BackupError, createBackup, restoreBackup } from './backup/archive.js';
 import { openDataDir } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { adminsRepository } from './db/admins.js';
@@ -24,6 +25,9 @@ Commands:
                          adopt an existing broker CA (e.g. from generate-CA.sh) as this portal's CA
   server-cert --host NAME [--host NAME ...] [--ip ADDRESS ...] [--days N] --out DIR
                          write the broker's TLS key (0600) and certificate, signed by the CA
+  backup --out FILE      write a backup archive (database, CA, manifest); works while the portal runs
+  restore FILE --data-dir DIR [--force]
+                         check an archive and restore it into DIR (which must be empty unless --force)
 `;
 
 type Command = (args: string[]) => Promise<string>;
@@ -55,6 +59,8 @@ function nameArgument(args: string[], command: string): string {
 
 const commands: Record<string, Command> = {
   'import-ca': importCaCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
   'server-cert': serverCertCommand,
   'create-admin': async (args) => {
     const name = nameArgument(args, 'create-admin');
@@ -124,6 +130,37 @@ async function serverCertCommand(args: string[]): Promise<string> {
     return `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${values.out}.`;
   } finally {
     db.close();
+  }
+}
+
+async function backupCommand(args: string[]): Promise<string> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  if (!values.out) throw new AdminError(`backup needs --out FILE\n\n${USAGE}`);
+  const config = loadConfig();
+  const db = openDataDir(config);
+  try {
+    const result = await createBackup(db, config.dataDir, path.resolve(values.out), new Date());
+    auditRepository(db).record({ actor: 'cli', action: 'backup', subject: path.basename(result.file), outcome: 'success', detail: `${result.size} bytes` }, new Date());
+    const { counts } = result.manifest;
+    const warning = result.manifest.caKeyEncrypted
+      ? ''
+      : '\nWARNING: the archive holds the CA key UNENCRYPTED (no CA_KEY_PASSPHRASE is set). Anyone with this file can issue certificates your broker trusts: keep it like the key itself (mode 0600 set).';
+    return `Wrote ${result.file} (${result.size} bytes): ${counts.certificates} certificates (${counts.revoked} revoked), ${counts.users} users, ${counts.admins} admins.${warning}`;
+  } finally {
+    db.close();
+  }
+}
+
+async function restoreCommand(args: string[]): Promise<string> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'data-dir': { type: 'string' }, force: { type: 'boolean' } } });
+  if (positionals.length !== 1 || !values['data-dir']) throw new AdminError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
+  const target = path.resolve(values['data-dir']);
+  try {
+    const manifest = await restoreBackup(path.resolve(positionals[0]!), target, { force: values.force ?? false });
+    return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.`;
+  } catch (error) {
+    if (error instanceof BackupError) throw new AdminError(error.message);
+    throw error;
   }
 }
 

@@ -43,6 +43,9 @@ export const environmentSchema = z
     MQTT_HOST: optionalText,
     MQTT_PORT: port(8883),
     BROKER_RELOAD_COMMAND: optionalText,
+    BACKUP_DIR: optionalText,
+    BACKUP_INTERVAL_HOURS: z.coerce.number({ error: 'must be a whole number of hours from 1 to 720' }).int('must be a whole number of hours from 1 to 720').min(1, 'must be a whole number of hours from 1 to 720').max(720, 'must be a whole number of hours from 1 to 720').default(24),
+    BACKUP_KEEP: z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int('must be a whole number from 1 to 1000').min(1, 'must be a whole number from 1 to 1000').max(1000, 'must be a whole number from 1 to 1000').default(14),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -69,6 +72,9 @@ export const environmentSchema = z
     caCommonName: env.CA_COMMON_NAME,
     mqtt: { host: env.MQTT_HOST, port: env.MQTT_PORT },
     brokerReloadCommand: env.BROKER_RELOAD_COMMAND,
+    backup: env.BACKUP_DIR
+      ? { dir: path.resolve(env.BACKUP_DIR), intervalHours: env.BACKUP_INTERVAL_HOURS, keep: env.BACKUP_KEEP }
+      : undefined,
     logLevel: env.LOG_LEVEL,
   }));
 

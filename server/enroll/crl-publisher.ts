@@ -1,7 +1,7 @@
 // Publishes the CRL the broker reads: rebuilt from the database, checked against the CA, written
 // atomically over DATA_DIR/crl.pem, then the broker is asked to re-read it.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRepository } from '../db/audit.js';
 import type { RevokedRow } from '../db/certificates.js';
@@ -69,6 +69,8 @@ export class CrlPublisher {
 
   constructor(private readonly options: CrlPublisherOptions) {
     this.file = path.join(options.dataDir, 'crl.pem');
+    // A publication killed half-way leaves its temporary file behind (crl.pem itself is intact).
+    for (const name of readdirSync(options.dataDir)) if (/^\.crl\.pem\..*\.tmp$/.test(name)) rmSync(path.join(options.dataDir, name), { force: true });
   }
 
   /** When the published CRL stops being valid, if one has been published. */

@@ -3,7 +3,7 @@ import { sign, verify } from 'node:crypto';
 import type { Ca } from './ca.js';
 import {
   bitString, children, enumerated, explicit, nullValue, octetString, oid, readElement, sequence,
-  smallInteger, time, tlv, unsignedInteger,
+  sequenceOf, smallInteger, time, tlv, unsignedInteger,
 } from './der.js';
 
 /** The RFC 5280 reasons an admin can choose, with their reasonCode values. */
@@ -61,7 +61,7 @@ export function buildCrlDer(request: CrlRequest): Buffer {
     request.ca.subjectDer,
     time(request.thisUpdate),
     time(request.nextUpdate),
-    ...(entries.length > 0 ? [sequence(...entries)] : []), // left out when empty (RFC 5280)
+    ...(entries.length > 0 ? [sequenceOf(entries)] : []), // left out when empty (RFC 5280)
     explicit(0, extensions),
   );
   const signature = sign('sha256', tbs, request.ca.key);

@@ -22,11 +22,16 @@ function lengthBytes(length: number): Buffer {
 
 /** Tag, length and value. */
 export function tlv(tag: number, ...contents: Buffer[]): Buffer {
-  const body = contents.length === 1 ? contents[0]! : Buffer.concat(contents);
+  return encode(tag, contents.length === 1 ? contents[0]! : Buffer.concat(contents));
+}
+
+function encode(tag: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
 }
 
 export const sequence = (...items: Buffer[]) => tlv(TAG.SEQUENCE, ...items);
+/** A SEQUENCE of any number of items (no argument spreading: a CRL can hold 100,000). */
+export const sequenceOf = (items: Buffer[]) => encode(TAG.SEQUENCE, Buffer.concat(items));
 export const octetString = (value: Buffer) => tlv(TAG.OCTET_STRING, value);
 export const nullValue = () => Buffer.from([TAG.NULL, 0]);
 export const bitString = (value: Buffer) => tlv(TAG.BIT_STRING, Buffer.from([0]), value);

@@ -32,6 +32,7 @@ export class TestSmtpServer {
         });
       },
     });
+    server.on('error', () => {}); // a client that vanishes mid-session (a killed portal) is expected here
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.server.address() as { port: number }).port;
     instance = new TestSmtpServer(server, port);

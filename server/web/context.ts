@@ -5,6 +5,7 @@ import type { AdminsRepository } from '../db/admins.js';
 import type { AuditRepository } from '../db/audit.js';
 import type { SettingsRepository } from '../db/settings.js';
 import type { SetupToken } from '../accounts/setup-token.js';
+import type { BackupScheduler } from '../backup/scheduler.js';
 import type { EnrollContext } from '../enroll/context.js';
 import type { OneTimeSecrets } from './one-time-secrets.js';
 
@@ -21,6 +22,8 @@ export interface Portal {
   passphrases: OneTimeSecrets<{ certificateId: number; passphrase: string }>;
   /** Whether ca.key is stored encrypted (a banner warns when it is not). */
   caKeyEncrypted: boolean;
+  /** Scheduled backups, when BACKUP_DIR is set. */
+  backups: BackupScheduler | undefined;
 }
 
 export interface PageData {

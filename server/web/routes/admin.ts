@@ -1,6 +1,7 @@
 // Every page behind sign-in: one encapsulated context whose preHandler is the admin guard.
 import type { FastifyPluginAsync } from 'fastify';
 import auditRoutes from './audit.js';
+import backupRoutes from './backups.js';
 import brokerRoutes from './broker.js';
 import certificateRoutes from './certificates.js';
 import issueRoutes from './issue.js';
@@ -16,5 +17,6 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
   await app.register(outboxRoutes);
   await app.register(auditRoutes);
   await app.register(brokerRoutes);
+  await app.register(backupRoutes);
 };
 export default adminRoutes;

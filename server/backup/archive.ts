@@ -1,0 +1,136 @@
+// Backup archives: a consistent online copy of the database (checked with integrity_check), the
+// CA exactly as stored, and a manifest with the SHA-256 of each member, in one .tar.gz.
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as tar from 'tar';
+import type { Db } from '../db/database.js';
+import { writeFileAtomic } from '../files.js';
+
+export const BACKUP_FORMAT = 'owntracks-enroll-backup';
+export const BACKUP_VERSION = 1;
+const MEMBERS = ['enroll.db', 'ca.crt', 'ca.key'] as const;
+const MODES: Record<(typeof MEMBERS)[number], number> = { 'enroll.db': 0o600, 'ca.crt': 0o644, 'ca.key': 0o600 };
+
+export class BackupError extends Error {
+  override name = 'BackupError';
+}
+
+export interface Manifest {
+  format: typeof BACKUP_FORMAT;
+  version: number;
+  createdAt: string;
+  caKeyEncrypted: boolean;
+  counts: { admins: number; users: number; certificates: number; revoked: number };
+  files: Array<{ name: string; size: number; sha256: string }>;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+export interface BackupResult {
+  file: string;
+  size: number;
+  manifest: Manifest;
+}
+
+/** Writes a backup archive of DATA_DIR to `out` (mode 0600, written atomically). Works while the portal runs. */
+export async function createBackup(db: Db, dataDir: string, out: string, now: Date): Promise<BackupResult> {
+  const staging = mkdtempSync(path.join(tmpdir(), 'enroll-backup-'));
+  try {
+    const dbCopy = path.join(staging, 'enroll.db');
+    await db.backup(dbCopy); // SQLite's online backup: a consistent snapshot, writers keep going
+    const copy = new Database(dbCopy, { readonly: true });
+    let counts: Manifest['counts'];
+    try {
+      const integrity = copy.pragma('integrity_check', { simple: true });
+      if (integrity !== 'ok') throw new BackupError(`The database copy failed its integrity check: ${String(integrity)}`);
+      const one = (sql: string) => copy.prepare(sql).pluck().get() as number;
+      counts = {
+        admins: one('SELECT count(*) FROM admins'),
+        users: one('SELECT count(*) FROM users'),
+        certificates: one('SELECT count(*) FROM certificates'),
+        revoked: one("SELECT count(*) FROM certificates WHERE status = 'revoked'"),
+      };
+    } finally {
+      copy.close();
+    }
+    copyFileSync(path.join(dataDir, 'ca.crt'), path.join(staging, 'ca.crt'));
+    copyFileSync(path.join(dataDir, 'ca.key'), path.join(staging, 'ca.key'));
+    const manifest: Manifest = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      createdAt: now.toISOString(),
+      caKeyEncrypted: readFileSync(path.join(staging, 'ca.key'), 'utf8').includes('ENCRYPTED PRIVATE KEY'),
+      counts,
+      files: MEMBERS.map((name) => ({ name, size: statSync(path.join(staging, name)).size, sha256: sha256(path.join(staging, name)) })),
+    };
+    writeFileAtomic(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
+    const packed = path.join(staging, 'archive.tar.gz');
+    await tar.create({ gzip: true, file: packed, cwd: staging, portable: true }, ['manifest.json', ...MEMBERS]);
+    writeFileAtomic(out, readFileSync(packed), 0o600); // holds the CA key: readable by its owner only
+    return { file: out, size: statSync(out).size, manifest };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Unpacks an archive into a temporary folder and checks it against its manifest. */
+export async function verifyBackup(file: string): Promise<{ dir: string; manifest: Manifest }> {
+  if (!existsSync(file)) throw new BackupError(`No such file: ${file}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'enroll-restore-'));
+  try {
+    const entries: string[] = [];
+    try {
+      await tar.extract({ file, cwd: dir, strict: true, onReadEntry: (entry) => void entries.push(entry.path) });
+    } catch (error) {
+      throw new BackupError(`The archive is damaged or not a backup (${(error as Error).message})`);
+    }
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    } catch {
+      throw new BackupError('The archive has no readable manifest.json: not a backup of this portal');
+    }
+    if (manifest.format !== BACKUP_FORMAT || manifest.version !== BACKUP_VERSION) {
+      throw new BackupError(`Unknown backup format ${manifest.format} version ${manifest.version}`);
+    }
+    const expected = ['manifest.json', ...MEMBERS].sort();
+    if (JSON.stringify([...entries].sort()) !== JSON.stringify(expected)) {
+      throw new BackupError(`The archive holds ${entries.sort().join(', ')}; expected ${expected.join(', ')}`);
+    }
+    for (const name of MEMBERS) {
+      const listed = manifest.files.find((f) => f.name === name);
+      if (!listed || sha256(path.join(dir, name)) !== listed.sha256) {
+        throw new BackupError(`${name} does not match the SHA-256 in the manifest: the archive is damaged`);
+      }
+    }
+    return { dir, manifest };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Restores an archive into `dataDir`; refuses a folder that holds anything unless `force`. */
+export async function restoreBackup(file: string, dataDir: string, options: { force: boolean }): Promise<Manifest> {
+  const { dir, manifest } = await verifyBackup(file);
+  try {
+    if (existsSync(dataDir) && readdirSync(dataDir).length > 0 && !options.force) {
+      throw new BackupError(`${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`);
+    }
+    mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    // A replaced database must not meet the old one's write-ahead log; the CRL is rebuilt at start.
+    for (const stale of ['enroll.db-wal', 'enroll.db-shm', 'crl.pem']) {
+      if (existsSync(path.join(dataDir, stale))) unlinkSync(path.join(dataDir, stale));
+    }
+    for (const name of MEMBERS) {
+      writeFileAtomic(path.join(dataDir, name), readFileSync(path.join(dir, name)), MODES[name]);
+      chmodSync(path.join(dataDir, name), MODES[name]);
+    }
+    return manifest;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

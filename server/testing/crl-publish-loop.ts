@@ -1,0 +1,18 @@
+// Child process for the crash test: publishes the CRL of DATA_DIR over and over until killed.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openDataDir } from '../bootstrap.js';
+import { loadConfig } from '../config.js';
+import { auditRepository } from '../db/audit.js';
+import { certificatesRepository } from '../db/certificates.js';
+import { settingsRepository } from '../db/settings.js';
+import { CrlPublisher } from '../enroll/crl-publisher.js';
+import { loadCa } from '../pki/ca.js';
+
+const config = loadConfig();
+const db = openDataDir(config);
+const ca = loadCa(readFileSync(path.join(config.dataDir, 'ca.crt'), 'utf8'), readFileSync(path.join(config.dataDir, 'ca.key'), 'utf8'), undefined, new Date());
+const certificates = certificatesRepository(db);
+const publisher = new CrlPublisher({ db, ca, dataDir: config.dataDir, settings: settingsRepository(db), audit: auditRepository(db), now: () => new Date(), reloadCommand: undefined, revoked: () => certificates.revokedEntries() });
+process.stdout.write('publishing\n');
+for (;;) await publisher.publish('test', 'crash test');
