@@ -10,6 +10,8 @@ export interface ReceivedMail {
 
 export class TestSmtpServer {
   readonly messages: ReceivedMail[] = [];
+  /** Messages accepted so far, counted before they are parsed into `messages`. */
+  accepted = 0;
   #waiters: Array<() => void> = [];
   private constructor(private readonly server: SMTPServer, readonly port: number) {}
 
@@ -23,10 +25,11 @@ export class TestSmtpServer {
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const to = session.envelope.rcptTo.map((r) => r.address); // before the session moves on
         stream.on('end', async () => {
+          instance!.accepted++;
           callback(null); // accept first, as a real server does; parse afterwards
           const raw = Buffer.concat(chunks);
-          const to = session.envelope.rcptTo.map((r) => r.address);
           instance!.messages.push({ raw, parsed: await simpleParser(raw), to });
           instance!.#waiters.splice(0).forEach((wake) => wake());
         });
