@@ -172,6 +172,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/outbox', 'Outbox', '10-outbox'],
     ['/audit', 'Audit log', '11-audit'],
     ['/broker', 'Broker', '12-broker'],
+    ['/backups', 'Backups', '12b-backups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
   ] as const) {

@@ -8,13 +8,21 @@ export class KeyPool {
   #ready: KeyPairPem[] = [];
   #generating = false;
   #closed = false;
+  #startTimer: NodeJS.Timeout | undefined;
 
+  /** Filling starts after `delayMs` (or at the first take), so a starting process is not slowed. */
   constructor(
     readonly bits: number,
     readonly size: number,
     private readonly onError: (error: unknown) => void = () => {},
+    delayMs = 0,
   ) {
-    this.#refill();
+    if (delayMs > 0) {
+      this.#startTimer = setTimeout(() => this.#refill(), delayMs);
+      this.#startTimer.unref();
+    } else {
+      this.#refill();
+    }
   }
 
   get available(): number {
@@ -29,6 +37,7 @@ export class KeyPool {
   }
 
   close(): void {
+    clearTimeout(this.#startTimer);
     this.#closed = true;
     this.#ready = [];
   }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Browser, startTestPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+
+describe('the audit log page', () => {
+  let portal: TestPortal;
+  let browser: Browser;
+  before(async () => {
+    portal = await startTestPortal();
+    await new Browser(portal).signIn(TEST_ADMIN.username, 'a wrong password');
+    browser = new Browser(portal);
+    await browser.signIn();
+    await browser.issue({ username: 'jjolie', email: 'j@example.org', days: '30' });
+  });
+  after(() => portal.close());
+
+  test('lists sign-ins (failed too), issues, mail and CRL publications with who, when and from where', async () => {
+    const page = await browser.get('/audit');
+    assert.equal(page.statusCode, 200);
+    for (const action of ['sign-in', 'issue', 'mail', 'crl-publish', 'admin-created']) assert.match(page.body, new RegExp(`<td>${action}</td>`), action);
+    assert.match(page.body, /badge-revoked">failure</, 'the failed sign-in');
+    assert.match(page.body, new RegExp(`<td class="hide-small mono">${browser.remoteAddress.replace(/\./g, '\\.')}</td>`), 'from where');
+    assert.match(page.body, /<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">/, 'UTC, turned into local time by the browser');
+  });
+
+  test('filters by actor and by action', async () => {
+    const issues = (await browser.get('/audit?action=issue')).body;
+    assert.match(issues, /<td>issue<\/td>/);
+    assert.doesNotMatch(issues, /<td>sign-in<\/td>/);
+    const system = (await browser.get('/audit?actor=system')).body;
+    assert.match(system, /<td>crl-publish<\/td>/);
+    assert.doesNotMatch(system, /<td>sign-in<\/td>/, 'the system never signs in');
+  });
+
+  test('pages of 100, newest first', async () => {
+    for (let i = 0; i < 120; i++) portal.app.portal.audit.record({ actor: 'filler', action: 'test', outcome: 'success', detail: `entry ${i}` }, new Date());
+    const first = (await browser.get('/audit?actor=filler')).body;
+    assert.equal((first.match(/<td>filler<\/td>/g) ?? []).length, 100);
+    assert.match(first, /entry 119/);
+    const next = /href="([^"]+)" rel="next"/.exec(first)![1]!.replace(/&amp;/g, '&');
+    const second = (await browser.get(next)).body;
+    assert.equal((second.match(/<td>filler<\/td>/g) ?? []).length, 20);
+    assert.match(second, /entry 0</);
+  });
+});
+
+describe('operations', () => {
+  test('https PUBLIC_URL: Secure cookies and HSTS', async () => {
+    const portal = await startTestPortal({ env: { PUBLIC_URL: 'https://enroll.example.org' } });
+    try {
+      // Behind a TLS-terminating proxy, which says so in X-Forwarded-Proto.
+      const page = await new Browser(portal).request({ method: 'GET', url: '/login', headers: { 'x-forwarded-proto': 'https' } });
+      assert.equal(page.cookies.find((c) => c.name === 'enroll_session')?.secure, true);
+      assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  test('the log never holds passwords, cookies or CSRF tokens', async () => {
+    const portal = await startTestPortal({ env: { LOG_LEVEL: 'trace' } });
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      await browser.get('/certificates');
+      const log = portal.logs.join('\n');
+      assert.ok(!log.includes(TEST_ADMIN.password), 'password');
+      assert.ok(!log.includes(browser.cookies.get('enroll_session')!), 'session cookie');
+      assert.ok(log.includes('"url":"/certificates"'), 'requests are logged');
+    } finally {
+      await portal.close();
+    }
+  });
+
+  test('the broker page shows this installation\'s paths and refuses bad server certificate names', async () => {
+    const portal = await startTestPortal();
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const page = await browser.get('/broker');
+      assert.match(page.body, new RegExp(`cafile ${portal.dataDir.replace(/[/.]/g, '\\$&')}/ca.crt`));
+      assert.match(page.body, new RegExp(`crlfile ${portal.dataDir.replace(/[/.]/g, '\\$&')}/crl.pem`));
+      assert.match(page.body, /use_identity_as_username true/);
+      assert.match(page.body, /pattern readwrite owntracks\/%u\/#/);
+      assert.match(page.body, /WebSocket listeners do not check CRLs/);
+      const bad = await browser.submit('/broker', '/broker/server-cert', { hosts: 'not a host!', ips: '300.1.1.1' });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.body, /id="e-hosts">Use host names/);
+      assert.match(bad.body, /id="e-ips">Use IP addresses/);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM server_certificates').pluck().get(), 0);
+      const good = await browser.submit('/broker', '/broker/server-cert', { hosts: 'mqtt.example.org', ips: '192.0.2.10' });
+      assert.equal(good.statusCode, 200);
+      assert.match(good.body, /-----BEGIN PRIVATE KEY-----/);
+      assert.equal(portal.db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
+      assert.ok(!portal.logs.some((line) => line.includes('BEGIN PRIVATE KEY')), 'the key is not logged');
+    } finally {
+      await portal.close();
+    }
+  });
+});
