@@ -125,6 +125,21 @@ describe('issuing over SMTP', () => {
     });
   }
 
+  test('a certificate cannot outlive its CA', async () => {
+    const rows = count(portal, 'certificates');
+    portal.clock.advance(9.5 * 365 * 86400_000); // the test CA is valid for ten years
+    try {
+      const late = new Browser(portal);
+      await late.signIn();
+      const response = await issue(late, { ...GOOD, username: 'late', days: '365' });
+      assert.equal(response.statusCode, 400);
+      assert.match(response.body, /id="e-days">The CA expires in \d+ days/);
+      assert.equal(count(portal, 'certificates'), rows);
+    } finally {
+      portal.clock.advance(-9.5 * 365 * 86400_000);
+    }
+  });
+
   test('markup typed into the form comes back escaped', async () => {
     const response = await issue(browser, { ...GOOD, username: '<script>alert(1)</script>', email: '"><img src=x onerror=alert(1)>' });
     assert.equal(response.statusCode, 400);

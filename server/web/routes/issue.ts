@@ -76,6 +76,11 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
     if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
 
     const body = request.body;
+    // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
+    const caDaysLeft = Math.floor((Date.parse(enroll.ca.x509.validTo) - enroll.now().getTime()) / 86400_000);
+    if (body.days > caDaysLeft) {
+      return renderForm(reply.status(400), values, { days: `The CA expires in ${caDaysLeft} days (${new Date(enroll.ca.x509.validTo).toISOString().slice(0, 10)}): choose at most ${caDaysLeft}` });
+    }
     const outcome = await issueCertificate(
       enroll,
       {
