@@ -10,6 +10,7 @@ import { openDatabase } from '../db/database.js';
 import { isValidCrl } from '../pki/crl.js';
 import { projectRoot } from '../paths.js';
 import { Browser, startTestPortal, tempDir } from '../testing/harness.js';
+import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
 import { freePort } from '../testing/mosquitto.js';
 import { Scratch, openssl } from '../testing/openssl.js';
 import { seedCertificates } from '../testing/seed.js';
@@ -156,20 +157,9 @@ describe('crash safety', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/main.ts')], { env, stdio: 'ignore' });
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        try {
-          if ((await fetch(`${base}/healthz`)).ok) break;
-        } catch { /* starting */ }
-        assert.ok(i < 600, 'portal started');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      let cookie = '';
-      const keep = (r: Response) => { const set = r.headers.getSetCookie()[0]; if (set) cookie = set.split(';')[0]!; return r; };
-      const token = async (url: string) => /name="_csrf" value="([^"]+)"/.exec(await keep(await fetch(base + url, { headers: { cookie } })).text())![1]!;
-      const post = async (url: string, fields: Record<string, string>) => keep(await fetch(base + url, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) }));
-      await post('/login', { _csrf: await token('/login'), username: 'admin', password: 'correct horse battery' });
-      const csrf = await token('/certificates/new');
-      const burst = Array.from({ length: 12 }, (_, i) => post('/certificates', { _csrf: csrf, username: `crash${i}`, email: `crash${i}@example.org`, days: '30' }).catch(() => undefined));
+      await waitUntilHealthy(base);
+      const admin = await signedInClient(base, { username: 'admin', password: 'correct horse battery' });
+      const burst = Array.from({ length: 12 }, (_, i) => admin.issue(`crash${i}`).catch(() => undefined));
       await new Promise((resolve) => setTimeout(resolve, 400));
       child.kill('SIGKILL');
       await Promise.all(burst);
