@@ -55,6 +55,9 @@ export function enrollmentMessage(mail: EnrollmentMail): Mail.Options {
     text: text.render('email/enrollment.text.eta', data),
     html: html.render('email/enrollment.html.eta', data),
     attachments,
+    // base64 rather than quoted-printable bodies: encoded natively, not scanned line by line in
+    // JavaScript on the event loop.
+    textEncoding: 'base64',
     disableFileAccess: true,
     disableUrlAccess: true,
   };
