@@ -145,4 +145,3 @@ async function ensureFirstAdmin(portal: Portal, log: FastifyBaseLogger) {
   log.warn(`No admin exists yet. Create the first one at ${portal.config.publicUrl}/setup?token=${token}`);
 }
 
-export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -10,10 +10,6 @@ export class SetupToken {
     return this.#token;
   }
 
-  get active(): boolean {
-    return this.#token !== undefined;
-  }
-
   matches(candidate: string): boolean {
     if (this.#token === undefined) return false;
     const expected = Buffer.from(this.#token);

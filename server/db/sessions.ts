@@ -14,7 +14,6 @@ export function sessionsRepository<Session extends object>(db: Db, now: () => Da
   );
   const destroy = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
   const prune = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
-  const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM sessions');
   // One transaction, one fsync: expired rows go with the write that keeps this one.
   const save = db.transaction((id: string, data: string) => {
     const at = now().getTime();
@@ -23,7 +22,6 @@ export function sessionsRepository<Session extends object>(db: Db, now: () => Da
   });
 
   return {
-    count: () => count.get()!.n,
     /** A session store for @fastify/session (callback style). */
     store: {
       get(id: string, callback: Callback<Session | null>) {

@@ -5,7 +5,9 @@ import type { AuditRepository } from '../db/audit.js';
 import type { Db } from '../db/database.js';
 import type { ServerCertificatesRepository } from '../db/server-certificates.js';
 import type { Ca } from '../pki/ca.js';
-import type { Actor } from './context.js';
+import type { RevocationReason } from '../pki/crl.js';
+import type { Actor, EnrollContext } from './context.js';
+import type { Publication } from './crl-publisher.js';
 
 export interface ServerCertDeps {
   db: Db;
@@ -48,4 +50,15 @@ export async function issueBrokerCertificate(
     return inserted;
   })();
   return { id, certPem: cert.pem, keyPem: keys.privateKeyPem, serial: cert.serial, notAfter: cert.notAfter };
+}
+
+/** Revokes a broker certificate (a leaked key, a retired name) and publishes the CRL. */
+export async function revokeBrokerCertificate(ctx: EnrollContext, id: number, reason: RevocationReason, actor: Actor): Promise<Publication | undefined> {
+  const at = ctx.now();
+  const changed = ctx.db.transaction(() => {
+    if (!ctx.serverCertificates.revoke(id, at, reason, actor.name)) return false;
+    ctx.audit.record({ actor: actor.name, action: 'revoke', subject: `server-certificate:${id}`, outcome: 'success', detail: reason, ip: actor.ip }, at);
+    return true;
+  })();
+  return changed ? ctx.crl.publish(actor.name, `revoked server certificate ${id}`) : undefined;
 }

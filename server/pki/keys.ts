@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 const generateKeyPair = promisify(generateKeyPairCallback);
 
 export const CLIENT_KEY_SIZES = [2048, 3072, 4096] as const;
-export type KeySize = (typeof CLIENT_KEY_SIZES)[number];
 
 export interface KeyPairPem {
   /** Unencrypted PKCS#8 PEM; held in memory only, never written by the portal. */

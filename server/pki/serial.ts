@@ -12,7 +12,3 @@ export function randomSerial(): string {
   }
 }
 
-/** Serials as the portal stores and shows them: lower-case hex without leading zero octets. */
-export function normalizeSerial(hex: string): string {
-  return hex.toLowerCase().replace(/^(00)+(?=..)/, '');
-}

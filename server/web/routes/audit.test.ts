@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openssl } from '../../testing/openssl.js';
 import { Browser, startTestPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
 
 describe('the audit log page', () => {
@@ -93,6 +95,13 @@ describe('operations', () => {
       assert.match(good.body, /-----BEGIN PRIVATE KEY-----/);
       assert.equal(portal.db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
       assert.ok(!portal.logs.some((line) => line.includes('BEGIN PRIVATE KEY')), 'the key is not logged');
+
+      const { id, serial } = portal.db.prepare('SELECT id, serial FROM server_certificates').get() as { id: number; serial: string };
+      const revoked = await browser.submit('/broker', `/broker/server-cert/${id}/revoke`, { reason: 'keyCompromise' });
+      assert.equal(revoked.statusCode, 303);
+      assert.match((await browser.get('/broker')).body, /Server certificate revoked\. CRL \d+ published/);
+      const crl = await openssl(['crl', '-in', path.join(portal.dataDir, 'crl.pem'), '-noout', '-text']);
+      assert.match(crl.stdout, new RegExp(`Serial Number: ${serial.toUpperCase()}[\\s\\S]*Key Compromise`));
     } finally {
       await portal.close();
     }

@@ -3,7 +3,9 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { issueBrokerCertificate } from '../../enroll/server-cert.js';
+import { issueBrokerCertificate, revokeBrokerCertificate } from '../../enroll/server-cert.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../../pki/crl.js';
+import { describeReload, REASON_LABELS } from '../presenters.js';
 import { fieldErrors } from '../forms.js';
 
 const names = (value: string) => value.split(/[\s,]+/).filter(Boolean);
@@ -25,6 +27,7 @@ const brokerRoutes: FastifyPluginAsyncZod = async (app) => {
     mqttPort: config.mqtt.port,
     reloadCommand: config.brokerReloadCommand,
     serverCertificates: enroll.serverCertificates.recent(),
+    reasons: Object.entries(REASON_LABELS).map(([value, label]) => ({ value, label })),
     values: { hosts: config.mqtt.host ?? '', ips: '' },
     errors: {},
     scripts: ['/static/js/copy.js'],
@@ -32,6 +35,22 @@ const brokerRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/broker', async (_request, reply) => reply.page('broker', render()));
+
+  app.post(
+    '/broker/server-cert/:id/revoke',
+    { schema: { params: z.object({ id: z.coerce.number().int().positive() }), body: z.object({ reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]]) }) } },
+    async (request, reply) => {
+      const publication = await revokeBrokerCertificate(enroll, request.params.id, request.body.reason, { name: request.session.admin!, ip: request.ip });
+      if (!publication) {
+        request.flash('warning', 'That server certificate is not active.');
+      } else {
+        request.flash('success', `Server certificate revoked. CRL ${publication.crlNumber} published.`);
+        const reload = describeReload(publication.reload);
+        if (reload) request.flash(reload.ok ? 'info' : 'error', reload.message);
+      }
+      return reply.redirect('/broker', 303);
+    },
+  );
 
   app.post('/broker/server-cert', { schema: { body: serverCertBody }, attachValidation: true }, async (request, reply) => {
     const raw = request.body as Record<string, unknown>;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { issueCertificate } from '../../enroll/issue.js';
+import { CLIENT_KEY_SIZES } from '../../pki/keys.js';
 import { BUNDLE_FORMATS } from '../../pki/pkcs12.js';
 import { fieldErrors, type FieldErrors } from '../forms.js';
 
@@ -35,7 +36,7 @@ export const issueBody = z
     email: emailSchema,
     device: deviceSchema.default(''),
     days: daysSchema,
-    keyBits: z.enum(['2048', '3072', '4096'], { error: 'Choose a key size' }).default('2048').transform(Number),
+    keyBits: z.enum(CLIENT_KEY_SIZES.map(String) as [string, ...string[]], { error: 'Choose a key size' }).default('2048').transform(Number),
     format: z.enum(BUNDLE_FORMATS, { error: 'Choose a bundle format' }).default('compatible'),
     passphraseMode: z.enum(['generate', 'custom'], { error: 'Choose how to set the passphrase' }).default('generate'),
     passphrase: z.string().max(256, 'Use at most 256 characters').default(''),
