@@ -4,22 +4,29 @@
 // refill never crowds out the requests being served.
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 
+/** How long a busy pool waits before it looks again. */
+const BUSY_RETRY_MS = 100;
+
 export class KeyPool {
   #ready: KeyPairPem[] = [];
   #generating = false;
   #closed = false;
-  #startTimer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  /** Filling starts after `delayMs` (or at the first take), so a starting process is not slowed. */
+  /**
+   * Filling starts after `delayMs` (or at the first take), so a starting process is not slowed,
+   * and waits while `busy()` says the machine has better things to do (bundles being minted).
+   */
   constructor(
     readonly bits: number,
     readonly size: number,
     private readonly onError: (error: unknown) => void = () => {},
     delayMs = 0,
+    private readonly busy: () => boolean = () => false,
   ) {
     if (delayMs > 0) {
-      this.#startTimer = setTimeout(() => this.#refill(), delayMs);
-      this.#startTimer.unref();
+      this.#timer = setTimeout(() => this.#refill(), delayMs);
+      this.#timer.unref();
     } else {
       this.#refill();
     }
@@ -37,23 +44,28 @@ export class KeyPool {
   }
 
   close(): void {
-    clearTimeout(this.#startTimer);
+    clearTimeout(this.#timer);
     this.#closed = true;
     this.#ready = [];
   }
 
   #refill() {
-    if (!this.#closed && !this.#generating && this.#ready.length < this.size) {
-      this.#generating = true;
-      generateRsaKeyPair(this.bits)
-        .then((keys) => {
-          if (!this.#closed) this.#ready.push(keys);
-        })
-        .catch(this.onError)
-        .finally(() => {
-          this.#generating = false;
-          this.#refill();
-        });
+    if (this.#closed || this.#generating || this.#ready.length >= this.size) return;
+    if (this.busy()) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#refill(), BUSY_RETRY_MS);
+      this.#timer.unref();
+      return;
     }
+    this.#generating = true;
+    generateRsaKeyPair(this.bits)
+      .then((keys) => {
+        if (!this.#closed) this.#ready.push(keys);
+      })
+      .catch(this.onError)
+      .finally(() => {
+        this.#generating = false;
+        this.#refill();
+      });
   }
 }
