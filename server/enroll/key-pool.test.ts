@@ -21,15 +21,4 @@ describe('the key pool', () => {
     assert.equal(pool.available, 0, 'closing drops the keys');
     assert.ok(await pool.take(), 'still generates on demand');
   });
-
-  test('waits while busy, then fills', async () => {
-    let busy = true;
-    const pool = new KeyPool(2048, 2, undefined, 0, () => busy);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    assert.equal(pool.available, 0, 'nothing made while busy');
-    busy = false;
-    await until(() => pool.available === 2);
-    assert.equal(pool.available, 2);
-    pool.close();
-  });
 });
