@@ -4,29 +4,22 @@
 // refill never crowds out the requests being served.
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 
-/** How long a busy pool waits before it looks again. */
-const BUSY_RETRY_MS = 100;
-
 export class KeyPool {
   #ready: KeyPairPem[] = [];
   #generating = false;
   #closed = false;
-  #timer: NodeJS.Timeout | undefined;
+  #startTimer: NodeJS.Timeout | undefined;
 
-  /**
-   * Filling starts after `delayMs` (or at the first take), so a starting process is not slowed,
-   * and waits while `busy()` says the machine has better things to do (bundles being minted).
-   */
+  /** Filling starts after `delayMs` (or at the first take), so a starting process is not slowed. */
   constructor(
     readonly bits: number,
     readonly size: number,
     private readonly onError: (error: unknown) => void = () => {},
     delayMs = 0,
-    private readonly busy: () => boolean = () => false,
   ) {
     if (delayMs > 0) {
-      this.#timer = setTimeout(() => this.#refill(), delayMs);
-      this.#timer.unref();
+      this.#startTimer = setTimeout(() => this.#refill(), delayMs);
+      this.#startTimer.unref();
     } else {
       this.#refill();
     }
@@ -44,28 +37,23 @@ export class KeyPool {
   }
 
   close(): void {
-    clearTimeout(this.#timer);
+    clearTimeout(this.#startTimer);
     this.#closed = true;
     this.#ready = [];
   }
 
   #refill() {
-    if (this.#closed || this.#generating || this.#ready.length >= this.size) return;
-    if (this.busy()) {
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.#refill(), BUSY_RETRY_MS);
-      this.#timer.unref();
-      return;
+    if (!this.#closed && !this.#generating && this.#ready.length < this.size) {
+      this.#generating = true;
+      generateRsaKeyPair(this.bits)
+        .then((keys) => {
+          if (!this.#closed) this.#ready.push(keys);
+        })
+        .catch(this.onError)
+        .finally(() => {
+          this.#generating = false;
+          this.#refill();
+        });
     }
-    this.#generating = true;
-    generateRsaKeyPair(this.bits)
-      .then((keys) => {
-        if (!this.#closed) this.#ready.push(keys);
-      })
-      .catch(this.onError)
-      .finally(() => {
-        this.#generating = false;
-        this.#refill();
-      });
   }
 }

@@ -26,20 +26,13 @@ export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: 
   // Threads and keys are made a moment after start, so they do not slow the start itself.
   let pool: Piscina<MintTask, MintedBundle> | undefined;
   const threadPool = () => (pool ??= new Piscina<MintTask, MintedBundle>({ filename: workerFile, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 }));
-  let minting = 0;
-  // Refilling waits while bundles are minted: the event loop keeps a core to itself.
-  const keys = new KeyPool(POOLED_KEY_BITS, options.keyPoolSize ?? KEY_POOL_SIZE, options.onError, WARM_UP_DELAY_MS, () => minting > 0);
+  const keys = new KeyPool(POOLED_KEY_BITS, options.keyPoolSize ?? KEY_POOL_SIZE, options.onError, WARM_UP_DELAY_MS);
   const warmUp = setTimeout(threadPool, WARM_UP_DELAY_MS);
   warmUp.unref();
   return {
     async mint(request) {
-      minting++;
-      try {
-        const pooled = request.keyBits === POOLED_KEY_BITS ? await keys.take() : undefined;
-        return await threadPool().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
-      } finally {
-        minting--;
-      }
+      const pooled = request.keyBits === POOLED_KEY_BITS ? await keys.take() : undefined;
+      return threadPool().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
     },
     async close() {
       clearTimeout(warmUp);
