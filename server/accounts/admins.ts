@@ -43,22 +43,49 @@ export type SignInResult =
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'backoff'; retryAfterSeconds: number };
 
+/** Seconds left to wait after `failures` consecutive failures, the last at `lastFailedAt`. */
+function secondsToWait(failures: number, lastFailedAt: string | null, now: Date): number {
+  if (!lastFailedAt) return 0;
+  const waitUntil = Date.parse(lastFailedAt) + backoffSeconds(failures) * 1000;
+  return Math.max(0, Math.ceil((waitUntil - now.getTime()) / 1000));
+}
+
+/**
+ * Failures for names that are not admins, kept in memory (bounded), so that unknown names back
+ * off exactly like real ones and a 429 does not tell which names exist.
+ */
+export class UnknownNameFailures {
+  #entries = new Map<string, { failures: number; lastFailedAt: string }>();
+  constructor(private readonly limit = 10_000) {}
+
+  get(name: string) {
+    return this.#entries.get(name.toLowerCase());
+  }
+
+  record(name: string, now: Date) {
+    const key = name.toLowerCase();
+    const failures = (this.#entries.get(key)?.failures ?? 0) + 1;
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.limit) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { failures, lastFailedAt: now.toISOString() });
+  }
+}
+
 export async function signIn(
   admins: AdminsRepository,
+  unknownNames: UnknownNameFailures,
   username: string,
   password: string,
   now: Date,
 ): Promise<SignInResult> {
   const admin = admins.find(username);
+  const known = admin ? { failures: admin.failed_logins, lastFailedAt: admin.last_failed_at } : unknownNames.get(username);
+  const wait = known ? secondsToWait(known.failures, known.lastFailedAt, now) : 0;
+  if (wait > 0) return { ok: false, reason: 'backoff', retryAfterSeconds: wait };
   if (!admin) {
     await verifyPassword(password, await dummyPasswordHash());
+    unknownNames.record(username, now);
     return { ok: false, reason: 'invalid' };
-  }
-  if (admin.last_failed_at) {
-    const waitUntil = Date.parse(admin.last_failed_at) + backoffSeconds(admin.failed_logins) * 1000;
-    if (now.getTime() < waitUntil) {
-      return { ok: false, reason: 'backoff', retryAfterSeconds: Math.ceil((waitUntil - now.getTime()) / 1000) };
-    }
   }
   if (!(await verifyPassword(password, admin.password_hash))) {
     admins.recordFailure(admin.username, now);

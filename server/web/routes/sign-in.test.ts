@@ -136,12 +136,24 @@ describe('sign-in limits', () => {
     }
   });
 
+  test('unknown names back off like real ones, so a 429 does not tell which names exist', async () => {
+    const portal = await startTestPortal();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await new Browser(portal).signIn('ghost', 'wrong')).statusCode);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+      assert.match((await new Browser(portal).signIn('ghost', 'wrong')).body, /Too many failed attempts for this account/);
+    } finally {
+      await portal.close();
+    }
+  });
+
   test('more than 10 attempts a minute from one address get the 429 page', async () => {
     const portal = await startTestPortal();
     try {
       const browser = new Browser(portal);
       const statuses: number[] = [];
-      for (let i = 0; i < 11; i++) statuses.push((await browser.signIn('nobody', 'wrong')).statusCode);
+      for (let i = 0; i < 11; i++) statuses.push((await browser.signIn(`nobody${i}`, 'wrong')).statusCode);
       assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
       assert.equal(statuses[10], 429);
       const page = await browser.signIn();

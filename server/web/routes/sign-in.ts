@@ -1,7 +1,7 @@
 // GET/POST /login, POST /logout, and GET / (the list when signed in, sign-in otherwise).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { signIn } from '../../accounts/admins.js';
+import { signIn, UnknownNameFailures } from '../../accounts/admins.js';
 import { fieldErrors, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
@@ -13,6 +13,7 @@ const signInBody = z.object({
 
 const signInRoutes: FastifyPluginAsyncZod = async (app) => {
   const { admins, audit, now } = app.portal;
+  const unknownNames = new UnknownNameFailures();
 
   app.get('/', async (request, reply) => reply.redirect(request.session.admin ? '/certificates' : '/login', 303));
 
@@ -33,7 +34,7 @@ const signInRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply.status(400).page('login', { title: 'Sign in', values, errors: fieldErrors(request.validationError) });
     }
     const { username, password, next } = request.body;
-    const result = await signIn(admins, username, password, now());
+    const result = await signIn(admins, unknownNames, username, password, now());
     audit.record({ actor: username, action: 'sign-in', outcome: result.ok ? 'success' : 'failure', detail: result.ok ? null : result.reason, ip: request.ip }, now());
     if (!result.ok) {
       const message = result.reason === 'backoff'
