@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { Browser, startTestPortal, tempDir, type TestPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, withPortal, tempDir, type TestPortal } from '../testing/harness.js';
 import { Mosquitto } from '../testing/mosquitto.js';
 import { Scratch, openssl } from '../testing/openssl.js';
 import { serverFiles } from '../testing/pki.js';
@@ -30,8 +30,7 @@ const serialOf = (portal: TestPortal, id: number) => portal.db.prepare('SELECT s
 
 describe('revocation', () => {
   test('revoking writes a CRL that openssl verifies and that names the serial; the page and audit log say so', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       const { id } = await issue(browser, 'jjolie', 'phone');
@@ -54,9 +53,7 @@ describe('revocation', () => {
       assert.equal(portal.db.prepare('SELECT revocation_reason FROM certificates WHERE id = ?').pluck().get(id), 'keyCompromise');
       const bad = await browser.submit(`/certificates/${id}`, `/certificates/${id}/revoke`, { reason: 'privilegeWithdrawn' });
       assert.equal(bad.statusCode, 400);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('a revoked and an unrevoked certificate of one user against Mosquitto, reloaded through BROKER_RELOAD_COMMAND', async () => {
@@ -125,8 +122,7 @@ describe('revocation', () => {
 
 describe('CRL freshness and safety', () => {
   test('the CRL is renewed once a day old (injected clock); /healthz degrades near nextUpdate', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const { crl } = portal.app.portal.enroll;
       const number = () => portal.app.portal.settings.get('crl_number');
       const first = number();
@@ -149,14 +145,11 @@ describe('CRL freshness and safety', () => {
       assert.deepEqual(await health().then((h) => [h.status, h.body.status, h.body.checks.crl]), [200, 'degraded', 'degraded']);
       portal.clock.advance(3 * DAY);
       assert.deepEqual(await health().then((h) => [h.status, h.body.status]), [503, 'failing']);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('a CRL that fails verification never replaces the good one', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const { enroll, settings, audit } = portal.app.portal;
       const good = readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8');
       const broken = new CrlPublisher({
@@ -168,14 +161,11 @@ describe('CRL freshness and safety', () => {
       assert.equal(readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8'), good);
       assert.equal(readdirSync(portal.dataDir).filter((f) => f.endsWith('.tmp')).length, 0);
       assert.equal(portal.db.prepare("SELECT outcome FROM audit_log WHERE action = 'crl-publish' ORDER BY id DESC").pluck().get(), 'failure');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('GET /crl.pem is public, with an ETag and Last-Modified; a matching If-None-Match gets 304', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const response = await portal.app.inject({ method: 'GET', url: '/crl.pem' });
       assert.equal(response.statusCode, 200);
       assert.match(response.body, /^-----BEGIN X509 CRL-----/);
@@ -186,17 +176,14 @@ describe('CRL freshness and safety', () => {
       assert.equal(ca.body, portal.ca.certPem);
       const otre = await portal.app.inject({ method: 'GET', url: '/ca.otre' });
       assert.ok(otre.rawPayload.equals(portal.ca.certDer));
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });
 
 describe('replacing and crash recovery', () => {
   test('replace issues and mails a new certificate, then supersedes the old one; if the mail fails the old one stays', async () => {
     const smtp = await TestSmtpServer.start();
-    const portal = await startTestPortal({ env: { SMTP_URL: smtp.url } });
-    try {
+    await withPortal({ env: { SMTP_URL: smtp.url } }, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       const { id } = await issue(browser, 'carol', 'phone');
@@ -218,9 +205,7 @@ describe('replacing and crash recovery', () => {
       assert.equal(failed.statusCode, 502);
       assert.match(failed.body, /stays active/);
       assert.equal(portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(newId), 'active');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('a certificate left pending by a crash is revoked at the next start and listed in the CRL', async () => {

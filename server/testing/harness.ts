@@ -129,3 +129,13 @@ export function csrfTokenOf(html: string): string {
   if (!match) throw new Error('no CSRF token on the page');
   return match[1]!;
 }
+
+/** Runs `use` with a fresh portal and closes it afterwards, whatever happens. */
+export async function withPortal<T>(options: TestPortalOptions, use: (portal: TestPortal) => Promise<T>): Promise<T> {
+  const portal = await startTestPortal(options);
+  try {
+    return await use(portal);
+  } finally {
+    await portal.close();
+  }
+}

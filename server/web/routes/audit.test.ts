@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openssl } from '../../testing/openssl.js';
-import { Browser, startTestPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+import { Browser, startTestPortal, withPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
 
 describe('the audit log page', () => {
   let portal: TestPortal;
@@ -48,20 +48,16 @@ describe('the audit log page', () => {
 
 describe('operations', () => {
   test('https PUBLIC_URL: Secure cookies and HSTS', async () => {
-    const portal = await startTestPortal({ env: { PUBLIC_URL: 'https://enroll.example.org' } });
-    try {
+    await withPortal({ env: { PUBLIC_URL: 'https://enroll.example.org' } }, async (portal) => {
       // Behind a TLS-terminating proxy, which says so in X-Forwarded-Proto.
       const page = await new Browser(portal).request({ method: 'GET', url: '/login', headers: { 'x-forwarded-proto': 'https' } });
       assert.equal(page.cookies.find((c) => c.name === 'enroll_session')?.secure, true);
       assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('the log never holds passwords, cookies or CSRF tokens', async () => {
-    const portal = await startTestPortal({ env: { LOG_LEVEL: 'trace' } });
-    try {
+    await withPortal({ env: { LOG_LEVEL: 'trace' } }, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       await browser.get('/certificates');
@@ -69,14 +65,11 @@ describe('operations', () => {
       assert.ok(!log.includes(TEST_ADMIN.password), 'password');
       assert.ok(!log.includes(browser.cookies.get('enroll_session')!), 'session cookie');
       assert.ok(log.includes('"url":"/certificates"'), 'requests are logged');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('the broker page shows this installation\'s paths and refuses bad server certificate names', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       const page = await browser.get('/broker');
@@ -102,8 +95,6 @@ describe('operations', () => {
       assert.match((await browser.get('/broker')).body, /Server certificate revoked\. CRL \d+ published/);
       const crl = await openssl(['crl', '-in', path.join(portal.dataDir, 'crl.pem'), '-noout', '-text']);
       assert.match(crl.stdout, new RegExp(`Serial Number: ${serial.toUpperCase()}[\\s\\S]*Key Compromise`));
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });

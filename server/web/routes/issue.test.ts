@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { Browser, startTestPortal, type TestPortal } from '../../testing/harness.js';
+import { Browser, startTestPortal, withPortal, type TestPortal } from '../../testing/harness.js';
 import { freePort } from '../../testing/mosquitto.js';
 import { Scratch, openssl } from '../../testing/openssl.js';
 import { TestSmtpServer } from '../../testing/smtp.js';
@@ -190,8 +190,7 @@ describe('issuing over SMTP', () => {
 describe('when the mail cannot be sent', () => {
   test('a clear error page, no active certificate, and a CRL that lists it', async () => {
     const port = await freePort(); // nothing listens there
-    const portal = await startTestPortal({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } });
-    try {
+    await withPortal({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } }, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       const response = await issue(browser, GOOD);
@@ -206,16 +205,13 @@ describe('when the mail cannot be sent', () => {
       const crl = await openssl(['crl', '-in', path.join(portal.dataDir, 'crl.pem'), '-CAfile', scratch.file('ca.crt', portal.ca.certPem), '-noout', '-text']);
       assert.match(crl.stderr + crl.stdout, /verify OK/);
       assert.match(crl.stdout, new RegExp(`Serial Number: ${row.serial!.toUpperCase()}[\\s\\S]*Cessation Of Operation`));
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });
 
 describe('without an SMTP server', () => {
   test('mail goes to the outbox as an .eml that mailparser reads, listed on the Outbox page', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
       const { passphrase } = await browser.issue(GOOD);
@@ -234,8 +230,6 @@ describe('without an SMTP server', () => {
       assert.ok([400, 404].includes(traversal.statusCode), `refused, not ${traversal.statusCode}`);
       assert.ok(!traversal.body.includes('SQLite format'));
       assert.equal((await new Browser(portal).get(`/outbox/${name}`)).statusCode, 303, 'admins only');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });

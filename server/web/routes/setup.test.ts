@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Browser, startTestPortal } from '../../testing/harness.js';
+import { Browser, withPortal } from '../../testing/harness.js';
 
 function setupLink(logs: string[]): string {
   const line = logs.find((entry) => entry.includes('/setup?token='));
@@ -11,8 +11,7 @@ function setupLink(logs: string[]): string {
 
 describe('first admin through the setup link', () => {
   test('the link creates the first admin once, then dies', async () => {
-    const portal = await startTestPortal({ withAdmin: false });
-    try {
+    await withPortal({ withAdmin: false }, async (portal) => {
       const link = setupLink(portal.logs);
       const browser = new Browser(portal);
       assert.equal((await browser.get('/setup?token=wrong')).statusCode, 404);
@@ -34,18 +33,13 @@ describe('first admin through the setup link', () => {
       assert.equal(portal.db.prepare('SELECT count(*) FROM admins').pluck().get(), 1);
       assert.equal((await browser.signIn('owner', 'a long password!')).statusCode, 303);
       assert.ok(!portal.logs.some((line) => line.includes(token) && line.includes('"url"')), 'the token is not logged with requests');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('no setup link when ADMIN_USERNAME creates the admin', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       assert.ok(!portal.logs.some((line) => line.includes('/setup?token=')));
       assert.equal(portal.db.prepare('SELECT count(*) FROM admins').pluck().get(), 1);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Browser, csrfTokenOf, startTestPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+import { Browser, csrfTokenOf, startTestPortal, withPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
 
 describe('sign-in', () => {
@@ -123,34 +123,27 @@ describe('sign-in', () => {
 
 describe('sign-in limits', () => {
   test('the per-account back-off answers 429 after five failures, and the right password works after it', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       for (let i = 0; i < 5; i++) assert.equal((await new Browser(portal).signIn(TEST_ADMIN.username, 'wrong')).statusCode, 401);
       const blocked = await new Browser(portal).signIn();
       assert.equal(blocked.statusCode, 429);
       assert.match(blocked.body, /Too many failed attempts for this account/);
       portal.clock.advance(2000);
       assert.equal((await new Browser(portal).signIn()).statusCode, 303);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('unknown names back off like real ones, so a 429 does not tell which names exist', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await new Browser(portal).signIn('ghost', 'wrong')).statusCode);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
       assert.match((await new Browser(portal).signIn('ghost', 'wrong')).body, /Too many failed attempts for this account/);
-    } finally {
-      await portal.close();
-    }
+    });
   });
 
   test('more than 10 attempts a minute from one address get the 429 page', async () => {
-    const portal = await startTestPortal();
-    try {
+    await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       const statuses: number[] = [];
       for (let i = 0; i < 11; i++) statuses.push((await browser.signIn(`nobody${i}`, 'wrong')).statusCode);
@@ -161,8 +154,6 @@ describe('sign-in limits', () => {
       assert.match(page.body, /Too many attempts from your address/);
       assert.ok(page.headers['retry-after']);
       assert.equal((await new Browser(portal).signIn()).statusCode, 303, 'another address is not affected');
-    } finally {
-      await portal.close();
-    }
+    });
   });
 });
