@@ -65,7 +65,7 @@ export function certificatesRepository(db: Db) {
   const revoked = db.prepare<[], RevokedRow>(
     `SELECT serial, revoked_at, revocation_reason FROM certificates WHERE status = 'revoked' ORDER BY revoked_at`,
   );
-  const forUser = db.prepare<[number], CertificateRow>('SELECT * FROM certificates WHERE user_id = ? ORDER BY id DESC');
+  const countForUser = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM certificates WHERE user_id = ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM certificates');
 
   return {
@@ -77,7 +77,7 @@ export function certificatesRepository(db: Db) {
     pending: () => pending.all(),
     /** Every revoked certificate, streamed: the CRL can hold 100,000 of them. */
     revokedEntries: () => revoked.iterate(),
-    forUser: (userId: number) => forUser.all(userId),
+    countForUser: (userId: number) => countForUser.get(userId)!.n,
     count: () => count.get()!.n,
   };
 }

@@ -21,9 +21,19 @@ export interface IssueRequest {
 export type IssueOutcome =
   | { ok: true; certificateId: number; passphrase: string; serial: string; mailResponse: string }
   | { ok: false; reason: 'email-differs'; currentEmail: string }
+  | { ok: false; reason: 'outlives-ca'; caDaysLeft: number; caExpires: Date }
   | { ok: false; reason: 'mail-failed'; certificateId: number; serial: string; mailError: string; publication: Publication | undefined; publishError?: string };
 
+/** Whole days until the CA expires: no certificate it signs may be valid for longer. */
+export function caDaysLeft(ctx: Pick<EnrollContext, 'ca' | 'now'>): number {
+  return Math.floor((Date.parse(ctx.ca.x509.validTo) - ctx.now().getTime()) / 86400_000);
+}
+
 export async function issueCertificate(ctx: EnrollContext, request: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+  // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
+  const daysLeft = caDaysLeft(ctx);
+  if (request.days > daysLeft) return { ok: false, reason: 'outlives-ca', caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) };
+
   const existing = ctx.users.find(request.username);
   if (existing && existing.email !== request.email && !request.changeEmail) {
     return { ok: false, reason: 'email-differs', currentEmail: existing.email };

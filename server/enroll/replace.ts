@@ -2,7 +2,7 @@
 // old one is revoked as superseded only after the new mail went out.
 import type { Actor, EnrollContext } from './context.js';
 import type { Publication } from './crl-publisher.js';
-import { issueCertificate, type IssueOutcome } from './issue.js';
+import { caDaysLeft, issueCertificate, type IssueOutcome } from './issue.js';
 import { revokeCertificate } from './revoke.js';
 
 const DAY_MS = 86400_000;
@@ -23,7 +23,7 @@ export async function replaceCertificate(ctx: EnrollContext, id: number, actor: 
       username: old.username,
       email: old.email,
       device: old.device,
-      days: Math.min(Math.max(lifetime, 1), 3650),
+      days: Math.min(Math.max(lifetime, 1), 3650, caDaysLeft(ctx)), // never beyond the CA's own expiry
       keyBits: old.key_bits,
       format: old.bundle_format,
       passphrase: undefined,

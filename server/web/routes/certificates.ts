@@ -115,7 +115,7 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
       const old = enroll.certificates.find(request.params.id)!;
       return reply.status(502).page('certificates/mail-failed', { title: 'The mail could not be sent', outcome, username: old.username, email: old.email, oldKept: true });
     }
-    request.flash('warning', 'Only an active certificate can be replaced.');
+    request.flash('warning', outcome.reason === 'outlives-ca' ? `The CA expires in ${outcome.caDaysLeft} days: no new certificate can be issued under it.` : 'Only an active certificate can be replaced.');
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });
 };

@@ -59,7 +59,7 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
       title: 'Issue a certificate',
       values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
       errors,
-      existing: existing ? { email: existing.email, certificates: enroll.certificates.forUser(existing.id).length } : undefined,
+      existing: existing ? { email: existing.email, certificates: enroll.certificates.countForUser(existing.id) } : undefined,
       mailKind: enroll.mailer.kind,
       ...extra,
     });
@@ -77,11 +77,6 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
     if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
 
     const body = request.body;
-    // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
-    const caDaysLeft = Math.floor((Date.parse(enroll.ca.x509.validTo) - enroll.now().getTime()) / 86400_000);
-    if (body.days > caDaysLeft) {
-      return renderForm(reply.status(400), values, { days: `The CA expires in ${caDaysLeft} days (${new Date(enroll.ca.x509.validTo).toISOString().slice(0, 10)}): choose at most ${caDaysLeft}` });
-    }
     const outcome = await issueCertificate(
       enroll,
       {
@@ -99,6 +94,9 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
     if (outcome.ok) {
       const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
       return reply.redirect(`/certificates/${outcome.certificateId}/issued?ticket=${ticket}`, 303);
+    }
+    if (outcome.reason === 'outlives-ca') {
+      return renderForm(reply.status(400), values, { days: `The CA expires in ${outcome.caDaysLeft} days (${outcome.caExpires.toISOString().slice(0, 10)}): choose at most ${outcome.caDaysLeft}` });
     }
     if (outcome.reason === 'email-differs') {
       return renderForm(reply.status(409), values, {
