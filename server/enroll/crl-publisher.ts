@@ -1,6 +1,7 @@
 // Publishes the CRL the broker reads: rebuilt from the database, checked against the CA, written
 // atomically over DATA_DIR/crl.pem, then the broker is asked to re-read it.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditRepository } from '../db/audit.js';
@@ -46,6 +47,10 @@ export interface CrlPublisherOptions {
   build?: (request: CrlRequest) => string;
 }
 
+function withEtag(pem: string) {
+  return { pem, etag: `"${createHash('sha256').update(pem).digest('base64url').slice(0, 27)}"` };
+}
+
 export class CrlPublicationError extends Error {
   override name = 'CrlPublicationError';
 }
@@ -66,6 +71,7 @@ export function runReloadCommand(command: string, timeoutMs = RELOAD_TIMEOUT_MS)
 export class CrlPublisher {
   readonly file: string;
   #queue: Promise<unknown> = Promise.resolve();
+  #current: { pem: string; etag: string } | undefined;
 
   constructor(private readonly options: CrlPublisherOptions) {
     this.file = path.join(options.dataDir, 'crl.pem');
@@ -84,9 +90,10 @@ export class CrlPublisher {
     return value ? new Date(value) : undefined;
   }
 
-  /** The current CRL file, as published. */
-  read(): string {
-    return readFileSync(this.file, 'utf8');
+  /** The CRL as last published, with an ETag; kept in memory so serving it reads no file. */
+  current(): { pem: string; etag: string } {
+    this.#current ??= withEtag(readFileSync(this.file, 'utf8'));
+    return this.#current;
   }
 
   /** Publications run one at a time, in the order asked. */
@@ -114,6 +121,7 @@ export class CrlPublisher {
     const { db, ca, settings, audit, now } = this.options;
     const build = this.options.build ?? buildCrlPem;
     const at = now();
+    const nextUpdate = new Date(at.getTime() + CRL_VALIDITY_MS);
     const crlNumber = db.transaction(() => {
       const next = BigInt(settings.get('crl_number') ?? '0') + 1n;
       settings.put('crl_number', next.toString());
@@ -125,7 +133,7 @@ export class CrlPublisher {
       ca,
       crlNumber,
       thisUpdate: new Date(at.getTime() - 5 * 60_000), // backdated a little for clocks that lag
-      nextUpdate: new Date(at.getTime() + CRL_VALIDITY_MS),
+      nextUpdate,
       entries: (function* () {
         for (const row of rows) {
           entries++;
@@ -138,7 +146,7 @@ export class CrlPublisher {
       throw new CrlPublicationError(`CRL ${crlNumber} failed verification against the CA; the previous CRL stays in place`);
     }
     writeFileAtomic(this.file, pem, 0o644);
-    const nextUpdate = new Date(at.getTime() + CRL_VALIDITY_MS);
+    this.#current = withEtag(pem);
     db.transaction(() => {
       settings.put('crl_this_update', at.toISOString());
       settings.put('crl_next_update', nextUpdate.toISOString());

@@ -1,5 +1,4 @@
 // Files anyone may fetch: the CA certificate in PEM and DER (.otre) and the current CRL.
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 
 const publicFileRoutes: FastifyPluginAsync = async (app) => {
@@ -12,8 +11,7 @@ const publicFileRoutes: FastifyPluginAsync = async (app) => {
     reply.type('application/octet-stream').header('content-disposition', 'attachment; filename="ca.otre"').send(ca.certDer),
   );
   app.get('/crl.pem', async (request, reply) => {
-    const pem = crl.read();
-    const etag = `"${createHash('sha256').update(pem).digest('base64url').slice(0, 27)}"`;
+    const { pem, etag } = crl.current();
     reply.header('etag', etag).header('cache-control', 'no-cache');
     const thisUpdate = crl.thisUpdate;
     if (thisUpdate) reply.header('last-modified', thisUpdate.toUTCString());
