@@ -1,59 +1,70 @@
 // Pre-generated RSA key pairs, so an issue does not wait for key generation (most of its time).
 // Held in memory only: never written anywhere, each handed out once, refilled in the background
-// one key at a time (node:crypto generates it in libuv's thread pool, off the event loop), so the
-// refill never crowds out the requests being served.
-import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
+// one key at a time by the generator it is given (the minter's lowest-priority thread).
+import type { KeyPairPem } from '../pki/keys.js';
+
+export interface KeyPoolOptions {
+  onError?: (error: unknown) => void;
+  /** Filling starts after this delay (or at the first take), so a starting process is not slowed. */
+  startDelayMs?: number;
+  /** After a failed generation, the next attempt waits this long instead of spinning. */
+  retryDelayMs?: number;
+}
 
 export class KeyPool {
   #ready: KeyPairPem[] = [];
   #generating = false;
   #closed = false;
-  #startTimer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  /** Filling starts after `delayMs` (or at the first take), so a starting process is not slowed. */
   constructor(
-    readonly bits: number,
     readonly size: number,
-    private readonly onError: (error: unknown) => void = () => {},
-    delayMs = 0,
+    private readonly generate: () => Promise<KeyPairPem>,
+    private readonly options: KeyPoolOptions = {},
   ) {
-    if (delayMs > 0) {
-      this.#startTimer = setTimeout(() => this.#refill(), delayMs);
-      this.#startTimer.unref();
-    } else {
-      this.#refill();
-    }
+    this.#later(options.startDelayMs ?? 0);
   }
 
   get available(): number {
     return this.#ready.length;
   }
 
-  /** A fresh key pair: from the pool when one is ready, else generated now. */
-  async take(): Promise<KeyPairPem> {
+  /** A fresh key pair when one is ready; undefined when the pool is empty (the caller makes one). */
+  take(): KeyPairPem | undefined {
     const keys = this.#ready.shift();
     this.#refill();
-    return keys ?? generateRsaKeyPair(this.bits);
+    return keys;
   }
 
   close(): void {
-    clearTimeout(this.#startTimer);
+    clearTimeout(this.#timer);
     this.#closed = true;
     this.#ready = [];
   }
 
+  #later(ms: number) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#refill(), ms);
+    this.#timer.unref();
+  }
+
   #refill() {
-    if (!this.#closed && !this.#generating && this.#ready.length < this.size) {
-      this.#generating = true;
-      generateRsaKeyPair(this.bits)
-        .then((keys) => {
-          if (!this.#closed) this.#ready.push(keys);
-        })
-        .catch(this.onError)
-        .finally(() => {
-          this.#generating = false;
-          this.#refill();
-        });
-    }
+    if (this.#closed || this.#generating || this.#ready.length >= this.size) return;
+    this.#generating = true;
+    clearTimeout(this.#timer);
+    this.generate().then(
+      (keys) => {
+        this.#generating = false;
+        if (this.#closed) return;
+        this.#ready.push(keys);
+        this.#refill();
+      },
+      (error: unknown) => {
+        this.#generating = false;
+        if (this.#closed) return; // closing cancels the key in the making: not a failure
+        this.options.onError?.(error);
+        this.#later(this.options.retryDelayMs ?? 5_000);
+      },
+    );
   }
 }

@@ -1,8 +1,8 @@
-// Worker-thread entry: mints bundles off the event loop. The CA arrives as its certificate and a
-// KeyObject (transferable between threads); the loaded CA is kept per certificate.
+// Worker-thread entry: the minter's threads run these, off the event loop. The CA arrives as its
+// certificate and a KeyObject (transferable between threads); the loaded CA is kept per certificate.
 import type { KeyObject } from 'node:crypto';
 import { loadCa, type Ca } from '../pki/ca.js';
-import { generateRsaKeyPairSync } from '../pki/keys.js';
+import { generateRsaKeyPairSync, type KeyPairPem } from '../pki/keys.js';
 import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
 
 export interface MintTask {
@@ -22,4 +22,9 @@ export default async function mint(task: MintTask): Promise<MintedBundle> {
   // Without a pooled key, generate it here: CPU work stays on this thread, not in libuv's pool.
   const keys = task.request.keys ?? generateRsaKeyPairSync(task.request.keyBits);
   return mintClientBundle(ca, { ...task.request, keys });
+}
+
+/** A key pair for the key pool, generated on this (low-priority) thread. */
+export function generateKeys(bits: number): KeyPairPem {
+  return generateRsaKeyPairSync(bits);
 }

@@ -1,9 +1,14 @@
-// Mints enrollment bundles in a pool of worker threads, so pages stay responsive: one thread per
-// core but one, which is left to the event loop (on two cores: one minting thread).
+// Mints enrollment bundles on worker threads, so pages stay responsive. The event loop must win
+// the CPU whenever it has work, so the threads run at a lower priority (a higher nice value):
+//   - minting: one thread per core but one (on two cores: one), nice +5;
+//   - the key pool's refill: one thread, nice +19, so it only uses CPU time nobody else wants.
+// Key generation never runs in libuv's pool, where four threads at normal priority would compete
+// with the event loop.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Ca } from '../pki/ca.js';
+import type { KeyPairPem } from '../pki/keys.js';
 import type { MintedBundle, MintRequest } from '../pki/mint.js';
 import { KeyPool } from './key-pool.js';
 import type { MintTask } from './mint-worker.js';
@@ -20,24 +25,32 @@ const workerFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './mi
 export const POOLED_KEY_BITS = 2048;
 export const KEY_POOL_SIZE = 8;
 const WARM_UP_DELAY_MS = 1_500;
+const MINTING_NICE = 5;
+const KEY_POOL_NICE = 19;
 
 export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {}): Minter {
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+  const threadPool = (count: number, niceIncrement: number) =>
+    new Piscina({ filename: workerFile, minThreads: count, maxThreads: count, idleTimeout: 60_000, niceIncrement });
   // Threads and keys are made a moment after start, so they do not slow the start itself.
-  let pool: Piscina<MintTask, MintedBundle> | undefined;
-  const threadPool = () => (pool ??= new Piscina<MintTask, MintedBundle>({ filename: workerFile, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 }));
-  const keys = new KeyPool(POOLED_KEY_BITS, options.keyPoolSize ?? KEY_POOL_SIZE, options.onError, WARM_UP_DELAY_MS);
-  const warmUp = setTimeout(threadPool, WARM_UP_DELAY_MS);
+  let minting: Piscina<MintTask, MintedBundle> | undefined;
+  let keyMaking: Piscina<number, KeyPairPem> | undefined;
+  const mintingThreads = () => (minting ??= threadPool(threads, MINTING_NICE));
+  const keys = new KeyPool(options.keyPoolSize ?? KEY_POOL_SIZE, () => (keyMaking ??= threadPool(1, KEY_POOL_NICE)).run(POOLED_KEY_BITS, { name: 'generateKeys' }), {
+    startDelayMs: WARM_UP_DELAY_MS,
+    ...(options.onError && { onError: options.onError }),
+  });
+  const warmUp = setTimeout(mintingThreads, WARM_UP_DELAY_MS);
   warmUp.unref();
   return {
     async mint(request) {
-      const pooled = request.keyBits === POOLED_KEY_BITS ? await keys.take() : undefined;
-      return threadPool().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
+      const pooled = request.keyBits === POOLED_KEY_BITS ? keys.take() : undefined;
+      return mintingThreads().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
     },
     async close() {
       clearTimeout(warmUp);
       keys.close();
-      await pool?.destroy();
+      await Promise.all([minting?.destroy(), keyMaking?.destroy()]);
     },
   };
 }
