@@ -38,14 +38,15 @@ const OID = {
 };
 
 const SIGNATURE_ALGORITHM = sequence(oid(OID.sha256WithRSAEncryption), nullValue());
-const REASON_CODE_OID = oid(OID.reasonCode);
+/** Each reason's crlEntryExtensions, encoded once. RFC 5280 5.3.1: no reasonCode rather than unspecified. */
+const REASON_EXTENSIONS = new Map(
+  Object.entries(REVOCATION_REASONS).map(([reason, code]) => [reason, code === 0 ? undefined : sequence(sequence(oid(OID.reasonCode), octetString(enumerated(code))))]),
+);
 
 function entryDer(entry: RevokedEntry): Buffer {
-  const code = REVOCATION_REASONS[entry.reason];
-  const parts = [unsignedInteger(Buffer.from(entry.serial, 'hex')), time(entry.revokedAt)];
-  // RFC 5280 5.3.1: use no reasonCode rather than the value unspecified.
-  if (code !== 0) parts.push(sequence(sequence(REASON_CODE_OID, octetString(enumerated(code)))));
-  return sequence(...parts);
+  const serial = unsignedInteger(Buffer.from(entry.serial, 'hex'));
+  const extensions = REASON_EXTENSIONS.get(entry.reason);
+  return extensions ? sequence(serial, time(entry.revokedAt), extensions) : sequence(serial, time(entry.revokedAt));
 }
 
 export function buildCrlDer(request: CrlRequest): Buffer {

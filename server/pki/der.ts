@@ -13,25 +13,42 @@ const TAG = {
   SEQUENCE: 0x30,
 } as const;
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+/** Bytes the length field takes: short form below 128, else 0x80|n and n big-endian bytes. */
+function lengthSize(length: number): number {
+  if (length < 0x80) return 1;
+  let size = 1;
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) size++;
+  return size;
 }
 
-/** Tag, length and value. */
-export function tlv(tag: number, ...contents: Buffer[]): Buffer {
-  return encode(tag, contents.length === 1 ? contents[0]! : Buffer.concat(contents));
+function writeLength(out: Buffer, at: number, length: number): number {
+  const size = lengthSize(length);
+  if (size === 1) {
+    out[at] = length;
+    return at + 1;
+  }
+  out[at] = 0x80 | (size - 1);
+  for (let i = size - 1, rest = length; i >= 1; i--, rest = Math.floor(rest / 256)) out[at + i] = rest & 0xff;
+  return at + size;
 }
 
-function encode(tag: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
+/** Tag, length and value, in one allocation (a CRL writes hundreds of thousands of these). */
+export const tlv = (tag: number, ...contents: Buffer[]): Buffer => tlvOf(tag, contents);
+
+/** `tlv` over an array: no argument spreading, as a CRL's list of entries can hold 100,000. */
+function tlvOf(tag: number, contents: Buffer[]): Buffer {
+  let length = 0;
+  for (const content of contents) length += content.length;
+  const out = Buffer.allocUnsafe(1 + lengthSize(length) + length);
+  out[0] = tag;
+  let at = writeLength(out, 1, length);
+  for (const content of contents) at += content.copy(out, at);
+  return out;
 }
 
 export const sequence = (...items: Buffer[]) => tlv(TAG.SEQUENCE, ...items);
-/** A SEQUENCE of any number of items (no argument spreading: a CRL can hold 100,000). */
-export const sequenceOf = (items: Buffer[]) => encode(TAG.SEQUENCE, Buffer.concat(items));
+/** A SEQUENCE of any number of items. */
+export const sequenceOf = (items: Buffer[]) => tlvOf(TAG.SEQUENCE, items);
 export const octetString = (value: Buffer) => tlv(TAG.OCTET_STRING, value);
 export const nullValue = () => Buffer.from([TAG.NULL, 0]);
 export const bitString = (value: Buffer) => tlv(TAG.BIT_STRING, Buffer.from([0]), value);
@@ -67,12 +84,18 @@ export function oid(dotted: string): Buffer {
 
 /** RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu. */
 export function time(date: Date): Buffer {
-  const iso = date.toISOString(); // 2026-11-27T01:02:03.456Z
-  const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
   const year = date.getUTCFullYear();
-  return year < 2050
-    ? tlv(TAG.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'ascii'))
-    : tlv(TAG.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'ascii'));
+  const utc = year < 2050;
+  const fields = [utc ? year % 100 : year, date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  const out = Buffer.allocUnsafe(utc ? 15 : 17); // tag, length, YY(YY)MMDDHHMMSS, Z
+  out[0] = utc ? TAG.UTC_TIME : TAG.GENERALIZED_TIME;
+  out[1] = out.length - 2;
+  let at = 2;
+  for (const [i, field] of fields.entries()) {
+    for (let place = i === 0 && !utc ? 1000 : 10; place >= 1; place /= 10) out[at++] = 0x30 + (Math.floor(field / place) % 10);
+  }
+  out[at] = 0x5a; // Z
+  return out;
 }
 
 export interface Element {
