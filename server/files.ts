@@ -1,25 +1,46 @@
-// Writing files so that a crash leaves either the old or the new content, never a partial file.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// Writing files so that a crash leaves either the old or the new content, never a partial file:
+// a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** Temporary file in the same folder, fsync, rename over the target, fsync of the folder. */
-export function writeFileAtomic(file: string, content: string | Buffer, mode: number): void {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temporary, 'wx', mode);
+const temporaryBeside = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+
+function fsyncPath(target: string, flags: string): void {
+  const fd = openSync(target, flags);
   try {
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
     fsyncSync(fd);
-  } catch (error) {
+  } finally {
     closeSync(fd);
-    unlinkSync(temporary);
+  }
+}
+
+/** Makes a finished temporary file durable and puts it in place of `file`. */
+function commit(temporary: string, file: string): void {
+  fsyncPath(temporary, 'r+');
+  renameSync(temporary, file);
+  fsyncPath(path.dirname(file), 'r');
+}
+
+export function writeFileAtomic(file: string, content: string | Buffer, mode: number): void {
+  const temporary = temporaryBeside(file);
+  try {
+    writeFileSync(temporary, content, { mode, flag: 'wx' });
+    commit(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
     throw error;
   }
-  closeSync(fd);
-  renameSync(temporary, file);
-  const dir = openSync(path.dirname(file), 'r');
+}
+
+/** Like writeFileAtomic, for content that a writer streams to a path (created empty with `mode`). */
+export async function writeFileAtomicWith(file: string, mode: number, write: (temporary: string) => Promise<void>): Promise<void> {
+  const temporary = temporaryBeside(file);
+  closeSync(openSync(temporary, 'wx', mode));
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    await write(temporary);
+    commit(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
   }
 }

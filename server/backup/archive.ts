@@ -1,13 +1,14 @@
 // Backup archives: a consistent online copy of the database (checked with integrity_check), the
 // CA exactly as stored, and a manifest with the SHA-256 of each member, in one .tar.gz.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import type { Db } from '../db/database.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
 
 export const BACKUP_FORMAT = 'owntracks-enroll-backup';
 export const BACKUP_VERSION = 1;
@@ -27,7 +28,12 @@ export interface Manifest {
   files: Array<{ name: string; size: number; sha256: string }>;
 }
 
-const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+/** SHA-256 of a file, streamed: a database can be larger than what is sensible to hold in memory. */
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
 
 export interface BackupResult {
   file: string;
@@ -64,12 +70,13 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
       createdAt: now.toISOString(),
       caKeyEncrypted: readFileSync(path.join(staging, 'ca.key'), 'utf8').includes('ENCRYPTED PRIVATE KEY'),
       counts,
-      files: MEMBERS.map((name) => ({ name, size: statSync(path.join(staging, name)).size, sha256: sha256(path.join(staging, name)) })),
+      files: await Promise.all(MEMBERS.map(async (name) => ({ name, size: statSync(path.join(staging, name)).size, sha256: await sha256(path.join(staging, name)) }))),
     };
     writeFileAtomic(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
-    const packed = path.join(staging, 'archive.tar.gz');
-    await tar.create({ gzip: true, file: packed, cwd: staging, portable: true }, ['manifest.json', ...MEMBERS]);
-    writeFileAtomic(out, readFileSync(packed), 0o600); // holds the CA key: readable by its owner only
+    // Packed straight into place (atomically, mode 0600): the archive holds the CA key.
+    await writeFileAtomicWith(out, 0o600, async (temporary) => {
+      await tar.create({ gzip: true, file: temporary, cwd: staging, portable: true }, ['manifest.json', ...MEMBERS]);
+    });
     return { file: out, size: statSync(out).size, manifest };
   } finally {
     rmSync(staging, { recursive: true, force: true });
@@ -102,7 +109,7 @@ export async function verifyBackup(file: string): Promise<{ dir: string; manifes
     }
     for (const name of MEMBERS) {
       const listed = manifest.files.find((f) => f.name === name);
-      if (!listed || sha256(path.join(dir, name)) !== listed.sha256) {
+      if (!listed || (await sha256(path.join(dir, name))) !== listed.sha256) {
         throw new BackupError(`${name} does not match the SHA-256 in the manifest: the archive is damaged`);
       }
     }
@@ -126,8 +133,11 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
       if (existsSync(path.join(dataDir, stale))) unlinkSync(path.join(dataDir, stale));
     }
     for (const name of MEMBERS) {
-      writeFileAtomic(path.join(dataDir, name), readFileSync(path.join(dir, name)), MODES[name]);
-      chmodSync(path.join(dataDir, name), MODES[name]);
+      // copyFile gives the copy the archive member's mode: set the one the portal expects.
+      await writeFileAtomicWith(path.join(dataDir, name), MODES[name], async (temporary) => {
+        copyFileSync(path.join(dir, name), temporary);
+        chmodSync(temporary, MODES[name]);
+      });
     }
     return manifest;
   } finally {
