@@ -1,9 +1,13 @@
-// Worker-thread entry: the minter's threads run these, off the event loop. The CA arrives as its
-// certificate and a KeyObject (transferable between threads); the loaded CA is kept per certificate.
+// Worker-thread entry: the minter's threads run these, off the event loop and only on CPU time the
+// event loop does not want. The CA arrives as its certificate and a KeyObject (transferable
+// between threads); the loaded CA is kept per certificate.
 import type { KeyObject } from 'node:crypto';
 import { loadCa, type Ca } from '../pki/ca.js';
 import { generateRsaKeyPairSync, type KeyPairPem } from '../pki/keys.js';
 import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
+import { runOnlyWhenIdle } from './idle-priority.js';
+
+runOnlyWhenIdle();
 
 export interface MintTask {
   caCertPem: string;

@@ -7,31 +7,35 @@ import { Scratch, openssl } from '../testing/openssl.js';
 import { testCa } from '../testing/pki.js';
 import { createMinter } from './minter.js';
 
-/** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
-function threadNiceValues(): Map<number, number> {
-  const nice = new Map<number, number>();
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+
+/** Nice value and scheduling policy of each thread of this process (/proc/self/task/<tid>/stat, fields 19 and 41). */
+function threadPriorities(): Map<number, { nice: number; policy: number }> {
+  const threads = new Map<number, { nice: number; policy: number }>();
   for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    threads.set(Number(tid), { nice: Number(fields[16]), policy: Number(fields[38]) });
   }
-  return nice;
+  return threads;
 }
 
 const request = (username: string, keyBits: number) => ({ username, device: null, days: 30, keyBits, format: 'compatible' as const, passphrase: 'minter-test-pass', now: new Date() });
 
 describe('the minter', () => {
-  test('mints on threads that run at a lower priority than the event loop, key making lowest', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  test('mints and makes keys on threads that run only when the event loop leaves a core idle', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
     const { ca } = await testCa();
-    const before = new Set(threadNiceValues().keys());
+    const before = new Set(threadPriorities().keys());
     const minter = createMinter(ca, { keyPoolSize: 1 });
     try {
-      await minter.mint(request('nice', 2048)); // starts the minting threads; the key pool follows
-      await new Promise((resolve) => setTimeout(resolve, 1_600));
-      const threads = threadNiceValues();
-      const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
-      assert.equal(threads.get(process.pid), 0, 'the event loop keeps its priority');
-      assert.ok(added.includes(5), `a minting thread at nice 5 among ${added.join(', ')}`);
-      assert.ok(added.includes(19), `a key-making thread at nice 19 among ${added.join(', ')}`);
+      await minter.mint(request('idle', 2048)); // starts a minting thread, and the key pool's with its first take
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const threads = threadPriorities();
+      const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, priority]) => priority);
+      assert.deepEqual(threads.get(process.pid), { nice: 0, policy: SCHED_OTHER }, 'the event loop keeps its priority');
+      assert.ok(added.length >= 2, 'threads were started');
+      assert.ok(added.every(({ nice }) => nice === 19), `every added thread at nice 19: ${JSON.stringify(added)}`);
+      assert.ok(added.filter(({ policy }) => policy === SCHED_IDLE).length >= 2, `the minting and the key-making thread under SCHED_IDLE: ${JSON.stringify(added)}`);
     } finally {
       await minter.close();
     }

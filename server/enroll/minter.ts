@@ -1,9 +1,8 @@
-// Mints enrollment bundles on worker threads, so pages stay responsive. The event loop must win
-// the CPU whenever it has work, so the threads run at a lower priority (a higher nice value):
-//   - minting: one thread per core but one (on two cores: one), nice +5;
-//   - the key pool's refill: one thread, nice +19, so it only uses CPU time nobody else wants.
-// Key generation never runs in libuv's pool, where four threads at normal priority would compete
-// with the event loop.
+// Mints enrollment bundles on worker threads, so pages stay responsive: one minting thread per core
+// but one (on two cores: one), and one thread that refills the key pool. The event loop must get
+// the CPU whenever it has work, so every one of these threads runs under SCHED_IDLE on Linux
+// (idle-priority.ts), and at nice +19 where that is not available. Key generation never runs in
+// libuv's pool, where four threads at normal priority would compete with the event loop.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -25,18 +24,16 @@ const workerFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './mi
 export const POOLED_KEY_BITS = 2048;
 export const KEY_POOL_SIZE = 8;
 const WARM_UP_DELAY_MS = 1_500;
-const MINTING_NICE = 5;
-const KEY_POOL_NICE = 19;
+const NICE_INCREMENT = 19;
 
 export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {}): Minter {
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  const threadPool = (count: number, niceIncrement: number) =>
-    new Piscina({ filename: workerFile, minThreads: count, maxThreads: count, idleTimeout: 60_000, niceIncrement });
+  const threadPool = (count: number) => new Piscina({ filename: workerFile, minThreads: count, maxThreads: count, idleTimeout: 60_000, niceIncrement: NICE_INCREMENT });
   // Threads and keys are made a moment after start, so they do not slow the start itself.
   let minting: Piscina<MintTask, MintedBundle> | undefined;
   let keyMaking: Piscina<number, KeyPairPem> | undefined;
-  const mintingThreads = () => (minting ??= threadPool(threads, MINTING_NICE));
-  const keys = new KeyPool(options.keyPoolSize ?? KEY_POOL_SIZE, () => (keyMaking ??= threadPool(1, KEY_POOL_NICE)).run(POOLED_KEY_BITS, { name: 'generateKeys' }), {
+  const mintingThreads = () => (minting ??= threadPool(threads));
+  const keys = new KeyPool(options.keyPoolSize ?? KEY_POOL_SIZE, () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }), {
     startDelayMs: WARM_UP_DELAY_MS,
     ...(options.onError && { onError: options.onError }),
   });
