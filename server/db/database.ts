@@ -80,3 +80,9 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+/** A cheap round trip for health checks: throws when the database cannot answer. */
+export function databasePing(db: Db): () => void {
+  const ping = db.prepare('SELECT 1');
+  return () => void ping.get();
+}
