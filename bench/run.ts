@@ -123,24 +123,32 @@ async function main() {
   record({ metric: 'issue latency, HTTP + mail, paced (median)', unit: 'ms', ours: median(paced), baseline: routineMedian, target: { maxRatio: 0.25 } });
   record({ metric: 'issue latency, HTTP + mail, back to back (median)', unit: 'ms', ours: median(latency), baseline: routineMedian });
 
-  console.error('Responsiveness while 16 issues run at once (load from another process)');
-  const burst = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const burstLines = createInterface({ input: burst.stdout! });
-  const nextLine = () =>
-    new Promise<string>((resolve, reject) => {
-      burstLines.once('line', resolve);
-      burst.once('exit', (code) => reject(new Error(`the burst client exited (${code})`)));
-    });
-  if ((await nextLine()) !== 'ready') throw new Error('burst client failed');
-  await new Promise((resolve) => setTimeout(resolve, 3000)); // let the key pool refill, as between bursts
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  burst.stdin!.write('go\n');
-  const { health, statuses } = JSON.parse(await nextLine()) as { health: number[]; statuses: number[] };
-  loop.disable();
-  if (statuses.some((status) => status !== 303)) throw new Error(`burst issues answered ${statuses.join(', ')}`);
-  record({ metric: 'GET /healthz p99 during 16 concurrent issues', unit: 'ms', ours: percentile(health, 99), target: { max: 50 } });
-  record({ metric: 'event loop delay, max, during the burst', unit: 'ms', ours: loop.max / 1e6, target: { max: 20 } });
+  // Several bursts, each from a fresh client process; the rows report the worst of them.
+  const bursts = quick ? 1 : 3;
+  console.error(`Responsiveness while 16 issues run at once, ${bursts} bursts (load from another process)`);
+  const health: number[] = [];
+  let loopMax = 0;
+  for (let round = 0; round < bursts; round++) {
+    const burst = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const burstLines = createInterface({ input: burst.stdout! });
+    const nextLine = () =>
+      new Promise<string>((resolve, reject) => {
+        burstLines.once('line', resolve);
+        burst.once('exit', (code) => reject(new Error(`the burst client exited (${code})`)));
+      });
+    if ((await nextLine()) !== 'ready') throw new Error('burst client failed');
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // let the key pool refill, as between bursts
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    burst.stdin!.write('go\n');
+    const result = JSON.parse(await nextLine()) as { health: number[]; statuses: number[] };
+    loop.disable();
+    if (result.statuses.some((status) => status !== 303)) throw new Error(`burst issues answered ${result.statuses.join(', ')}`);
+    health.push(...result.health);
+    loopMax = Math.max(loopMax, loop.max / 1e6);
+  }
+  record({ metric: `GET /healthz p99 during 16 concurrent issues (${bursts} bursts)`, unit: 'ms', ours: percentile(health, 99), target: { max: 50 } });
+  record({ metric: `event loop delay, max, during the bursts (worst of ${bursts})`, unit: 'ms', ours: loopMax, target: { max: 20 } });
 
   console.error('Throughput');
   const throughputRuns = quick ? 50 : 1000;
