@@ -13,6 +13,7 @@ import { TestSmtpServer } from '../testing/smtp.js';
 import { certificatesRepository } from '../db/certificates.js';
 import { usersRepository } from '../db/users.js';
 import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher, runReloadCommand } from './crl-publisher.js';
+import { replaceCertificate } from './replace.js';
 
 const DAY = 86400_000;
 
@@ -205,6 +206,24 @@ describe('replacing and crash recovery', () => {
       assert.equal(failed.statusCode, 502);
       assert.match(failed.body, /stays active/);
       assert.equal(portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(newId), 'active');
+    });
+  });
+
+  test('a replacement never outlives the CA: ten days before its expiry, a 30-day certificate is replaced by a 10-day one', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await issue(browser, 'erin', 'phone'); // 30 days
+      const caExpires = Date.parse(portal.ca.x509.validTo);
+      portal.clock.current = new Date(caExpires - 10.5 * DAY);
+      const outcome = await replaceCertificate(portal.app.portal.enroll, id, { name: 'admin', ip: '127.0.0.1' });
+      assert.ok(outcome.ok, `replace failed: ${outcome.ok ? '' : outcome.reason}`);
+      const replacement = portal.db.prepare('SELECT pem, not_before, not_after FROM certificates WHERE id = ?').get(outcome.issued.certificateId) as { pem: string; not_before: string; not_after: string };
+      assert.ok(Date.parse(replacement.not_after) <= caExpires, 'ends no later than the CA');
+      assert.equal(Math.round((Date.parse(replacement.not_after) - Date.parse(replacement.not_before)) / DAY), 10);
+      const scratch = new Scratch();
+      const endDate = await openssl(['x509', '-noout', '-enddate', '-in', scratch.file('new.crt', replacement.pem)]);
+      assert.equal(Date.parse(endDate.stdout.trim().replace('notAfter=', '')), Date.parse(replacement.not_after) - (Date.parse(replacement.not_after) % 1000));
     });
   });
 
