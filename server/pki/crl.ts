@@ -44,9 +44,9 @@ const REASON_EXTENSIONS = new Map(
 );
 
 function entryDer(entry: RevokedEntry): Buffer {
-  const serial = unsignedInteger(Buffer.from(entry.serial, 'hex'));
   const extensions = REASON_EXTENSIONS.get(entry.reason);
-  return extensions ? sequence(serial, time(entry.revokedAt), extensions) : sequence(serial, time(entry.revokedAt));
+  const parts = [unsignedInteger(Buffer.from(entry.serial, 'hex')), time(entry.revokedAt)];
+  return sequence(...(extensions ? [...parts, extensions] : parts));
 }
 
 export function buildCrlDer(request: CrlRequest): Buffer {

@@ -21,15 +21,14 @@ function lengthSize(length: number): number {
   return size;
 }
 
-function writeLength(out: Buffer, at: number, length: number): number {
-  const size = lengthSize(length);
+/** Writes a length field of `size` bytes (from lengthSize) at `at`. */
+function writeLength(out: Buffer, at: number, length: number, size: number): void {
   if (size === 1) {
     out[at] = length;
-    return at + 1;
+    return;
   }
   out[at] = 0x80 | (size - 1);
   for (let i = size - 1, rest = length; i >= 1; i--, rest = Math.floor(rest / 256)) out[at + i] = rest & 0xff;
-  return at + size;
 }
 
 /** Tag, length and value, in one allocation (a CRL writes hundreds of thousands of these). */
@@ -39,9 +38,11 @@ export const tlv = (tag: number, ...contents: Buffer[]): Buffer => tlvOf(tag, co
 function tlvOf(tag: number, contents: Buffer[]): Buffer {
   let length = 0;
   for (const content of contents) length += content.length;
-  const out = Buffer.allocUnsafe(1 + lengthSize(length) + length);
+  const size = lengthSize(length);
+  const out = Buffer.allocUnsafe(1 + size + length);
   out[0] = tag;
-  let at = writeLength(out, 1, length);
+  writeLength(out, 1, length, size);
+  let at = 1 + size;
   for (const content of contents) at += content.copy(out, at);
   return out;
 }
