@@ -20,7 +20,9 @@ const polling = (async () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 })();
-const statuses = await Promise.all(Array.from({ length: Number(count) }, async (_, i) => (await admin.issue(`burst${i}`)).status));
+const statuses = await Promise.all(
+  Array.from({ length: Number(count) }, async (_, i) => (await admin.issue(`burst${i}`)).status),
+);
 running = false;
 await polling;
 process.stdout.write(`${JSON.stringify({ health, statuses })}\n`);

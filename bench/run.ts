@@ -35,7 +35,9 @@ interface Row {
 const rows: Row[] = [];
 const record = (row: Row) => {
   rows.push(row);
-  console.error(`  ${row.metric}: ${row.ours.toFixed(1)} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline.toFixed(1)})` : ''}`);
+  console.error(
+    `  ${row.metric}: ${row.ours.toFixed(1)} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline.toFixed(1)})` : ''}`,
+  );
 };
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 15;
@@ -46,22 +48,77 @@ const ADMIN = { username: 'bench', password: 'a long bench password' };
 async function opensslRoutine(dir: string, i: number) {
   await openssl(['genrsa', '-out', `k${i}.pem`, '2048'], dir);
   await openssl(['req', '-new', '-key', `k${i}.pem`, '-subj', `/CN=user${i}`, '-out', `r${i}.csr`], dir);
-  await openssl(['x509', '-req', '-in', `r${i}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomSerial()}`, '-days', '365', '-sha256', '-out', `c${i}.pem`], dir);
-  await openssl(['pkcs12', '-export', '-in', `c${i}.pem`, '-inkey', `k${i}.pem`, '-certfile', 'ca.crt', '-passout', 'pass:bench-pass-1234', '-certpbe', 'PBE-SHA1-3DES', '-keypbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-out', `b${i}.p12`], dir);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `r${i}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomSerial()}`,
+      '-days',
+      '365',
+      '-sha256',
+      '-out',
+      `c${i}.pem`,
+    ],
+    dir,
+  );
+  await openssl(
+    [
+      'pkcs12',
+      '-export',
+      '-in',
+      `c${i}.pem`,
+      '-inkey',
+      `k${i}.pem`,
+      '-certfile',
+      'ca.crt',
+      '-passout',
+      'pass:bench-pass-1234',
+      '-certpbe',
+      'PBE-SHA1-3DES',
+      '-keypbe',
+      'PBE-SHA1-3DES',
+      '-macalg',
+      'sha1',
+      '-out',
+      `b${i}.p12`,
+    ],
+    dir,
+  );
 }
 
 /** `openssl ca -gencrl` over the same revoked entries. */
 async function opensslCrl(dir: string, entries: RevokedEntry[]) {
   const stamp = (d: Date) => d.toISOString().slice(2, 19).replace(/[-:T]/g, '') + 'Z';
   const expiry = stamp(new Date(Date.now() + 365 * 86400_000));
-  writeFileSync(path.join(dir, 'index.txt'), entries.map((e) => `R\t${expiry}\t${stamp(e.revokedAt)},keyCompromise\t${e.serial.toUpperCase()}\tunknown\t/CN=x\n`).join(''));
+  writeFileSync(
+    path.join(dir, 'index.txt'),
+    entries
+      .map((e) => `R\t${expiry}\t${stamp(e.revokedAt)},keyCompromise\t${e.serial.toUpperCase()}\tunknown\t/CN=x\n`)
+      .join(''),
+  );
   writeFileSync(path.join(dir, 'crlnumber'), '01\n');
-  writeFileSync(path.join(dir, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=${dir}/index.txt\ncrlnumber=${dir}/crlnumber\ncertificate=${dir}/ca.crt\nprivate_key=${dir}/ca.key\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n`);
+  writeFileSync(
+    path.join(dir, 'ca.cnf'),
+    `[ca]\ndefault_ca=d\n[d]\ndatabase=${dir}/index.txt\ncrlnumber=${dir}/crlnumber\ncertificate=${dir}/ca.crt\nprivate_key=${dir}/ca.key\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=e\n[e]\nauthorityKeyIdentifier=keyid:always\n`,
+  );
   await openssl(['ca', '-config', 'ca.cnf', '-gencrl', '-out', 'crl.pem'], dir);
 }
 
 async function startPortal(dataDir: string, smtpUrl: string) {
-  const config = loadConfig({ DATA_DIR: dataDir, SMTP_URL: smtpUrl, ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    SMTP_URL: smtpUrl,
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'silent',
+  });
   const db = openDataDir(config);
   const { ca } = await loadOrCreateCa(dataDir, { commonName: 'Bench CA', passphrase: undefined, now: new Date() });
   const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir) });
@@ -83,13 +140,19 @@ async function client(base: string) {
 
 /** The SMTP sink in a child process; resolves with its URL and a way to stop it. */
 async function startSmtpSink() {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/smtp-sink.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk).trim())));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/smtp-sink.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve) =>
+    child.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk).trim())),
+  );
   return { url: `smtp://127.0.0.1:${port}`, close: async () => void child.kill('SIGTERM') };
 }
 
 async function main() {
-  console.error(`Benchmark on ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.error(
+    `Benchmark on ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
   const smtp = await startSmtpSink();
   const dataDir = tempDir('enroll-bench-');
   const portal = await startPortal(dataDir, smtp.url);
@@ -102,13 +165,115 @@ async function main() {
   const keys = await generateRsaKeyPair(2048);
   await openssl(['genrsa', '-out', 'k.pem', '2048'], scratch);
   await openssl(['req', '-new', '-key', 'k.pem', '-subj', '/CN=x', '-out', 'r.csr'], scratch);
-  const cert = issueClientCertificate({ ca, username: 'x', publicKeyPem: keys.publicKeyPem, days: 365, now: new Date() });
-  record({ metric: 'RSA 2048 key generation', unit: 'ms', ours: median(await times(RUNS, () => generateRsaKeyPair(2048))), baseline: median(await times(RUNS, () => openssl(['genrsa', '-out', 'k2.pem', '2048'], scratch))) });
-  record({ metric: 'sign a client certificate', unit: 'ms', ours: median(await times(RUNS, () => issueClientCertificate({ ca, username: 'x', publicKeyPem: keys.publicKeyPem, days: 365, now: new Date() }))), baseline: median(await times(RUNS, () => openssl(['x509', '-req', '-in', 'r.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '7', '-days', '365', '-sha256', '-out', 'c2.pem'], scratch))) });
-  record({ metric: 'PKCS#12 bundle (3DES, SHA-1 MAC)', unit: 'ms', ours: median(await times(RUNS, () => buildPkcs12({ privateKeyPem: keys.privateKeyPem, certPem: cert.pem, caCertPem: ca.certPem, passphrase: 'bench-pass-1234', format: 'compatible', friendlyName: 'x' }))), baseline: median(await times(RUNS, () => openssl(['pkcs12', '-export', '-in', 'c2.pem', '-inkey', 'k.pem', '-certfile', 'ca.crt', '-passout', 'pass:x', '-certpbe', 'PBE-SHA1-3DES', '-keypbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-out', 'b.p12'], scratch))) });
+  const cert = issueClientCertificate({
+    ca,
+    username: 'x',
+    publicKeyPem: keys.publicKeyPem,
+    days: 365,
+    now: new Date(),
+  });
+  record({
+    metric: 'RSA 2048 key generation',
+    unit: 'ms',
+    ours: median(await times(RUNS, () => generateRsaKeyPair(2048))),
+    baseline: median(await times(RUNS, () => openssl(['genrsa', '-out', 'k2.pem', '2048'], scratch))),
+  });
+  record({
+    metric: 'sign a client certificate',
+    unit: 'ms',
+    ours: median(
+      await times(RUNS, () =>
+        issueClientCertificate({ ca, username: 'x', publicKeyPem: keys.publicKeyPem, days: 365, now: new Date() }),
+      ),
+    ),
+    baseline: median(
+      await times(RUNS, () =>
+        openssl(
+          [
+            'x509',
+            '-req',
+            '-in',
+            'r.csr',
+            '-CA',
+            'ca.crt',
+            '-CAkey',
+            'ca.key',
+            '-set_serial',
+            '7',
+            '-days',
+            '365',
+            '-sha256',
+            '-out',
+            'c2.pem',
+          ],
+          scratch,
+        ),
+      ),
+    ),
+  });
+  record({
+    metric: 'PKCS#12 bundle (3DES, SHA-1 MAC)',
+    unit: 'ms',
+    ours: median(
+      await times(RUNS, () =>
+        buildPkcs12({
+          privateKeyPem: keys.privateKeyPem,
+          certPem: cert.pem,
+          caCertPem: ca.certPem,
+          passphrase: 'bench-pass-1234',
+          format: 'compatible',
+          friendlyName: 'x',
+        }),
+      ),
+    ),
+    baseline: median(
+      await times(RUNS, () =>
+        openssl(
+          [
+            'pkcs12',
+            '-export',
+            '-in',
+            'c2.pem',
+            '-inkey',
+            'k.pem',
+            '-certfile',
+            'ca.crt',
+            '-passout',
+            'pass:x',
+            '-certpbe',
+            'PBE-SHA1-3DES',
+            '-keypbe',
+            'PBE-SHA1-3DES',
+            '-macalg',
+            'sha1',
+            '-out',
+            'b.p12',
+          ],
+          scratch,
+        ),
+      ),
+    ),
+  });
   const routine = await times(RUNS, (i) => opensslRoutine(scratch, i));
   const routineMedian = median(routine);
-  record({ metric: 'whole client issue, crypto only', unit: 'ms', ours: median(await times(RUNS, () => mintClientBundle(ca, { username: 'x', device: null, days: 365, keyBits: 2048, format: 'compatible', passphrase: 'bench-pass-1234', now: new Date() }))), baseline: routineMedian });
+  record({
+    metric: 'whole client issue, crypto only',
+    unit: 'ms',
+    ours: median(
+      await times(RUNS, () =>
+        mintClientBundle(ca, {
+          username: 'x',
+          device: null,
+          days: 365,
+          keyBits: 2048,
+          format: 'compatible',
+          passphrase: 'bench-pass-1234',
+          now: new Date(),
+        }),
+      ),
+    ),
+    baseline: routineMedian,
+  });
 
   console.error('Issue over HTTP, mail accepted by a local SMTP server included');
   const http = await client(portal.base);
@@ -120,8 +285,19 @@ async function main() {
     paced.push(...(await times(1, () => http.issue(`paced${i}`))));
   }
   const latency = await times(RUNS, (i) => http.issue(`latency${i}`));
-  record({ metric: 'issue latency, HTTP + mail, paced (median)', unit: 'ms', ours: median(paced), baseline: routineMedian, target: { maxRatio: 0.25 } });
-  record({ metric: 'issue latency, HTTP + mail, back to back (median)', unit: 'ms', ours: median(latency), baseline: routineMedian });
+  record({
+    metric: 'issue latency, HTTP + mail, paced (median)',
+    unit: 'ms',
+    ours: median(paced),
+    baseline: routineMedian,
+    target: { maxRatio: 0.25 },
+  });
+  record({
+    metric: 'issue latency, HTTP + mail, back to back (median)',
+    unit: 'ms',
+    ours: median(latency),
+    baseline: routineMedian,
+  });
 
   // Several bursts, each from a fresh client process; the rows report the worst of them.
   const bursts = quick ? 1 : 3;
@@ -129,7 +305,11 @@ async function main() {
   const health: number[] = [];
   let loopMax = 0;
   for (let round = 0; round < bursts; round++) {
-    const burst = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const burst = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     const burstLines = createInterface({ input: burst.stdout! });
     const nextLine = () =>
       new Promise<string>((resolve, reject) => {
@@ -143,12 +323,23 @@ async function main() {
     burst.stdin!.write('go\n');
     const result = JSON.parse(await nextLine()) as { health: number[]; statuses: number[] };
     loop.disable();
-    if (result.statuses.some((status) => status !== 303)) throw new Error(`burst issues answered ${result.statuses.join(', ')}`);
+    if (result.statuses.some((status) => status !== 303))
+      throw new Error(`burst issues answered ${result.statuses.join(', ')}`);
     health.push(...result.health);
     loopMax = Math.max(loopMax, loop.max / 1e6);
   }
-  record({ metric: `GET /healthz p99 during 16 concurrent issues (${bursts} bursts)`, unit: 'ms', ours: percentile(health, 99), target: { max: 50 } });
-  record({ metric: `event loop delay, max, during the bursts (worst of ${bursts})`, unit: 'ms', ours: loopMax, target: { max: 20 } });
+  record({
+    metric: `GET /healthz p99 during 16 concurrent issues (${bursts} bursts)`,
+    unit: 'ms',
+    ours: percentile(health, 99),
+    target: { max: 50 },
+  });
+  record({
+    metric: `event loop delay, max, during the bursts (worst of ${bursts})`,
+    unit: 'ms',
+    ours: loopMax,
+    target: { max: 20 },
+  });
 
   console.error('Throughput');
   const throughputRuns = quick ? 50 : 1000;
@@ -157,9 +348,21 @@ async function main() {
   const ourRate = throughputRuns / ((performance.now() - started) / 1000);
   const opensslRuns = quick ? 6 : 20;
   const opensslStart = performance.now();
-  await Promise.all([0, 1].map((lane) => (async () => { for (let i = lane; i < opensslRuns; i += 2) await opensslRoutine(scratch, 1000 + i); })()));
+  await Promise.all(
+    [0, 1].map((lane) =>
+      (async () => {
+        for (let i = lane; i < opensslRuns; i += 2) await opensslRoutine(scratch, 1000 + i);
+      })(),
+    ),
+  );
   const opensslRate = opensslRuns / ((performance.now() - opensslStart) / 1000);
-  record({ metric: `issues per second, ${throughputRuns} back to back over HTTP`, unit: '/s', ours: ourRate, baseline: opensslRate, target: { minRatio: 1 } });
+  record({
+    metric: `issues per second, ${throughputRuns} back to back over HTTP`,
+    unit: '/s',
+    ours: ourRate,
+    baseline: opensslRate,
+    target: { minRatio: 1 },
+  });
   await portal.app.close();
   portal.db.close();
 
@@ -169,38 +372,80 @@ async function main() {
     const config = loadConfig({ DATA_DIR: bigDir });
     const db = openDataDir(config);
     writeFileSync(path.join(bigDir, 'ca.crt'), ca.certPem);
-    writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string, {
+      mode: 0o600,
+    });
     seedCertificates(db, { count: quick ? 20_000 : 100_000, now: new Date(), revoked: 0.1 });
     db.close();
   }
   const big = await startPortal(bigDir, smtp.url);
-  const inject = async (url: string, cookie: string) => (await big.app.inject({ method: 'GET', url, headers: { cookie } })).statusCode;
+  const inject = async (url: string, cookie: string) =>
+    (await big.app.inject({ method: 'GET', url, headers: { cookie } })).statusCode;
   const login = await big.app.inject({ method: 'GET', url: '/login' });
   const anonCookie = login.cookies[0]!;
   const csrf = /name="_csrf" value="([^"]+)"/.exec(login.body)![1]!;
-  const signedIn = await big.app.inject({ method: 'POST', url: '/login', headers: { cookie: `${anonCookie.name}=${anonCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: csrf, ...ADMIN }).toString() });
+  const signedIn = await big.app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { cookie: `${anonCookie.name}=${anonCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: csrf, ...ADMIN }).toString(),
+  });
   const session = signedIn.cookies.find((c) => c.name === 'enroll_session')!;
   const cookie = `${session.name}=${session.value}`;
-  for (const [metric, url] of [['list, first page', '/certificates'], ['list, search', '/certificates?q=user0042'], ['list, status filter (revoked)', '/certificates?status=revoked'], ['list, expiring within 30 days by expiry', '/certificates?expiring=30&sort=expiry']] as const) {
+  for (const [metric, url] of [
+    ['list, first page', '/certificates'],
+    ['list, search', '/certificates?q=user0042'],
+    ['list, status filter (revoked)', '/certificates?status=revoked'],
+    ['list, expiring within 30 days by expiry', '/certificates?expiring=30&sort=expiry'],
+  ] as const) {
     if ((await inject(url, cookie)) !== 200) throw new Error(`${url} failed`);
-    record({ metric: `${metric} (p50)`, unit: 'ms', ours: median(await times(RUNS, () => inject(url, cookie))), target: { max: 20 } });
+    record({
+      metric: `${metric} (p50)`,
+      unit: 'ms',
+      ours: median(await times(RUNS, () => inject(url, cookie))),
+      target: { max: 20 },
+    });
   }
   await big.app.close();
   big.db.close();
 
   for (const size of quick ? [1000, 10_000] : [1000, 10_000, 100_000]) {
-    const entries = Array.from({ length: size }, () => ({ serial: randomSerial(), revokedAt: new Date(), reason: 'keyCompromise' as const }));
+    const entries = Array.from({ length: size }, () => ({
+      serial: randomSerial(),
+      revokedAt: new Date(),
+      reason: 'keyCompromise' as const,
+    }));
     const crlRuns = size >= 100_000 ? 3 : 5;
-    const ours = median(await times(crlRuns, () => buildCrlPem({ ca, entries, crlNumber: 2n, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 30 * 86400_000) })));
+    const ours = median(
+      await times(crlRuns, () =>
+        buildCrlPem({
+          ca,
+          entries,
+          crlNumber: 2n,
+          thisUpdate: new Date(),
+          nextUpdate: new Date(Date.now() + 30 * 86400_000),
+        }),
+      ),
+    );
     const baseline = median(await times(crlRuns, () => opensslCrl(scratch, entries)));
-    record({ metric: `CRL with ${size.toLocaleString('en')} entries, built and signed`, unit: 'ms', ours, baseline, target: size >= 10_000 ? { max: 1000, maxRatio: 1 } : undefined });
+    record({
+      metric: `CRL with ${size.toLocaleString('en')} entries, built and signed`,
+      unit: 'ms',
+      ours,
+      baseline,
+      target: size >= 10_000 ? { max: 1000, maxRatio: 1 } : undefined,
+    });
   }
 
   console.error('Start to healthy on the large database');
   execFileSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'ignore' });
   const port = await freePort();
   const startedAt = performance.now();
-  const child = spawn(process.execPath, ['dist/server/main.js'], { cwd: projectRoot, env: { ...process.env, DATA_DIR: bigDir, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['dist/server/main.js'], {
+    cwd: projectRoot,
+    env: { ...process.env, DATA_DIR: bigDir, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
   await waitUntilHealthy(`http://127.0.0.1:${port}`);
   const healthyAfter = performance.now() - startedAt;
   await fetch(`http://127.0.0.1:${port}/crl.pem`);
@@ -213,15 +458,31 @@ async function main() {
   const results = rows.map((row) => {
     const ratio = row.baseline ? row.ours / row.baseline : undefined;
     const t = row.target;
-    const met = t ? (t.max === undefined || row.ours <= t.max) && (t.maxRatio === undefined || ratio! <= t.maxRatio) && (t.minRatio === undefined || ratio! >= t.minRatio) : undefined;
-    const target = t ? [t.max !== undefined ? `≤ ${t.max} ${row.unit}` : '', t.maxRatio !== undefined ? `≤ ${t.maxRatio}×` : '', t.minRatio !== undefined ? `≥ ${t.minRatio}×` : ''].filter(Boolean).join(', ') : '';
+    const met = t
+      ? (t.max === undefined || row.ours <= t.max) &&
+        (t.maxRatio === undefined || ratio! <= t.maxRatio) &&
+        (t.minRatio === undefined || ratio! >= t.minRatio)
+      : undefined;
+    const target = t
+      ? [
+          t.max !== undefined ? `≤ ${t.max} ${row.unit}` : '',
+          t.maxRatio !== undefined ? `≤ ${t.maxRatio}×` : '',
+          t.minRatio !== undefined ? `≥ ${t.minRatio}×` : '',
+        ]
+          .filter(Boolean)
+          .join(', ')
+      : '';
     return { ...row, ratio, targetText: target, met };
   });
-  const fmt = (n: number | undefined, unit = '') => (n === undefined ? '' : `${n >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2)}${unit}`);
+  const fmt = (n: number | undefined, unit = '') =>
+    n === undefined ? '' : `${n >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2)}${unit}`;
   const lines = [
     '| measure | ours | OpenSSL routine | ratio | target | met |',
     '|---|---:|---:|---:|---|---|',
-    ...results.map((r) => `| ${r.metric} | ${fmt(r.ours, ` ${r.unit}`)} | ${fmt(r.baseline, r.baseline === undefined ? '' : ` ${r.unit}`)} | ${fmt(r.ratio, r.ratio === undefined ? '' : '×')} | ${r.targetText} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.metric} | ${fmt(r.ours, ` ${r.unit}`)} | ${fmt(r.baseline, r.baseline === undefined ? '' : ` ${r.unit}`)} | ${fmt(r.ratio, r.ratio === undefined ? '' : '×')} | ${r.targetText} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`,
+    ),
   ];
   const machine = `${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}`;
   console.log(`\n${machine}\n\n${lines.join('\n')}`);

@@ -23,7 +23,8 @@ test.afterAll(async () => {
 test.beforeEach(async ({ page }) => {
   page.on('console', (message) => {
     // A form sent back with its errors is answered 400 by design; Chromium logs that status for the document.
-    const documentStatus = message.location().url === page.url() && /^Failed to load resource: .* status of 4\d\d/.test(message.text());
+    const documentStatus =
+      message.location().url === page.url() && /^Failed to load resource: .* status of 4\d\d/.test(message.text());
     if (message.type() === 'error' && !documentStatus) consoleErrors.push(`${page.url()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
@@ -66,9 +67,29 @@ async function identityFromMail(index: number, username: string, passphrase: str
   const file = stack.scratch.file(`${name}.p12`, p12);
   const certFile = stack.scratch.path(`${name}.crt`);
   const keyFile = stack.scratch.path(`${name}.key`);
-  const cert = await openssl(['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-clcerts', '-nokeys', '-out', certFile]);
+  const cert = await openssl([
+    'pkcs12',
+    '-in',
+    file,
+    '-passin',
+    `pass:${passphrase}`,
+    '-clcerts',
+    '-nokeys',
+    '-out',
+    certFile,
+  ]);
   expect(cert.ok, cert.stderr).toBe(true);
-  const key = await openssl(['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-nocerts', '-noenc', '-out', keyFile]);
+  const key = await openssl([
+    'pkcs12',
+    '-in',
+    file,
+    '-passin',
+    `pass:${passphrase}`,
+    '-nocerts',
+    '-noenc',
+    '-out',
+    keyFile,
+  ]);
   expect(key.ok, key.stderr).toBe(true);
   return { mail, certFile, keyFile };
 }
@@ -93,7 +114,9 @@ test('first run: the setup link creates the first admin; sign in; sign out', asy
 
 let phone: { serial: string; certFile: string; keyFile: string };
 
-test('issue for jjolie: passphrase shown, mail with the files, openssl opens it, Mosquitto accepts it', async ({ page }) => {
+test('issue for jjolie: passphrase shown, mail with the files, openssl opens it, Mosquitto accepts it', async ({
+  page,
+}) => {
   await signIn(page);
   await page.goto(`${stack.baseUrl}/certificates/new`);
   await checkPage(page, '04-issue-form');
@@ -103,7 +126,13 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
 
   const { mail, certFile, keyFile } = await identityFromMail(0, 'jjolie', passphrase, 'phone');
   expect(mail.to).toEqual(['jjolie@example.org']);
-  expect(mail.parsed.attachments.map((a) => a.filename).sort()).toEqual(['ca.crt', 'ca.otre', 'jjolie.otrc', 'jjolie.otrp', 'jjolie.p12']);
+  expect(mail.parsed.attachments.map((a) => a.filename).sort()).toEqual([
+    'ca.crt',
+    'ca.otre',
+    'jjolie.otrc',
+    'jjolie.otrp',
+    'jjolie.p12',
+  ]);
   expect(mail.raw.toString()).not.toContain(passphrase);
 
   // The ACL owntracks/%u/# lets jjolie in only under owntracks/jjolie/: the CN is the MQTT username.
@@ -113,7 +142,10 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
   expect(await stack.broker.publish(identity, 'owntracks/jjolie/phone', '{"_type":"location"}')).toBe(true);
   expect(await subscription.message).toBe('{"_type":"location"}');
 
-  const serial = (await openssl(['x509', '-in', certFile, '-noout', '-serial'])).stdout.trim().split('=')[1]!.toLowerCase();
+  const serial = (await openssl(['x509', '-in', certFile, '-noout', '-serial'])).stdout
+    .trim()
+    .split('=')[1]!
+    .toLowerCase();
   phone = { serial, certFile, keyFile };
 });
 
@@ -139,12 +171,28 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
 
   const crl = await page.request.get(`${stack.baseUrl}/crl.pem`);
   const crlFile = stack.scratch.file('crl.pem', await crl.body());
-  const crlText = await openssl(['crl', '-in', crlFile, '-CAfile', path.join(stack.dataDir, 'ca.crt'), '-noout', '-text']);
+  const crlText = await openssl([
+    'crl',
+    '-in',
+    crlFile,
+    '-CAfile',
+    path.join(stack.dataDir, 'ca.crt'),
+    '-noout',
+    '-text',
+  ]);
   expect(crlText.stderr + crlText.stdout).toContain('verify OK');
   expect(crlText.stdout).toContain(`Serial Number: ${phone.serial.toUpperCase()}`);
 
-  await expect.poll(() => stack.broker.publish(phone, 'owntracks/jjolie/phone', 'after revocation'), { timeout: 10_000 }).toBe(false);
-  expect(await stack.broker.publish({ certFile: tablet.certFile, keyFile: tablet.keyFile }, 'owntracks/jjolie/tablet', 'still in')).toBe(true);
+  await expect
+    .poll(() => stack.broker.publish(phone, 'owntracks/jjolie/phone', 'after revocation'), { timeout: 10_000 })
+    .toBe(false);
+  expect(
+    await stack.broker.publish(
+      { certFile: tablet.certFile, keyFile: tablet.keyFile },
+      'owntracks/jjolie/tablet',
+      'still in',
+    ),
+  ).toBe(true);
 });
 
 test('bad input shows errors beside the fields and issues nothing', async ({ page }) => {

@@ -44,12 +44,25 @@ export class Stack {
     });
     portal.stdout!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
     portal.stderr!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
-    await waitFor(() => log.some((line) => line.includes('is ready at')), 60_000, () => `portal did not start:\n${log.join('\n')}`);
+    await waitFor(
+      () => log.some((line) => line.includes('is ready at')),
+      60_000,
+      () => `portal did not start:\n${log.join('\n')}`,
+    );
 
-    const ca = loadCa(readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'), readFileSync(path.join(dataDir, 'ca.key'), 'utf8'), undefined, new Date());
+    const ca = loadCa(
+      readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'),
+      readFileSync(path.join(dataDir, 'ca.key'), 'utf8'),
+      undefined,
+      new Date(),
+    );
     const scratch = new Scratch();
     const broker = await Mosquitto.start(
-      { caFile: path.join(dataDir, 'ca.crt'), crlFile: path.join(dataDir, 'crl.pem'), ...(await serverFiles(scratch, ca)) },
+      {
+        caFile: path.join(dataDir, 'ca.crt'),
+        crlFile: path.join(dataDir, 'crl.pem'),
+        ...(await serverFiles(scratch, ca)),
+      },
       { pidFile, port: mqttPort },
     );
     return new Stack(`http://127.0.0.1:${port}`, dataDir, smtp, broker, scratch, portal, log);

@@ -71,10 +71,18 @@ export async function buildApp(config: Config, deps: AppDeps) {
     certificates,
     serverCertificates,
     audit,
-    minter: deps.minter ?? createMinter(ca, { onError: (error) => app.log.error({ err: error }, 'key pre-generation failed') }),
+    minter:
+      deps.minter ??
+      createMinter(ca, { onError: (error) => app.log.error({ err: error }, 'key pre-generation failed') }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, config.dataDir),
     crl: new CrlPublisher({
-      db, ca, dataDir: config.dataDir, settings, audit, now, reloadCommand: config.brokerReloadCommand,
+      db,
+      ca,
+      dataDir: config.dataDir,
+      settings,
+      audit,
+      now,
+      reloadCommand: config.brokerReloadCommand,
       revoked: function* () {
         yield* certificates.revokedEntries();
         yield* serverCertificates.revokedEntries();
@@ -92,7 +100,9 @@ export async function buildApp(config: Config, deps: AppDeps) {
     enroll,
     passphrases: new OneTimeSecrets(now),
     caKeyEncrypted: deps.caKeyEncrypted,
-    backups: config.backup ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audit, now }) : undefined,
+    backups: config.backup
+      ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audit, now })
+      : undefined,
   };
   app.decorate('portal', portal);
 
@@ -112,7 +122,9 @@ export async function buildApp(config: Config, deps: AppDeps) {
 
   await ensureFirstAdmin(portal, app.log);
   await startEnrollment(enroll, app.log);
-  const stopFreshnessTimer = enroll.crl.startFreshnessTimer((error) => app.log.error({ err: error }, 'CRL renewal failed'));
+  const stopFreshnessTimer = enroll.crl.startFreshnessTimer((error) =>
+    app.log.error({ err: error }, 'CRL renewal failed'),
+  );
   const stopBackups = portal.backups?.start((error) => app.log.error({ err: error }, 'scheduled backup failed'));
   app.addHook('onClose', async () => {
     stopFreshnessTimer();
@@ -137,11 +149,19 @@ async function ensureFirstAdmin(portal: Portal, log: FastifyBaseLogger) {
   const initial = portal.config.initialAdmin;
   if (initial) {
     await createAdmin(portal.admins, initial.username, initial.password, portal.now());
-    portal.audit.record({ actor: 'system', action: 'admin-created', subject: initial.username, outcome: 'success', detail: 'ADMIN_USERNAME' }, portal.now());
+    portal.audit.record(
+      {
+        actor: 'system',
+        action: 'admin-created',
+        subject: initial.username,
+        outcome: 'success',
+        detail: 'ADMIN_USERNAME',
+      },
+      portal.now(),
+    );
     log.info(`Created admin ${initial.username} from ADMIN_USERNAME`);
     return;
   }
   const token = portal.setupToken.issue();
   log.warn(`No admin exists yet. Create the first one at ${portal.config.publicUrl}/setup?token=${token}`);
 }
-

@@ -16,7 +16,9 @@ const run = promisify(execFile);
 
 async function admin(dataDir: string, args: string[], input?: string) {
   const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
-  const child = run(tsx, [path.join(projectRoot, 'server/cli.ts'), ...args], { env: { ...process.env, DATA_DIR: dataDir } });
+  const child = run(tsx, [path.join(projectRoot, 'server/cli.ts'), ...args], {
+    env: { ...process.env, DATA_DIR: dataDir },
+  });
   if (input !== undefined) {
     child.child.stdin!.end(input);
   } else {
@@ -52,24 +54,89 @@ describe('admin commands', () => {
 
   test('import-ca adopts a generate-CA.sh style CA; the portal then loads it', async () => {
     const scratch = new Scratch();
-    const made = await openssl(['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-sha512', '-days', '3650', '-keyout', scratch.path('ca.key'), '-out', scratch.path('ca.crt'), '-subj', '/CN=An MQTT broker/O=OwnTracks.org/OU=generate-CA', '-addext', 'basicConstraints=critical,CA:TRUE']);
+    const made = await openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:4096',
+      '-nodes',
+      '-sha512',
+      '-days',
+      '3650',
+      '-keyout',
+      scratch.path('ca.key'),
+      '-out',
+      scratch.path('ca.crt'),
+      '-subj',
+      '/CN=An MQTT broker/O=OwnTracks.org/OU=generate-CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
     assert.ok(made.ok, made.stderr);
     const dataDir = tempDir();
-    const imported = await admin(dataDir, ['import-ca', '--cert', scratch.path('ca.crt'), '--key', scratch.path('ca.key')]);
+    const imported = await admin(dataDir, [
+      'import-ca',
+      '--cert',
+      scratch.path('ca.crt'),
+      '--key',
+      scratch.path('ca.key'),
+    ]);
     assert.equal(imported.code, 0, imported.stderr);
     assert.match(imported.stdout, /Imported CA "CN=An MQTT broker/);
     assert.equal(statSync(path.join(dataDir, 'ca.key')).mode & 0o777, 0o600);
-    const { ca, created } = await loadOrCreateCa(dataDir, { commonName: 'unused', passphrase: undefined, now: new Date() });
+    const { ca, created } = await loadOrCreateCa(dataDir, {
+      commonName: 'unused',
+      passphrase: undefined,
+      now: new Date(),
+    });
     assert.equal(created, false);
     assert.equal(ca.certPem, readFileSync(scratch.path('ca.crt'), 'utf8'));
   });
 
   test('import-ca refuses a key that does not match, and a non-CA, changing nothing', async () => {
     const scratch = new Scratch();
-    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-keyout', scratch.path('a.key'), '-out', scratch.path('a.crt'), '-subj', '/CN=A', '-addext', 'basicConstraints=critical,CA:TRUE']);
-    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-keyout', scratch.path('b.key'), '-out', scratch.path('b.crt'), '-subj', '/CN=B', '-addext', 'basicConstraints=critical,CA:FALSE']);
+    await openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-keyout',
+      scratch.path('a.key'),
+      '-out',
+      scratch.path('a.crt'),
+      '-subj',
+      '/CN=A',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
+    await openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-keyout',
+      scratch.path('b.key'),
+      '-out',
+      scratch.path('b.crt'),
+      '-subj',
+      '/CN=B',
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+    ]);
     const dataDir = tempDir();
-    const mismatch = await admin(dataDir, ['import-ca', '--cert', scratch.path('a.crt'), '--key', scratch.path('b.key')]);
+    const mismatch = await admin(dataDir, [
+      'import-ca',
+      '--cert',
+      scratch.path('a.crt'),
+      '--key',
+      scratch.path('b.key'),
+    ]);
     assert.equal(mismatch.code, 1);
     assert.equal(mismatch.stderr.trim(), 'CA key does not match the CA certificate');
     const notCa = await admin(dataDir, ['import-ca', '--cert', scratch.path('b.crt'), '--key', scratch.path('b.key')]);
@@ -100,10 +167,25 @@ describe('admin commands', () => {
   test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {
     const dataDir = tempDir();
     const out = path.join(tempDir(), 'broker');
-    const result = await admin(dataDir, ['server-cert', '--host', 'mqtt.example.org', '--ip', '192.0.2.10', '--out', out]);
+    const result = await admin(dataDir, [
+      'server-cert',
+      '--host',
+      'mqtt.example.org',
+      '--ip',
+      '192.0.2.10',
+      '--out',
+      out,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statSync(path.join(out, 'server.key')).mode & 0o777, 0o600);
-    const verified = await openssl(['verify', '-CAfile', path.join(out, 'ca.crt'), '-purpose', 'sslserver', path.join(out, 'server.crt')]);
+    const verified = await openssl([
+      'verify',
+      '-CAfile',
+      path.join(out, 'ca.crt'),
+      '-purpose',
+      'sslserver',
+      path.join(out, 'server.crt'),
+    ]);
     assert.ok(verified.ok, verified.stderr);
     const db = openDataDir(loadConfig({ DATA_DIR: dataDir }));
     try {

@@ -83,24 +83,47 @@ const commands: Record<string, Command> = {
 };
 
 async function importCaCommand(args: string[]): Promise<string> {
-  const { values } = parseArgs({ args, options: { cert: { type: 'string' }, key: { type: 'string' }, 'passphrase-file': { type: 'string' }, force: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      'passphrase-file': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+  });
   if (!values.cert || !values.key) throw new AdminError(`import-ca needs --cert and --key\n\n${USAGE}`);
   const config = loadConfig();
   const db = openDataDir(config);
   try {
     const issued = certificatesRepository(db).count();
     if (issued > 0 && !values.force) {
-      throw new AdminError(`This portal's CA already signed ${issued} certificate(s); importing another CA would orphan them. Add --force to replace it anyway.`);
+      throw new AdminError(
+        `This portal's CA already signed ${issued} certificate(s); importing another CA would orphan them. Add --force to replace it anyway.`,
+      );
     }
     const ca = importCa(config.dataDir, {
       certPem: readInput(values.cert, 'certificate'),
       keyPem: readInput(values.key, 'key'),
-      importPassphrase: values['passphrase-file'] ? readInput(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '') : undefined,
+      importPassphrase: values['passphrase-file']
+        ? readInput(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '')
+        : undefined,
       storePassphrase: config.caKeyPassphrase,
       now: new Date(),
     });
-    auditRepository(db).record({ actor: 'cli', action: 'import-ca', subject: ca.x509.subject.replace(/\n/g, ', '), outcome: 'success', detail: `serial ${ca.x509.serialNumber}` }, new Date());
-    const encrypted = config.caKeyPassphrase ? 'encrypted with CA_KEY_PASSPHRASE' : 'unencrypted: set CA_KEY_PASSPHRASE to encrypt it';
+    auditRepository(db).record(
+      {
+        actor: 'cli',
+        action: 'import-ca',
+        subject: ca.x509.subject.replace(/\n/g, ', '),
+        outcome: 'success',
+        detail: `serial ${ca.x509.serialNumber}`,
+      },
+      new Date(),
+    );
+    const encrypted = config.caKeyPassphrase
+      ? 'encrypted with CA_KEY_PASSPHRASE'
+      : 'unencrypted: set CA_KEY_PASSPHRASE to encrypt it';
     return `Imported CA "${ca.x509.subject.replace(/\n/g, ', ')}" into ${config.dataDir} (key ${encrypted}). Restart the portal to use it.`;
   } finally {
     db.close();
@@ -108,17 +131,39 @@ async function importCaCommand(args: string[]): Promise<string> {
 }
 
 async function serverCertCommand(args: string[]): Promise<string> {
-  const { values } = parseArgs({ args, options: { host: { type: 'string', multiple: true }, ip: { type: 'string', multiple: true }, days: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string', multiple: true },
+      ip: { type: 'string', multiple: true },
+      days: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
   if (!values.out) throw new AdminError(`server-cert needs --out DIR\n\n${USAGE}`);
   const config = loadConfig();
   const db = openDataDir(config);
   try {
-    const { ca } = await loadOrCreateCa(config.dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
+    const { ca } = await loadOrCreateCa(config.dataDir, {
+      commonName: config.caCommonName,
+      passphrase: config.caKeyPassphrase,
+      now: new Date(),
+    });
     const days = values.days === undefined ? undefined : Number(values.days);
     if (days !== undefined && !Number.isInteger(days)) throw new AdminError('--days takes a whole number');
     let issued;
     try {
-      issued = await issueBrokerCertificate({ db, ca, serverCertificates: serverCertificatesRepository(db), audit: auditRepository(db), now: () => new Date() }, { hosts: values.host ?? [], ips: values.ip ?? [], days }, { name: 'cli' });
+      issued = await issueBrokerCertificate(
+        {
+          db,
+          ca,
+          serverCertificates: serverCertificatesRepository(db),
+          audit: auditRepository(db),
+          now: () => new Date(),
+        },
+        { hosts: values.host ?? [], ips: values.ip ?? [], days },
+        { name: 'cli' },
+      );
     } catch (error) {
       if (error instanceof RangeError) throw new AdminError(error.message);
       throw error;
@@ -140,7 +185,16 @@ async function backupCommand(args: string[]): Promise<string> {
   const db = openDataDir(config);
   try {
     const result = await createBackup(db, config.dataDir, path.resolve(values.out), new Date());
-    auditRepository(db).record({ actor: 'cli', action: 'backup', subject: path.basename(result.file), outcome: 'success', detail: `${result.size} bytes` }, new Date());
+    auditRepository(db).record(
+      {
+        actor: 'cli',
+        action: 'backup',
+        subject: path.basename(result.file),
+        outcome: 'success',
+        detail: `${result.size} bytes`,
+      },
+      new Date(),
+    );
     const { counts } = result.manifest;
     const warning = result.manifest.caKeyEncrypted
       ? ''
@@ -152,8 +206,13 @@ async function backupCommand(args: string[]): Promise<string> {
 }
 
 async function restoreCommand(args: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'data-dir': { type: 'string' }, force: { type: 'boolean' } } });
-  if (positionals.length !== 1 || !values['data-dir']) throw new AdminError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, force: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1 || !values['data-dir'])
+    throw new AdminError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
   const target = path.resolve(values['data-dir']);
   try {
     const manifest = await restoreBackup(path.resolve(positionals[0]!), target, { force: values.force ?? false });

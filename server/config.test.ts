@@ -42,11 +42,14 @@ describe('configuration', () => {
   ];
   for (const [env, message] of bad) {
     test(`refuses ${JSON.stringify(env)}`, () => {
-      assert.throws(() => loadConfig(env), (error: Error) => {
-        assert.match(error.message, message);
-        assert.doesNotMatch(error.message, /\n/, 'one line');
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(env),
+        (error: Error) => {
+          assert.match(error.message, message);
+          assert.doesNotMatch(error.message, /\n/, 'one line');
+          return true;
+        },
+      );
     });
   }
 
@@ -55,14 +58,19 @@ describe('configuration', () => {
     const file = path.join(dir, 'pass');
     writeFileSync(file, 'a-very-secret-passphrase\n');
     assert.equal(loadConfig({ CA_KEY_PASSPHRASE_FILE: file }).caKeyPassphrase, 'a-very-secret-passphrase');
-    assert.throws(() => loadConfig({ CA_KEY_PASSPHRASE_FILE: file, CA_KEY_PASSPHRASE: 'another-passphrase' }), /not both/);
+    assert.throws(
+      () => loadConfig({ CA_KEY_PASSPHRASE_FILE: file, CA_KEY_PASSPHRASE: 'another-passphrase' }),
+      /not both/,
+    );
   });
 
   test('a bad setting stops start-up with one line naming it', async () => {
     const run = promisify(execFile);
     const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
     await assert.rejects(
-      run(tsx, [path.join(projectRoot, 'server/main.ts')], { env: { ...process.env, PORT: 'eighty', DATA_DIR: tempDir() } }),
+      run(tsx, [path.join(projectRoot, 'server/main.ts')], {
+        env: { ...process.env, PORT: 'eighty', DATA_DIR: tempDir() },
+      }),
       (error: { code: number; stderr: string }) => {
         assert.equal(error.code, 1);
         assert.equal(error.stderr.trim(), 'Configuration error: PORT: must be a whole number between 1 and 65535');

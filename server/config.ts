@@ -32,9 +32,7 @@ export const environmentSchema = z
     HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
     DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./data'),
     PUBLIC_URL: httpUrl.optional(),
-    SMTP_URL: z
-      .url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// address' })
-      .optional(),
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// address' }).optional(),
     MAIL_FROM: z.string().trim().min(3).default('OwnTracks Enroll <enroll@localhost>'),
     ADMIN_USERNAME: optionalText,
     ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -44,8 +42,18 @@ export const environmentSchema = z
     MQTT_PORT: port(8883),
     BROKER_RELOAD_COMMAND: optionalText,
     BACKUP_DIR: optionalText,
-    BACKUP_INTERVAL_HOURS: z.coerce.number({ error: 'must be a whole number of hours from 1 to 720' }).int('must be a whole number of hours from 1 to 720').min(1, 'must be a whole number of hours from 1 to 720').max(720, 'must be a whole number of hours from 1 to 720').default(24),
-    BACKUP_KEEP: z.coerce.number({ error: 'must be a whole number from 1 to 1000' }).int('must be a whole number from 1 to 1000').min(1, 'must be a whole number from 1 to 1000').max(1000, 'must be a whole number from 1 to 1000').default(14),
+    BACKUP_INTERVAL_HOURS: z.coerce
+      .number({ error: 'must be a whole number of hours from 1 to 720' })
+      .int('must be a whole number of hours from 1 to 720')
+      .min(1, 'must be a whole number of hours from 1 to 720')
+      .max(720, 'must be a whole number of hours from 1 to 720')
+      .default(24),
+    BACKUP_KEEP: z.coerce
+      .number({ error: 'must be a whole number from 1 to 1000' })
+      .int('must be a whole number from 1 to 1000')
+      .min(1, 'must be a whole number from 1 to 1000')
+      .max(1000, 'must be a whole number from 1 to 1000')
+      .default(14),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -15,7 +15,19 @@ import { freePort } from './testing/mosquitto.js';
 
 const run = promisify(execFile);
 const compose = parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { build?: string; image?: string; user?: string; pid?: string; environment?: Record<string, string | number>; ports?: string[]; volumes?: string[]; command?: string[] }>;
+  services: Record<
+    string,
+    {
+      build?: string;
+      image?: string;
+      user?: string;
+      pid?: string;
+      environment?: Record<string, string | number>;
+      ports?: string[];
+      volumes?: string[];
+      command?: string[];
+    }
+  >;
   volumes: Record<string, unknown>;
 };
 const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
@@ -45,9 +57,15 @@ describe('docker-compose.yml', () => {
   test("the portal's variables are ones the config schema knows, and they parse", () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build !== '.') continue;
-      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, substitute(String(value))]));
-      for (const key of Object.keys(env)) assert.ok(knownVariables.has(key), `${name}: ${key} is not a portal variable`);
-      assert.ok(environmentSchema.safeParse(env).success, `${name}: ${JSON.stringify(environmentSchema.safeParse(env).error?.issues)}`);
+      const env = Object.fromEntries(
+        Object.entries(service.environment ?? {}).map(([key, value]) => [key, substitute(String(value))]),
+      );
+      for (const key of Object.keys(env))
+        assert.ok(knownVariables.has(key), `${name}: ${key} is not a portal variable`);
+      assert.ok(
+        environmentSchema.safeParse(env).success,
+        `${name}: ${JSON.stringify(environmentSchema.safeParse(env).error?.issues)}`,
+      );
     }
     const portalEnv = compose.services.portal!.environment!;
     assert.equal(portalEnv.HOST, '0.0.0.0');
@@ -59,7 +77,11 @@ describe('docker-compose.yml', () => {
     const { portal, mosquitto } = compose.services;
     assert.equal(portal?.pid, 'service:mosquitto');
     assert.equal(portal?.environment?.BROKER_RELOAD_COMMAND, 'kill -HUP 1');
-    assert.match(mosquitto!.command!.at(-1)!, /exec mosquitto -c \/mosquitto\/config\/mosquitto.conf$/, 'mosquitto is PID 1');
+    assert.match(
+      mosquitto!.command!.at(-1)!,
+      /exec mosquitto -c \/mosquitto\/config\/mosquitto.conf$/,
+      'mosquitto is PID 1',
+    );
     assert.equal(portal?.user, '1883:1883');
     assert.match(dockerfile, /useradd --uid 1883/);
   });
@@ -73,12 +95,24 @@ describe('docker-compose.yml', () => {
       }
     }
     const conf = readFileSync(path.join(projectRoot, 'deploy/mosquitto/mosquitto.conf'), 'utf8');
-    for (const line of ['listener 8883', 'require_certificate true', 'use_identity_as_username true', 'cafile /portal-data/ca.crt', 'crlfile /portal-data/crl.pem', 'acl_file /mosquitto/config/acl']) {
+    for (const line of [
+      'listener 8883',
+      'require_certificate true',
+      'use_identity_as_username true',
+      'cafile /portal-data/ca.crt',
+      'crlfile /portal-data/crl.pem',
+      'acl_file /mosquitto/config/acl',
+    ]) {
       assert.ok(conf.split('\n').includes(line), line);
     }
     assert.ok(compose.services.mosquitto!.volumes!.includes('portal-data:/portal-data:ro'));
-    assert.ok(compose.services.portal!.volumes!.includes(`portal-data:${compose.services.portal!.environment!.DATA_DIR}`));
-    assert.match(readFileSync(path.join(projectRoot, 'deploy/mosquitto/acl'), 'utf8'), /^pattern readwrite owntracks\/%u\/#$/m);
+    assert.ok(
+      compose.services.portal!.volumes!.includes(`portal-data:${compose.services.portal!.environment!.DATA_DIR}`),
+    );
+    assert.match(
+      readFileSync(path.join(projectRoot, 'deploy/mosquitto/acl'), 'utf8'),
+      /^pattern readwrite owntracks\/%u\/#$/m,
+    );
     const certCommand = compose.services['broker-cert']!.command!.at(-1)!;
     assert.match(certCommand, /node dist\/server\/cli.js server-cert .*--out \/broker-certs/);
   });

@@ -13,7 +13,9 @@ describe('atomic file writes', () => {
     writeFileAtomic(file, 'new', 0o600);
     assert.equal(readFileSync(file, 'utf8'), 'new');
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    await writeFileAtomicWith(path.join(dir, 'archive'), 0o600, async (temporary) => writeFileSync(temporary, 'streamed'));
+    await writeFileAtomicWith(path.join(dir, 'archive'), 0o600, async (temporary) =>
+      writeFileSync(temporary, 'streamed'),
+    );
     assert.equal(readFileSync(path.join(dir, 'archive'), 'utf8'), 'streamed');
     assert.equal(statSync(path.join(dir, 'archive')).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(dir).sort(), ['archive', 'crl.pem']);

@@ -3,7 +3,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-const temporaryBeside = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+const temporaryBeside = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
 
 function fsyncPath(target: string, flags: string): void {
   const fd = openSync(target, flags);
@@ -33,7 +34,11 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
 }
 
 /** Like writeFileAtomic, for content that a writer streams to a path (created empty with `mode`). */
-export async function writeFileAtomicWith(file: string, mode: number, write: (temporary: string) => Promise<void>): Promise<void> {
+export async function writeFileAtomicWith(
+  file: string,
+  mode: number,
+  write: (temporary: string) => Promise<void>,
+): Promise<void> {
   const temporary = temporaryBeside(file);
   closeSync(openSync(temporary, 'wx', mode));
   try {

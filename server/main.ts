@@ -9,10 +9,17 @@ import { StartupError } from './errors.js';
 async function main() {
   const config = loadConfig();
   const db = openDataDir(config);
-  const { ca, created } = await loadOrCreateCa(config.dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
+  const { ca, created } = await loadOrCreateCa(config.dataDir, {
+    commonName: config.caCommonName,
+    passphrase: config.caKeyPassphrase,
+    now: new Date(),
+  });
   const caKeyEncrypted = isCaKeyEncrypted(config.dataDir);
   const app = await buildApp(config, { db, ca, caKeyEncrypted });
-  if (created) app.log.info(`Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile`);
+  if (created)
+    app.log.info(
+      `Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile`,
+    );
   if (!caKeyEncrypted) app.log.warn('ca.key is stored unencrypted: set CA_KEY_PASSPHRASE to encrypt it at rest');
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

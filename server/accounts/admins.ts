@@ -79,7 +79,9 @@ export async function signIn(
   now: Date,
 ): Promise<SignInResult> {
   const admin = admins.find(username);
-  const known = admin ? { failures: admin.failed_logins, lastFailedAt: admin.last_failed_at } : unknownNames.get(username);
+  const known = admin
+    ? { failures: admin.failed_logins, lastFailedAt: admin.last_failed_at }
+    : unknownNames.get(username);
   const wait = known ? secondsToWait(known.failures, known.lastFailedAt, now) : 0;
   if (wait > 0) return { ok: false, reason: 'backoff', retryAfterSeconds: wait };
   if (!admin) {

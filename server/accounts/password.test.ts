@@ -7,7 +7,10 @@ describe('admin passwords', () => {
   test('scrypt with its parameters stored beside the hash', async () => {
     const hash = await hashPassword('a long enough password');
     const [scheme, log2N, r, p, salt, key] = hash.split('$');
-    assert.deepEqual([scheme, Number(log2N), Number(r), Number(p)], ['scrypt', DEFAULT_COST.log2N, DEFAULT_COST.r, DEFAULT_COST.p]);
+    assert.deepEqual(
+      [scheme, Number(log2N), Number(r), Number(p)],
+      ['scrypt', DEFAULT_COST.log2N, DEFAULT_COST.r, DEFAULT_COST.p],
+    );
     assert.equal(Buffer.from(salt!, 'base64').length, 16);
     assert.equal(Buffer.from(key!, 'base64').length, 32);
     assert.equal(await verifyPassword('a long enough password', hash), true);
@@ -25,7 +28,8 @@ describe('admin passwords', () => {
   });
 
   test('garbage in the stored hash never verifies', async () => {
-    for (const stored of ['', 'plain', 'bcrypt$1$2$3$4$5', 'scrypt$$$$$']) assert.equal(await verifyPassword('x', stored), false);
+    for (const stored of ['', 'plain', 'bcrypt$1$2$3$4$5', 'scrypt$$$$$'])
+      assert.equal(await verifyPassword('x', stored), false);
   });
 
   test('the back-off starts after five failures and is capped at a minute', () => {

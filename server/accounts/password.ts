@@ -19,7 +19,12 @@ function maxmem({ log2N, r, p }: PasswordCost): number {
 /** `scrypt$<log2 N>$<r>$<p>$<salt, base64>$<key, base64>` */
 export async function hashPassword(password: string, cost: PasswordCost = DEFAULT_COST): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, { N: 2 ** cost.log2N, r: cost.r, p: cost.p, maxmem: maxmem(cost) });
+  const key = await scrypt(password, salt, KEY_LENGTH, {
+    N: 2 ** cost.log2N,
+    r: cost.r,
+    p: cost.p,
+    maxmem: maxmem(cost),
+  });
   return ['scrypt', cost.log2N, cost.r, cost.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
@@ -29,7 +34,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const cost = { log2N: Number(log2N), r: Number(r), p: Number(p) };
   const expected = Buffer.from(key, 'base64');
   const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, {
-    N: 2 ** cost.log2N, r: cost.r, p: cost.p, maxmem: maxmem(cost),
+    N: 2 ** cost.log2N,
+    r: cost.r,
+    p: cost.p,
+    maxmem: maxmem(cost),
   });
   return timingSafeEqual(actual, expected);
 }

@@ -1,7 +1,19 @@
 // Backup archives: a consistent online copy of the database (checked with integrity_check), the
 // CA exactly as stored, and a manifest with the SHA-256 of each member, in one .tar.gz.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,7 +63,8 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
     let counts: Manifest['counts'];
     try {
       const integrity = copy.pragma('integrity_check', { simple: true });
-      if (integrity !== 'ok') throw new BackupError(`The database copy failed its integrity check: ${String(integrity)}`);
+      if (integrity !== 'ok')
+        throw new BackupError(`The database copy failed its integrity check: ${String(integrity)}`);
       const one = (sql: string) => copy.prepare(sql).pluck().get() as number;
       counts = {
         admins: one('SELECT count(*) FROM admins'),
@@ -70,7 +83,13 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
       createdAt: now.toISOString(),
       caKeyEncrypted: readFileSync(path.join(staging, 'ca.key'), 'utf8').includes('ENCRYPTED PRIVATE KEY'),
       counts,
-      files: await Promise.all(MEMBERS.map(async (name) => ({ name, size: statSync(path.join(staging, name)).size, sha256: await sha256(path.join(staging, name)) }))),
+      files: await Promise.all(
+        MEMBERS.map(async (name) => ({
+          name,
+          size: statSync(path.join(staging, name)).size,
+          sha256: await sha256(path.join(staging, name)),
+        })),
+      ),
     };
     writeFileAtomic(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
     // Packed straight into place (atomically, mode 0600): the archive holds the CA key.
@@ -125,7 +144,9 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
   const { dir, manifest } = await verifyBackup(file);
   try {
     if (existsSync(dataDir) && readdirSync(dataDir).length > 0 && !options.force) {
-      throw new BackupError(`${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`);
+      throw new BackupError(
+        `${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`,
+      );
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     // A replaced database must not meet the old one's write-ahead log; the CRL is rebuilt at start.

@@ -21,7 +21,7 @@ const DAY = 86400_000;
 const serials = (file: string, where = '1') => {
   const db = openDatabase(file);
   try {
-    return (db.prepare(`SELECT serial FROM certificates WHERE ${where} ORDER BY serial`).pluck().all() as string[]);
+    return db.prepare(`SELECT serial FROM certificates WHERE ${where} ORDER BY serial`).pluck().all() as string[];
   } finally {
     db.close();
   }
@@ -46,7 +46,11 @@ describe('backup and restore', () => {
     const first = await browser.issue({ username: 'alice', email: 'alice@example.org', device: 'phone', days: '30' });
     await browser.submit(`/certificates/${first.id}`, `/certificates/${first.id}/revoke`, { reason: 'keyCompromise' });
     const out = path.join(tempDir(), 'enroll.tar.gz');
-    const burst = Promise.all(Array.from({ length: 6 }, (_, i) => browser.issue({ username: `user${i}`, email: `u${i}@example.org`, days: '30' })));
+    const burst = Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        browser.issue({ username: `user${i}`, email: `u${i}@example.org`, days: '30' }),
+      ),
+    );
     const result = await createBackup(portal.db, portal.dataDir, out, new Date());
     await burst;
     const original = portal.db.prepare('SELECT serial FROM certificates').pluck().all() as string[];
@@ -66,7 +70,15 @@ describe('backup and restore', () => {
       const integrity = restored.db.pragma('integrity_check', { simple: true });
       assert.equal(integrity, 'ok');
       assert.equal((await new Browser(restored).signIn()).statusCode, 303, 'the admin from the backup signs in');
-      const crl = await openssl(['crl', '-in', path.join(target, 'crl.pem'), '-CAfile', new Scratch().file('ca.crt', restored.ca.certPem), '-noout', '-text']);
+      const crl = await openssl([
+        'crl',
+        '-in',
+        path.join(target, 'crl.pem'),
+        '-CAfile',
+        new Scratch().file('ca.crt', restored.ca.certPem),
+        '-noout',
+        '-text',
+      ]);
       assert.match(crl.stderr + crl.stdout, /verify OK/);
       const revoked = serials(path.join(target, 'enroll.db'), "status = 'revoked'");
       assert.deepEqual(revoked.length, 1);
@@ -77,12 +89,20 @@ describe('backup and restore', () => {
   });
 
   const damaged: Array<[string, (file: string) => void, RegExp]> = [
-    ['a corrupted archive', (file) => {
-      const bytes = readFileSync(file);
-      for (let i = 200; i < 260; i++) bytes[i] = bytes[i]! ^ 0xff;
-      writeFileSync(file, bytes);
-    }, /damaged/],
-    ['a truncated archive', (file) => writeFileSync(file, readFileSync(file).subarray(0, Math.floor(statSync(file).size / 2))), /damaged|not a backup/],
+    [
+      'a corrupted archive',
+      (file) => {
+        const bytes = readFileSync(file);
+        for (let i = 200; i < 260; i++) bytes[i] = bytes[i]! ^ 0xff;
+        writeFileSync(file, bytes);
+      },
+      /damaged/,
+    ],
+    [
+      'a truncated archive',
+      (file) => writeFileSync(file, readFileSync(file).subarray(0, Math.floor(statSync(file).size / 2))),
+      /damaged|not a backup/,
+    ],
     ['not an archive at all', (file) => writeFileSync(file, 'hello'), /damaged|not a backup/],
   ];
   for (const [name, damage, message] of damaged) {
@@ -90,7 +110,10 @@ describe('backup and restore', () => {
       const file = await makeBackup();
       damage(file);
       const target = path.join(tempDir(), 'target');
-      await assert.rejects(restoreBackup(file, target, { force: false }), (error: Error) => error instanceof BackupError && message.test(error.message));
+      await assert.rejects(
+        restoreBackup(file, target, { force: false }),
+        (error: Error) => error instanceof BackupError && message.test(error.message),
+      );
       assert.equal(existsSync(target), false);
     });
   }
@@ -103,7 +126,10 @@ describe('backup and restore', () => {
     manifest.files[0].sha256 = '0'.repeat(64);
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     await tar.create({ gzip: true, file, cwd: dir }, ['manifest.json', 'enroll.db', 'ca.crt', 'ca.key']);
-    await assert.rejects(restoreBackup(file, path.join(tempDir(), 'target'), { force: false }), /enroll.db does not match the SHA-256 in the manifest/);
+    await assert.rejects(
+      restoreBackup(file, path.join(tempDir(), 'target'), { force: false }),
+      /enroll.db does not match the SHA-256 in the manifest/,
+    );
   });
 
   test('a non-empty target is refused unless --force, and left as it was', async () => {
@@ -119,7 +145,9 @@ describe('backup and restore', () => {
 
   test('scheduled backups: written on schedule, the newest kept, audited, shown on the page', async () => {
     const backupDir = path.join(tempDir(), 'backups');
-    const portal = await startTestPortal({ env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2', BACKUP_INTERVAL_HOURS: '24' } });
+    const portal = await startTestPortal({
+      env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2', BACKUP_INTERVAL_HOURS: '24' },
+    });
     try {
       const backups = portal.app.portal.backups!;
       assert.equal((await backups.runIfDue())?.outcome, 'success');
@@ -131,7 +159,13 @@ describe('backup and restore', () => {
       const files = readdirSync(backupDir);
       assert.equal(files.length, 2, 'the newest two kept');
       for (const file of files) assert.equal(statSync(path.join(backupDir, file)).mode & 0o777, 0o600);
-      assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'backup' AND outcome = 'success'").pluck().get(), 3);
+      assert.equal(
+        portal.db
+          .prepare("SELECT count(*) FROM audit_log WHERE action = 'backup' AND outcome = 'success'")
+          .pluck()
+          .get(),
+        3,
+      );
       const browser = new Browser(portal);
       await browser.signIn();
       const page = await browser.get('/backups');
@@ -153,8 +187,19 @@ describe('crash safety', () => {
     const smtp = await TestSmtpServer.start();
     const dataDir = tempDir();
     const port = await freePort();
-    const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), SMTP_URL: smtp.url, ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'correct horse battery', LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/main.ts')], { env, stdio: 'ignore' });
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      SMTP_URL: smtp.url,
+      ADMIN_USERNAME: 'admin',
+      ADMIN_PASSWORD: 'correct horse battery',
+      LOG_LEVEL: 'warn',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/main.ts')], {
+      env,
+      stdio: 'ignore',
+    });
     try {
       const base = `http://127.0.0.1:${port}`;
       await waitUntilHealthy(base);
@@ -173,8 +218,17 @@ describe('crash safety', () => {
     const restarted = await startTestPortal({ dataDir, withAdmin: false });
     try {
       assert.equal(restarted.db.pragma('integrity_check', { simple: true }), 'ok');
-      assert.equal(restarted.db.prepare("SELECT count(*) FROM certificates WHERE status = 'active' AND delivery = 'pending'").pluck().get(), 0);
-      const listed = restarted.db.prepare('SELECT u.username FROM certificates c JOIN users u ON u.id = c.user_id').pluck().all() as string[];
+      assert.equal(
+        restarted.db
+          .prepare("SELECT count(*) FROM certificates WHERE status = 'active' AND delivery = 'pending'")
+          .pluck()
+          .get(),
+        0,
+      );
+      const listed = restarted.db
+        .prepare('SELECT u.username FROM certificates c JOIN users u ON u.id = c.user_id')
+        .pluck()
+        .all() as string[];
       for (const username of mailed) assert.ok(listed.includes(username), `${username} got mail and is listed`);
       assert.equal(isValidCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8'), restarted.ca), true);
     } finally {
@@ -189,7 +243,11 @@ describe('crash safety', () => {
     const { ca } = seeded;
     await seeded.close(); // the folder stays: it was passed in
     for (let round = 0; round < 6; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/testing/crl-publish-loop.ts')], { env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(projectRoot, 'server/testing/crl-publish-loop.ts')],
+        { env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       await new Promise((resolve) => child.stdout!.once('data', resolve));
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -202,7 +260,9 @@ describe('crash safety', () => {
 
 describe('time limits on the outside world', () => {
   test('a mail server that accepts and never answers: the admin gets an error within the limit, nothing undelivered stays active', async () => {
-    const silent = createServer(() => { /* accept, then say nothing */ });
+    const silent = createServer(() => {
+      /* accept, then say nothing */
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     const portal = await startTestPortal({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } });
@@ -210,7 +270,11 @@ describe('time limits on the outside world', () => {
       const browser = new Browser(portal);
       await browser.signIn();
       const started = Date.now();
-      const response = await browser.submit('/certificates/new', '/certificates', { username: 'patient', email: 'p@example.org', days: '30' });
+      const response = await browser.submit('/certificates/new', '/certificates', {
+        username: 'patient',
+        email: 'p@example.org',
+        days: '30',
+      });
       const elapsed = Date.now() - started;
       assert.equal(response.statusCode, 502);
       assert.ok(elapsed < 16_000, `answered after ${elapsed} ms`);

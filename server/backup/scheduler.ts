@@ -34,7 +34,13 @@ export class BackupScheduler {
 
   constructor(
     readonly schedule: BackupSchedule,
-    private readonly deps: { db: Db; dataDir: string; settings: SettingsRepository; audit: AuditRepository; now: () => Date },
+    private readonly deps: {
+      db: Db;
+      dataDir: string;
+      settings: SettingsRepository;
+      audit: AuditRepository;
+      now: () => Date;
+    },
   ) {}
 
   get last(): LastBackup | undefined {
@@ -87,17 +93,32 @@ export class BackupScheduler {
   async #run(actor: string): Promise<LastBackup> {
     const { db, dataDir, settings, audit, now } = this.deps;
     const at = now();
-    const name = `enroll-backup-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}.tar.gz`;
+    const name = `enroll-backup-${at
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '')}.tar.gz`;
     let last: LastBackup;
     try {
       mkdirSync(this.schedule.dir, { recursive: true, mode: 0o700 });
       const result = await createBackup(db, dataDir, path.join(this.schedule.dir, name), at);
       for (const old of this.files().slice(this.schedule.keep)) unlinkSync(path.join(this.schedule.dir, old.name));
       last = { at: at.toISOString(), outcome: 'success', file: name, size: result.size };
-      audit.record({ actor, action: 'backup', subject: name, outcome: 'success', detail: `${result.size} bytes, ${result.manifest.counts.certificates} certificates` }, now());
+      audit.record(
+        {
+          actor,
+          action: 'backup',
+          subject: name,
+          outcome: 'success',
+          detail: `${result.size} bytes, ${result.manifest.counts.certificates} certificates`,
+        },
+        now(),
+      );
     } catch (error) {
       last = { at: at.toISOString(), outcome: 'failure', error: (error as Error).message };
-      audit.record({ actor, action: 'backup', subject: name, outcome: 'failure', detail: (error as Error).message.slice(0, 300) }, now());
+      audit.record(
+        { actor, action: 'backup', subject: name, outcome: 'failure', detail: (error as Error).message.slice(0, 300) },
+        now(),
+      );
     }
     settings.put('backup_last', JSON.stringify(last));
     return last;

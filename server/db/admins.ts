@@ -29,8 +29,7 @@ export function adminsRepository(db: Db) {
   return {
     count: () => count.get()!.n,
     find: (username: string) => byName.get(username),
-    create: (username: string, passwordHash: string, at: Date) =>
-      insert.run(username, passwordHash, at.toISOString()),
+    create: (username: string, passwordHash: string, at: Date) => insert.run(username, passwordHash, at.toISOString()),
     setPasswordHash: (username: string, passwordHash: string) => setHash.run(passwordHash, username).changes === 1,
     recordFailure: (username: string, at: Date) => failed.run(at.toISOString(), username),
     recordSuccess: (username: string, at: Date) => succeeded.run(at.toISOString(), username),

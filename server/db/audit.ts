@@ -27,7 +27,12 @@ export function auditRepository(db: Db) {
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   return {
     /** A page of entries, newest first, optionally for one actor and one action; keyset by id. */
-    page(query: { actor?: string | undefined; action?: string | undefined; beforeId?: number | undefined; limit: number }): { rows: AuditRow[]; nextBeforeId: number | undefined } {
+    page(query: {
+      actor?: string | undefined;
+      action?: string | undefined;
+      beforeId?: number | undefined;
+      limit: number;
+    }): { rows: AuditRow[]; nextBeforeId: number | undefined } {
       const where: string[] = [];
       if (query.actor) where.push('actor = @actor');
       if (query.action) where.push('action = @action');
@@ -35,7 +40,12 @@ export function auditRepository(db: Db) {
       const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
       let statement = cache.get(sql);
       if (!statement) cache.set(sql, (statement = db.prepare(sql)));
-      const rows = statement.all({ actor: query.actor, action: query.action, beforeId: query.beforeId, limit: query.limit + 1 }) as AuditRow[];
+      const rows = statement.all({
+        actor: query.actor,
+        action: query.action,
+        beforeId: query.beforeId,
+        limit: query.limit + 1,
+      }) as AuditRow[];
       const more = rows.length > query.limit;
       if (more) rows.pop();
       return { rows, nextBeforeId: more ? rows.at(-1)?.id : undefined };

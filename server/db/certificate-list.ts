@@ -55,7 +55,9 @@ export function certificateList(db: Db) {
         params.qEnd = search + HIGHEST;
       }
       if (query.after) {
-        where.push(order === 'DESC' ? `(${key}, c.id) < (@afterKey, @afterId)` : `(${key}, c.id) > (@afterKey, @afterId)`);
+        where.push(
+          order === 'DESC' ? `(${key}, c.id) < (@afterKey, @afterId)` : `(${key}, c.id) > (@afterKey, @afterId)`,
+        );
         params.afterKey = query.after.key;
         params.afterId = query.after.id;
       }
@@ -68,7 +70,8 @@ export function certificateList(db: Db) {
       const last = rows.at(-1);
       return {
         rows,
-        next: more && last ? { key: query.sort === 'issued' ? last.issued_at : last.not_after, id: last.id } : undefined,
+        next:
+          more && last ? { key: query.sort === 'issued' ? last.issued_at : last.not_after, id: last.id } : undefined,
       };
     },
   };

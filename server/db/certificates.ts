@@ -33,7 +33,17 @@ export interface CertificateView extends CertificateRow {
 
 export type NewCertificate = Pick<
   CertificateRow,
-  'user_id' | 'serial' | 'device' | 'fingerprint_sha256' | 'pem' | 'key_bits' | 'not_before' | 'not_after' | 'bundle_format' | 'issued_by' | 'issued_at'
+  | 'user_id'
+  | 'serial'
+  | 'device'
+  | 'fingerprint_sha256'
+  | 'pem'
+  | 'key_bits'
+  | 'not_before'
+  | 'not_after'
+  | 'bundle_format'
+  | 'issued_by'
+  | 'issued_at'
 >;
 
 export interface RevokedRow {
@@ -71,9 +81,11 @@ export function certificatesRepository(db: Db) {
   return {
     insert: (row: NewCertificate): number => Number(insert.run(row).lastInsertRowid),
     find: (id: number) => byId.get(id),
-    setDelivery: (id: number, delivery: Delivery, error: string | null = null) => void setDelivery.run(delivery, error, id),
+    setDelivery: (id: number, delivery: Delivery, error: string | null = null) =>
+      void setDelivery.run(delivery, error, id),
     /** Returns false when the certificate was not active (already revoked, or unknown). */
-    revoke: (id: number, at: Date, reason: string, by: string) => revoke.run(at.toISOString(), reason, by, id).changes === 1,
+    revoke: (id: number, at: Date, reason: string, by: string) =>
+      revoke.run(at.toISOString(), reason, by, id).changes === 1,
     pending: () => pending.all(),
     /** Every revoked certificate, streamed: the CRL can hold 100,000 of them. */
     revokedEntries: () => revoked.iterate(),

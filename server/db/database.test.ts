@@ -21,10 +21,14 @@ describe('database', () => {
   test('migrates a fresh database, then does nothing on restart', () => {
     const db = freshDb();
     const migrations = readMigrations(migrationsDir);
-    assert.deepEqual(migrate(db, migrations), migrations.map((m) => m.version));
+    assert.deepEqual(
+      migrate(db, migrations),
+      migrations.map((m) => m.version),
+    );
     assert.deepEqual(migrate(db, migrations), []);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    for (const table of ['admins', 'audit_log', 'certificates', 'sessions', 'settings', 'users']) assert.ok(tables.includes(table), table);
+    for (const table of ['admins', 'audit_log', 'certificates', 'sessions', 'settings', 'users'])
+      assert.ok(tables.includes(table), table);
   });
 
   test('refuses a migration edited after it was applied', () => {
@@ -33,7 +37,10 @@ describe('database', () => {
     cpSync(migrationsDir, dir, { recursive: true });
     migrate(db, readMigrations(dir));
     writeFileSync(path.join(dir, '001_initial.sql'), '-- edited\n', { flag: 'a' });
-    assert.throws(() => migrate(db, readMigrations(dir)), (error: Error) => error instanceof MigrationError && /differs from the one applied/.test(error.message));
+    assert.throws(
+      () => migrate(db, readMigrations(dir)),
+      (error: Error) => error instanceof MigrationError && /differs from the one applied/.test(error.message),
+    );
   });
 
   test('refuses a database from a newer version', () => {

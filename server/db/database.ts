@@ -21,7 +21,9 @@ export interface MigrationFile {
 const MIGRATION_FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 
 export function readMigrations(dir: string): MigrationFile[] {
-  const files = readdirSync(dir).filter((file) => file.endsWith('.sql')).sort();
+  const files = readdirSync(dir)
+    .filter((file) => file.endsWith('.sql'))
+    .sort();
   return files.map((file, index) => {
     const match = MIGRATION_FILE.exec(file);
     if (!match) throw new MigrationError(`Migration ${file}: name must look like 001_name.sql`);
@@ -42,9 +44,11 @@ export function readMigrations(dir: string): MigrationFile[] {
 export function migrate(db: Db, migrations: MigrationFile[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const applied = db
-    .prepare('SELECT version, name, sha256 FROM schema_migrations ORDER BY version')
-    .all() as Array<{ version: number; name: string; sha256: string }>;
+  const applied = db.prepare('SELECT version, name, sha256 FROM schema_migrations ORDER BY version').all() as Array<{
+    version: number;
+    name: string;
+    sha256: string;
+  }>;
   for (const row of applied) {
     const file = migrations.find((m) => m.version === row.version);
     if (!file) {
@@ -58,9 +62,7 @@ export function migrate(db: Db, migrations: MigrationFile[]): number[] {
       );
     }
   }
-  const record = db.prepare(
-    'INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)',
-  );
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
   const pending = migrations.filter((m) => !applied.some((row) => row.version === m.version));
   for (const migration of pending) {
     db.transaction(() => {

@@ -17,7 +17,10 @@ export interface ServerCertificateRow {
   revoked_by: string | null;
 }
 
-export type NewServerCertificate = Pick<ServerCertificateRow, 'serial' | 'names' | 'fingerprint_sha256' | 'pem' | 'not_before' | 'not_after' | 'issued_by' | 'issued_at'>;
+export type NewServerCertificate = Pick<
+  ServerCertificateRow,
+  'serial' | 'names' | 'fingerprint_sha256' | 'pem' | 'not_before' | 'not_after' | 'issued_by' | 'issued_at'
+>;
 
 export function serverCertificatesRepository(db: Db) {
   const insert = db.prepare<NewServerCertificate>(
@@ -35,7 +38,8 @@ export function serverCertificatesRepository(db: Db) {
   return {
     insert: (row: NewServerCertificate) => Number(insert.run(row).lastInsertRowid),
     recent: () => all.all(),
-    revoke: (id: number, at: Date, reason: string, by: string) => revoke.run(at.toISOString(), reason, by, id).changes === 1,
+    revoke: (id: number, at: Date, reason: string, by: string) =>
+      revoke.run(at.toISOString(), reason, by, id).changes === 1,
     revokedEntries: () => revoked.iterate(),
   };
 }

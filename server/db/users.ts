@@ -11,7 +11,9 @@ export interface UserRow {
 
 export function usersRepository(db: Db) {
   const byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?');
-  const insert = db.prepare<[string, string, string]>('INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)');
+  const insert = db.prepare<[string, string, string]>(
+    'INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)',
+  );
   const setEmail = db.prepare<[string, number]>('UPDATE users SET email = ? WHERE id = ?');
   return {
     find: (username: string) => byName.get(username),

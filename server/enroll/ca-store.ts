@@ -33,8 +33,10 @@ export async function loadOrCreateCa(dataDir: string, options: CaOptions): Promi
     writeFileAtomic(paths.cert, made.certPem, 0o644);
     return { ca: loadCa(made.certPem, made.keyPem, undefined, options.now), created: true };
   }
-  if (!hasCert) throw new CaError(`${paths.key} exists but ${paths.cert} does not: restore ca.crt or remove both to make a new CA`);
-  if (!hasKey) throw new CaError(`${paths.cert} exists but ${paths.key} does not: restore ca.key (from a backup) to keep issuing`);
+  if (!hasCert)
+    throw new CaError(`${paths.key} exists but ${paths.cert} does not: restore ca.crt or remove both to make a new CA`);
+  if (!hasKey)
+    throw new CaError(`${paths.cert} exists but ${paths.key} does not: restore ca.key (from a backup) to keep issuing`);
   const ca = loadCa(readFileSync(paths.cert, 'utf8'), readFileSync(paths.key, 'utf8'), options.passphrase, options.now);
   return { ca, created: false };
 }

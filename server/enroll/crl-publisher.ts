@@ -58,13 +58,18 @@ export class CrlPublicationError extends Error {
 /** Runs the broker reload command through the shell, killed after RELOAD_TIMEOUT_MS. */
 export function runReloadCommand(command: string, timeoutMs = RELOAD_TIMEOUT_MS): Promise<ReloadOutcome> {
   return new Promise((resolve) => {
-    execFile('/bin/sh', ['-c', command], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 }, (error, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim().slice(0, 500);
-      if (!error) return resolve({ ok: true, message: output || 'exit status 0' });
-      const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-      const reason = failure.killed ? `killed after ${timeoutMs / 1000} s` : `exit status ${failure.code}`;
-      resolve({ ok: false, message: output ? `${reason}: ${output}` : reason });
-    });
+    execFile(
+      '/bin/sh',
+      ['-c', command],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 },
+      (error, stdout, stderr) => {
+        const output = `${stdout}${stderr}`.trim().slice(0, 500);
+        if (!error) return resolve({ ok: true, message: output || 'exit status 0' });
+        const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+        const reason = failure.killed ? `killed after ${timeoutMs / 1000} s` : `exit status ${failure.code}`;
+        resolve({ ok: false, message: output ? `${reason}: ${output}` : reason });
+      },
+    );
   });
 }
 
@@ -76,7 +81,8 @@ export class CrlPublisher {
   constructor(private readonly options: CrlPublisherOptions) {
     this.file = path.join(options.dataDir, 'crl.pem');
     // A publication killed half-way leaves its temporary file behind (crl.pem itself is intact).
-    for (const name of readdirSync(options.dataDir)) if (/^\.crl\.pem\..*\.tmp$/.test(name)) rmSync(path.join(options.dataDir, name), { force: true });
+    for (const name of readdirSync(options.dataDir))
+      if (/^\.crl\.pem\..*\.tmp$/.test(name)) rmSync(path.join(options.dataDir, name), { force: true });
   }
 
   /** When the published CRL stops being valid, if one has been published. */
@@ -137,26 +143,51 @@ export class CrlPublisher {
       entries: (function* () {
         for (const row of rows) {
           entries++;
-          yield { serial: row.serial, revokedAt: new Date(row.revoked_at), reason: row.revocation_reason as RevocationReason };
+          yield {
+            serial: row.serial,
+            revokedAt: new Date(row.revoked_at),
+            reason: row.revocation_reason as RevocationReason,
+          };
         }
       })(),
     });
     if (!isValidCrl(pem, ca)) {
-      audit.record({ actor, action: 'crl-publish', outcome: 'failure', detail: `CRL ${crlNumber} failed verification; the previous CRL stays` }, at);
-      throw new CrlPublicationError(`CRL ${crlNumber} failed verification against the CA; the previous CRL stays in place`);
+      audit.record(
+        {
+          actor,
+          action: 'crl-publish',
+          outcome: 'failure',
+          detail: `CRL ${crlNumber} failed verification; the previous CRL stays`,
+        },
+        at,
+      );
+      throw new CrlPublicationError(
+        `CRL ${crlNumber} failed verification against the CA; the previous CRL stays in place`,
+      );
     }
     writeFileAtomic(this.file, pem, 0o644);
     this.#current = withEtag(pem);
     db.transaction(() => {
       settings.put('crl_this_update', at.toISOString());
       settings.put('crl_next_update', nextUpdate.toISOString());
-      audit.record({ actor, action: 'crl-publish', outcome: 'success', detail: `CRL ${crlNumber} with ${entries} entries (${cause})` }, at);
+      audit.record(
+        {
+          actor,
+          action: 'crl-publish',
+          outcome: 'success',
+          detail: `CRL ${crlNumber} with ${entries} entries (${cause})`,
+        },
+        at,
+      );
     })();
 
     let reload: ReloadOutcome | undefined;
     if (this.options.reloadCommand) {
       reload = await runReloadCommand(this.options.reloadCommand);
-      audit.record({ actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message }, now());
+      audit.record(
+        { actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message },
+        now(),
+      );
     }
     return { crlNumber, entries, nextUpdate, reload };
   }

@@ -22,7 +22,15 @@ export type IssueOutcome =
   | { ok: true; certificateId: number; passphrase: string; serial: string; mailResponse: string }
   | { ok: false; reason: 'email-differs'; currentEmail: string }
   | { ok: false; reason: 'outlives-ca'; caDaysLeft: number; caExpires: Date }
-  | { ok: false; reason: 'mail-failed'; certificateId: number; serial: string; mailError: string; publication: Publication | undefined; publishError?: string };
+  | {
+      ok: false;
+      reason: 'mail-failed';
+      certificateId: number;
+      serial: string;
+      mailError: string;
+      publication: Publication | undefined;
+      publishError?: string;
+    };
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
 export function caDaysLeft(ctx: Pick<EnrollContext, 'ca' | 'now'>): number {
@@ -32,7 +40,8 @@ export function caDaysLeft(ctx: Pick<EnrollContext, 'ca' | 'now'>): number {
 export async function issueCertificate(ctx: EnrollContext, request: IssueRequest, actor: Actor): Promise<IssueOutcome> {
   // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
   const daysLeft = caDaysLeft(ctx);
-  if (request.days > daysLeft) return { ok: false, reason: 'outlives-ca', caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) };
+  if (request.days > daysLeft)
+    return { ok: false, reason: 'outlives-ca', caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) };
 
   const existing = ctx.users.find(request.username);
   if (existing && existing.email !== request.email && !request.changeEmail) {
@@ -69,7 +78,17 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
     if (!user) {
       user = ctx.users.create(request.username, request.email, at);
     } else if (user.email !== request.email) {
-      ctx.audit.record({ actor: actor.name, action: 'email-change', subject: `user:${user.username}`, outcome: 'success', detail: `${user.email} → ${request.email}`, ip: actor.ip }, at);
+      ctx.audit.record(
+        {
+          actor: actor.name,
+          action: 'email-change',
+          subject: `user:${user.username}`,
+          outcome: 'success',
+          detail: `${user.email} → ${request.email}`,
+          ip: actor.ip,
+        },
+        at,
+      );
       ctx.users.setEmail(user.id, request.email);
     }
     const id = ctx.certificates.insert({
@@ -85,7 +104,17 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
       issued_by: actor.name,
       issued_at: at.toISOString(),
     });
-    ctx.audit.record({ actor: actor.name, action: 'issue', subject: `certificate:${id}`, outcome: 'success', detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`, ip: actor.ip }, at);
+    ctx.audit.record(
+      {
+        actor: actor.name,
+        action: 'issue',
+        subject: `certificate:${id}`,
+        outcome: 'success',
+        detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`,
+        ip: actor.ip,
+      },
+      at,
+    );
     return id;
   })();
 
@@ -93,7 +122,17 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
     const sent = await ctx.mailer.send(message);
     ctx.db.transaction(() => {
       ctx.certificates.setDelivery(certificateId, 'sent');
-      ctx.audit.record({ actor: actor.name, action: 'mail', subject: `certificate:${certificateId}`, outcome: 'success', detail: `to ${request.email}: ${sent.response}`.slice(0, 500), ip: actor.ip }, ctx.now());
+      ctx.audit.record(
+        {
+          actor: actor.name,
+          action: 'mail',
+          subject: `certificate:${certificateId}`,
+          outcome: 'success',
+          detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
+          ip: actor.ip,
+        },
+        ctx.now(),
+      );
     })();
     return { ok: true, certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response };
   } catch (error) {
@@ -103,14 +142,41 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
     ctx.db.transaction(() => {
       ctx.certificates.setDelivery(certificateId, 'failed', mailError);
       ctx.certificates.revoke(certificateId, failedAt, 'cessationOfOperation', 'system');
-      ctx.audit.record({ actor: actor.name, action: 'mail', subject: `certificate:${certificateId}`, outcome: 'failure', detail: `to ${request.email}: ${mailError}`.slice(0, 500), ip: actor.ip }, failedAt);
-      ctx.audit.record({ actor: 'system', action: 'revoke', subject: `certificate:${certificateId}`, outcome: 'success', detail: `${request.username}, serial ${bundle.serial}: mail failed` }, failedAt);
+      ctx.audit.record(
+        {
+          actor: actor.name,
+          action: 'mail',
+          subject: `certificate:${certificateId}`,
+          outcome: 'failure',
+          detail: `to ${request.email}: ${mailError}`.slice(0, 500),
+          ip: actor.ip,
+        },
+        failedAt,
+      );
+      ctx.audit.record(
+        {
+          actor: 'system',
+          action: 'revoke',
+          subject: `certificate:${certificateId}`,
+          outcome: 'success',
+          detail: `${request.username}, serial ${bundle.serial}: mail failed`,
+        },
+        failedAt,
+      );
     })();
     try {
       const publication = await ctx.crl.publish('system', `undelivered ${bundle.serial}`);
       return { ok: false, reason: 'mail-failed', certificateId, serial: bundle.serial, mailError, publication };
     } catch (publishError) {
-      return { ok: false, reason: 'mail-failed', certificateId, serial: bundle.serial, mailError, publication: undefined, publishError: String((publishError as Error).message) };
+      return {
+        ok: false,
+        reason: 'mail-failed',
+        certificateId,
+        serial: bundle.serial,
+        mailError,
+        publication: undefined,
+        publishError: String((publishError as Error).message),
+      };
     }
   }
 }

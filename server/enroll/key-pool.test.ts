@@ -25,7 +25,8 @@ describe('the key pool', () => {
     const taken = [pool.take(), pool.take(), pool.take()];
     assert.equal(pool.take(), undefined, 'empty: the caller makes its own key');
     assert.equal(new Set(taken.map((k) => k?.privateKeyPem)).size, 3, 'never the same key twice');
-    for (const keys of taken) assert.equal(createPublicKey(keys!.publicKeyPem).asymmetricKeyDetails?.modulusLength, 2048);
+    for (const keys of taken)
+      assert.equal(createPublicKey(keys!.publicKeyPem).asymmetricKeyDetails?.modulusLength, 2048);
     await until(() => pool.available === 3);
     assert.equal(pool.available, 3, 'refilled');
     assert.equal(mostAtOnce, 1, 'never more than one key in the making');

@@ -20,7 +20,12 @@ const loaded = new Map<string, Ca>();
 export default async function mint(task: MintTask): Promise<MintedBundle> {
   let ca = loaded.get(task.caCertPem);
   if (!ca) {
-    ca = loadCa(task.caCertPem, task.caKey.export({ type: 'pkcs8', format: 'pem' }) as string, undefined, task.request.now);
+    ca = loadCa(
+      task.caCertPem,
+      task.caKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      undefined,
+      task.request.now,
+    );
     loaded.set(task.caCertPem, ca);
   }
   // Without a pooled key, generate it here: CPU work stays on this thread, not in libuv's pool.

@@ -14,32 +14,56 @@ const SCHED_IDLE = 5;
 function threadPriorities(): Map<number, { nice: number; policy: number }> {
   const threads = new Map<number, { nice: number; policy: number }>();
   for (const tid of readdirSync('/proc/self/task')) {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     threads.set(Number(tid), { nice: Number(fields[16]), policy: Number(fields[38]) });
   }
   return threads;
 }
 
-const request = (username: string, keyBits: number) => ({ username, device: null, days: 30, keyBits, format: 'compatible' as const, passphrase: 'minter-test-pass', now: new Date() });
+const request = (username: string, keyBits: number) => ({
+  username,
+  device: null,
+  days: 30,
+  keyBits,
+  format: 'compatible' as const,
+  passphrase: 'minter-test-pass',
+  now: new Date(),
+});
 
 describe('the minter', () => {
-  test('mints and makes keys on threads that run only when the event loop leaves a core idle', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-    const { ca } = await testCa();
-    const before = new Set(threadPriorities().keys());
-    const minter = createMinter(ca, { keyPoolSize: 1 });
-    try {
-      await minter.mint(request('idle', 2048)); // starts a minting thread, and the key pool's with its first take
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const threads = threadPriorities();
-      const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, priority]) => priority);
-      assert.deepEqual(threads.get(process.pid), { nice: 0, policy: SCHED_OTHER }, 'the event loop keeps its priority');
-      assert.ok(added.length >= 2, 'threads were started');
-      assert.ok(added.every(({ nice }) => nice === 19), `every added thread at nice 19: ${JSON.stringify(added)}`);
-      assert.ok(added.filter(({ policy }) => policy === SCHED_IDLE).length >= 2, `the minting and the key-making thread under SCHED_IDLE: ${JSON.stringify(added)}`);
-    } finally {
-      await minter.close();
-    }
-  });
+  test(
+    'mints and makes keys on threads that run only when the event loop leaves a core idle',
+    { skip: process.platform !== 'linux' && 'reads /proc' },
+    async () => {
+      const { ca } = await testCa();
+      const before = new Set(threadPriorities().keys());
+      const minter = createMinter(ca, { keyPoolSize: 1 });
+      try {
+        await minter.mint(request('idle', 2048)); // starts a minting thread, and the key pool's with its first take
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const threads = threadPriorities();
+        const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, priority]) => priority);
+        assert.deepEqual(
+          threads.get(process.pid),
+          { nice: 0, policy: SCHED_OTHER },
+          'the event loop keeps its priority',
+        );
+        assert.ok(added.length >= 2, 'threads were started');
+        assert.ok(
+          added.every(({ nice }) => nice === 19),
+          `every added thread at nice 19: ${JSON.stringify(added)}`,
+        );
+        assert.ok(
+          added.filter(({ policy }) => policy === SCHED_IDLE).length >= 2,
+          `the minting and the key-making thread under SCHED_IDLE: ${JSON.stringify(added)}`,
+        );
+      } finally {
+        await minter.close();
+      }
+    },
+  );
 
   test('every bundle opens with its passphrase and holds its own key, pooled (2048) or made on the spot (3072)', async () => {
     const { ca } = await testCa();
@@ -48,13 +72,20 @@ describe('the minter', () => {
     const minter = createMinter(ca, { keyPoolSize: 2 });
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_500)); // let the pool make its keys
-      const bundles = await Promise.all([minter.mint(request('a', 2048)), minter.mint(request('b', 2048)), minter.mint(request('c', 2048)), minter.mint(request('d', 3072))]);
+      const bundles = await Promise.all([
+        minter.mint(request('a', 2048)),
+        minter.mint(request('b', 2048)),
+        minter.mint(request('c', 2048)),
+        minter.mint(request('d', 3072)),
+      ]);
       const moduli = new Set<string>();
       for (const [i, bundle] of bundles.entries()) {
         const p12 = scratch.file(`b${i}.p12`, Buffer.from(bundle.pkcs12));
         const opened = await openssl(['pkcs12', '-in', p12, '-passin', 'pass:minter-test-pass', '-nodes']);
         assert.ok(opened.ok, opened.stderr);
-        const modulus = await openssl(['rsa', '-noout', '-modulus'].concat(['-in', scratch.file(`k${i}.pem`, opened.stdout)]));
+        const modulus = await openssl(
+          ['rsa', '-noout', '-modulus'].concat(['-in', scratch.file(`k${i}.pem`, opened.stdout)]),
+        );
         moduli.add(modulus.stdout);
         const verified = await openssl(['verify', '-CAfile', caFile, scratch.file(`c${i}.pem`, bundle.certPem)]);
         assert.ok(verified.ok, verified.stderr);

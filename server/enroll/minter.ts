@@ -18,7 +18,9 @@ export interface Minter {
 }
 
 // Under tsx (development, tests) the worker is the .ts file; in dist/ it is the compiled .js.
-const workerFile = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './mint-worker.ts' : './mint-worker.js', import.meta.url));
+const workerFile = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './mint-worker.ts' : './mint-worker.js', import.meta.url),
+);
 
 /** Keys of the default size kept ready; other sizes are generated per issue. */
 export const POOLED_KEY_BITS = 2048;
@@ -26,17 +28,31 @@ export const KEY_POOL_SIZE = 8;
 const WARM_UP_DELAY_MS = 1_500;
 const NICE_INCREMENT = 19;
 
-export function createMinter(ca: Ca, options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {}): Minter {
+export function createMinter(
+  ca: Ca,
+  options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {},
+): Minter {
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  const threadPool = (count: number) => new Piscina({ filename: workerFile, minThreads: count, maxThreads: count, idleTimeout: 60_000, niceIncrement: NICE_INCREMENT });
+  const threadPool = (count: number) =>
+    new Piscina({
+      filename: workerFile,
+      minThreads: count,
+      maxThreads: count,
+      idleTimeout: 60_000,
+      niceIncrement: NICE_INCREMENT,
+    });
   // Threads and keys are made a moment after start, so they do not slow the start itself.
   let minting: Piscina<MintTask, MintedBundle> | undefined;
   let keyMaking: Piscina<number, KeyPairPem> | undefined;
   const mintingThreads = () => (minting ??= threadPool(threads));
-  const keys = new KeyPool(options.keyPoolSize ?? KEY_POOL_SIZE, () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }), {
-    startDelayMs: WARM_UP_DELAY_MS,
-    ...(options.onError && { onError: options.onError }),
-  });
+  const keys = new KeyPool(
+    options.keyPoolSize ?? KEY_POOL_SIZE,
+    () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }),
+    {
+      startDelayMs: WARM_UP_DELAY_MS,
+      ...(options.onError && { onError: options.onError }),
+    },
+  );
   const warmUp = setTimeout(mintingThreads, WARM_UP_DELAY_MS);
   warmUp.unref();
   return {

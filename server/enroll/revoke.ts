@@ -7,13 +7,28 @@ export type RevokeOutcome =
   | { ok: true; publication: Publication }
   | { ok: false; reason: 'not-found' | 'already-revoked' };
 
-export async function revokeCertificate(ctx: EnrollContext, id: number, reason: RevocationReason, actor: Actor): Promise<RevokeOutcome> {
+export async function revokeCertificate(
+  ctx: EnrollContext,
+  id: number,
+  reason: RevocationReason,
+  actor: Actor,
+): Promise<RevokeOutcome> {
   const existing = ctx.certificates.find(id);
   if (!existing) return { ok: false, reason: 'not-found' };
   const at = ctx.now();
   const changed = ctx.db.transaction(() => {
     if (!ctx.certificates.revoke(id, at, reason, actor.name)) return false;
-    ctx.audit.record({ actor: actor.name, action: 'revoke', subject: `certificate:${id}`, outcome: 'success', detail: `${existing.username}, serial ${existing.serial}, ${reason}`, ip: actor.ip }, at);
+    ctx.audit.record(
+      {
+        actor: actor.name,
+        action: 'revoke',
+        subject: `certificate:${id}`,
+        outcome: 'success',
+        detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
+        ip: actor.ip,
+      },
+      at,
+    );
     return true;
   })();
   if (!changed) return { ok: false, reason: 'already-revoked' };
@@ -31,7 +46,16 @@ export function revokeUndelivered(ctx: EnrollContext): number {
     for (const certificate of pending) {
       ctx.certificates.setDelivery(certificate.id, 'failed', 'the portal stopped before the mail was sent');
       ctx.certificates.revoke(certificate.id, at, 'cessationOfOperation', 'system');
-      ctx.audit.record({ actor: 'system', action: 'revoke', subject: `certificate:${certificate.id}`, outcome: 'success', detail: `${certificate.username}, serial ${certificate.serial}: undelivered at restart` }, at);
+      ctx.audit.record(
+        {
+          actor: 'system',
+          action: 'revoke',
+          subject: `certificate:${certificate.id}`,
+          outcome: 'success',
+          detail: `${certificate.username}, serial ${certificate.serial}: undelivered at restart`,
+        },
+        at,
+      );
     }
   })();
   return pending.length;

@@ -33,7 +33,14 @@ export async function issueBrokerCertificate(
 ): Promise<BrokerCertificate> {
   const keys = await generateRsaKeyPair(2048);
   const at = deps.now();
-  const cert = issueServerCertificate({ ca: deps.ca, hosts: request.hosts, ips: request.ips, publicKeyPem: keys.publicKeyPem, days: request.days ?? SERVER_MAX_DAYS, now: at });
+  const cert = issueServerCertificate({
+    ca: deps.ca,
+    hosts: request.hosts,
+    ips: request.ips,
+    publicKeyPem: keys.publicKeyPem,
+    days: request.days ?? SERVER_MAX_DAYS,
+    now: at,
+  });
   const names = [...request.hosts, ...request.ips].join(', ');
   const id = deps.db.transaction(() => {
     const inserted = deps.serverCertificates.insert({
@@ -46,18 +53,43 @@ export async function issueBrokerCertificate(
       issued_by: actor.name,
       issued_at: at.toISOString(),
     });
-    deps.audit.record({ actor: actor.name, action: 'server-cert', subject: `server-certificate:${inserted}`, outcome: 'success', detail: `${names}, serial ${cert.serial}`, ip: actor.ip }, at);
+    deps.audit.record(
+      {
+        actor: actor.name,
+        action: 'server-cert',
+        subject: `server-certificate:${inserted}`,
+        outcome: 'success',
+        detail: `${names}, serial ${cert.serial}`,
+        ip: actor.ip,
+      },
+      at,
+    );
     return inserted;
   })();
   return { id, certPem: cert.pem, keyPem: keys.privateKeyPem, serial: cert.serial, notAfter: cert.notAfter };
 }
 
 /** Revokes a broker certificate (a leaked key, a retired name) and publishes the CRL. */
-export async function revokeBrokerCertificate(ctx: EnrollContext, id: number, reason: RevocationReason, actor: Actor): Promise<Publication | undefined> {
+export async function revokeBrokerCertificate(
+  ctx: EnrollContext,
+  id: number,
+  reason: RevocationReason,
+  actor: Actor,
+): Promise<Publication | undefined> {
   const at = ctx.now();
   const changed = ctx.db.transaction(() => {
     if (!ctx.serverCertificates.revoke(id, at, reason, actor.name)) return false;
-    ctx.audit.record({ actor: actor.name, action: 'revoke', subject: `server-certificate:${id}`, outcome: 'success', detail: reason, ip: actor.ip }, at);
+    ctx.audit.record(
+      {
+        actor: actor.name,
+        action: 'revoke',
+        subject: `server-certificate:${id}`,
+        outcome: 'success',
+        detail: reason,
+        ip: actor.ip,
+      },
+      at,
+    );
     return true;
   })();
   return changed ? ctx.crl.publish(actor.name, `revoked server certificate ${id}`) : undefined;

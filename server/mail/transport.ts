@@ -23,7 +23,13 @@ export const SMTP_TIMEOUTS = { connectionTimeout: 5_000, greetingTimeout: 5_000,
 export function smtpMailer(url: string): Mailer {
   // A small pool keeps the connection between messages: no new TCP and TLS handshake and greeting
   // per certificate when several are issued in a row. Idle connections close on the server's timeout.
-  const transport = nodemailer.createTransport({ url, pool: true, maxConnections: 2, maxMessages: 100, ...SMTP_TIMEOUTS } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
+  const transport = nodemailer.createTransport({
+    url,
+    pool: true,
+    maxConnections: 2,
+    maxMessages: 100,
+    ...SMTP_TIMEOUTS,
+  } as unknown as Parameters<typeof nodemailer.createTransport>[0]);
   return {
     kind: 'smtp',
     async send(message) {
@@ -47,7 +53,9 @@ export function outboxMailer(dataDir: string): Mailer {
     async send(message) {
       const info = await transport.sendMail(message);
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const name = `${stamp}-${String(info.messageId).replace(/[^A-Za-z0-9]/g, '').slice(0, 24)}.eml`;
+      const name = `${stamp}-${String(info.messageId)
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 24)}.eml`;
       // Mail holds a private key (inside its passphrase-protected bundle): readable by the portal only.
       writeFileAtomic(path.join(dir, name), info.message as Buffer, 0o600);
       return { messageId: info.messageId, response: `written to outbox/${name}` };

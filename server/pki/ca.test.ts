@@ -33,53 +33,114 @@ describe('the CA', () => {
     assert.match(asn1, /PBES2/);
     assert.match(asn1, /aes-256-cbc/);
     assert.ok(loadCa(ca.certPem, encrypted, 'the ca passphrase', new Date()));
-    assert.throws(() => loadCa(ca.certPem, encrypted, 'not the passphrase', new Date()), (e: Error) => e instanceof CaError && e.message === 'CA key passphrase is wrong');
-    assert.throws(() => loadCa(ca.certPem, encrypted, undefined, new Date()), /CA key is encrypted: set CA_KEY_PASSPHRASE/);
+    assert.throws(
+      () => loadCa(ca.certPem, encrypted, 'not the passphrase', new Date()),
+      (e: Error) => e instanceof CaError && e.message === 'CA key passphrase is wrong',
+    );
+    assert.throws(
+      () => loadCa(ca.certPem, encrypted, undefined, new Date()),
+      /CA key is encrypted: set CA_KEY_PASSPHRASE/,
+    );
     assert.ok(loadCa(ca.certPem, keyPem, undefined, new Date()));
   });
 
   const refusals: Array<[string, () => Promise<[string, string, Date]>, RegExp]> = [
-    ['a key that does not match', async () => {
-      const { ca } = await testCa();
-      return [ca.certPem, (await generateRsaKeyPair(2048)).privateKeyPem, new Date()];
-    }, /^CA key does not match the CA certificate$/],
-    ['a certificate that is not a CA', async () => {
-      const { ca } = await testCa();
-      const keys = await generateRsaKeyPair(2048);
-      const leaf = issueClientCertificate({ ca, username: 'someone', publicKeyPem: keys.publicKeyPem, days: 30, now: new Date() });
-      return [leaf.pem, keys.privateKeyPem, new Date()];
-    }, /is not a CA/],
-    ['an expired CA', async () => {
-      const { ca, keyPem } = await testCa();
-      return [ca.certPem, keyPem, new Date(Date.now() + 11 * 365 * 86400_000)];
-    }, /^CA certificate expired on/],
-    ['something that is not a certificate', async () => {
-      const { keyPem } = await testCa();
-      return ['hello', keyPem, new Date()];
-    }, /not a PEM certificate/],
+    [
+      'a key that does not match',
+      async () => {
+        const { ca } = await testCa();
+        return [ca.certPem, (await generateRsaKeyPair(2048)).privateKeyPem, new Date()];
+      },
+      /^CA key does not match the CA certificate$/,
+    ],
+    [
+      'a certificate that is not a CA',
+      async () => {
+        const { ca } = await testCa();
+        const keys = await generateRsaKeyPair(2048);
+        const leaf = issueClientCertificate({
+          ca,
+          username: 'someone',
+          publicKeyPem: keys.publicKeyPem,
+          days: 30,
+          now: new Date(),
+        });
+        return [leaf.pem, keys.privateKeyPem, new Date()];
+      },
+      /is not a CA/,
+    ],
+    [
+      'an expired CA',
+      async () => {
+        const { ca, keyPem } = await testCa();
+        return [ca.certPem, keyPem, new Date(Date.now() + 11 * 365 * 86400_000)];
+      },
+      /^CA certificate expired on/,
+    ],
+    [
+      'something that is not a certificate',
+      async () => {
+        const { keyPem } = await testCa();
+        return ['hello', keyPem, new Date()];
+      },
+      /not a PEM certificate/,
+    ],
   ];
   for (const [name, make, message] of refusals) {
     test(`refuses ${name} with one line`, async () => {
       const [certPem, keyPem, now] = await make();
-      assert.throws(() => loadCa(certPem, keyPem, undefined, now), (e: Error) => e instanceof CaError && message.test(e.message) && !e.message.includes('\n'));
+      assert.throws(
+        () => loadCa(certPem, keyPem, undefined, now),
+        (e: Error) => e instanceof CaError && message.test(e.message) && !e.message.includes('\n'),
+      );
     });
   }
 
   test("a CA made the way OwnTracks' generate-CA.sh makes one (RSA 4096, SHA-512, no keyUsage) issues certificates that verify", async () => {
     const scratch = new Scratch();
     const made = await openssl([
-      'req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-sha512', '-days', '3650',
-      '-keyout', scratch.path('ca.key'), '-out', scratch.path('ca.crt'),
-      '-subj', '/CN=An MQTT broker CA/O=OwnTracks.org/OU=generate-CA/emailAddress=nobody@example.net',
-      '-addext', 'basicConstraints=critical,CA:TRUE',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:4096',
+      '-nodes',
+      '-sha512',
+      '-days',
+      '3650',
+      '-keyout',
+      scratch.path('ca.key'),
+      '-out',
+      scratch.path('ca.crt'),
+      '-subj',
+      '/CN=An MQTT broker CA/O=OwnTracks.org/OU=generate-CA/emailAddress=nobody@example.net',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
     ]);
     assert.ok(made.ok, made.stderr);
     const { readFileSync } = await import('node:fs');
-    const ca = loadCa(readFileSync(scratch.path('ca.crt'), 'utf8'), readFileSync(scratch.path('ca.key'), 'utf8'), undefined, new Date());
+    const ca = loadCa(
+      readFileSync(scratch.path('ca.crt'), 'utf8'),
+      readFileSync(scratch.path('ca.key'), 'utf8'),
+      undefined,
+      new Date(),
+    );
     assert.equal(ca.key.asymmetricKeyDetails?.modulusLength, 4096);
     const keys = await generateRsaKeyPair(2048);
-    const leaf = issueClientCertificate({ ca, username: 'jjolie', publicKeyPem: keys.publicKeyPem, days: 30, now: new Date() });
-    const verified = await openssl(['verify', '-CAfile', scratch.path('ca.crt'), '-purpose', 'sslclient', scratch.file('leaf.crt', leaf.pem)]);
+    const leaf = issueClientCertificate({
+      ca,
+      username: 'jjolie',
+      publicKeyPem: keys.publicKeyPem,
+      days: 30,
+      now: new Date(),
+    });
+    const verified = await openssl([
+      'verify',
+      '-CAfile',
+      scratch.path('ca.crt'),
+      '-purpose',
+      'sslclient',
+      scratch.file('leaf.crt', leaf.pem),
+    ]);
     assert.ok(verified.ok, verified.stderr + verified.stdout);
     assert.equal(createPrivateKey(readFileSync(scratch.path('ca.key'), 'utf8')).asymmetricKeyType, 'rsa');
   });

@@ -29,7 +29,9 @@ export interface Ca {
 
 export async function createCa(commonName: string, now: Date): Promise<{ certPem: string; keyPem: string }> {
   const { privateKeyPem, publicKeyPem } = await generateRsaKeyPair(CA_KEY_BITS);
-  const subject = [{ shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class }];
+  const subject = [
+    { shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
+  ];
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_VALIDITY_YEARS);
   const { pem } = signCertificate({
@@ -86,7 +88,8 @@ export function loadCa(certPem: string, keyPem: string, passphrase: string | und
     throw new CaError('CA certificate cannot be read: not a PEM certificate');
   }
   if (!x509.ca) throw new CaError(`Certificate "${x509.subject}" is not a CA (basicConstraints CA:TRUE missing)`);
-  if (new Date(x509.validTo).getTime() <= now.getTime()) throw new CaError(`CA certificate expired on ${new Date(x509.validTo).toISOString()}`);
+  if (new Date(x509.validTo).getTime() <= now.getTime())
+    throw new CaError(`CA certificate expired on ${new Date(x509.validTo).toISOString()}`);
   const key = readKey(keyPem, passphrase);
   if (key.asymmetricKeyType !== 'rsa') throw new CaError('CA key must be an RSA key');
   if (!x509.checkPrivateKey(key)) throw new CaError('CA key does not match the CA certificate');
@@ -95,7 +98,10 @@ export function loadCa(certPem: string, keyPem: string, passphrase: string | und
   const ski = forgeCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
   const keyId = ski?.subjectKeyIdentifier
     ? Buffer.from(ski.subjectKeyIdentifier, 'hex')
-    : Buffer.from(forge.pki.getPublicKeyFingerprint(forgeCert.publicKey, { type: 'RSAPublicKey' }).getBytes(), 'binary');
+    : Buffer.from(
+        forge.pki.getPublicKeyFingerprint(forgeCert.publicKey, { type: 'RSAPublicKey' }).getBytes(),
+        'binary',
+      );
   return {
     certPem: x509.toString(),
     certDer: x509.raw,

@@ -48,7 +48,9 @@ export function signCertificate(request: CertificateRequest): SignedCertificate 
   const sha256WithRSA = forge.pki.oids.sha256WithRSAEncryption!;
   cert.signatureOid = sha256WithRSA;
   cert.siginfo.algorithmOid = sha256WithRSA;
-  const tbs = (forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = (
+    forge.pki as typeof forge.pki & { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
   const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', tbsDer, request.signingKey).toString('binary');
   (cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;

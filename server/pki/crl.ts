@@ -2,8 +2,20 @@
 import { sign, verify } from 'node:crypto';
 import type { Ca } from './ca.js';
 import {
-  bitString, children, enumerated, explicit, nullValue, octetString, oid, readElement, sequence,
-  sequenceOf, smallInteger, time, tlv, unsignedInteger,
+  bitString,
+  children,
+  enumerated,
+  explicit,
+  nullValue,
+  octetString,
+  oid,
+  readElement,
+  sequence,
+  sequenceOf,
+  smallInteger,
+  time,
+  tlv,
+  unsignedInteger,
 } from './der.js';
 
 /** The RFC 5280 reasons an admin can choose, with their reasonCode values. */
@@ -40,7 +52,10 @@ const OID = {
 const SIGNATURE_ALGORITHM = sequence(oid(OID.sha256WithRSAEncryption), nullValue());
 /** Each reason's crlEntryExtensions, encoded once. RFC 5280 5.3.1: no reasonCode rather than unspecified. */
 const REASON_EXTENSIONS = new Map(
-  Object.entries(REVOCATION_REASONS).map(([reason, code]) => [reason, code === 0 ? undefined : sequence(sequence(oid(OID.reasonCode), octetString(enumerated(code))))]),
+  Object.entries(REVOCATION_REASONS).map(([reason, code]) => [
+    reason,
+    code === 0 ? undefined : sequence(sequence(oid(OID.reasonCode), octetString(enumerated(code)))),
+  ]),
 );
 
 function entryDer(entry: RevokedEntry): Buffer {

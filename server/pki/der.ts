@@ -77,7 +77,8 @@ export function oid(dotted: string): Buffer {
   const bytes: number[] = [parts[0]! * 40 + parts[1]!];
   for (const part of parts.slice(2)) {
     const chunk: number[] = [part & 0x7f];
-    for (let rest = Math.floor(part / 128); rest > 0; rest = Math.floor(rest / 128)) chunk.unshift(0x80 | (rest & 0x7f));
+    for (let rest = Math.floor(part / 128); rest > 0; rest = Math.floor(rest / 128))
+      chunk.unshift(0x80 | (rest & 0x7f));
     bytes.push(...chunk);
   }
   return tlv(TAG.OID, Buffer.from(bytes));
@@ -87,13 +88,21 @@ export function oid(dotted: string): Buffer {
 export function time(date: Date): Buffer {
   const year = date.getUTCFullYear();
   const utc = year < 2050;
-  const fields = [utc ? year % 100 : year, date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  const fields = [
+    utc ? year % 100 : year,
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  ];
   const out = Buffer.allocUnsafe(utc ? 15 : 17); // tag, length, YY(YY)MMDDHHMMSS, Z
   out[0] = utc ? TAG.UTC_TIME : TAG.GENERALIZED_TIME;
   out[1] = out.length - 2;
   let at = 2;
   for (const [i, field] of fields.entries()) {
-    for (let place = i === 0 && !utc ? 1000 : 10; place >= 1; place /= 10) out[at++] = 0x30 + (Math.floor(field / place) % 10);
+    for (let place = i === 0 && !utc ? 1000 : 10; place >= 1; place /= 10)
+      out[at++] = 0x30 + (Math.floor(field / place) % 10);
   }
   out[at] = 0x5a; // Z
   return out;

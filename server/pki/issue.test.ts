@@ -23,7 +23,11 @@ describe('client certificates', () => {
     assert.match(text, /X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication\n/);
     assert.doesNotMatch(text, /Subject Alternative Name/, 'no empty subjectAltName');
     const aki = /Authority Key Identifier: \n\s+(?:keyid:)?([0-9A-F:]+)/.exec(text)![1];
-    assert.equal(aki!.replace(/:/g, '').toLowerCase(), ca.keyId.toString('hex'), "the CA's key id, not the certificate's own");
+    assert.equal(
+      aki!.replace(/:/g, '').toLowerCase(),
+      ca.keyId.toString('hex'),
+      "the CA's key id, not the certificate's own",
+    );
     const x509 = new X509Certificate(cert.pem);
     assert.equal(x509.serialNumber.toLowerCase(), cert.serial);
     assert.equal(x509.fingerprint256.toLowerCase(), cert.fingerprint);
@@ -38,7 +42,13 @@ describe('client certificates', () => {
       const scratch = new Scratch();
       const keys = await generateRsaKeyPair(bits);
       const { issueClientCertificate } = await import('./issue.js');
-      const cert = issueClientCertificate({ ca, username: 'big', publicKeyPem: keys.publicKeyPem, days: 1, now: new Date() });
+      const cert = issueClientCertificate({
+        ca,
+        username: 'big',
+        publicKeyPem: keys.publicKeyPem,
+        days: 1,
+        now: new Date(),
+      });
       const text = (await openssl(['x509', '-in', scratch.file('big.crt', cert.pem), '-noout', '-text'])).stdout;
       assert.match(text, new RegExp(`Public-Key: \\(${bits} bit\\)`));
     });
@@ -50,14 +60,37 @@ describe('the broker server certificate', () => {
     const { ca } = await testCa();
     const scratch = new Scratch();
     const keys = await generateRsaKeyPair(2048);
-    const cert = issueServerCertificate({ ca, hosts: ['mqtt.example.org', 'broker'], ips: ['192.0.2.10', '2001:db8::1'], publicKeyPem: keys.publicKeyPem, days: SERVER_MAX_DAYS, now: new Date() });
+    const cert = issueServerCertificate({
+      ca,
+      hosts: ['mqtt.example.org', 'broker'],
+      ips: ['192.0.2.10', '2001:db8::1'],
+      publicKeyPem: keys.publicKeyPem,
+      days: SERVER_MAX_DAYS,
+      now: new Date(),
+    });
     const file = scratch.file('server.crt', cert.pem);
-    const verified = await openssl(['verify', '-CAfile', scratch.file('ca.crt', ca.certPem), '-purpose', 'sslserver', file]);
+    const verified = await openssl([
+      'verify',
+      '-CAfile',
+      scratch.file('ca.crt', ca.certPem),
+      '-purpose',
+      'sslserver',
+      file,
+    ]);
     assert.ok(verified.ok, verified.stderr);
     const text = (await openssl(['x509', '-in', file, '-noout', '-text'])).stdout;
     assert.match(text, /DNS:mqtt.example.org, DNS:broker, IP Address:192.0.2.10, IP Address:2001:DB8:0:0:0:0:0:1/);
     assert.match(text, /TLS Web Server Authentication/);
-    const hostCheck = await openssl(['x509', '-in', file, '-noout', '-checkhost', 'mqtt.example.org', '-checkip', '192.0.2.10']);
+    const hostCheck = await openssl([
+      'x509',
+      '-in',
+      file,
+      '-noout',
+      '-checkhost',
+      'mqtt.example.org',
+      '-checkip',
+      '192.0.2.10',
+    ]);
     assert.match(hostCheck.stdout, /does match certificate[\s\S]*does match certificate/);
   });
 
@@ -70,7 +103,10 @@ describe('the broker server certificate', () => {
     test(`refuses ${name}`, async () => {
       const { ca } = await testCa();
       const keys = await generateRsaKeyPair(2048);
-      assert.throws(() => issueServerCertificate({ ca, ...request, publicKeyPem: keys.publicKeyPem, now: new Date() }), RangeError);
+      assert.throws(
+        () => issueServerCertificate({ ca, ...request, publicKeyPem: keys.publicKeyPem, now: new Date() }),
+        RangeError,
+      );
     });
   }
 });

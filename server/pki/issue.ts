@@ -14,7 +14,14 @@ function authorityKeyIdentifier(ca: Ca) {
 }
 
 /** An end-entity certificate: not a CA, signing and key exchange, plus the given usage extensions. */
-function signLeaf(ca: Ca, commonName: string, publicKeyPem: string, days: number, now: Date, usage: object[]): SignedCertificate {
+function signLeaf(
+  ca: Ca,
+  commonName: string,
+  publicKeyPem: string,
+  days: number,
+  now: Date,
+  usage: object[],
+): SignedCertificate {
   return signCertificate({
     serial: randomSerial(),
     subject: [{ shortName: 'CN', value: commonName }],
@@ -60,11 +67,16 @@ export interface ServerCertificateRequest {
 
 export function issueServerCertificate(request: ServerCertificateRequest): SignedCertificate {
   const { ca, hosts, ips, publicKeyPem, days, now } = request;
-  if (hosts.length + ips.length === 0) throw new RangeError('A server certificate needs at least one host name or IP address');
-  if (days < 1 || days > SERVER_MAX_DAYS) throw new RangeError(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`);
+  if (hosts.length + ips.length === 0)
+    throw new RangeError('A server certificate needs at least one host name or IP address');
+  if (days < 1 || days > SERVER_MAX_DAYS)
+    throw new RangeError(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`);
   for (const ip of ips) if (!isIP(ip)) throw new RangeError(`Not an IP address: ${ip}`);
   return signLeaf(ca, hosts[0] ?? ips[0]!, publicKeyPem, days, now, [
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [...hosts.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
+    {
+      name: 'subjectAltName',
+      altNames: [...hosts.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))],
+    },
   ]);
 }

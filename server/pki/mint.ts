@@ -28,7 +28,13 @@ export interface MintedBundle {
 
 export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<MintedBundle> {
   const keys = request.keys ?? (await generateRsaKeyPair(request.keyBits));
-  const cert = issueClientCertificate({ ca, username: request.username, publicKeyPem: keys.publicKeyPem, days: request.days, now: request.now });
+  const cert = issueClientCertificate({
+    ca,
+    username: request.username,
+    publicKeyPem: keys.publicKeyPem,
+    days: request.days,
+    now: request.now,
+  });
   const pkcs12 = buildPkcs12({
     privateKeyPem: keys.privateKeyPem,
     certPem: cert.pem,
@@ -37,5 +43,12 @@ export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<Mi
     format: request.format,
     friendlyName: request.device ? `${request.username} (${request.device})` : request.username,
   });
-  return { certPem: cert.pem, serial: cert.serial, fingerprint: cert.fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter, pkcs12 };
+  return {
+    certPem: cert.pem,
+    serial: cert.serial,
+    fingerprint: cert.fingerprint,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    pkcs12,
+  };
 }

@@ -16,8 +16,18 @@ describe('with a real Mosquitto broker', () => {
   before(async () => {
     ({ ca } = await testCa());
     scratch = new Scratch();
-    const crl = buildCrlPem({ ca, entries: [], crlNumber: 1n, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + DAY) });
-    broker = await Mosquitto.start({ caFile: scratch.file('ca.crt', ca.certPem), crlFile: scratch.file('crl.pem', crl), ...(await serverFiles(scratch, ca)) });
+    const crl = buildCrlPem({
+      ca,
+      entries: [],
+      crlNumber: 1n,
+      thisUpdate: new Date(),
+      nextUpdate: new Date(Date.now() + DAY),
+    });
+    broker = await Mosquitto.start({
+      caFile: scratch.file('ca.crt', ca.certPem),
+      crlFile: scratch.file('crl.pem', crl),
+      ...(await serverFiles(scratch, ca)),
+    });
   });
   after(() => broker?.stop());
 
@@ -43,7 +53,16 @@ describe('with a real Mosquitto broker', () => {
     const phone = await clientFiles(scratch, ca, 'alice', 'alice-phone');
     const tablet = await clientFiles(scratch, ca, 'alice', 'alice-tablet');
     assert.equal(await broker.publish(phone, 'owntracks/alice/phone', 'before'), true);
-    scratch.file('crl.pem', buildCrlPem({ ca, entries: [{ serial: phone.cert.serial, revokedAt: new Date(), reason: 'keyCompromise' }], crlNumber: 2n, thisUpdate: new Date(), nextUpdate: new Date(Date.now() + DAY) }));
+    scratch.file(
+      'crl.pem',
+      buildCrlPem({
+        ca,
+        entries: [{ serial: phone.cert.serial, revokedAt: new Date(), reason: 'keyCompromise' }],
+        crlNumber: 2n,
+        thisUpdate: new Date(),
+        nextUpdate: new Date(Date.now() + DAY),
+      }),
+    );
     broker.reload();
     let refused = false;
     for (let attempt = 0; attempt < 50 && !refused; attempt++) {

@@ -20,7 +20,8 @@ describe('bundle passphrases', () => {
 
   test('every character of the alphabet is used (no bias to a subset)', () => {
     const counts = new Map<string, number>();
-    for (let i = 0; i < 2000; i++) for (const c of generatePassphrase().replace(/-/g, '')) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (let i = 0; i < 2000; i++)
+      for (const c of generatePassphrase().replace(/-/g, '')) counts.set(c, (counts.get(c) ?? 0) + 1);
     assert.equal(counts.size, PASSPHRASE_ALPHABET.length);
   });
 });

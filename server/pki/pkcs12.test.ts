@@ -10,7 +10,14 @@ async function bundle(format: BundleFormat) {
   const scratch = new Scratch();
   const { cert, keys } = await clientFiles(scratch, ca, 'jjolie');
   const passphrase = generatePassphrase();
-  const der = buildPkcs12({ privateKeyPem: keys.privateKeyPem, certPem: cert.pem, caCertPem: ca.certPem, passphrase, format, friendlyName: 'jjolie (phone)' });
+  const der = buildPkcs12({
+    privateKeyPem: keys.privateKeyPem,
+    certPem: cert.pem,
+    caCertPem: ca.certPem,
+    passphrase,
+    format,
+    friendlyName: 'jjolie (phone)',
+  });
   return { file: scratch.file('jjolie.p12', der), passphrase, cert, keys, ca, scratch };
 }
 
@@ -30,9 +37,29 @@ describe('PKCS#12 bundles', () => {
 
   test('the key inside belongs to the certificate inside, and the chain verifies', async () => {
     const { file, passphrase, scratch, ca } = await bundle('compatible');
-    const leaf = await openssl(['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-clcerts', '-nokeys', '-out', scratch.path('leaf.pem')]);
+    const leaf = await openssl([
+      'pkcs12',
+      '-in',
+      file,
+      '-passin',
+      `pass:${passphrase}`,
+      '-clcerts',
+      '-nokeys',
+      '-out',
+      scratch.path('leaf.pem'),
+    ]);
     assert.ok(leaf.ok, leaf.stderr);
-    const key = await openssl(['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-nocerts', '-noenc', '-out', scratch.path('key.pem')]);
+    const key = await openssl([
+      'pkcs12',
+      '-in',
+      file,
+      '-passin',
+      `pass:${passphrase}`,
+      '-nocerts',
+      '-noenc',
+      '-out',
+      scratch.path('key.pem'),
+    ]);
     assert.ok(key.ok, key.stderr);
     const certModulus = (await openssl(['x509', '-in', scratch.path('leaf.pem'), '-noout', '-modulus'])).stdout;
     const keyModulus = (await openssl(['rsa', '-in', scratch.path('key.pem'), '-noout', '-modulus'])).stdout;
@@ -52,12 +79,26 @@ describe('PKCS#12 bundles', () => {
     const { file, passphrase } = await bundle('modern');
     const info = await openssl(['pkcs12', '-info', '-in', file, '-passin', `pass:${passphrase}`, '-noenc']);
     assert.ok(info.ok, info.stderr);
-    assert.match(info.stdout + info.stderr, /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/);
+    assert.match(
+      info.stdout + info.stderr,
+      /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/,
+    );
   });
 
   test('no bundle without a passphrase', async () => {
     const { ca } = await testCa();
     const { cert, keys } = await clientFiles(new Scratch(), ca, 'x');
-    assert.throws(() => buildPkcs12({ privateKeyPem: keys.privateKeyPem, certPem: cert.pem, caCertPem: ca.certPem, passphrase: '', format: 'compatible', friendlyName: 'x' }), /needs a passphrase/);
+    assert.throws(
+      () =>
+        buildPkcs12({
+          privateKeyPem: keys.privateKeyPem,
+          certPem: cert.pem,
+          caCertPem: ca.certPem,
+          passphrase: '',
+          format: 'compatible',
+          friendlyName: 'x',
+        }),
+      /needs a passphrase/,
+    );
   });
 });

@@ -22,16 +22,22 @@ export interface BundleRequest {
 const ITERATIONS = 2048;
 
 export function buildPkcs12(request: BundleRequest): Buffer {
-  if (request.passphrase.length === 0) throw new RangeError('A bundle needs a passphrase: the Android app cannot open one without');
+  if (request.passphrase.length === 0)
+    throw new RangeError('A bundle needs a passphrase: the Android app cannot open one without');
   const key = forge.pki.privateKeyFromPem(request.privateKeyPem);
   const options =
     request.format === 'compatible'
       ? { algorithm: '3des' as const, count: ITERATIONS, saltSize: 8 }
       : { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: ITERATIONS, saltSize: 16 };
-  const asn1 = forge.pkcs12.toPkcs12Asn1(key, [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem)), request.passphrase, {
-    ...options,
-    friendlyName: request.friendlyName, // forge writes it as a BMPString (UTF-16)
-    generateLocalKeyId: true,
-  } as Parameters<typeof forge.pkcs12.toPkcs12Asn1>[3]);
+  const asn1 = forge.pkcs12.toPkcs12Asn1(
+    key,
+    [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem)),
+    request.passphrase,
+    {
+      ...options,
+      friendlyName: request.friendlyName, // forge writes it as a BMPString (UTF-16)
+      generateLocalKeyId: true,
+    } as Parameters<typeof forge.pkcs12.toPkcs12Asn1>[3],
+  );
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 }

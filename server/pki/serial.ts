@@ -11,4 +11,3 @@ export function randomSerial(): string {
     if (bytes[0] !== 0) return bytes.toString('hex');
   }
 }
-

@@ -11,8 +11,22 @@ import { loadCa } from '../pki/ca.js';
 
 const config = loadConfig();
 const db = openDataDir(config);
-const ca = loadCa(readFileSync(path.join(config.dataDir, 'ca.crt'), 'utf8'), readFileSync(path.join(config.dataDir, 'ca.key'), 'utf8'), undefined, new Date());
+const ca = loadCa(
+  readFileSync(path.join(config.dataDir, 'ca.crt'), 'utf8'),
+  readFileSync(path.join(config.dataDir, 'ca.key'), 'utf8'),
+  undefined,
+  new Date(),
+);
 const certificates = certificatesRepository(db);
-const publisher = new CrlPublisher({ db, ca, dataDir: config.dataDir, settings: settingsRepository(db), audit: auditRepository(db), now: () => new Date(), reloadCommand: undefined, revoked: () => certificates.revokedEntries() });
+const publisher = new CrlPublisher({
+  db,
+  ca,
+  dataDir: config.dataDir,
+  settings: settingsRepository(db),
+  audit: auditRepository(db),
+  now: () => new Date(),
+  reloadCommand: undefined,
+  revoked: () => certificates.revokedEntries(),
+});
 process.stdout.write('publishing\n');
 for (;;) await publisher.publish('test', 'crash test');

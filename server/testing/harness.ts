@@ -35,7 +35,8 @@ export interface TestPortalOptions {
 
 export async function startTestPortal(options: TestPortalOptions = {}) {
   const dataDir = options.dataDir ?? tempDir();
-  const adminEnv = options.withAdmin === false ? {} : { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password };
+  const adminEnv =
+    options.withAdmin === false ? {} : { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password };
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...adminEnv, ...options.env });
   const db = openDataDir(config);
   if (!existsSync(caPaths(dataDir).cert)) {
@@ -44,12 +45,23 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     writeFileSync(caPaths(dataDir).key, exportCaKey(ca.key, config.caKeyPassphrase), { mode: 0o600 });
     writeFileSync(caPaths(dataDir).cert, ca.certPem);
   }
-  const { ca } = await loadOrCreateCa(dataDir, { commonName: config.caCommonName, passphrase: config.caKeyPassphrase, now: new Date() });
+  const { ca } = await loadOrCreateCa(dataDir, {
+    commonName: config.caCommonName,
+    passphrase: config.caKeyPassphrase,
+    now: new Date(),
+  });
   const clock = new Clock();
   const logStream = new PassThrough();
   const logs: string[] = [];
   logStream.on('data', (chunk: Buffer) => logs.push(...String(chunk).split('\n').filter(Boolean)));
-  const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir), now: clock.now, logStream, ...options.deps });
+  const app = await buildApp(config, {
+    db,
+    ca,
+    caKeyEncrypted: isCaKeyEncrypted(dataDir),
+    now: clock.now,
+    logStream,
+    ...options.deps,
+  });
   await app.ready();
   return {
     app,
@@ -112,7 +124,8 @@ export class Browser {
   /** Issues through the form and reads the result page; throws unless the portal answered 303. */
   async issue(fields: Record<string, string>) {
     const response = await this.submit('/certificates/new', '/certificates', fields);
-    if (response.statusCode !== 303) throw new Error(`issue answered ${response.statusCode}: ${response.body.slice(0, 500)}`);
+    if (response.statusCode !== 303)
+      throw new Error(`issue answered ${response.statusCode}: ${response.body.slice(0, 500)}`);
     const location = String(response.headers.location);
     const page = await this.get(location);
     const passphrase = /data-testid="passphrase">([^<]+)</.exec(page.body)?.[1];

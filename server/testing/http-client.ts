@@ -12,15 +12,24 @@ export async function signedInClient(base: string, admin: Credentials) {
     if (set) cookie = set.split(';')[0]!;
     return response;
   };
-  const token = async (url: string) => /name="_csrf" value="([^"]+)"/.exec(await keep(await fetch(base + url, { headers: { cookie } })).text())![1]!;
+  const token = async (url: string) =>
+    /name="_csrf" value="([^"]+)"/.exec(await keep(await fetch(base + url, { headers: { cookie } })).text())![1]!;
   const post = async (url: string, fields: Record<string, string>) =>
-    keep(await fetch(base + url, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) }));
+    keep(
+      await fetch(base + url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields),
+      }),
+    );
   const signedIn = await post('/login', { _csrf: await token('/login'), ...admin });
   if (signedIn.status !== 303) throw new Error(`sign-in answered ${signedIn.status}`);
   const csrf = await token('/certificates/new');
   return {
     /** POSTs the issue form; resolves with the response (303 on success). */
-    issue: (username: string) => post('/certificates', { _csrf: csrf, username, email: `${username}@example.org`, days: '365' }),
+    issue: (username: string) =>
+      post('/certificates', { _csrf: csrf, username, email: `${username}@example.org`, days: '365' }),
   };
 }
 

@@ -107,13 +107,26 @@ export class Mosquitto {
   }
 
   private tlsArgs(client: ClientIdentity) {
-    return ['-h', '127.0.0.1', '-p', String(this.port), '--cafile', this.files.caFile, '--cert', client.certFile, '--key', client.keyFile];
+    return [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '--cafile',
+      this.files.caFile,
+      '--cert',
+      client.certFile,
+      '--key',
+      client.keyFile,
+    ];
   }
 
   /** Publishes one message; resolves true when the broker accepted the connection and the message. */
   async publish(client: ClientIdentity, topic: string, message: string): Promise<boolean> {
     try {
-      await execFileAsync('mosquitto_pub', [...this.tlsArgs(client), '-t', topic, '-m', message, '-q', '1'], { timeout: 10_000 });
+      await execFileAsync('mosquitto_pub', [...this.tlsArgs(client), '-t', topic, '-m', message, '-q', '1'], {
+        timeout: 10_000,
+      });
       return true;
     } catch {
       return false;
@@ -121,9 +134,17 @@ export class Mosquitto {
   }
 
   /** Subscribes and resolves with the first message received within `seconds`, or undefined. */
-  subscribeOnce(client: ClientIdentity, topic: string, seconds: number): { ready: Promise<void>; message: Promise<string | undefined> } {
+  subscribeOnce(
+    client: ClientIdentity,
+    topic: string,
+    seconds: number,
+  ): { ready: Promise<void>; message: Promise<string | undefined> } {
     // stdbuf: mosquitto_sub block-buffers a piped stdout, which would hide its SUBACK until it exits.
-    const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', ...this.tlsArgs(client), '-t', topic, '-C', '1', '-W', String(seconds), '-q', '1', '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'stdbuf',
+      ['-oL', 'mosquitto_sub', ...this.tlsArgs(client), '-t', topic, '-C', '1', '-W', String(seconds), '-q', '1', '-d'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let debug = '';
     let onReady: () => void = () => {};

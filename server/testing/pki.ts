@@ -7,7 +7,10 @@ import { Scratch } from './openssl.js';
 let shared: Promise<{ ca: Ca; keyPem: string }> | undefined;
 
 export function testCa(): Promise<{ ca: Ca; keyPem: string }> {
-  shared ??= createCa('Enroll Test CA', new Date()).then(({ certPem, keyPem }) => ({ ca: loadCa(certPem, keyPem, undefined, new Date()), keyPem }));
+  shared ??= createCa('Enroll Test CA', new Date()).then(({ certPem, keyPem }) => ({
+    ca: loadCa(certPem, keyPem, undefined, new Date()),
+    keyPem,
+  }));
   return shared;
 }
 
@@ -26,6 +29,17 @@ export async function clientFiles(scratch: Scratch, ca: Ca, username: string, na
 /** The broker's server certificate for 127.0.0.1 and localhost. */
 export async function serverFiles(scratch: Scratch, ca: Ca) {
   const keys = await generateRsaKeyPair(2048);
-  const cert = issueServerCertificate({ ca, hosts: ['localhost'], ips: ['127.0.0.1'], publicKeyPem: keys.publicKeyPem, days: 825, now: new Date() });
-  return { serverCert: scratch.file('server.crt', cert.pem), serverKey: scratch.file('server.key', keys.privateKeyPem), cert };
+  const cert = issueServerCertificate({
+    ca,
+    hosts: ['localhost'],
+    ips: ['127.0.0.1'],
+    publicKeyPem: keys.publicKeyPem,
+    days: 825,
+    now: new Date(),
+  });
+  return {
+    serverCert: scratch.file('server.crt', cert.pem),
+    serverKey: scratch.file('server.key', keys.privateKeyPem),
+    cert,
+  };
 }

@@ -39,7 +39,8 @@ export function seedCertificates(db: Db, options: SeedOptions): void {
         issued_at: issuedAt.toISOString(),
       });
       certificates.setDelivery(id, 'sent');
-      if (options.revoked && i % Math.round(1 / options.revoked) === 0) certificates.revoke(id, issuedAt, 'superseded', 'seed');
+      if (options.revoked && i % Math.round(1 / options.revoked) === 0)
+        certificates.revoke(id, issuedAt, 'superseded', 'seed');
     }
   })();
 }

@@ -13,7 +13,10 @@ export class TestSmtpServer {
   /** Messages accepted so far, counted before they are parsed into `messages`. */
   accepted = 0;
   #waiters: Array<() => void> = [];
-  private constructor(private readonly server: SMTPServer, readonly port: number) {}
+  private constructor(
+    private readonly server: SMTPServer,
+    readonly port: number,
+  ) {}
 
   static async start(): Promise<TestSmtpServer> {
     let instance: TestSmtpServer | undefined;

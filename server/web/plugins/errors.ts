@@ -19,7 +19,14 @@ export default fp(
       if (status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ code: error.code, status }, error.message);
       if (status === 429 && error.headers) reply.headers(error.headers);
-      const title = status === 429 ? 'Too many attempts' : status === 403 ? 'Not allowed' : status >= 500 ? 'Server error' : 'Bad request';
+      const title =
+        status === 429
+          ? 'Too many attempts'
+          : status === 403
+            ? 'Not allowed'
+            : status >= 500
+              ? 'Server error'
+              : 'Bad request';
       try {
         return await reply.status(status).page('error', { title, status, message: messageFor(error, status) });
       } catch (renderError) {

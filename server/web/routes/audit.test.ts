@@ -19,9 +19,14 @@ describe('the audit log page', () => {
   test('lists sign-ins (failed too), issues, mail and CRL publications with who, when and from where', async () => {
     const page = await browser.get('/audit');
     assert.equal(page.statusCode, 200);
-    for (const action of ['sign-in', 'issue', 'mail', 'crl-publish', 'admin-created']) assert.match(page.body, new RegExp(`<td>${action}</td>`), action);
+    for (const action of ['sign-in', 'issue', 'mail', 'crl-publish', 'admin-created'])
+      assert.match(page.body, new RegExp(`<td>${action}</td>`), action);
     assert.match(page.body, /badge-revoked">failure</, 'the failed sign-in');
-    assert.match(page.body, new RegExp(`<td class="hide-small mono">${browser.remoteAddress.replace(/\./g, '\\.')}</td>`), 'from where');
+    assert.match(
+      page.body,
+      new RegExp(`<td class="hide-small mono">${browser.remoteAddress.replace(/\./g, '\\.')}</td>`),
+      'from where',
+    );
     assert.match(page.body, /<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">/, 'UTC, turned into local time by the browser');
   });
 
@@ -35,7 +40,11 @@ describe('the audit log page', () => {
   });
 
   test('pages of 100, newest first', async () => {
-    for (let i = 0; i < 120; i++) portal.app.portal.audit.record({ actor: 'filler', action: 'test', outcome: 'success', detail: `entry ${i}` }, new Date());
+    for (let i = 0; i < 120; i++)
+      portal.app.portal.audit.record(
+        { actor: 'filler', action: 'test', outcome: 'success', detail: `entry ${i}` },
+        new Date(),
+      );
     const first = (await browser.get('/audit?actor=filler')).body;
     assert.equal((first.match(/<td>filler<\/td>/g) ?? []).length, 100);
     assert.match(first, /entry 119/);
@@ -50,7 +59,11 @@ describe('operations', () => {
   test('https PUBLIC_URL: Secure cookies and HSTS', async () => {
     await withPortal({ env: { PUBLIC_URL: 'https://enroll.example.org' } }, async (portal) => {
       // Behind a TLS-terminating proxy, which says so in X-Forwarded-Proto.
-      const page = await new Browser(portal).request({ method: 'GET', url: '/login', headers: { 'x-forwarded-proto': 'https' } });
+      const page = await new Browser(portal).request({
+        method: 'GET',
+        url: '/login',
+        headers: { 'x-forwarded-proto': 'https' },
+      });
       assert.equal(page.cookies.find((c) => c.name === 'enroll_session')?.secure, true);
       assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
     });
@@ -68,7 +81,7 @@ describe('operations', () => {
     });
   });
 
-  test('the broker page shows this installation\'s paths and refuses bad server certificate names', async () => {
+  test("the broker page shows this installation's paths and refuses bad server certificate names", async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
@@ -83,13 +96,22 @@ describe('operations', () => {
       assert.match(bad.body, /id="e-hosts">Use host names/);
       assert.match(bad.body, /id="e-ips">Use IP addresses/);
       assert.equal(portal.db.prepare('SELECT count(*) FROM server_certificates').pluck().get(), 0);
-      const good = await browser.submit('/broker', '/broker/server-cert', { hosts: 'mqtt.example.org', ips: '192.0.2.10' });
+      const good = await browser.submit('/broker', '/broker/server-cert', {
+        hosts: 'mqtt.example.org',
+        ips: '192.0.2.10',
+      });
       assert.equal(good.statusCode, 200);
       assert.match(good.body, /-----BEGIN PRIVATE KEY-----/);
-      assert.equal(portal.db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
+      assert.equal(
+        portal.db.prepare('SELECT names FROM server_certificates').pluck().get(),
+        'mqtt.example.org, 192.0.2.10',
+      );
       assert.ok(!portal.logs.some((line) => line.includes('BEGIN PRIVATE KEY')), 'the key is not logged');
 
-      const { id, serial } = portal.db.prepare('SELECT id, serial FROM server_certificates').get() as { id: number; serial: string };
+      const { id, serial } = portal.db.prepare('SELECT id, serial FROM server_certificates').get() as {
+        id: number;
+        serial: string;
+      };
       const revoked = await browser.submit('/broker', `/broker/server-cert/${id}/revoke`, { reason: 'keyCompromise' });
       assert.equal(revoked.statusCode, 303);
       assert.match((await browser.get('/broker')).body, /Server certificate revoked\. CRL \d+ published/);

@@ -8,17 +8,32 @@ const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   const { audit } = app.portal;
   app.get(
     '/audit',
-    { schema: { querystring: z.object({ actor: z.string().max(100).default(''), action: z.string().max(50).default(''), before: z.coerce.number().int().positive().optional().catch(undefined) }) } },
+    {
+      schema: {
+        querystring: z.object({
+          actor: z.string().max(100).default(''),
+          action: z.string().max(50).default(''),
+          before: z.coerce.number().int().positive().optional().catch(undefined),
+        }),
+      },
+    },
     async (request, reply) => {
       const { actor, action, before } = request.query;
-      const page = audit.page({ actor: actor || undefined, action: action || undefined, beforeId: before, limit: PAGE_SIZE });
+      const page = audit.page({
+        actor: actor || undefined,
+        action: action || undefined,
+        beforeId: before,
+        limit: PAGE_SIZE,
+      });
       const filters = { actor, action };
       return reply.page('audit', {
         title: 'Audit log',
         rows: page.rows,
         actions: audit.actions(),
         filters,
-        nextUrl: page.nextBeforeId ? `/audit?${new URLSearchParams({ ...filters, before: String(page.nextBeforeId) })}` : undefined,
+        nextUrl: page.nextBeforeId
+          ? `/audit?${new URLSearchParams({ ...filters, before: String(page.nextBeforeId) })}`
+          : undefined,
         firstUrl: before ? `/audit?${new URLSearchParams(filters)}` : undefined,
       });
     },

@@ -20,18 +20,23 @@ const backupRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/backups', async (request, reply) => {
     if (!backups) return reply.callNotFound();
     const last = await backups.run(request.session.admin!);
-    if (last.outcome === 'success') request.flash('success', `Backup ${last.file} written (${Math.ceil((last.size ?? 0) / 1024)} KiB).`);
+    if (last.outcome === 'success')
+      request.flash('success', `Backup ${last.file} written (${Math.ceil((last.size ?? 0) / 1024)} KiB).`);
     else request.flash('error', `The backup failed: ${last.error}`);
     return reply.redirect('/backups', 303);
   });
 
-  app.get('/backups/:name', { schema: { params: z.object({ name: z.string().regex(BACKUP_FILE) }) } }, async (request, reply) => {
-    const file = backups?.files().find((entry) => entry.name === request.params.name);
-    if (!backups || !file) return reply.callNotFound();
-    return reply
-      .type('application/gzip')
-      .header('content-disposition', `attachment; filename="${file.name}"`)
-      .send(createReadStream(path.join(backups.schedule.dir, file.name)));
-  });
+  app.get(
+    '/backups/:name',
+    { schema: { params: z.object({ name: z.string().regex(BACKUP_FILE) }) } },
+    async (request, reply) => {
+      const file = backups?.files().find((entry) => entry.name === request.params.name);
+      if (!backups || !file) return reply.callNotFound();
+      return reply
+        .type('application/gzip')
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .send(createReadStream(path.join(backups.schedule.dir, file.name)));
+    },
+  );
 };
 export default backupRoutes;

@@ -3,7 +3,15 @@ import { after, before, describe, test } from 'node:test';
 import { Browser, startTestPortal, type TestPortal } from '../../testing/harness.js';
 import { seedCertificates } from '../../testing/seed.js';
 
-const ADMIN_PAGES = ['/certificates', '/certificates/new', '/certificates/1', '/certificates/1/certificate.pem', '/outbox', '/audit', '/broker'];
+const ADMIN_PAGES = [
+  '/certificates',
+  '/certificates/new',
+  '/certificates/1',
+  '/certificates/1/certificate.pem',
+  '/outbox',
+  '/audit',
+  '/broker',
+];
 
 describe('admin pages', () => {
   let portal: TestPortal;
@@ -21,8 +29,19 @@ describe('admin pages', () => {
   }
 
   test('POST routes refuse a request without a session (CSRF) and change nothing', async () => {
-    for (const action of ['/certificates', '/certificates/1/revoke', '/certificates/1/replace', '/broker/server-cert']) {
-      const response = await new Browser(portal).post(action, { username: 'x', email: 'x@example.org', days: '1', reason: 'superseded', hosts: 'a' });
+    for (const action of [
+      '/certificates',
+      '/certificates/1/revoke',
+      '/certificates/1/replace',
+      '/broker/server-cert',
+    ]) {
+      const response = await new Browser(portal).post(action, {
+        username: 'x',
+        email: 'x@example.org',
+        days: '1',
+        reason: 'superseded',
+        hosts: 'a',
+      });
       assert.equal(response.statusCode, 403, action);
     }
     assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0);
@@ -41,7 +60,8 @@ describe('admin pages', () => {
 describe('the certificate list', () => {
   let portal: TestPortal;
   let browser: Browser;
-  const rowsOf = (html: string) => [...html.matchAll(/<tr>\s*<td><a href="\/certificates\/(\d+)">([^<]+)<\/a>/g)].map((m) => m[2]!);
+  const rowsOf = (html: string) =>
+    [...html.matchAll(/<tr>\s*<td><a href="\/certificates\/(\d+)">([^<]+)<\/a>/g)].map((m) => m[2]!);
   before(async () => {
     portal = await startTestPortal();
     seedCertificates(portal.db, { count: 120, now: portal.clock.now(), revoked: 0.1 });
@@ -59,22 +79,31 @@ describe('the certificate list', () => {
     const second = rowsOf((await browser.get(next)).body);
     assert.equal(second.length, 50);
     assert.equal(second[0], 'user000069');
-    const third = await browser.get(/href="([^"]+)" rel="next"/.exec((await browser.get(next)).body)![1]!.replace(/&amp;/g, '&'));
+    const third = await browser.get(
+      /href="([^"]+)" rel="next"/.exec((await browser.get(next)).body)![1]!.replace(/&amp;/g, '&'),
+    );
     assert.equal(rowsOf(third.body).length, 20);
     assert.doesNotMatch(third.body, /rel="next"/);
   });
 
   test('search by username prefix, email and serial prefix', async () => {
-    assert.deepEqual(rowsOf((await browser.get('/certificates?q=user00011')).body).sort(), Array.from({ length: 10 }, (_, i) => `user00011${i}`));
+    assert.deepEqual(
+      rowsOf((await browser.get('/certificates?q=user00011')).body).sort(),
+      Array.from({ length: 10 }, (_, i) => `user00011${i}`),
+    );
     assert.deepEqual(rowsOf((await browser.get('/certificates?q=user000042%40example.org')).body), ['user000042']);
-    const serial = portal.db.prepare("SELECT serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'user000007'").pluck().get() as string;
+    const serial = portal.db
+      .prepare("SELECT serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'user000007'")
+      .pluck()
+      .get() as string;
     assert.deepEqual(rowsOf((await browser.get(`/certificates?q=${serial.slice(0, 12)}`)).body), ['user000007']);
     assert.match((await browser.get('/certificates?q=nobody-like-this')).body, /No certificate matches/);
   });
 
   test('filter by status; expired is computed from the date', async () => {
     const now = portal.clock.now().toISOString();
-    const expected = (where: string) => portal.db.prepare(`SELECT count(*) FROM certificates WHERE ${where}`).pluck().get(now) as number;
+    const expected = (where: string) =>
+      portal.db.prepare(`SELECT count(*) FROM certificates WHERE ${where}`).pluck().get(now) as number;
     const countFor = async (url: string) => {
       let total = 0;
       for (let next: string | undefined = url; next; ) {
@@ -94,7 +123,9 @@ describe('the certificate list', () => {
 
   test('expires within 30 days, sorted by soonest expiry', async () => {
     const body = (await browser.get('/certificates?expiring=30&sort=expiry')).body;
-    const dates = [...body.matchAll(/<td><time datetime="([^"]+)">[^<]*<\/time> <span class="muted">/g)].map((m) => m[1]!);
+    const dates = [...body.matchAll(/<td><time datetime="([^"]+)">[^<]*<\/time> <span class="muted">/g)].map(
+      (m) => m[1]!,
+    );
     assert.ok(dates.length > 0);
     const now = portal.clock.now().getTime();
     for (const date of dates) assert.ok(Date.parse(date) >= now && Date.parse(date) < now + 30 * 86400_000, date);

@@ -16,13 +16,20 @@ const listQuery = z.object({
   status: z.enum(['all', 'active', 'revoked', 'expired']).catch('all'),
   expiring: z.literal('30').optional().catch(undefined),
   sort: z.enum(['issued', 'expiry']).catch('issued'),
-  after: z.string().max(100).regex(/^[^|]+\|\d+$/).optional().catch(undefined),
+  after: z
+    .string()
+    .max(100)
+    .regex(/^[^|]+\|\d+$/)
+    .optional()
+    .catch(undefined),
 });
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 const revokeBody = z.object({
-  reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]], { error: 'Choose a reason' }),
+  reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]], {
+    error: 'Choose a reason',
+  }),
 });
 
 const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -43,7 +50,9 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
       now,
     });
     const filters = { q: query.q, status: query.status, expiring: query.expiring ?? '', sort: query.sort };
-    const nextUrl = page.next ? `/certificates?${new URLSearchParams({ ...filters, after: `${page.next.key}|${page.next.id}` })}` : undefined;
+    const nextUrl = page.next
+      ? `/certificates?${new URLSearchParams({ ...filters, after: `${page.next.key}|${page.next.id}` })}`
+      : undefined;
     const firstUrl = query.after ? `/certificates?${new URLSearchParams(filters)}` : undefined;
     const isEmpty = enroll.certificates.count() === 0;
     return reply.page('certificates/list', {
@@ -67,8 +76,13 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
       title: `Certificate of ${certificate.username}`,
       certificate: { ...certificate, displayStatus: displayStatus(certificate, now) },
       trail: audit.forSubject(`certificate:${id}`),
-      reasons: Object.keys(REVOCATION_REASONS).map((value) => ({ value, label: REASON_LABELS[value as RevocationReason] })),
-      reasonLabel: certificate.revocation_reason ? REASON_LABELS[certificate.revocation_reason as RevocationReason] : undefined,
+      reasons: Object.keys(REVOCATION_REASONS).map((value) => ({
+        value,
+        label: REASON_LABELS[value as RevocationReason],
+      })),
+      reasonLabel: certificate.revocation_reason
+        ? REASON_LABELS[certificate.revocation_reason as RevocationReason]
+        : undefined,
       errors: {},
       ...extra,
     };
@@ -83,39 +97,76 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
     const certificate = enroll.certificates.find(request.params.id);
     if (!certificate) return reply.callNotFound();
     const name = `${certificate.username}${certificate.device ? `-${certificate.device}` : ''}.crt`;
-    return reply.type('application/x-pem-file').header('content-disposition', `attachment; filename="${name}"`).send(certificate.pem);
+    return reply
+      .type('application/x-pem-file')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .send(certificate.pem);
   });
 
-  app.post('/certificates/:id/revoke', { schema: { params: idParams, body: revokeBody }, attachValidation: true }, async (request, reply) => {
-    const id = Number((request.params as { id: unknown }).id);
-    if (!Number.isSafeInteger(id) || !enroll.certificates.find(id)) return reply.callNotFound();
-    if (request.validationError) {
-      return reply.status(400).page('certificates/detail', renderDetail(id, { errors: fieldErrors(request.validationError) })!);
-    }
-    const outcome = await revokeCertificate(enroll, id, request.body.reason, { name: request.session.admin!, ip: request.ip });
-    if (!outcome.ok) {
-      request.flash('warning', 'This certificate was already revoked.');
-    } else {
-      request.flash('success', `Certificate revoked. CRL ${outcome.publication.crlNumber} published with ${outcome.publication.entries} entries. Phones already connected stay connected until they reconnect or the broker restarts.`);
-      const reload = describeReload(outcome.publication.reload);
-      if (reload) request.flash(reload.ok ? 'info' : 'error', reload.message);
-    }
-    return reply.redirect(`/certificates/${id}`, 303);
-  });
+  app.post(
+    '/certificates/:id/revoke',
+    { schema: { params: idParams, body: revokeBody }, attachValidation: true },
+    async (request, reply) => {
+      const id = Number((request.params as { id: unknown }).id);
+      if (!Number.isSafeInteger(id) || !enroll.certificates.find(id)) return reply.callNotFound();
+      if (request.validationError) {
+        return reply
+          .status(400)
+          .page('certificates/detail', renderDetail(id, { errors: fieldErrors(request.validationError) })!);
+      }
+      const outcome = await revokeCertificate(enroll, id, request.body.reason, {
+        name: request.session.admin!,
+        ip: request.ip,
+      });
+      if (!outcome.ok) {
+        request.flash('warning', 'This certificate was already revoked.');
+      } else {
+        request.flash(
+          'success',
+          `Certificate revoked. CRL ${outcome.publication.crlNumber} published with ${outcome.publication.entries} entries. Phones already connected stay connected until they reconnect or the broker restarts.`,
+        );
+        const reload = describeReload(outcome.publication.reload);
+        if (reload) request.flash(reload.ok ? 'info' : 'error', reload.message);
+      }
+      return reply.redirect(`/certificates/${id}`, 303);
+    },
+  );
 
   app.post('/certificates/:id/replace', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = await replaceCertificate(enroll, request.params.id, { name: request.session.admin!, ip: request.ip });
+    const outcome = await replaceCertificate(enroll, request.params.id, {
+      name: request.session.admin!,
+      ip: request.ip,
+    });
     if (outcome.ok) {
-      const ticket = app.portal.passphrases.put({ certificateId: outcome.issued.certificateId, passphrase: outcome.issued.passphrase });
-      request.flash('success', `New certificate mailed; the old one (serial ${enroll.certificates.find(request.params.id)!.serial}) is revoked as superseded.`);
+      const ticket = app.portal.passphrases.put({
+        certificateId: outcome.issued.certificateId,
+        passphrase: outcome.issued.passphrase,
+      });
+      request.flash(
+        'success',
+        `New certificate mailed; the old one (serial ${enroll.certificates.find(request.params.id)!.serial}) is revoked as superseded.`,
+      );
       return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
     }
     if (outcome.reason === 'not-found') return reply.callNotFound();
     if (outcome.reason === 'mail-failed') {
       const old = enroll.certificates.find(request.params.id)!;
-      return reply.status(502).page('certificates/mail-failed', { title: 'The mail could not be sent', outcome, username: old.username, email: old.email, oldKept: true });
+      return reply
+        .status(502)
+        .page('certificates/mail-failed', {
+          title: 'The mail could not be sent',
+          outcome,
+          username: old.username,
+          email: old.email,
+          oldKept: true,
+        });
     }
-    request.flash('warning', outcome.reason === 'outlives-ca' ? `The CA expires in ${outcome.caDaysLeft} days: no new certificate can be issued under it.` : 'Only an active certificate can be replaced.');
+    request.flash(
+      'warning',
+      outcome.reason === 'outlives-ca'
+        ? `The CA expires in ${outcome.caDaysLeft} days: no new certificate can be issued under it.`
+        : 'Only an active certificate can be replaced.',
+    );
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });
 };

@@ -29,7 +29,10 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
     const checks = { database: checkDatabase(), ca: checkCa(), crl: checkCrl(crlNextUpdate) };
     const values = Object.values(checks);
     const status: Check = values.includes('failing') ? 'failing' : values.includes('degraded') ? 'degraded' : 'ok';
-    return reply.status(status === 'failing' ? 503 : 200).header('cache-control', 'no-store').send({ status, checks, crlNextUpdate: crlNextUpdate?.toISOString() });
+    return reply
+      .status(status === 'failing' ? 503 : 200)
+      .header('cache-control', 'no-store')
+      .send({ status, checks, crlNextUpdate: crlNextUpdate?.toISOString() });
   });
 };
 export default healthRoutes;

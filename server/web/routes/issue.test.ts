@@ -18,8 +18,8 @@ function passphraseOn(html: string): string | undefined {
   return /data-testid="passphrase">([^<]+)</.exec(html)?.[1];
 }
 
-
-const count = (portal: TestPortal, table: string) => portal.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+const count = (portal: TestPortal, table: string) =>
+  portal.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 
 describe('issuing over SMTP', () => {
   let smtp: TestSmtpServer;
@@ -38,7 +38,8 @@ describe('issuing over SMTP', () => {
 
   test('the form has the labels and button of the contract', async () => {
     const page = await browser.get('/certificates/new');
-    for (const label of ['Username', 'Email', 'Device', 'Valid for \\(days\\)']) assert.match(page.body, new RegExp(`<label for="f-\\w+">${label}`));
+    for (const label of ['Username', 'Email', 'Device', 'Valid for \\(days\\)'])
+      assert.match(page.body, new RegExp(`<label for="f-\\w+">${label}`));
     assert.match(page.body, /<button type="submit" class="primary">Issue certificate<\/button>/);
     assert.match(page.body, /name="days" type="number" value="365"/);
   });
@@ -59,13 +60,31 @@ describe('issuing over SMTP', () => {
     assert.equal(files['ca.crt']!.content.toString(), portal.ca.certPem);
     assert.ok(files['ca.otre']!.content.equals(portal.ca.certDer), '.otre is the CA in DER');
     assert.deepEqual(JSON.parse(files['jjolie.otrc']!.content.toString()), {
-      _type: 'configuration', mode: 0, host: 'mqtt.example.org', port: 8883, tls: true, username: 'jjolie', deviceId: 'phone', clientpkcs: 'jjolie.otrp',
+      _type: 'configuration',
+      mode: 0,
+      host: 'mqtt.example.org',
+      port: 8883,
+      tls: true,
+      username: 'jjolie',
+      deviceId: 'phone',
+      clientpkcs: 'jjolie.otrp',
     });
-    assert.match(String(mail!.parsed.text), /ANDROID[\s\S]*Install client certificate[\s\S]*IPHONE AND IPAD[\s\S]*Allow external configuration/);
+    assert.match(
+      String(mail!.parsed.text),
+      /ANDROID[\s\S]*Install client certificate[\s\S]*IPHONE AND IPAD[\s\S]*Allow external configuration/,
+    );
     assert.match(String(mail!.parsed.html), /Certificate Trust Settings/);
 
     const scratch = new Scratch();
-    const opened = await openssl(['pkcs12', '-in', scratch.file('jjolie.p12', files['jjolie.p12']!.content), '-passin', `pass:${passphrase}`, '-nokeys', '-clcerts']);
+    const opened = await openssl([
+      'pkcs12',
+      '-in',
+      scratch.file('jjolie.p12', files['jjolie.p12']!.content),
+      '-passin',
+      `pass:${passphrase}`,
+      '-nokeys',
+      '-clcerts',
+    ]);
     assert.ok(opened.ok, opened.stderr);
     assert.match(opened.stdout, /subject=CN ?= ?jjolie/);
 
@@ -77,8 +96,16 @@ describe('issuing over SMTP', () => {
     }
     assert.ok(!portal.logs.some((line) => line.includes(passphrase!)), 'not in the log');
 
-    const row = portal.db.prepare('SELECT status, delivery, device, key_bits, bundle_format FROM certificates WHERE id = ?').get(id);
-    assert.deepEqual(row, { status: 'active', delivery: 'sent', device: 'phone', key_bits: 2048, bundle_format: 'compatible' });
+    const row = portal.db
+      .prepare('SELECT status, delivery, device, key_bits, bundle_format FROM certificates WHERE id = ?')
+      .get(id);
+    assert.deepEqual(row, {
+      status: 'active',
+      delivery: 'sent',
+      device: 'phone',
+      key_bits: 2048,
+      bundle_format: 'compatible',
+    });
     const again = await browser.get(location);
     assert.equal(passphraseOn(again.body), undefined, 'reloading does not show it again');
     assert.match(again.body, /shown once and is gone/);
@@ -105,8 +132,18 @@ describe('issuing over SMTP', () => {
     ['a device with a slash', { device: 'my/phone' }, 'device', /lower-case letters/],
     ['an unknown key size', { keyBits: '1024' }, 'keyBits', /key size/],
     ['an unknown bundle format', { format: 'rc2' }, 'format', /bundle format/],
-    ['a short own passphrase', { passphraseMode: 'custom', passphrase: 'short' }, 'passphrase', /at least 12 printable ASCII/],
-    ['a non-ASCII own passphrase', { passphraseMode: 'custom', passphrase: 'pässwörd-pässwörd' }, 'passphrase', /at least 12 printable ASCII/],
+    [
+      'a short own passphrase',
+      { passphraseMode: 'custom', passphrase: 'short' },
+      'passphrase',
+      /at least 12 printable ASCII/,
+    ],
+    [
+      'a non-ASCII own passphrase',
+      { passphraseMode: 'custom', passphrase: 'pässwörd-pässwörd' },
+      'passphrase',
+      /at least 12 printable ASCII/,
+    ],
   ];
   for (const [name, change, field, message] of badInputs) {
     test(`${name}: 400 with its message, no row, no mail`, async () => {
@@ -142,7 +179,11 @@ describe('issuing over SMTP', () => {
   });
 
   test('markup typed into the form comes back escaped', async () => {
-    const response = await issue(browser, { ...GOOD, username: '<script>alert(1)</script>', email: '"><img src=x onerror=alert(1)>' });
+    const response = await issue(browser, {
+      ...GOOD,
+      username: '<script>alert(1)</script>',
+      email: '"><img src=x onerror=alert(1)>',
+    });
     assert.equal(response.statusCode, 400);
     assert.ok(!response.body.includes('<script>alert(1)</script>'));
     assert.ok(!response.body.includes('<img src=x'));
@@ -152,11 +193,26 @@ describe('issuing over SMTP', () => {
   test('a typed passphrase opens the bundle and is never echoed back', async () => {
     const own = 'our family secret 42';
     const mailsBefore = smtp.messages.length;
-    const { passphrase, id } = await browser.issue({ ...GOOD, device: 'tablet', passphraseMode: 'custom', passphrase: own, format: 'modern', keyBits: '3072' });
+    const { passphrase, id } = await browser.issue({
+      ...GOOD,
+      device: 'tablet',
+      passphraseMode: 'custom',
+      passphrase: own,
+      format: 'modern',
+      keyBits: '3072',
+    });
     assert.equal(passphrase, own);
     const mail = (await smtp.waitFor(mailsBefore + 1))[mailsBefore]!;
     const p12 = mail.parsed.attachments.find((a) => a.filename === 'jjolie.p12')!.content;
-    const info = await openssl(['pkcs12', '-info', '-in', new Scratch().file('t.p12', p12), '-passin', `pass:${own}`, '-noenc']);
+    const info = await openssl([
+      'pkcs12',
+      '-info',
+      '-in',
+      new Scratch().file('t.p12', p12),
+      '-passin',
+      `pass:${own}`,
+      '-noenc',
+    ]);
     assert.ok(info.ok, info.stderr);
     assert.match(info.stdout + info.stderr, /AES-256-CBC/);
     assert.equal(portal.db.prepare('SELECT key_bits FROM certificates WHERE id = ?').pluck().get(id), 3072);
@@ -167,22 +223,44 @@ describe('issuing over SMTP', () => {
     assert.equal(response.statusCode, 409);
     assert.match(response.body, /jjolie is registered with jjolie@example.org/);
     assert.match(response.body, /name="changeEmail"/);
-    const { passphrase } = await browser.issue({ ...GOOD, device: 'watch', email: 'new@example.org', changeEmail: 'yes' });
+    const { passphrase } = await browser.issue({
+      ...GOOD,
+      device: 'watch',
+      email: 'new@example.org',
+      changeEmail: 'yes',
+    });
     assert.ok(passphrase);
-    assert.equal(portal.db.prepare("SELECT email FROM users WHERE username = 'jjolie'").pluck().get(), 'new@example.org');
+    assert.equal(
+      portal.db.prepare("SELECT email FROM users WHERE username = 'jjolie'").pluck().get(),
+      'new@example.org',
+    );
     assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'email-change'").pluck().get(), 1);
     const form = await browser.get('/certificates/new?username=jjolie');
     assert.match(form.body, /already exists with 3 certificate\(s\)/);
   });
 
   test('eight concurrent issues all succeed with distinct serials', async () => {
-    const others = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-      const b = new Browser(portal);
-      await b.signIn();
-      return b.submit('/certificates/new', '/certificates', { ...GOOD, username: `crowd${i}`, email: `crowd${i}@example.org` });
-    }));
-    assert.deepEqual(others.map((r) => r.statusCode), Array(8).fill(303));
-    const serials = portal.db.prepare("SELECT serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username LIKE 'crowd%' AND c.delivery = 'sent'").pluck().all();
+    const others = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const b = new Browser(portal);
+        await b.signIn();
+        return b.submit('/certificates/new', '/certificates', {
+          ...GOOD,
+          username: `crowd${i}`,
+          email: `crowd${i}@example.org`,
+        });
+      }),
+    );
+    assert.deepEqual(
+      others.map((r) => r.statusCode),
+      Array(8).fill(303),
+    );
+    const serials = portal.db
+      .prepare(
+        "SELECT serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username LIKE 'crowd%' AND c.delivery = 'sent'",
+      )
+      .pluck()
+      .all();
     assert.equal(new Set(serials).size, 8);
   });
 });
@@ -197,14 +275,27 @@ describe('when the mail cannot be sent', () => {
       assert.equal(response.statusCode, 502);
       assert.match(response.body, /The mail server said: <span class="mono">[^<]*(ECONNREFUSED|ESOCKET)/);
       assert.match(response.body, /revoked right away/);
-      const row = portal.db.prepare('SELECT serial, status, delivery, revocation_reason FROM certificates').get() as Record<string, string>;
+      const row = portal.db
+        .prepare('SELECT serial, status, delivery, revocation_reason FROM certificates')
+        .get() as Record<string, string>;
       assert.equal(row.status, 'revoked');
       assert.equal(row.delivery, 'failed');
       assert.equal(row.revocation_reason, 'cessationOfOperation');
       const scratch = new Scratch();
-      const crl = await openssl(['crl', '-in', path.join(portal.dataDir, 'crl.pem'), '-CAfile', scratch.file('ca.crt', portal.ca.certPem), '-noout', '-text']);
+      const crl = await openssl([
+        'crl',
+        '-in',
+        path.join(portal.dataDir, 'crl.pem'),
+        '-CAfile',
+        scratch.file('ca.crt', portal.ca.certPem),
+        '-noout',
+        '-text',
+      ]);
       assert.match(crl.stderr + crl.stdout, /verify OK/);
-      assert.match(crl.stdout, new RegExp(`Serial Number: ${row.serial!.toUpperCase()}[\\s\\S]*Cessation Of Operation`));
+      assert.match(
+        crl.stdout,
+        new RegExp(`Serial Number: ${row.serial!.toUpperCase()}[\\s\\S]*Cessation Of Operation`),
+      );
     });
   });
 });
@@ -220,7 +311,12 @@ describe('without an SMTP server', () => {
       const [name] = readdirSync(dir);
       assert.ok(name?.endsWith('.eml'));
       const parsed = await simpleParser(readFileSync(path.join(dir, name!)));
-      assert.deepEqual(parsed.attachments.map((a) => a.filename).sort(), ['ca.crt', 'ca.otre', 'jjolie.otrp', 'jjolie.p12']);
+      assert.deepEqual(parsed.attachments.map((a) => a.filename).sort(), [
+        'ca.crt',
+        'ca.otre',
+        'jjolie.otrp',
+        'jjolie.p12',
+      ]);
       const listing = await browser.get('/outbox');
       assert.match(listing.body, new RegExp(`href="/outbox/${name!.replace(/\./g, '\\.')}"`));
       const download = await browser.get(`/outbox/${name}`);

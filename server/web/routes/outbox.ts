@@ -12,13 +12,17 @@ const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
     reply.page('outbox', { title: 'Outbox', messages: listOutbox(config.dataDir), smtp: Boolean(config.smtpUrl) }),
   );
 
-  app.get('/outbox/:name', { schema: { params: z.object({ name: z.string().regex(/^[\w.-]+\.eml$/) }) } }, async (request, reply) => {
-    const entry = listOutbox(config.dataDir).find((message) => message.name === request.params.name);
-    if (!entry) return reply.callNotFound();
-    return reply
-      .type('message/rfc822')
-      .header('content-disposition', `attachment; filename="${entry.name}"`)
-      .send(createReadStream(path.join(outboxDir(config.dataDir), entry.name)));
-  });
+  app.get(
+    '/outbox/:name',
+    { schema: { params: z.object({ name: z.string().regex(/^[\w.-]+\.eml$/) }) } },
+    async (request, reply) => {
+      const entry = listOutbox(config.dataDir).find((message) => message.name === request.params.name);
+      if (!entry) return reply.callNotFound();
+      return reply
+        .type('message/rfc822')
+        .header('content-disposition', `attachment; filename="${entry.name}"`)
+        .send(createReadStream(path.join(outboxDir(config.dataDir), entry.name)));
+    },
+  );
 };
 export default outboxRoutes;

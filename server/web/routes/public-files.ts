@@ -5,10 +5,16 @@ const publicFileRoutes: FastifyPluginAsync = async (app) => {
   const { ca, crl } = app.portal.enroll;
 
   app.get('/ca.crt', async (_request, reply) =>
-    reply.type('application/x-x509-ca-cert').header('content-disposition', 'attachment; filename="ca.crt"').send(ca.certPem),
+    reply
+      .type('application/x-x509-ca-cert')
+      .header('content-disposition', 'attachment; filename="ca.crt"')
+      .send(ca.certPem),
   );
   app.get('/ca.otre', async (_request, reply) =>
-    reply.type('application/octet-stream').header('content-disposition', 'attachment; filename="ca.otre"').send(ca.certDer),
+    reply
+      .type('application/octet-stream')
+      .header('content-disposition', 'attachment; filename="ca.otre"')
+      .send(ca.certDer),
   );
   app.get('/crl.pem', async (request, reply) => {
     const { pem, etag } = crl.current();

@@ -16,23 +16,41 @@ describe('first admin through the setup link', () => {
       const browser = new Browser(portal);
       assert.equal((await browser.get('/setup?token=wrong')).statusCode, 404);
 
-      const mismatch = await browser.submit(link, '/setup', { token: new URL(link, 'http://x').searchParams.get('token')!, username: 'owner', password: 'a long password!', confirm: 'another one!!' });
+      const mismatch = await browser.submit(link, '/setup', {
+        token: new URL(link, 'http://x').searchParams.get('token')!,
+        username: 'owner',
+        password: 'a long password!',
+        confirm: 'another one!!',
+      });
       assert.equal(mismatch.statusCode, 400);
       assert.match(mismatch.body, /The passwords do not match/);
       assert.equal(portal.db.prepare('SELECT count(*) FROM admins').pluck().get(), 0);
 
       const token = new URL(link, 'http://x').searchParams.get('token')!;
-      const created = await browser.submit(link, '/setup', { token, username: 'owner', password: 'a long password!', confirm: 'a long password!' });
+      const created = await browser.submit(link, '/setup', {
+        token,
+        username: 'owner',
+        password: 'a long password!',
+        confirm: 'a long password!',
+      });
       assert.equal(created.statusCode, 303);
       assert.equal(created.headers.location, '/login');
       assert.equal(portal.db.prepare('SELECT username FROM admins').pluck().get(), 'owner');
 
       assert.equal((await browser.get(link)).statusCode, 404, 'the link is dead');
-      const again = await browser.submit('/login', '/setup', { token, username: 'intruder', password: 'a long password!', confirm: 'a long password!' });
+      const again = await browser.submit('/login', '/setup', {
+        token,
+        username: 'intruder',
+        password: 'a long password!',
+        confirm: 'a long password!',
+      });
       assert.equal(again.statusCode, 404);
       assert.equal(portal.db.prepare('SELECT count(*) FROM admins').pluck().get(), 1);
       assert.equal((await browser.signIn('owner', 'a long password!')).statusCode, 303);
-      assert.ok(!portal.logs.some((line) => line.includes(token) && line.includes('"url"')), 'the token is not logged with requests');
+      assert.ok(
+        !portal.logs.some((line) => line.includes(token) && line.includes('"url"')),
+        'the token is not logged with requests',
+      );
     });
   });
 

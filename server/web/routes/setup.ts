@@ -17,25 +17,54 @@ const setupBody = z
 const setupRoutes: FastifyPluginAsyncZod = async (app) => {
   const { admins, audit, now, setupToken } = app.portal;
   const usable = (token: string) => admins.count() === 0 && setupToken.matches(token);
-  const gone = { title: 'Setup link not valid', status: 404, message: 'This setup link was used already or is not valid. Sign in, or restart the portal to print a new link if no admin exists.' };
+  const gone = {
+    title: 'Setup link not valid',
+    status: 404,
+    message:
+      'This setup link was used already or is not valid. Sign in, or restart the portal to print a new link if no admin exists.',
+  };
 
-  app.get('/setup', { schema: { querystring: z.object({ token: z.string().max(200).default('') }) } }, async (request, reply) => {
-    if (!usable(request.query.token)) return reply.status(404).page('error', gone);
-    return reply.page('setup', { title: 'Create the first admin', values: { token: request.query.token, username: '' }, errors: {} });
-  });
+  app.get(
+    '/setup',
+    { schema: { querystring: z.object({ token: z.string().max(200).default('') }) } },
+    async (request, reply) => {
+      if (!usable(request.query.token)) return reply.status(404).page('error', gone);
+      return reply.page('setup', {
+        title: 'Create the first admin',
+        values: { token: request.query.token, username: '' },
+        errors: {},
+      });
+    },
+  );
 
-  app.post('/setup', { schema: { body: setupBody }, attachValidation: true, config: signInRateLimit }, async (request, reply) => {
-    const raw = request.body as Record<string, unknown>;
-    const values = { token: String(raw.token ?? ''), username: String(raw.username ?? '') };
-    if (!usable(values.token)) return reply.status(404).page('error', gone);
-    if (request.validationError) {
-      return reply.status(400).page('setup', { title: 'Create the first admin', values, errors: fieldErrors(request.validationError) });
-    }
-    setupToken.revoke(); // before the slow hash, so two racing requests cannot both use it
-    const username = await createAdmin(admins, request.body.username, request.body.password, now());
-    audit.record({ actor: username, action: 'admin-created', subject: username, outcome: 'success', detail: 'setup link', ip: request.ip }, now());
-    request.flash('success', `Admin ${username} created. Sign in to continue.`);
-    return reply.redirect('/login', 303);
-  });
+  app.post(
+    '/setup',
+    { schema: { body: setupBody }, attachValidation: true, config: signInRateLimit },
+    async (request, reply) => {
+      const raw = request.body as Record<string, unknown>;
+      const values = { token: String(raw.token ?? ''), username: String(raw.username ?? '') };
+      if (!usable(values.token)) return reply.status(404).page('error', gone);
+      if (request.validationError) {
+        return reply
+          .status(400)
+          .page('setup', { title: 'Create the first admin', values, errors: fieldErrors(request.validationError) });
+      }
+      setupToken.revoke(); // before the slow hash, so two racing requests cannot both use it
+      const username = await createAdmin(admins, request.body.username, request.body.password, now());
+      audit.record(
+        {
+          actor: username,
+          action: 'admin-created',
+          subject: username,
+          outcome: 'success',
+          detail: 'setup link',
+          ip: request.ip,
+        },
+        now(),
+      );
+      request.flash('success', `Admin ${username} created. Sign in to continue.`);
+      return reply.redirect('/login', 303);
+    },
+  );
 };
 export default setupRoutes;

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Browser, csrfTokenOf, startTestPortal, withPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+import {
+  Browser,
+  csrfTokenOf,
+  startTestPortal,
+  withPortal,
+  TEST_ADMIN,
+  type TestPortal,
+} from '../../testing/harness.js';
 import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
 
 describe('sign-in', () => {
@@ -31,7 +38,10 @@ describe('sign-in', () => {
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, 'Lax');
     assert.equal(cookie.secure, undefined, 'not Secure over http');
-    const row = portal.db.prepare("SELECT * FROM audit_log WHERE action = 'sign-in' AND outcome = 'success'").get() as { actor: string; ip: string };
+    const row = portal.db.prepare("SELECT * FROM audit_log WHERE action = 'sign-in' AND outcome = 'success'").get() as {
+      actor: string;
+      ip: string;
+    };
     assert.equal(row.actor, TEST_ADMIN.username);
     assert.ok(row.ip);
   });
@@ -63,7 +73,12 @@ describe('sign-in', () => {
     assert.match(missing.body, /form expired/);
     const other = new Browser(portal);
     const foreign = csrfTokenOf((await other.get('/login')).body);
-    const forged = await browser.submit('/login', '/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password }, { csrf: foreign });
+    const forged = await browser.submit(
+      '/login',
+      '/login',
+      { username: TEST_ADMIN.username, password: TEST_ADMIN.password },
+      { csrf: foreign },
+    );
     assert.equal(forged.statusCode, 403);
     assert.equal((await browser.get('/certificates')).statusCode, 303);
   });
@@ -108,7 +123,11 @@ describe('sign-in', () => {
   });
 
   test('only local addresses are followed after sign-in', async () => {
-    for (const [next, expected] of [['/certificates/new', '/certificates/new'], ['//evil.example', '/certificates'], ['https://evil.example', '/certificates']]) {
+    for (const [next, expected] of [
+      ['/certificates/new', '/certificates/new'],
+      ['//evil.example', '/certificates'],
+      ['https://evil.example', '/certificates'],
+    ]) {
       const response = await new Browser(portal).submit('/login', '/login', { ...TEST_ADMIN, next: next! });
       assert.equal(response.headers.location, expected);
     }
@@ -124,7 +143,8 @@ describe('sign-in', () => {
 describe('sign-in limits', () => {
   test('the per-account back-off answers 429 after five failures, and the right password works after it', async () => {
     await withPortal({}, async (portal) => {
-      for (let i = 0; i < 5; i++) assert.equal((await new Browser(portal).signIn(TEST_ADMIN.username, 'wrong')).statusCode, 401);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await new Browser(portal).signIn(TEST_ADMIN.username, 'wrong')).statusCode, 401);
       const blocked = await new Browser(portal).signIn();
       assert.equal(blocked.statusCode, 429);
       assert.match(blocked.body, /Too many failed attempts for this account/);
@@ -138,7 +158,10 @@ describe('sign-in limits', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await new Browser(portal).signIn('ghost', 'wrong')).statusCode);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
-      assert.match((await new Browser(portal).signIn('ghost', 'wrong')).body, /Too many failed attempts for this account/);
+      assert.match(
+        (await new Browser(portal).signIn('ghost', 'wrong')).body,
+        /Too many failed attempts for this account/,
+      );
     });
   });
 
