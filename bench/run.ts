@@ -8,7 +8,8 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { buildApp } from '../server/app.js';
-import { openDataDir } from '../server/bootstrap.js';
+import { openDataDir } from '../server/data-dir.js';
+import { createServices } from '../server/services.js';
 import { loadConfig } from '../server/config.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../server/enroll/ca-store.js';
 import { buildCrlPem, type RevokedEntry } from '../server/pki/crl.js';
@@ -119,12 +120,24 @@ async function startPortal(dataDir: string, smtpUrl: string) {
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'silent',
   });
-  const db = openDataDir(config);
+  const db = openDataDir(config.dataDir);
   const { ca } = await loadOrCreateCa(dataDir, { commonName: 'Bench CA', passphrase: undefined, now: new Date() });
-  const app = await buildApp(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir) });
+  const services = createServices(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir) });
+  const app = await buildApp(config, services);
+  await services.start(app.log);
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
-  return { app, db, ca, base: `http://127.0.0.1:${port}` };
+  return {
+    app,
+    db,
+    ca,
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await services.stop();
+      db.close();
+    },
+  };
 }
 
 /** A signed-in admin that issues certificates, failing loudly on anything but success. */
@@ -363,14 +376,13 @@ async function main() {
     baseline: opensslRate,
     target: { minRatio: 1 },
   });
-  await portal.app.close();
-  portal.db.close();
+  await portal.close();
 
   console.error('Scale: 100,000 certificates, 10% revoked');
   const bigDir = tempDir('enroll-bench-100k-');
   {
     const config = loadConfig({ DATA_DIR: bigDir });
-    const db = openDataDir(config);
+    const db = openDataDir(config.dataDir);
     writeFileSync(path.join(bigDir, 'ca.crt'), ca.certPem);
     writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string, {
       mode: 0o600,
@@ -406,8 +418,7 @@ async function main() {
       target: { max: 20 },
     });
   }
-  await big.app.close();
-  big.db.close();
+  await big.close();
 
   for (const size of quick ? [1000, 10_000] : [1000, 10_000, 100_000]) {
     const entries = Array.from({ length: size }, () => ({

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { openDataDir } from './bootstrap.js';
+import { openDataDir } from './data-dir.js';
 import { loadConfig } from './config.js';
 import { loadOrCreateCa } from './enroll/ca-store.js';
 import { projectRoot } from './paths.js';
@@ -187,7 +187,7 @@ describe('admin commands', () => {
       path.join(out, 'server.crt'),
     ]);
     assert.ok(verified.ok, verified.stderr);
-    const db = openDataDir(loadConfig({ DATA_DIR: dataDir }));
+    const db = openDataDir(dataDir);
     try {
       assert.equal(db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
     } finally {

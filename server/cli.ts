@@ -2,19 +2,26 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdminError, createAdmin, resetAdminPassword } from './accounts/admins.js';
-import { BackupError, createBackup, restoreBackup } from './backup/archive.js';
-import { openDataDir } from './bootstrap.js';
-import { loadConfig } from './config.js';
+import { createAccounts } from './accounts/accounts.js';
+import { createBackup, restoreBackup } from './backup/archive.js';
+import { loadConfig, type Config } from './config.js';
+import { openDataDir } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
-import { auditRepository } from './db/audit.js';
+import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificatesRepository } from './db/certificates.js';
-import { serverCertificatesRepository } from './db/server-certificates.js';
-import { importCa, loadOrCreateCa } from './enroll/ca-store.js';
-import { issueBrokerCertificate } from './enroll/server-cert.js';
+import type { Db } from './db/database.js';
+import { settingsRepository } from './db/settings.js';
+import { importCa, isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
 import { writeFileAtomic } from './files.js';
 import { StartupError } from './errors.js';
+import type { Invalid } from './outcome.js';
+import { createServices } from './services.js';
 import { readSecret } from './cli/prompt.js';
+
+/** A command used the wrong way, or its input broke a rule: one line, exit status 1. */
+class CommandError extends StartupError {
+  override name = 'CommandError';
+}
 
 const USAGE = `Usage: npm run admin -- <command>
 
@@ -35,25 +42,41 @@ type Command = (args: string[]) => Promise<string>;
 async function readNewPassword(): Promise<string> {
   const password = await readSecret('Password (at least 12 characters): ');
   if (process.stdin.isTTY && (await readSecret('Repeat the password: ')) !== password) {
-    throw new AdminError('The passwords do not match');
+    throw new CommandError('The passwords do not match');
   }
   return password;
 }
 
-type Accounts = { admins: ReturnType<typeof adminsRepository>; audit: ReturnType<typeof auditRepository> };
-
-async function withAccounts<T>(run: (accounts: Accounts) => Promise<T>): Promise<T> {
-  const db = openDataDir(loadConfig());
+/** Runs `work` against DATA_DIR's database, closed afterwards whatever happens. */
+async function withDatabase<T>(work: (db: Db, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = openDataDir(config.dataDir);
   try {
-    return await run({ admins: adminsRepository(db), audit: auditRepository(db) });
+    return await work(db, config);
   } finally {
     db.close();
   }
 }
 
+function accountsOf(db: Db, config: Config) {
+  const audit = auditRepository(db);
+  return createAccounts({
+    config,
+    db,
+    admins: adminsRepository(db),
+    settings: settingsRepository(db),
+    audited: auditedTransactions(db, audit),
+    now: () => new Date(),
+    passwordCost: undefined,
+  });
+}
+
+/** The rule an input broke, as the one line the command prints. */
+const describeInvalid = (outcome: Invalid) => Object.values(outcome.issues).join('; ');
+
 function nameArgument(args: string[], command: string): string {
   const { positionals } = parseArgs({ args, allowPositionals: true });
-  if (positionals.length !== 1) throw new AdminError(`${command} takes one admin name\n\n${USAGE}`);
+  if (positionals.length !== 1) throw new CommandError(`${command} takes one admin name\n\n${USAGE}`);
   return positionals[0]!;
 }
 
@@ -63,21 +86,23 @@ const commands: Record<string, Command> = {
   restore: restoreCommand,
   'server-cert': serverCertCommand,
   'create-admin': async (args) => {
-    const name = nameArgument(args, 'create-admin');
+    const username = nameArgument(args, 'create-admin');
     const password = await readNewPassword();
-    return withAccounts(async ({ admins, audit }) => {
-      const created = await createAdmin(admins, name, password, new Date());
-      audit.record({ actor: 'cli', action: 'admin-created', subject: created, outcome: 'success' }, new Date());
-      return `Admin ${created} created.`;
+    return withDatabase(async (db, config) => {
+      const created = await accountsOf(db, config).createAdmin({ username, password }, { name: 'cli' });
+      if (created.ok) return `Admin ${created.username} created.`;
+      throw new CommandError(
+        created.reason === 'exists' ? `Admin ${username.trim()} already exists` : describeInvalid(created),
+      );
     });
   },
   'reset-password': async (args) => {
-    const name = nameArgument(args, 'reset-password');
+    const username = nameArgument(args, 'reset-password');
     const password = await readNewPassword();
-    return withAccounts(async ({ admins, audit }) => {
-      await resetAdminPassword(admins, name, password);
-      audit.record({ actor: 'cli', action: 'password-reset', subject: name, outcome: 'success' }, new Date());
-      return `Password of ${name} changed.`;
+    return withDatabase(async (db, config) => {
+      const reset = await accountsOf(db, config).resetPassword({ username, password }, { name: 'cli' });
+      if (reset.ok) return `Password of ${username} changed.`;
+      throw new CommandError(reset.reason === 'unknown' ? `No admin named ${username}` : describeInvalid(reset));
     });
   },
 };
@@ -92,42 +117,38 @@ async function importCaCommand(args: string[]): Promise<string> {
       force: { type: 'boolean' },
     },
   });
-  if (!values.cert || !values.key) throw new AdminError(`import-ca needs --cert and --key\n\n${USAGE}`);
-  const config = loadConfig();
-  const db = openDataDir(config);
-  try {
+  if (!values.cert || !values.key) throw new CommandError(`import-ca needs --cert and --key\n\n${USAGE}`);
+  return withDatabase(async (db, config) => {
     const issued = certificatesRepository(db).count();
     if (issued > 0 && !values.force) {
-      throw new AdminError(
+      throw new CommandError(
         `This portal's CA already signed ${issued} certificate(s); importing another CA would orphan them. Add --force to replace it anyway.`,
       );
     }
     const ca = importCa(config.dataDir, {
-      certPem: readInput(values.cert, 'certificate'),
-      keyPem: readInput(values.key, 'key'),
+      certPem: readInput(values.cert!, 'certificate'),
+      keyPem: readInput(values.key!, 'key'),
       importPassphrase: values['passphrase-file']
         ? readInput(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '')
         : undefined,
       storePassphrase: config.caKeyPassphrase,
       now: new Date(),
     });
-    auditRepository(db).record(
-      {
+    const subject = ca.x509.subject.replace(/\n/g, ', ');
+    auditedTransactions(db, auditRepository(db))(new Date(), (audit) =>
+      audit({
         actor: 'cli',
         action: 'import-ca',
-        subject: ca.x509.subject.replace(/\n/g, ', '),
+        subject,
         outcome: 'success',
         detail: `serial ${ca.x509.serialNumber}`,
-      },
-      new Date(),
+      }),
     );
     const encrypted = config.caKeyPassphrase
       ? 'encrypted with CA_KEY_PASSPHRASE'
       : 'unencrypted: set CA_KEY_PASSPHRASE to encrypt it';
-    return `Imported CA "${ca.x509.subject.replace(/\n/g, ', ')}" into ${config.dataDir} (key ${encrypted}). Restart the portal to use it.`;
-  } finally {
-    db.close();
-  }
+    return `Imported CA "${subject}" into ${config.dataDir} (key ${encrypted}). Restart the portal to use it.`;
+  });
 }
 
 async function serverCertCommand(args: string[]): Promise<string> {
@@ -140,69 +161,53 @@ async function serverCertCommand(args: string[]): Promise<string> {
       out: { type: 'string' },
     },
   });
-  if (!values.out) throw new AdminError(`server-cert needs --out DIR\n\n${USAGE}`);
-  const config = loadConfig();
-  const db = openDataDir(config);
-  try {
+  if (!values.out) throw new CommandError(`server-cert needs --out DIR\n\n${USAGE}`);
+  const out = values.out;
+  return withDatabase(async (db, config) => {
     const { ca } = await loadOrCreateCa(config.dataDir, {
       commonName: config.caCommonName,
       passphrase: config.caKeyPassphrase,
       now: new Date(),
     });
-    const days = values.days === undefined ? undefined : Number(values.days);
-    if (days !== undefined && !Number.isInteger(days)) throw new AdminError('--days takes a whole number');
-    let issued;
+    const services = createServices(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(config.dataDir) });
     try {
-      issued = await issueBrokerCertificate(
-        {
-          db,
-          ca,
-          serverCertificates: serverCertificatesRepository(db),
-          audit: auditRepository(db),
-          now: () => new Date(),
-        },
-        { hosts: values.host ?? [], ips: values.ip ?? [], days },
+      const issued = await services.enrollment.serverCertificates.issue(
+        { hosts: values.host ?? [], ips: values.ip ?? [], ...(values.days !== undefined && { days: values.days }) },
         { name: 'cli' },
       );
-    } catch (error) {
-      if (error instanceof RangeError) throw new AdminError(error.message);
-      throw error;
+      if (!issued.ok) throw new CommandError(describeInvalid(issued));
+      mkdirSync(out, { recursive: true });
+      writeFileAtomic(path.join(out, 'server.key'), issued.keyPem, 0o600);
+      writeFileAtomic(path.join(out, 'server.crt'), issued.certPem, 0o644);
+      writeFileAtomic(path.join(out, 'ca.crt'), ca.certPem, 0o644);
+      return `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${out}.`;
+    } finally {
+      await services.stop();
     }
-    mkdirSync(values.out, { recursive: true });
-    writeFileAtomic(path.join(values.out, 'server.key'), issued.keyPem, 0o600);
-    writeFileAtomic(path.join(values.out, 'server.crt'), issued.certPem, 0o644);
-    writeFileAtomic(path.join(values.out, 'ca.crt'), ca.certPem, 0o644);
-    return `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${values.out}.`;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 async function backupCommand(args: string[]): Promise<string> {
   const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
-  if (!values.out) throw new AdminError(`backup needs --out FILE\n\n${USAGE}`);
-  const config = loadConfig();
-  const db = openDataDir(config);
-  try {
-    const result = await createBackup(db, config.dataDir, path.resolve(values.out), new Date());
-    auditRepository(db).record(
-      {
+  if (!values.out) throw new CommandError(`backup needs --out FILE\n\n${USAGE}`);
+  const out = path.resolve(values.out);
+  return withDatabase(async (db, config) => {
+    const result = await createBackup(db, config.dataDir, out, new Date());
+    auditedTransactions(db, auditRepository(db))(new Date(), (audit) =>
+      audit({
         actor: 'cli',
         action: 'backup',
         subject: path.basename(result.file),
         outcome: 'success',
         detail: `${result.size} bytes`,
-      },
-      new Date(),
+      }),
     );
     const { counts } = result.manifest;
     const warning = result.manifest.caKeyEncrypted
       ? ''
       : '\nWARNING: the archive holds the CA key UNENCRYPTED (no CA_KEY_PASSPHRASE is set). Anyone with this file can issue certificates your broker trusts: keep it like the key itself (mode 0600 set).';
     return `Wrote ${result.file} (${result.size} bytes): ${counts.certificates} certificates (${counts.revoked} revoked), ${counts.users} users, ${counts.admins} admins.${warning}`;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 async function restoreCommand(args: string[]): Promise<string> {
@@ -212,30 +217,25 @@ async function restoreCommand(args: string[]): Promise<string> {
     options: { 'data-dir': { type: 'string' }, force: { type: 'boolean' } },
   });
   if (positionals.length !== 1 || !values['data-dir'])
-    throw new AdminError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
+    throw new CommandError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
   const target = path.resolve(values['data-dir']);
-  try {
-    const manifest = await restoreBackup(path.resolve(positionals[0]!), target, { force: values.force ?? false });
-    return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.`;
-  } catch (error) {
-    if (error instanceof BackupError) throw new AdminError(error.message);
-    throw error;
-  }
+  const manifest = await restoreBackup(path.resolve(positionals[0]!), target, { force: values.force ?? false });
+  return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.`;
 }
 
 function readInput(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new AdminError(`Cannot read the ${what} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new CommandError(`Cannot read the ${what} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
 function describe(error: unknown): string {
-  if (error instanceof StartupError || error instanceof AdminError) return error.message;
-  if (error instanceof Error && error.name === 'ZodError') {
-    return (error as Error & { issues: Array<{ message: string }> }).issues.map((issue) => issue.message).join('; ');
-  }
+  if (error instanceof StartupError) return error.message;
+  // node:util's parseArgs: an unknown option or a missing value.
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code?.startsWith('ERR_PARSE_ARGS')) return `${(error as Error).message}\n\n${USAGE}`;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 

@@ -1,21 +1,24 @@
-// Starts the portal: read the configuration, open DATA_DIR, build the app, listen, shut down cleanly.
+// Starts the portal: read the configuration, open DATA_DIR, load the CA, build the services and
+// the app, run the start-up work, listen, and shut down cleanly.
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { openDataDir } from './bootstrap.js';
 import { loadConfig } from './config.js';
+import { openDataDir } from './data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
 import { StartupError } from './errors.js';
+import { createServices } from './services.js';
 
 async function main() {
   const config = loadConfig();
-  const db = openDataDir(config);
+  const db = openDataDir(config.dataDir);
   const { ca, created } = await loadOrCreateCa(config.dataDir, {
     commonName: config.caCommonName,
     passphrase: config.caKeyPassphrase,
     now: new Date(),
   });
   const caKeyEncrypted = isCaKeyEncrypted(config.dataDir);
-  const app = await buildApp(config, { db, ca, caKeyEncrypted });
+  const services = createServices(config, { db, ca, caKeyEncrypted });
+  const app = await buildApp(config, services);
   if (created)
     app.log.info(
       `Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile`,
@@ -26,9 +29,11 @@ async function main() {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info(`${signal} received, shutting down`);
     await app.close(); // stops accepting, lets in-flight requests finish
+    await services.stop();
     db.close();
   });
 
+  await services.start(app.log);
   await app.listen({ port: config.port, host: config.host });
   app.log.info(`OwnTracks Enroll is ready at ${config.publicUrl}`);
 }

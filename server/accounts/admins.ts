@@ -1,7 +1,10 @@
-// Admin accounts: creation, password changes, and sign-in with a per-account back-off.
+// Admin accounts: creation (setup link, ADMIN_USERNAME, CLI), password changes, and sign-in with a
+// per-account back-off. State changes and their audit rows share one transaction.
 import { z } from 'zod';
 import type { AdminsRepository } from '../db/admins.js';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
+import type { AuditedTransaction } from '../db/audit.js';
+import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import { dummyPasswordHash, hashPassword, verifyPassword, type PasswordCost } from './password.js';
 
 export const adminUsernameSchema = z
   .string()
@@ -12,21 +15,62 @@ export const adminPasswordSchema = z
   .min(12, 'Use at least 12 characters')
   .max(1024, 'Use at most 1024 characters');
 
-export class AdminError extends Error {
-  override name = 'AdminError';
+export interface AccountDeps {
+  admins: AdminsRepository;
+  audited: AuditedTransaction;
+  now: () => Date;
+  /** scrypt cost of new hashes (the default in production; tests make it cheap). */
+  passwordCost: PasswordCost | undefined;
 }
 
-export async function createAdmin(admins: AdminsRepository, username: string, password: string, now: Date) {
-  const name = adminUsernameSchema.parse(username);
-  const hash = await hashPassword(adminPasswordSchema.parse(password));
-  if (admins.find(name)) throw new AdminError(`Admin ${name} already exists`);
-  admins.create(name, hash, now);
-  return name;
+/** Who acted, for the audit log: a signed-in admin, `cli`, or `system`. */
+export interface AccountActor {
+  name: string;
+  ip?: string | undefined;
+  /** How the admin came to be, e.g. `setup link` or `ADMIN_USERNAME`. */
+  via?: string;
 }
 
-export async function resetAdminPassword(admins: AdminsRepository, username: string, password: string) {
-  const hash = await hashPassword(adminPasswordSchema.parse(password));
-  if (!admins.setPasswordHash(username, hash)) throw new AdminError(`No admin named ${username}`);
+export type AdminCreated = Ok<{ username: string }> | Invalid | Failed<'exists'>;
+
+export async function createAdmin(
+  deps: AccountDeps,
+  input: { username: string; password: string },
+  actor: AccountActor,
+): Promise<AdminCreated> {
+  const parsed = z.object({ username: adminUsernameSchema, password: adminPasswordSchema }).safeParse(input);
+  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
+  const { username, password } = parsed.data;
+  if (deps.admins.find(username)) return failed('exists');
+  const hash = await hashPassword(password, deps.passwordCost);
+  return deps.audited(deps.now(), (audit) => {
+    if (deps.admins.find(username)) return failed('exists');
+    deps.admins.create(username, hash, deps.now());
+    audit({
+      actor: actor.name,
+      action: 'admin-created',
+      subject: username,
+      outcome: 'success',
+      detail: actor.via ?? null,
+      ip: actor.ip ?? null,
+    });
+    return ok({ username });
+  });
+}
+
+export async function resetAdminPassword(
+  deps: AccountDeps,
+  input: { username: string; password: string },
+  actor: AccountActor,
+): Promise<Ok | Invalid | Failed<'unknown'>> {
+  const parsed = adminPasswordSchema.safeParse(input.password);
+  if (!parsed.success) return failed('invalid', { issues: { password: parsed.error.issues[0]!.message } });
+  const hash = await hashPassword(parsed.data, deps.passwordCost);
+  return deps.audited(deps.now(), (audit) => {
+    if (!deps.admins.setPasswordHash(input.username, hash)) return failed('unknown');
+    audit({ actor: actor.name, action: 'password-reset', subject: input.username, outcome: 'success' });
+    return ok();
+  });
 }
 
 /** Failures allowed before the back-off starts, and its ceiling: a real admin waits a minute at most. */
@@ -39,9 +83,9 @@ export function backoffSeconds(failures: number): number {
 }
 
 export type SignInResult =
-  | { ok: true; username: string }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'backoff'; retryAfterSeconds: number };
+  | Ok<{ username: string }>
+  | Failed<'invalid'>
+  | Failed<'backoff', { retryAfterSeconds: number }>;
 
 /** Seconds left to wait after `failures` consecutive failures, the last at `lastFailedAt`. */
 function secondsToWait(failures: number, lastFailedAt: string | null, now: Date): number {
@@ -71,28 +115,38 @@ export class UnknownNameFailures {
   }
 }
 
+/** Checks a password; the attempt, its back-off bookkeeping and its audit row are one transaction. */
 export async function signIn(
-  admins: AdminsRepository,
-  unknownNames: UnknownNameFailures,
-  username: string,
-  password: string,
-  now: Date,
+  deps: AccountDeps & { unknownNames: UnknownNameFailures },
+  input: { username: string; password: string },
+  ip: string | undefined,
 ): Promise<SignInResult> {
-  const admin = admins.find(username);
+  const { username, password } = input;
+  const audited = (result: SignInResult, change?: () => void) =>
+    deps.audited(deps.now(), (audit) => {
+      change?.();
+      audit({
+        actor: username,
+        action: 'sign-in',
+        outcome: result.ok ? 'success' : 'failure',
+        detail: result.ok ? null : result.reason,
+        ip: ip ?? null,
+      });
+      return result;
+    });
+  const now = deps.now();
+  const admin = deps.admins.find(username);
   const known = admin
     ? { failures: admin.failed_logins, lastFailedAt: admin.last_failed_at }
-    : unknownNames.get(username);
+    : deps.unknownNames.get(username);
   const wait = known ? secondsToWait(known.failures, known.lastFailedAt, now) : 0;
-  if (wait > 0) return { ok: false, reason: 'backoff', retryAfterSeconds: wait };
+  if (wait > 0) return audited(failed('backoff', { retryAfterSeconds: wait }));
   if (!admin) {
-    await verifyPassword(password, await dummyPasswordHash());
-    unknownNames.record(username, now);
-    return { ok: false, reason: 'invalid' };
+    await verifyPassword(password, await dummyPasswordHash(deps.passwordCost));
+    return audited(failed('invalid'), () => deps.unknownNames.record(username, deps.now()));
   }
   if (!(await verifyPassword(password, admin.password_hash))) {
-    admins.recordFailure(admin.username, now);
-    return { ok: false, reason: 'invalid' };
+    return audited(failed('invalid'), () => deps.admins.recordFailure(admin.username, deps.now()));
   }
-  admins.recordSuccess(admin.username, now);
-  return { ok: true, username: admin.username };
+  return audited(ok({ username: admin.username }), () => deps.admins.recordSuccess(admin.username, deps.now()));
 }

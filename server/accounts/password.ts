@@ -42,9 +42,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
-let dummyHash: Promise<string> | undefined;
+const dummyHashes = new Map<string, Promise<string>>();
+
 /** A hash of a random password, checked for unknown usernames so timing does not tell them apart. */
-export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(randomBytes(24).toString('base64'));
-  return dummyHash;
+export function dummyPasswordHash(cost: PasswordCost = DEFAULT_COST): Promise<string> {
+  const key = `${cost.log2N}$${cost.r}$${cost.p}`;
+  let hash = dummyHashes.get(key);
+  if (!hash) dummyHashes.set(key, (hash = hashPassword(randomBytes(24).toString('base64'), cost)));
+  return hash;
 }

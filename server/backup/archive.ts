@@ -20,14 +20,23 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import type { Db } from '../db/database.js';
+import { dataFiles, type DataFiles } from '../data-dir.js';
+import { StartupError } from '../errors.js';
 import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
+import { isEncryptedKeyPem } from '../pki/ca.js';
 
 export const BACKUP_FORMAT = 'owntracks-enroll-backup';
 export const BACKUP_VERSION = 1;
 const MEMBERS = ['enroll.db', 'ca.crt', 'ca.key'] as const;
-const MODES: Record<(typeof MEMBERS)[number], number> = { 'enroll.db': 0o600, 'ca.crt': 0o644, 'ca.key': 0o600 };
+/** Where each member lives in DATA_DIR, and its mode there. */
+const PLACES: Record<(typeof MEMBERS)[number], { file: (files: DataFiles) => string; mode: number }> = {
+  'enroll.db': { file: (files) => files.database, mode: 0o600 },
+  'ca.crt': { file: (files) => files.caCert, mode: 0o644 },
+  'ca.key': { file: (files) => files.caKey, mode: 0o600 },
+};
 
-export class BackupError extends Error {
+/** An archive that cannot be made or restored: the admin command stops with this one line. */
+export class BackupError extends StartupError {
   override name = 'BackupError';
 }
 
@@ -75,13 +84,14 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
     } finally {
       copy.close();
     }
-    copyFileSync(path.join(dataDir, 'ca.crt'), path.join(staging, 'ca.crt'));
-    copyFileSync(path.join(dataDir, 'ca.key'), path.join(staging, 'ca.key'));
+    const files = dataFiles(dataDir);
+    copyFileSync(files.caCert, path.join(staging, 'ca.crt'));
+    copyFileSync(files.caKey, path.join(staging, 'ca.key'));
     const manifest: Manifest = {
       format: BACKUP_FORMAT,
       version: BACKUP_VERSION,
       createdAt: now.toISOString(),
-      caKeyEncrypted: readFileSync(path.join(staging, 'ca.key'), 'utf8').includes('ENCRYPTED PRIVATE KEY'),
+      caKeyEncrypted: isEncryptedKeyPem(readFileSync(path.join(staging, 'ca.key'), 'utf8')),
       counts,
       files: await Promise.all(
         MEMBERS.map(async (name) => ({
@@ -149,15 +159,17 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
       );
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    const files = dataFiles(dataDir);
     // A replaced database must not meet the old one's write-ahead log; the CRL is rebuilt at start.
-    for (const stale of ['enroll.db-wal', 'enroll.db-shm', 'crl.pem']) {
-      if (existsSync(path.join(dataDir, stale))) unlinkSync(path.join(dataDir, stale));
+    for (const stale of [`${files.database}-wal`, `${files.database}-shm`, files.crl]) {
+      if (existsSync(stale)) unlinkSync(stale);
     }
     for (const name of MEMBERS) {
+      const { file, mode } = PLACES[name];
       // copyFile gives the copy the archive member's mode: set the one the portal expects.
-      await writeFileAtomicWith(path.join(dataDir, name), MODES[name], async (temporary) => {
+      await writeFileAtomicWith(file(files), mode, async (temporary) => {
         copyFileSync(path.join(dir, name), temporary);
-        chmodSync(temporary, MODES[name]);
+        chmodSync(temporary, mode);
       });
     }
     return manifest;

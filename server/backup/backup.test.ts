@@ -149,7 +149,7 @@ describe('backup and restore', () => {
       env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2', BACKUP_INTERVAL_HOURS: '24' },
     });
     try {
-      const backups = portal.app.portal.backups!;
+      const backups = portal.services.backups!;
       assert.equal((await backups.runIfDue())?.outcome, 'success');
       assert.equal(await backups.runIfDue(), undefined, 'not due again within the interval');
       for (let i = 0; i < 2; i++) {

@@ -1,8 +1,8 @@
 // Scheduled backups into BACKUP_DIR: every BACKUP_INTERVAL_HOURS, the newest BACKUP_KEEP kept,
 // each written atomically, the outcome in the audit log and in settings for the Backups page.
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, statSync, unlinkSync, type ReadStream } from 'node:fs';
 import path from 'node:path';
-import type { AuditRepository } from '../db/audit.js';
+import type { AuditEntry, AuditedTransaction } from '../db/audit.js';
 import type { Db } from '../db/database.js';
 import type { SettingsRepository } from '../db/settings.js';
 import { createBackup } from './archive.js';
@@ -31,6 +31,7 @@ export interface BackupFile {
 
 export class BackupScheduler {
   #running: Promise<LastBackup> | undefined;
+  #timers: NodeJS.Timeout[] = [];
 
   constructor(
     readonly schedule: BackupSchedule,
@@ -38,7 +39,7 @@ export class BackupScheduler {
       db: Db;
       dataDir: string;
       settings: SettingsRepository;
-      audit: AuditRepository;
+      audited: AuditedTransaction;
       now: () => Date;
     },
   ) {}
@@ -77,50 +78,54 @@ export class BackupScheduler {
     return due ? this.run('system') : undefined;
   }
 
+  /** One archive of BACKUP_DIR as a stream; undefined for a name that is not there. */
+  open(name: string): { name: string; stream: ReadStream } | undefined {
+    const file = this.files().find((entry) => entry.name === name);
+    return file && { name: file.name, stream: createReadStream(path.join(this.schedule.dir, file.name)) };
+  }
+
   /** Checks every ten minutes whether a backup is due (and once shortly after start). */
-  start(onError: (error: unknown) => void): () => void {
+  start(onError: (error: unknown) => void): void {
+    this.stop();
     const check = () => void this.runIfDue().catch(onError);
-    const first = setTimeout(check, 5_000);
-    const timer = setInterval(check, 10 * 60_000);
-    first.unref();
-    timer.unref();
-    return () => {
-      clearTimeout(first);
-      clearInterval(timer);
-    };
+    this.#timers = [setTimeout(check, 5_000), setInterval(check, 10 * 60_000)];
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  stop(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
   }
 
   async #run(actor: string): Promise<LastBackup> {
-    const { db, dataDir, settings, audit, now } = this.deps;
+    const { db, dataDir, settings, audited, now } = this.deps;
     const at = now();
     const name = `enroll-backup-${at
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d{3}/, '')}.tar.gz`;
     let last: LastBackup;
+    let entry: AuditEntry;
     try {
       mkdirSync(this.schedule.dir, { recursive: true, mode: 0o700 });
       const result = await createBackup(db, dataDir, path.join(this.schedule.dir, name), at);
       for (const old of this.files().slice(this.schedule.keep)) unlinkSync(path.join(this.schedule.dir, old.name));
       last = { at: at.toISOString(), outcome: 'success', file: name, size: result.size };
-      audit.record(
-        {
-          actor,
-          action: 'backup',
-          subject: name,
-          outcome: 'success',
-          detail: `${result.size} bytes, ${result.manifest.counts.certificates} certificates`,
-        },
-        now(),
-      );
+      entry = {
+        actor,
+        action: 'backup',
+        subject: name,
+        outcome: 'success',
+        detail: `${result.size} bytes, ${result.manifest.counts.certificates} certificates`,
+      };
     } catch (error) {
       last = { at: at.toISOString(), outcome: 'failure', error: (error as Error).message };
-      audit.record(
-        { actor, action: 'backup', subject: name, outcome: 'failure', detail: (error as Error).message.slice(0, 300) },
-        now(),
-      );
+      entry = { actor, action: 'backup', subject: name, outcome: 'failure', detail: last.error!.slice(0, 300) };
     }
-    settings.put('backup_last', JSON.stringify(last));
+    audited(now(), (audit) => {
+      settings.put('backup_last', JSON.stringify(last));
+      audit(entry);
+    });
     return last;
   }
 }

@@ -57,3 +57,13 @@ export function auditRepository(db: Db) {
   };
 }
 export type AuditRepository = ReturnType<typeof auditRepository>;
+
+/**
+ * The one way a state change is written: `work` runs in a transaction, and the audit rows it
+ * records commit or roll back with the change they describe.
+ */
+export function auditedTransactions(db: Db, audit: AuditRepository) {
+  return <T>(at: Date, work: (record: (entry: AuditEntry) => void) => T): T =>
+    db.transaction(() => work((entry) => audit.record(entry, at)))();
+}
+export type AuditedTransaction = ReturnType<typeof auditedTransactions>;

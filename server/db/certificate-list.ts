@@ -25,7 +25,7 @@ export interface ListPage {
 
 const HIGHEST = '\u{10FFFF}';
 
-export function certificateList(db: Db) {
+export function certificateQueries(db: Db) {
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   const statement = (sql: string) => {
     let prepared = cache.get(sql);
@@ -76,3 +76,5 @@ export function certificateList(db: Db) {
     },
   };
 }
+
+export type CertificateQueries = ReturnType<typeof certificateQueries>;

@@ -1,19 +1,11 @@
 // The CA's files under DATA_DIR: ca.crt (0644, the broker's cafile) and ca.key (0600).
 // Made on first start, loaded and checked at every later one, replaced by `import-ca`.
-import { existsSync, readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dataFiles } from '../data-dir.js';
+import { StartupError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { CaError, createCa, exportCaKey, loadCa, type Ca } from '../pki/ca.js';
-
-export interface CaPaths {
-  cert: string;
-  key: string;
-}
-
-export function caPaths(dataDir: string): CaPaths {
-  return { cert: path.join(dataDir, 'ca.crt'), key: path.join(dataDir, 'ca.key') };
-}
+import { CaError, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
 
 export interface CaOptions {
   commonName: string;
@@ -21,29 +13,55 @@ export interface CaOptions {
   now: Date;
 }
 
-/** Loads the CA from DATA_DIR, making one first when neither file exists. */
-export async function loadOrCreateCa(dataDir: string, options: CaOptions): Promise<{ ca: Ca; created: boolean }> {
-  const paths = caPaths(dataDir);
-  const hasCert = existsSync(paths.cert);
-  const hasKey = existsSync(paths.key);
-  if (!hasCert && !hasKey) {
-    const made = await createCa(options.commonName, options.now);
-    // The key first: a certificate without its key would be useless, a key alone is reported below.
-    writeFileAtomic(paths.key, exportCaKey(createPrivateKey(made.keyPem), options.passphrase), 0o600);
-    writeFileAtomic(paths.cert, made.certPem, 0o644);
-    return { ca: loadCa(made.certPem, made.keyPem, undefined, options.now), created: true };
-  }
-  if (!hasCert)
-    throw new CaError(`${paths.key} exists but ${paths.cert} does not: restore ca.crt or remove both to make a new CA`);
-  if (!hasKey)
-    throw new CaError(`${paths.cert} exists but ${paths.key} does not: restore ca.key (from a backup) to keep issuing`);
-  const ca = loadCa(readFileSync(paths.cert, 'utf8'), readFileSync(paths.key, 'utf8'), options.passphrase, options.now);
-  return { ca, created: false };
+/** A CA problem as one line naming what to do about it (the setting, the file). */
+function startupError(error: unknown): unknown {
+  if (!(error instanceof CaError)) return error;
+  return new StartupError(
+    error.code === 'needs-passphrase'
+      ? 'CA key is encrypted: set CA_KEY_PASSPHRASE or CA_KEY_PASSPHRASE_FILE'
+      : error.code === 'wrong-passphrase'
+        ? 'CA key passphrase is wrong: check CA_KEY_PASSPHRASE or CA_KEY_PASSPHRASE_FILE'
+        : error.message,
+  );
 }
 
-/** Whether ca.key is stored without encryption (the portal warns about it). */
+/** Loads the CA from DATA_DIR, making one first when neither file exists. */
+export async function loadOrCreateCa(dataDir: string, options: CaOptions): Promise<{ ca: Ca; created: boolean }> {
+  const files = dataFiles(dataDir);
+  const hasCert = existsSync(files.caCert);
+  const hasKey = existsSync(files.caKey);
+  try {
+    if (!hasCert && !hasKey) {
+      const made = await createCa(options.commonName, options.now);
+      const key = createPrivateKey(made.keyPem);
+      // The key first: a certificate without its key would be useless, a key alone is reported below.
+      writeFileAtomic(files.caKey, exportCaKey(key, options.passphrase), 0o600);
+      writeFileAtomic(files.caCert, made.certPem, 0o644);
+      return { ca: loadCa(made.certPem, key, undefined, options.now), created: true };
+    }
+    if (!hasCert)
+      throw new StartupError(
+        `${files.caKey} exists but ${files.caCert} does not: restore ca.crt or remove both to make a new CA`,
+      );
+    if (!hasKey)
+      throw new StartupError(
+        `${files.caCert} exists but ${files.caKey} does not: restore ca.key (from a backup) to keep issuing`,
+      );
+    const ca = loadCa(
+      readFileSync(files.caCert, 'utf8'),
+      readFileSync(files.caKey, 'utf8'),
+      options.passphrase,
+      options.now,
+    );
+    return { ca, created: false };
+  } catch (error) {
+    throw startupError(error);
+  }
+}
+
+/** Whether ca.key is stored encrypted (the portal warns when it is not). */
 export function isCaKeyEncrypted(dataDir: string): boolean {
-  return readFileSync(caPaths(dataDir).key, 'utf8').includes('-----BEGIN ENCRYPTED PRIVATE KEY-----');
+  return isEncryptedKeyPem(readFileSync(dataFiles(dataDir).caKey, 'utf8'));
 }
 
 export interface ImportOptions {
@@ -58,9 +76,16 @@ export interface ImportOptions {
 
 /** Adopts an existing CA (e.g. one made by OwnTracks' generate-CA.sh) as this portal's CA. */
 export function importCa(dataDir: string, options: ImportOptions): Ca {
-  const ca = loadCa(options.certPem, options.keyPem, options.importPassphrase, options.now);
-  const paths = caPaths(dataDir);
-  writeFileAtomic(paths.key, exportCaKey(ca.key, options.storePassphrase), 0o600);
-  writeFileAtomic(paths.cert, ca.certPem, 0o644);
+  let ca: Ca;
+  try {
+    ca = loadCa(options.certPem, options.keyPem, options.importPassphrase, options.now);
+  } catch (error) {
+    throw error instanceof CaError && error.code === 'needs-passphrase'
+      ? new StartupError('The key is encrypted: give its passphrase with --passphrase-file')
+      : startupError(error);
+  }
+  const files = dataFiles(dataDir);
+  writeFileAtomic(files.caKey, exportCaKey(ca.key, options.storePassphrase), 0o600);
+  writeFileAtomic(files.caCert, ca.certPem, 0o644);
   return ca;
 }

@@ -1,22 +1,31 @@
-// Everything the enrollment use cases work with, built once at start (see server/portal.ts).
+// What the enrollment use cases work with. Built once by the composition root (server/services.ts)
+// and seen only inside enroll/: routes reach the use cases through the Enrollment facade.
 import type { Config } from '../config.js';
-import type { AuditRepository } from '../db/audit.js';
+import type { AuditedTransaction, AuditRepository } from '../db/audit.js';
 import type { CertificatesRepository } from '../db/certificates.js';
+import type { CertificateQueries } from '../db/certificate-list.js';
 import type { Db } from '../db/database.js';
 import type { ServerCertificatesRepository } from '../db/server-certificates.js';
 import type { UsersRepository } from '../db/users.js';
+import type { DataFiles } from '../data-dir.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
 import type { CrlPublisher } from './crl-publisher.js';
 import type { Minter } from './minter.js';
 
-export interface EnrollContext {
-  config: Config;
+export interface EnrollDeps {
+  config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand'>;
+  files: DataFiles;
   db: Db;
   ca: Ca;
+  /** Whether ca.key is stored encrypted (a banner warns when it is not). */
+  caKeyEncrypted: boolean;
   now: () => Date;
+  /** Runs a state change and its audit rows in one transaction. */
+  audited: AuditedTransaction;
   users: UsersRepository;
   certificates: CertificatesRepository;
+  certificateQueries: CertificateQueries;
   serverCertificates: ServerCertificatesRepository;
   audit: AuditRepository;
   minter: Minter;
@@ -29,3 +38,6 @@ export interface Actor {
   name: string;
   ip?: string | undefined;
 }
+
+/** The audit fields that name the actor. */
+export const by = (actor: Actor) => ({ actor: actor.name, ip: actor.ip ?? null });

@@ -9,6 +9,7 @@ import type { RevokedRow } from '../db/certificates.js';
 import type { SettingsRepository } from '../db/settings.js';
 import type { Db } from '../db/database.js';
 import { writeFileAtomic } from '../files.js';
+import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import type { Ca } from '../pki/ca.js';
 import { buildCrlPem, isValidCrl, type CrlRequest, type RevocationReason } from '../pki/crl.js';
 
@@ -33,10 +34,28 @@ export interface Publication {
   reload: ReloadOutcome | undefined;
 }
 
+/**
+ * What a use case gets back from publishing after a committed change: the CRL, or why it could
+ * not be published. The change stands either way; a failed publication is retried on its own.
+ */
+export type PublicationResult = Ok<{ publication: Publication }> | Failed<'crl-failed', { error: string }>;
+
+/** A publication that failed and is being retried: shown as degraded on /healthz and the Broker page. */
+export interface PendingPublication {
+  since: Date;
+  error: string;
+  attempts: number;
+  nextAttemptAt: Date;
+}
+
+const RETRY_FIRST_MS = 5_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
 export interface CrlPublisherOptions {
   db: Db;
   ca: Ca;
-  dataDir: string;
+  /** DATA_DIR/crl.pem: the broker's crlfile. */
+  file: string;
   /** Every revoked certificate the CA signed (client and server), streamed. */
   revoked: () => Iterable<RevokedRow>;
   settings: SettingsRepository;
@@ -45,6 +64,8 @@ export interface CrlPublisherOptions {
   reloadCommand: string | undefined;
   /** The CRL builder; tests swap in a broken one to prove a bad CRL is never published. */
   build?: (request: CrlRequest) => string;
+  /** First retry delay after a failed publication (doubling up to five minutes); tests shorten it. */
+  retryFirstMs?: number;
 }
 
 function withEtag(pem: string) {
@@ -77,12 +98,25 @@ export class CrlPublisher {
   readonly file: string;
   #queue: Promise<unknown> = Promise.resolve();
   #current: { pem: string; etag: string } | undefined;
+  #pending: PendingPublication | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #freshnessTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CrlPublisherOptions) {
-    this.file = path.join(options.dataDir, 'crl.pem');
-    // A publication killed half-way leaves its temporary file behind (crl.pem itself is intact).
-    for (const name of readdirSync(options.dataDir))
-      if (/^\.crl\.pem\..*\.tmp$/.test(name)) rmSync(path.join(options.dataDir, name), { force: true });
+    this.file = options.file;
+  }
+
+  /** A publication killed half-way leaves its temporary file behind (crl.pem itself is intact). */
+  removeStaleTemporaries(): void {
+    const dir = path.dirname(this.file);
+    const prefix = `.${path.basename(this.file)}.`;
+    for (const name of readdirSync(dir))
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
+  }
+
+  /** Set while a failed publication waits for its retry. */
+  get pending(): PendingPublication | undefined {
+    return this.#pending;
   }
 
   /** When the published CRL stops being valid, if one has been published. */
@@ -116,11 +150,51 @@ export class CrlPublisher {
     return this.publish('system', 'renewal');
   }
 
+  /**
+   * Publishes after a committed change. A failure is an outcome, not an exception: the change
+   * stands, the publication is retried with back-off until it succeeds, and `pending` says so.
+   */
+  async publishOrRetry(actor: string, cause: string): Promise<PublicationResult> {
+    try {
+      return ok({ publication: await this.publish(actor, cause) });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#scheduleRetry(message);
+      return failed('crl-failed', { error: message });
+    }
+  }
+
+  #scheduleRetry(error: string): void {
+    const now = this.options.now();
+    const attempts = (this.#pending?.attempts ?? 0) + 1;
+    const delay = Math.min((this.options.retryFirstMs ?? RETRY_FIRST_MS) * 2 ** (attempts - 1), RETRY_MAX_MS);
+    this.#pending = {
+      since: this.#pending?.since ?? now,
+      error,
+      attempts,
+      nextAttemptAt: new Date(now.getTime() + delay),
+    };
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.publish('system', `retry after a failed publication (${error})`).catch((retryError: unknown) =>
+        this.#scheduleRetry(retryError instanceof Error ? retryError.message : String(retryError)),
+      );
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
   /** Checks every hour whether the CRL needs renewing. */
-  startFreshnessTimer(onError: (error: unknown) => void): () => void {
-    const timer = setInterval(() => this.refreshIfAging().catch(onError), 3600_000);
-    timer.unref();
-    return () => clearInterval(timer);
+  startFreshnessTimer(onError: (error: unknown) => void): void {
+    clearInterval(this.#freshnessTimer);
+    this.#freshnessTimer = setInterval(() => this.refreshIfAging().catch(onError), 3600_000);
+    this.#freshnessTimer.unref();
+  }
+
+  /** Stops the timers; a publication under way finishes. */
+  stop(): void {
+    clearInterval(this.#freshnessTimer);
+    clearTimeout(this.#retryTimer);
   }
 
   async #publish(actor: string, cause: string): Promise<Publication> {
@@ -167,6 +241,8 @@ export class CrlPublisher {
     }
     writeFileAtomic(this.file, pem, 0o644);
     this.#current = withEtag(pem);
+    this.#pending = undefined;
+    clearTimeout(this.#retryTimer);
     db.transaction(() => {
       settings.put('crl_this_update', at.toISOString());
       settings.put('crl_next_update', nextUpdate.toISOString());

@@ -1,9 +1,12 @@
-// Issuing a certificate: mint, record before release, mail, and revoke what could not be delivered.
-import type { BundleFormat } from '../pki/pkcs12.js';
-import { generatePassphrase } from '../pki/passphrase.js';
+// Issuing a certificate: check the rules, mint, record before release, mail, and revoke what could
+// not be delivered.
 import { enrollmentMessage } from '../mail/enrollment.js';
-import type { Actor, EnrollContext } from './context.js';
-import type { Publication } from './crl-publisher.js';
+import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import { generatePassphrase } from '../pki/passphrase.js';
+import type { BundleFormat } from '../pki/pkcs12.js';
+import { by, type Actor, type EnrollDeps } from './context.js';
+import type { PublicationResult } from './crl-publisher.js';
+import { issueRequestSchema } from './rules.js';
 
 export interface IssueRequest {
   username: string;
@@ -13,39 +16,43 @@ export interface IssueRequest {
   keyBits: number;
   format: BundleFormat;
   /** Typed by the admin; generated when absent. */
-  passphrase: string | undefined;
+  passphrase?: string | undefined;
   /** The user exists with another address and the admin chose to change it. */
   changeEmail: boolean;
 }
 
+export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
 export type IssueOutcome =
-  | { ok: true; certificateId: number; passphrase: string; serial: string; mailResponse: string }
-  | { ok: false; reason: 'email-differs'; currentEmail: string }
-  | { ok: false; reason: 'outlives-ca'; caDaysLeft: number; caExpires: Date }
-  | {
-      ok: false;
-      reason: 'mail-failed';
-      certificateId: number;
-      serial: string;
-      mailError: string;
-      publication: Publication | undefined;
-      publishError?: string;
-    };
+  | Issued
+  | Invalid
+  | Failed<'email-differs', { currentEmail: string }>
+  | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
+  | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
-export function caDaysLeft(ctx: Pick<EnrollContext, 'ca' | 'now'>): number {
+export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
   return Math.floor((Date.parse(ctx.ca.x509.validTo) - ctx.now().getTime()) / 86400_000);
 }
 
-export async function issueCertificate(ctx: EnrollContext, request: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+type IssueDeps = Pick<
+  EnrollDeps,
+  'config' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
+>;
+
+export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+  // Whatever the entry point, the same rules: the username is the CN and the MQTT username.
+  const parsed = issueRequestSchema.safeParse(input);
+  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
+  const request = parsed.data;
+
   // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
   const daysLeft = caDaysLeft(ctx);
   if (request.days > daysLeft)
-    return { ok: false, reason: 'outlives-ca', caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) };
+    return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
 
   const existing = ctx.users.find(request.username);
   if (existing && existing.email !== request.email && !request.changeEmail) {
-    return { ok: false, reason: 'email-differs', currentEmail: existing.email };
+    return failed('email-differs', { currentEmail: existing.email });
   }
 
   const passphrase = request.passphrase ?? generatePassphrase();
@@ -72,23 +79,20 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
   });
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.
-  const at = ctx.now();
-  const certificateId = ctx.db.transaction(() => {
+  const recorded = ctx.audited(ctx.now(), (audit) => {
     let user = ctx.users.find(request.username);
     if (!user) {
-      user = ctx.users.create(request.username, request.email, at);
+      user = ctx.users.create(request.username, request.email, ctx.now());
     } else if (user.email !== request.email) {
-      ctx.audit.record(
-        {
-          actor: actor.name,
-          action: 'email-change',
-          subject: `user:${user.username}`,
-          outcome: 'success',
-          detail: `${user.email} → ${request.email}`,
-          ip: actor.ip,
-        },
-        at,
-      );
+      // Checked again inside the transaction: a concurrent issue may have changed the address.
+      if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
+      audit({
+        ...by(actor),
+        action: 'email-change',
+        subject: `user:${user.username}`,
+        outcome: 'success',
+        detail: `${user.email} → ${request.email}`,
+      });
       ctx.users.setEmail(user.id, request.email);
     }
     const id = ctx.certificates.insert({
@@ -102,82 +106,56 @@ export async function issueCertificate(ctx: EnrollContext, request: IssueRequest
       not_after: bundle.notAfter.toISOString(),
       bundle_format: request.format,
       issued_by: actor.name,
-      issued_at: at.toISOString(),
+      issued_at: ctx.now().toISOString(),
     });
-    ctx.audit.record(
-      {
-        actor: actor.name,
-        action: 'issue',
-        subject: `certificate:${id}`,
-        outcome: 'success',
-        detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`,
-        ip: actor.ip,
-      },
-      at,
-    );
-    return id;
-  })();
+    audit({
+      ...by(actor),
+      action: 'issue',
+      subject: `certificate:${id}`,
+      outcome: 'success',
+      detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`,
+    });
+    return ok({ certificateId: id });
+  });
+  if (!recorded.ok) return recorded; // nothing was recorded; the bundle never leaves this function
+  const { certificateId } = recorded;
 
   try {
     const sent = await ctx.mailer.send(message);
-    ctx.db.transaction(() => {
+    ctx.audited(ctx.now(), (audit) => {
       ctx.certificates.setDelivery(certificateId, 'sent');
-      ctx.audit.record(
-        {
-          actor: actor.name,
-          action: 'mail',
-          subject: `certificate:${certificateId}`,
-          outcome: 'success',
-          detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
-          ip: actor.ip,
-        },
-        ctx.now(),
-      );
-    })();
-    return { ok: true, certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response };
+      audit({
+        ...by(actor),
+        action: 'mail',
+        subject: `certificate:${certificateId}`,
+        outcome: 'success',
+        detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
+      });
+    });
+    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);
-    const failedAt = ctx.now();
-    ctx.db.transaction(() => {
+    ctx.audited(ctx.now(), (audit) => {
       ctx.certificates.setDelivery(certificateId, 'failed', mailError);
-      ctx.certificates.revoke(certificateId, failedAt, 'cessationOfOperation', 'system');
-      ctx.audit.record(
-        {
-          actor: actor.name,
-          action: 'mail',
-          subject: `certificate:${certificateId}`,
-          outcome: 'failure',
-          detail: `to ${request.email}: ${mailError}`.slice(0, 500),
-          ip: actor.ip,
-        },
-        failedAt,
-      );
-      ctx.audit.record(
-        {
-          actor: 'system',
-          action: 'revoke',
-          subject: `certificate:${certificateId}`,
-          outcome: 'success',
-          detail: `${request.username}, serial ${bundle.serial}: mail failed`,
-        },
-        failedAt,
-      );
-    })();
-    try {
-      const publication = await ctx.crl.publish('system', `undelivered ${bundle.serial}`);
-      return { ok: false, reason: 'mail-failed', certificateId, serial: bundle.serial, mailError, publication };
-    } catch (publishError) {
-      return {
-        ok: false,
-        reason: 'mail-failed',
-        certificateId,
-        serial: bundle.serial,
-        mailError,
-        publication: undefined,
-        publishError: String((publishError as Error).message),
-      };
-    }
+      ctx.certificates.revoke(certificateId, ctx.now(), 'cessationOfOperation', 'system');
+      audit({
+        ...by(actor),
+        action: 'mail',
+        subject: `certificate:${certificateId}`,
+        outcome: 'failure',
+        detail: `to ${request.email}: ${mailError}`.slice(0, 500),
+      });
+      audit({
+        actor: 'system',
+        action: 'revoke',
+        subject: `certificate:${certificateId}`,
+        outcome: 'success',
+        detail: `${request.username}, serial ${bundle.serial}: mail failed`,
+      });
+    });
+    const publication = await ctx.crl.publishOrRetry('system', `undelivered ${bundle.serial}`);
+    return failed('mail-failed', { certificateId, serial: bundle.serial, mailError, publication });
   }
 }
 

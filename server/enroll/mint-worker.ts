@@ -1,7 +1,9 @@
 // Worker-thread entry: the minter's threads run these, off the event loop and only on CPU time the
-// event loop does not want. The CA arrives as its certificate and a KeyObject (transferable
-// between threads); the loaded CA is kept per certificate.
+// event loop does not want. The CA arrives once per thread, as its certificate and a KeyObject in
+// the pool's workerData (cloned between threads by node:crypto, never exported as PEM), and is
+// not sent with each task.
 import type { KeyObject } from 'node:crypto';
+import { workerData } from 'piscina';
 import { loadCa, type Ca } from '../pki/ca.js';
 import { generateRsaKeyPairSync, type KeyPairPem } from '../pki/keys.js';
 import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
@@ -9,28 +11,20 @@ import { runOnlyWhenIdle } from './idle-priority.js';
 
 runOnlyWhenIdle();
 
-export interface MintTask {
+/** What a minting thread is started with (piscina's workerData). */
+export interface MintWorkerData {
   caCertPem: string;
   caKey: KeyObject;
-  request: MintRequest;
 }
 
-const loaded = new Map<string, Ca>();
+let ca: Ca | undefined;
 
-export default async function mint(task: MintTask): Promise<MintedBundle> {
-  let ca = loaded.get(task.caCertPem);
-  if (!ca) {
-    ca = loadCa(
-      task.caCertPem,
-      task.caKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      undefined,
-      task.request.now,
-    );
-    loaded.set(task.caCertPem, ca);
-  }
+export default async function mint(request: MintRequest): Promise<MintedBundle> {
+  const data = workerData as MintWorkerData;
+  ca ??= loadCa(data.caCertPem, data.caKey, undefined, request.now);
   // Without a pooled key, generate it here: CPU work stays on this thread, not in libuv's pool.
-  const keys = task.request.keys ?? generateRsaKeyPairSync(task.request.keyBits);
-  return mintClientBundle(ca, { ...task.request, keys });
+  const keys = request.keys ?? generateRsaKeyPairSync(request.keyBits);
+  return mintClientBundle(ca, { ...request, keys });
 }
 
 /** A key pair for the key pool, generated on this (low-priority) thread. */

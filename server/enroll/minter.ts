@@ -10,9 +10,11 @@ import type { Ca } from '../pki/ca.js';
 import type { KeyPairPem } from '../pki/keys.js';
 import type { MintedBundle, MintRequest } from '../pki/mint.js';
 import { KeyPool } from './key-pool.js';
-import type { MintTask } from './mint-worker.js';
+import type { MintWorkerData } from './mint-worker.js';
 
 export interface Minter {
+  /** Warms up: threads and keys are made a moment later, so they do not slow the start itself. */
+  start(): void;
   mint(request: MintRequest): Promise<MintedBundle>;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export function createMinter(
   options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {},
 ): Minter {
   const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+  const workerData: MintWorkerData = { caCertPem: ca.certPem, caKey: ca.key };
   const threadPool = (count: number) =>
     new Piscina({
       filename: workerFile,
@@ -40,29 +43,33 @@ export function createMinter(
       maxThreads: count,
       idleTimeout: 60_000,
       niceIncrement: NICE_INCREMENT,
+      workerData,
     });
-  // Threads and keys are made a moment after start, so they do not slow the start itself.
-  let minting: Piscina<MintTask, MintedBundle> | undefined;
+  // Nothing runs until start() or the first mint: building the portal starts no thread or timer.
+  let minting: Piscina<MintRequest, MintedBundle> | undefined;
   let keyMaking: Piscina<number, KeyPairPem> | undefined;
+  let keys: KeyPool | undefined;
+  let warmUp: NodeJS.Timeout | undefined;
   const mintingThreads = () => (minting ??= threadPool(threads));
-  const keys = new KeyPool(
-    options.keyPoolSize ?? KEY_POOL_SIZE,
-    () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }),
-    {
-      startDelayMs: WARM_UP_DELAY_MS,
-      ...(options.onError && { onError: options.onError }),
-    },
-  );
-  const warmUp = setTimeout(mintingThreads, WARM_UP_DELAY_MS);
-  warmUp.unref();
+  const keyPool = (startDelayMs: number) =>
+    (keys ??= new KeyPool(
+      options.keyPoolSize ?? KEY_POOL_SIZE,
+      () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }),
+      { startDelayMs, ...(options.onError && { onError: options.onError }) },
+    ));
   return {
+    start() {
+      keyPool(WARM_UP_DELAY_MS);
+      warmUp ??= setTimeout(mintingThreads, WARM_UP_DELAY_MS);
+      warmUp.unref();
+    },
     async mint(request) {
-      const pooled = request.keyBits === POOLED_KEY_BITS ? keys.take() : undefined;
-      return mintingThreads().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
+      const pooled = request.keyBits === POOLED_KEY_BITS ? keyPool(0).take() : undefined;
+      return mintingThreads().run({ ...request, keys: pooled });
     },
     async close() {
       clearTimeout(warmUp);
-      keys.close();
+      keys?.close();
       await Promise.all([minting?.destroy(), keyMaking?.destroy()]);
     },
   };

@@ -1,21 +1,28 @@
 // Replacing a certificate: a new key and certificate for the same person and device, mailed; the
 // old one is revoked as superseded only after the new mail went out.
-import type { Actor, EnrollContext } from './context.js';
-import type { Publication } from './crl-publisher.js';
-import { caDaysLeft, issueCertificate, type IssueOutcome } from './issue.js';
+import { failed, ok, type Failed, type Ok } from '../outcome.js';
+import type { Actor, EnrollDeps } from './context.js';
+import type { PublicationResult } from './crl-publisher.js';
+import { caDaysLeft, issueCertificate, type IssueOutcome, type Issued } from './issue.js';
 import { revokeCertificate } from './revoke.js';
+import { CLIENT_MAX_DAYS } from './rules.js';
 
 const DAY_MS = 86400_000;
 
 export type ReplaceOutcome =
-  | { ok: true; issued: Extract<IssueOutcome, { ok: true }>; publication: Publication }
-  | { ok: false; reason: 'not-found' | 'not-active' }
-  | Extract<IssueOutcome, { ok: false }>;
+  | Ok<{
+      issued: Issued;
+      oldSerial: string;
+      /** The old certificate's revocation: its CRL, or `already-revoked` when someone else revoked it meanwhile. */
+      superseded: PublicationResult | Failed<'already-revoked'>;
+    }>
+  | Failed<'not-found' | 'not-active'>
+  | Exclude<IssueOutcome, { ok: true }>;
 
-export async function replaceCertificate(ctx: EnrollContext, id: number, actor: Actor): Promise<ReplaceOutcome> {
+export async function replaceCertificate(ctx: EnrollDeps, id: number, actor: Actor): Promise<ReplaceOutcome> {
   const old = ctx.certificates.find(id);
-  if (!old) return { ok: false, reason: 'not-found' };
-  if (old.status !== 'active') return { ok: false, reason: 'not-active' };
+  if (!old) return failed('not-found');
+  if (old.status !== 'active') return failed('not-active');
   const lifetime = Math.round((Date.parse(old.not_after) - Date.parse(old.not_before)) / DAY_MS);
   const issued = await issueCertificate(
     ctx,
@@ -23,16 +30,20 @@ export async function replaceCertificate(ctx: EnrollContext, id: number, actor: 
       username: old.username,
       email: old.email,
       device: old.device,
-      days: Math.min(Math.max(lifetime, 1), 3650, caDaysLeft(ctx)), // never beyond the CA's own expiry
+      days: Math.min(Math.max(lifetime, 1), CLIENT_MAX_DAYS, caDaysLeft(ctx)), // never beyond the CA's own expiry
       keyBits: old.key_bits,
       format: old.bundle_format,
-      passphrase: undefined,
       changeEmail: false,
     },
     actor,
   );
   if (!issued.ok) return issued; // the old certificate stays active: the person still has only it
+  // The new bundle is on its way: whatever happened to the old certificate meanwhile (a revoke
+  // racing this replace), the new passphrase must reach the admin.
   const revoked = await revokeCertificate(ctx, id, 'superseded', actor);
-  if (!revoked.ok) return { ok: false, reason: 'not-active' };
-  return { ok: true, issued, publication: revoked.publication };
+  return ok({
+    issued,
+    oldSerial: old.serial,
+    superseded: revoked.ok ? revoked.publication : failed('already-revoked'),
+  });
 }

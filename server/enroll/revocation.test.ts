@@ -13,7 +13,8 @@ import { TestSmtpServer } from '../testing/smtp.js';
 import { certificatesRepository } from '../db/certificates.js';
 import { usersRepository } from '../db/users.js';
 import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher, runReloadCommand } from './crl-publisher.js';
-import { replaceCertificate } from './replace.js';
+import { auditRepository } from '../db/audit.js';
+import { settingsRepository } from '../db/settings.js';
 
 const DAY = 86400_000;
 
@@ -193,16 +194,16 @@ describe('revocation', () => {
 describe('CRL freshness and safety', () => {
   test('the CRL is renewed once a day old (injected clock); /healthz degrades near nextUpdate', async () => {
     await withPortal({}, async (portal) => {
-      const { crl } = portal.app.portal.enroll;
-      const number = () => portal.app.portal.settings.get('crl_number');
+      const { enrollment } = portal.services;
+      const number = () => settingsRepository(portal.db).get('crl_number');
       const first = number();
       portal.clock.advance(CRL_RENEW_AFTER_MS / 2);
-      assert.equal(await crl.refreshIfAging(), undefined, 'still fresh');
+      assert.equal(await enrollment.renewCrlIfAging(), undefined, 'still fresh');
       portal.clock.advance(CRL_RENEW_AFTER_MS);
-      const renewed = await crl.refreshIfAging();
+      const renewed = await enrollment.renewCrlIfAging();
       assert.ok(renewed);
       assert.notEqual(number(), first);
-      assert.equal(crl.nextUpdate!.getTime(), portal.clock.now().getTime() + 30 * DAY);
+      assert.equal(Date.parse(enrollment.health().crlNextUpdate!), portal.clock.now().getTime() + 30 * DAY);
       const text = await crlText(portal);
       assert.match(text.stderr + text.stdout, /verify OK/);
 
@@ -227,14 +228,13 @@ describe('CRL freshness and safety', () => {
 
   test('a CRL that fails verification never replaces the good one', async () => {
     await withPortal({}, async (portal) => {
-      const { enroll, settings, audit } = portal.app.portal;
       const good = readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8');
       const broken = new CrlPublisher({
         db: portal.db,
-        ca: enroll.ca,
-        dataDir: portal.dataDir,
-        settings,
-        audit,
+        ca: portal.ca,
+        file: path.join(portal.dataDir, 'crl.pem'),
+        settings: settingsRepository(portal.db),
+        audit: auditRepository(portal.db),
         now: portal.clock.now,
         reloadCommand: undefined,
         revoked: () => [],
@@ -316,7 +316,7 @@ describe('replacing and crash recovery', () => {
       const { id } = await issue(browser, 'erin', 'phone'); // 30 days
       const caExpires = Date.parse(portal.ca.x509.validTo);
       portal.clock.current = new Date(caExpires - 10.5 * DAY);
-      const outcome = await replaceCertificate(portal.app.portal.enroll, id, { name: 'admin', ip: '127.0.0.1' });
+      const outcome = await portal.services.enrollment.replace(id, { name: 'admin', ip: '127.0.0.1' });
       assert.ok(outcome.ok, `replace failed: ${outcome.ok ? '' : outcome.reason}`);
       const replacement = portal.db
         .prepare('SELECT pem, not_before, not_after FROM certificates WHERE id = ?')

@@ -1,62 +1,57 @@
-// Revoking certificates: one transaction for status, time, reason and audit row; then a new CRL.
+// Revoking certificates: status, time, reason and audit row in one transaction; then a new CRL.
+// A CRL that cannot be published does not undo the revocation: it is retried until it succeeds.
+import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import type { RevocationReason } from '../pki/crl.js';
-import type { Actor, EnrollContext } from './context.js';
-import type { Publication } from './crl-publisher.js';
+import { by, type Actor, type EnrollDeps } from './context.js';
+import type { PublicationResult } from './crl-publisher.js';
 
-export type RevokeOutcome =
-  | { ok: true; publication: Publication }
-  | { ok: false; reason: 'not-found' | 'already-revoked' };
+export type Revoked = Ok<{ serial: string; publication: PublicationResult }>;
+export type RevokeOutcome = Revoked | Failed<'not-found' | 'already-revoked'>;
+
+type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl'>;
 
 export async function revokeCertificate(
-  ctx: EnrollContext,
+  ctx: RevokeDeps,
   id: number,
   reason: RevocationReason,
   actor: Actor,
 ): Promise<RevokeOutcome> {
   const existing = ctx.certificates.find(id);
-  if (!existing) return { ok: false, reason: 'not-found' };
-  const at = ctx.now();
-  const changed = ctx.db.transaction(() => {
-    if (!ctx.certificates.revoke(id, at, reason, actor.name)) return false;
-    ctx.audit.record(
-      {
-        actor: actor.name,
-        action: 'revoke',
-        subject: `certificate:${id}`,
-        outcome: 'success',
-        detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
-        ip: actor.ip,
-      },
-      at,
-    );
+  if (!existing) return failed('not-found');
+  const changed = ctx.audited(ctx.now(), (audit) => {
+    if (!ctx.certificates.revoke(id, ctx.now(), reason, actor.name)) return false;
+    audit({
+      ...by(actor),
+      action: 'revoke',
+      subject: `certificate:${id}`,
+      outcome: 'success',
+      detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
+    });
     return true;
-  })();
-  if (!changed) return { ok: false, reason: 'already-revoked' };
-  return { ok: true, publication: await ctx.crl.publish(actor.name, `revoked ${existing.serial}`) };
+  });
+  if (!changed) return failed('already-revoked');
+  const publication = await ctx.crl.publishOrRetry(actor.name, `revoked ${existing.serial}`);
+  return ok({ serial: existing.serial, publication });
 }
 
 /**
  * At start: a certificate still `pending` was signed but never delivered (the process died
  * between recording and mailing it). Its key is gone, so it is revoked as undelivered.
  */
-export function revokeUndelivered(ctx: EnrollContext): number {
+export function revokeUndelivered(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'certificates'>): number {
   const pending = ctx.certificates.pending();
-  const at = ctx.now();
-  ctx.db.transaction(() => {
+  ctx.audited(ctx.now(), (audit) => {
     for (const certificate of pending) {
       ctx.certificates.setDelivery(certificate.id, 'failed', 'the portal stopped before the mail was sent');
-      ctx.certificates.revoke(certificate.id, at, 'cessationOfOperation', 'system');
-      ctx.audit.record(
-        {
-          actor: 'system',
-          action: 'revoke',
-          subject: `certificate:${certificate.id}`,
-          outcome: 'success',
-          detail: `${certificate.username}, serial ${certificate.serial}: undelivered at restart`,
-        },
-        at,
-      );
+      ctx.certificates.revoke(certificate.id, ctx.now(), 'cessationOfOperation', 'system');
+      audit({
+        actor: 'system',
+        action: 'revoke',
+        subject: `certificate:${certificate.id}`,
+        outcome: 'success',
+        detail: `${certificate.username}, serial ${certificate.serial}: undelivered at restart`,
+      });
     }
-  })();
+  });
   return pending.length;
 }

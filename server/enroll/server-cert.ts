@@ -1,49 +1,38 @@
-// The broker's TLS server certificate: signed, recorded before it leaves, audited.
+// The broker's TLS server certificate: checked against the rules, signed, recorded before it
+// leaves, audited; and revoked into the CRL like a client certificate.
 import { generateRsaKeyPair } from '../pki/keys.js';
-import { issueServerCertificate, SERVER_MAX_DAYS } from '../pki/issue.js';
-import type { AuditRepository } from '../db/audit.js';
-import type { Db } from '../db/database.js';
-import type { ServerCertificatesRepository } from '../db/server-certificates.js';
-import type { Ca } from '../pki/ca.js';
+import { issueServerCertificate } from '../pki/issue.js';
 import type { RevocationReason } from '../pki/crl.js';
-import type { Actor, EnrollContext } from './context.js';
-import type { Publication } from './crl-publisher.js';
+import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import { by, type Actor, type EnrollDeps } from './context.js';
+import type { PublicationResult } from './crl-publisher.js';
+import { serverCertificateRequestSchema, type ServerCertificateRequest } from './rules.js';
 
-export interface ServerCertDeps {
-  db: Db;
-  ca: Ca;
-  serverCertificates: ServerCertificatesRepository;
-  audit: AuditRepository;
-  now: () => Date;
-}
-
-export interface BrokerCertificate {
+export type BrokerCertificate = Ok<{
   id: number;
   certPem: string;
   /** Unencrypted PKCS#8: Mosquitto's keyfile. Handed out once, never stored by the portal. */
   keyPem: string;
   serial: string;
   notAfter: Date;
-}
+}>;
+
+type ServerCertDeps = Pick<EnrollDeps, 'ca' | 'now' | 'audited' | 'serverCertificates'>;
 
 export async function issueBrokerCertificate(
-  deps: ServerCertDeps,
-  request: { hosts: string[]; ips: string[]; days?: number },
+  ctx: ServerCertDeps,
+  input: ServerCertificateRequest,
   actor: Actor,
-): Promise<BrokerCertificate> {
+): Promise<BrokerCertificate | Invalid> {
+  const parsed = serverCertificateRequestSchema.safeParse(input);
+  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
+  const { hosts, ips, days } = parsed.data;
   const keys = await generateRsaKeyPair(2048);
-  const at = deps.now();
-  const cert = issueServerCertificate({
-    ca: deps.ca,
-    hosts: request.hosts,
-    ips: request.ips,
-    publicKeyPem: keys.publicKeyPem,
-    days: request.days ?? SERVER_MAX_DAYS,
-    now: at,
-  });
-  const names = [...request.hosts, ...request.ips].join(', ');
-  const id = deps.db.transaction(() => {
-    const inserted = deps.serverCertificates.insert({
+  const at = ctx.now();
+  const cert = issueServerCertificate({ ca: ctx.ca, hosts, ips, publicKeyPem: keys.publicKeyPem, days, now: at });
+  const names = [...hosts, ...ips].join(', ');
+  const id = ctx.audited(at, (audit) => {
+    const inserted = ctx.serverCertificates.insert({
       serial: cert.serial,
       names,
       fingerprint_sha256: cert.fingerprint,
@@ -53,44 +42,36 @@ export async function issueBrokerCertificate(
       issued_by: actor.name,
       issued_at: at.toISOString(),
     });
-    deps.audit.record(
-      {
-        actor: actor.name,
-        action: 'server-cert',
-        subject: `server-certificate:${inserted}`,
-        outcome: 'success',
-        detail: `${names}, serial ${cert.serial}`,
-        ip: actor.ip,
-      },
-      at,
-    );
+    audit({
+      ...by(actor),
+      action: 'server-cert',
+      subject: `server-certificate:${inserted}`,
+      outcome: 'success',
+      detail: `${names}, serial ${cert.serial}`,
+    });
     return inserted;
-  })();
-  return { id, certPem: cert.pem, keyPem: keys.privateKeyPem, serial: cert.serial, notAfter: cert.notAfter };
+  });
+  return ok({ id, certPem: cert.pem, keyPem: keys.privateKeyPem, serial: cert.serial, notAfter: cert.notAfter });
 }
 
 /** Revokes a broker certificate (a leaked key, a retired name) and publishes the CRL. */
 export async function revokeBrokerCertificate(
-  ctx: EnrollContext,
+  ctx: Pick<EnrollDeps, 'now' | 'audited' | 'serverCertificates' | 'crl'>,
   id: number,
   reason: RevocationReason,
   actor: Actor,
-): Promise<Publication | undefined> {
-  const at = ctx.now();
-  const changed = ctx.db.transaction(() => {
-    if (!ctx.serverCertificates.revoke(id, at, reason, actor.name)) return false;
-    ctx.audit.record(
-      {
-        actor: actor.name,
-        action: 'revoke',
-        subject: `server-certificate:${id}`,
-        outcome: 'success',
-        detail: reason,
-        ip: actor.ip,
-      },
-      at,
-    );
+): Promise<Ok<{ publication: PublicationResult }> | Failed<'not-active'>> {
+  const changed = ctx.audited(ctx.now(), (audit) => {
+    if (!ctx.serverCertificates.revoke(id, ctx.now(), reason, actor.name)) return false;
+    audit({
+      ...by(actor),
+      action: 'revoke',
+      subject: `server-certificate:${id}`,
+      outcome: 'success',
+      detail: reason,
+    });
     return true;
-  })();
-  return changed ? ctx.crl.publish(actor.name, `revoked server certificate ${id}`) : undefined;
+  });
+  if (!changed) return failed('not-active');
+  return ok({ publication: await ctx.crl.publishOrRetry(actor.name, `revoked server certificate ${id}`) });
 }

@@ -40,12 +40,8 @@ export function smtpMailer(url: string): Mailer {
   };
 }
 
-export function outboxDir(dataDir: string): string {
-  return path.join(dataDir, 'outbox');
-}
-
-export function outboxMailer(dataDir: string): Mailer {
-  const dir = outboxDir(dataDir);
+/** Writes each message as a .eml file into `dir` (DATA_DIR/outbox), for an admin to forward. */
+export function outboxMailer(dir: string): Mailer {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
@@ -64,8 +60,8 @@ export function outboxMailer(dataDir: string): Mailer {
   };
 }
 
-export function createMailer(smtpUrl: string | undefined, dataDir: string): Mailer {
-  return smtpUrl ? smtpMailer(smtpUrl) : outboxMailer(dataDir);
+export function createMailer(smtpUrl: string | undefined, outbox: string): Mailer {
+  return smtpUrl ? smtpMailer(smtpUrl) : outboxMailer(outbox);
 }
 
 export interface OutboxEntry {
@@ -75,8 +71,7 @@ export interface OutboxEntry {
 }
 
 /** The outbox's messages, newest first. */
-export function listOutbox(dataDir: string): OutboxEntry[] {
-  const dir = outboxDir(dataDir);
+export function listOutbox(dir: string): OutboxEntry[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.eml'));

@@ -1,14 +1,25 @@
 // The certificate authority: create one, load and check one (made here or imported).
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import { StartupError } from '../errors.js';
 import { signCertificate, type NameAttributes } from './certificate.js';
 import { children, readElement } from './der.js';
 import { generateRsaKeyPair } from './keys.js';
 import { randomSerial } from './serial.js';
 
-export class CaError extends StartupError {
+/** Why a CA cannot be used; `needs-passphrase` when the key is encrypted and none was given. */
+export class CaError extends Error {
   override name = 'CaError';
+  constructor(
+    message: string,
+    readonly code: 'needs-passphrase' | 'wrong-passphrase' | 'unusable' = 'unusable',
+  ) {
+    super(message);
+  }
+}
+
+/** Whether a PEM private key is encrypted (PKCS#8 or the traditional OpenSSL header). */
+export function isEncryptedKeyPem(pem: string): boolean {
+  return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem);
 }
 
 export const CA_KEY_BITS = 4096;
@@ -59,14 +70,14 @@ export function exportCaKey(key: KeyObject, passphrase?: string): string {
 }
 
 function readKey(keyPem: string, passphrase: string | undefined): KeyObject {
-  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyPem)) {
-    throw new CaError('CA key is encrypted: set CA_KEY_PASSPHRASE or CA_KEY_PASSPHRASE_FILE');
+  if (passphrase === undefined && isEncryptedKeyPem(keyPem)) {
+    throw new CaError('CA key is encrypted and no passphrase was given', 'needs-passphrase');
   }
   try {
     return createPrivateKey(passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase });
   } catch (error) {
     if (/bad decrypt|wrong password|BAD_DECRYPT/i.test(String((error as Error).message))) {
-      throw new CaError('CA key passphrase is wrong');
+      throw new CaError('CA key passphrase is wrong', 'wrong-passphrase');
     }
     throw new CaError(`CA key cannot be read (${(error as Error).message})`);
   }
@@ -79,8 +90,12 @@ function subjectDerOf(certDer: Buffer): Buffer {
   return fields[offset + 4]!.raw; // serial, signature, issuer, validity, subject
 }
 
-/** Loads a CA and refuses, with one clear line, anything that cannot serve as one. */
-export function loadCa(certPem: string, keyPem: string, passphrase: string | undefined, now: Date): Ca {
+/**
+ * Loads a CA and refuses, with one clear line, anything that cannot serve as one. The key comes as
+ * PEM (decrypted here with the passphrase) or as a KeyObject already loaded (a worker thread gets
+ * it that way, so the key never exists unencrypted outside node:crypto).
+ */
+export function loadCa(certPem: string, keyPem: string | KeyObject, passphrase: string | undefined, now: Date): Ca {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(certPem);
@@ -90,7 +105,7 @@ export function loadCa(certPem: string, keyPem: string, passphrase: string | und
   if (!x509.ca) throw new CaError(`Certificate "${x509.subject}" is not a CA (basicConstraints CA:TRUE missing)`);
   if (new Date(x509.validTo).getTime() <= now.getTime())
     throw new CaError(`CA certificate expired on ${new Date(x509.validTo).toISOString()}`);
-  const key = readKey(keyPem, passphrase);
+  const key = typeof keyPem === 'string' ? readKey(keyPem, passphrase) : keyPem;
   if (key.asymmetricKeyType !== 'rsa') throw new CaError('CA key must be an RSA key');
   if (!x509.checkPrivateKey(key)) throw new CaError('CA key does not match the CA certificate');
 

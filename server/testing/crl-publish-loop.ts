@@ -1,7 +1,6 @@
 // Child process for the crash test: publishes the CRL of DATA_DIR over and over until killed.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { openDataDir } from '../bootstrap.js';
+import { dataFiles, openDataDir } from '../data-dir.js';
 import { loadConfig } from '../config.js';
 import { auditRepository } from '../db/audit.js';
 import { certificatesRepository } from '../db/certificates.js';
@@ -10,10 +9,11 @@ import { CrlPublisher } from '../enroll/crl-publisher.js';
 import { loadCa } from '../pki/ca.js';
 
 const config = loadConfig();
-const db = openDataDir(config);
+const db = openDataDir(config.dataDir);
+const files = dataFiles(config.dataDir);
 const ca = loadCa(
-  readFileSync(path.join(config.dataDir, 'ca.crt'), 'utf8'),
-  readFileSync(path.join(config.dataDir, 'ca.key'), 'utf8'),
+  readFileSync(files.caCert, 'utf8'),
+  readFileSync(files.caKey, 'utf8'),
   undefined,
   new Date(),
 );
@@ -21,7 +21,7 @@ const certificates = certificatesRepository(db);
 const publisher = new CrlPublisher({
   db,
   ca,
-  dataDir: config.dataDir,
+  file: files.crl,
   settings: settingsRepository(db),
   audit: auditRepository(db),
   now: () => new Date(),

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp, type AppDeps } from '../app.js';
-import { openDataDir } from '../bootstrap.js';
+import { buildApp } from '../app.js';
+import { dataFiles, openDataDir } from '../data-dir.js';
+import { createServices, type ServiceDeps } from '../services.js';
 import { loadConfig, type Config } from '../config.js';
-import { caPaths, isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
+import { isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
 import { exportCaKey } from '../pki/ca.js';
 import { testCa } from './pki.js';
 
@@ -27,7 +28,7 @@ export function tempDir(prefix = 'enroll-test-'): string {
 
 export interface TestPortalOptions {
   env?: Record<string, string>;
-  deps?: Partial<AppDeps>;
+  deps?: Partial<ServiceDeps>;
   /** Create TEST_ADMIN through ADMIN_USERNAME/ADMIN_PASSWORD (default true). */
   withAdmin?: boolean;
   dataDir?: string;
@@ -38,12 +39,13 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
   const adminEnv =
     options.withAdmin === false ? {} : { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password };
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...adminEnv, ...options.env });
-  const db = openDataDir(config);
-  if (!existsSync(caPaths(dataDir).cert)) {
+  const db = openDataDir(config.dataDir);
+  const files = dataFiles(dataDir);
+  if (!existsSync(files.caCert)) {
     // The shared test CA, so that every portal does not spend seconds on an RSA 4096 key.
     const { ca } = await testCa();
-    writeFileSync(caPaths(dataDir).key, exportCaKey(ca.key, config.caKeyPassphrase), { mode: 0o600 });
-    writeFileSync(caPaths(dataDir).cert, ca.certPem);
+    writeFileSync(files.caKey, exportCaKey(ca.key, config.caKeyPassphrase), { mode: 0o600 });
+    writeFileSync(files.caCert, ca.certPem);
   }
   const { ca } = await loadOrCreateCa(dataDir, {
     commonName: config.caCommonName,
@@ -54,17 +56,19 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
   const logStream = new PassThrough();
   const logs: string[] = [];
   logStream.on('data', (chunk: Buffer) => logs.push(...String(chunk).split('\n').filter(Boolean)));
-  const app = await buildApp(config, {
+  const services = createServices(config, {
     db,
     ca,
     caKeyEncrypted: isCaKeyEncrypted(dataDir),
     now: clock.now,
-    logStream,
     ...options.deps,
   });
+  const app = await buildApp(config, services, { logStream });
+  await services.start(app.log);
   await app.ready();
   return {
     app,
+    services,
     db,
     ca,
     config,
@@ -73,6 +77,7 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     logs,
     async close() {
       await app.close();
+      await services.stop();
       db.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

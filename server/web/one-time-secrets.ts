@@ -28,3 +28,6 @@ export class OneTimeSecrets<T> {
     for (const [ticket, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(ticket);
   }
 }
+
+/** Passphrases of just-issued bundles, waiting for their result page. */
+export type Passphrases = OneTimeSecrets<{ certificateId: number; passphrase: string }>;

@@ -1,24 +1,5 @@
 // Small helpers that turn stored values into what pages show.
-import type { CertificateRow } from '../db/certificates.js';
-import type { ReloadOutcome } from '../enroll/crl-publisher.js';
-import type { RevocationReason } from '../pki/crl.js';
-
-export const REASON_LABELS: Record<RevocationReason, string> = {
-  unspecified: 'Unspecified',
-  keyCompromise: 'Key compromise (lost or stolen device, leaked bundle)',
-  affiliationChanged: 'Affiliation changed (left the family or company)',
-  superseded: 'Superseded (replaced by a new certificate)',
-  cessationOfOperation: 'Cessation of operation (device retired, or never delivered)',
-};
-
-/** active, revoked, or expired (computed from the date). */
-export function displayStatus(
-  row: Pick<CertificateRow, 'status' | 'not_after'>,
-  now: Date,
-): 'active' | 'revoked' | 'expired' {
-  if (row.status === 'revoked') return 'revoked';
-  return new Date(row.not_after).getTime() < now.getTime() ? 'expired' : 'active';
-}
+import type { PublicationResult, ReloadOutcome } from '../enroll/crl-publisher.js';
 
 /** "in 11 months", "3 days ago". */
 export function relativeTime(date: Date | string, now: Date): string {
@@ -44,4 +25,32 @@ export function describeReload(reload: ReloadOutcome | undefined): { ok: boolean
         ok: false,
         message: `The broker reload command failed (${reload.message}). The broker still uses the old CRL: reload or restart it by hand.`,
       };
+}
+
+export interface Notice {
+  kind: 'success' | 'info' | 'warning' | 'error';
+  message: string;
+}
+
+/**
+ * What the admin is told after a change that republishes the CRL (`done` says what the change
+ * was): the CRL and the broker's reload, or that the publication failed. The change stands either
+ * way, and the portal keeps retrying a failed publication.
+ */
+export function describePublication(done: string, result: PublicationResult): Notice[] {
+  if (!result.ok)
+    return [
+      { kind: 'success', message: done },
+      {
+        kind: 'error',
+        message: `The CRL could not be published (${result.error}). The portal retries on its own; until it succeeds the broker still accepts this certificate. The Broker page shows the state.`,
+      },
+    ];
+  const { publication } = result;
+  const notices: Notice[] = [
+    { kind: 'success', message: `${done} CRL ${publication.crlNumber} published with ${publication.entries} entries.` },
+  ];
+  const reload = describeReload(publication.reload);
+  if (reload) notices.push({ kind: reload.ok ? 'info' : 'error', message: reload.message });
+  return notices;
 }

@@ -13,11 +13,11 @@ declare module 'fastify' {
   }
 }
 
-export default fp(
-  async (app) => {
+export default fp<{ now: () => Date }>(
+  async (app, options) => {
     app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
       const session = request.session;
-      const now = app.portal.now().getTime();
+      const now = options.now().getTime();
       if (!session.admin) {
         const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
         return reply.redirect(`/login${next}`, 303);

@@ -2,9 +2,9 @@
 import helmet from '@fastify/helmet';
 import fp from 'fastify-plugin';
 
-export default fp(
-  async (app) => {
-    const https = app.portal.config.publicUrl.startsWith('https://');
+export default fp<{ publicUrl: string }>(
+  async (app, options) => {
+    const https = options.publicUrl.startsWith('https://');
     await app.register(helmet, {
       contentSecurityPolicy: {
         useDefaults: false,

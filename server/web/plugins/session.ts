@@ -1,36 +1,38 @@
 // Server-side admin sessions in SQLite, flash messages, and CSRF tokens on every POST form.
-import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFlash from '@fastify/flash';
 import fastifySession from '@fastify/session';
 import fp from 'fastify-plugin';
-import type { Session } from 'fastify';
-import { sessionsRepository } from '../../db/sessions.js';
 
 export const SESSION_COOKIE = 'enroll_session';
 /** Signed out after 30 minutes without a request, and 8 hours after signing in whatever happens. */
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const SESSION_ABSOLUTE_MS = 8 * 3600_000;
 
-export default fp(
-  async (app) => {
-    const { config, db, now, settings } = app.portal;
-    const secret = settings.getOrCreate('session_secret', () => randomBytes(32).toString('hex'));
-    const sessions = sessionsRepository<Session>(db, now, SESSION_IDLE_MS);
+export interface SessionOptions {
+  /** Signs the session cookie. */
+  secret: string;
+  /** Where sessions are kept (the Accounts use cases own the table). */
+  sessionStore: (idleMs: number) => fastifySession.SessionStore;
+  /** Secure cookies when PUBLIC_URL is https. */
+  secureCookies: boolean;
+}
 
+export default fp<SessionOptions>(
+  async (app, options) => {
     await app.register(fastifyCookie);
     await app.register(fastifySession, {
-      secret,
+      secret: options.secret,
       cookieName: SESSION_COOKIE,
-      store: sessions.store,
+      store: options.sessionStore(SESSION_IDLE_MS),
       saveUninitialized: false,
       rolling: true,
       cookie: {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
-        secure: config.publicUrl.startsWith('https://'),
+        secure: options.secureCookies,
         maxAge: SESSION_IDLE_MS,
       },
     });

@@ -10,8 +10,8 @@ import { relativeTime } from '../presenters.js';
 
 export const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
 
-export default fp(
-  async (app) => {
+export default fp<{ now: () => Date }>(
+  async (app, options) => {
     await app.register(fastifyView, { engine: { eta }, root: viewsDir });
     await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
 
@@ -26,7 +26,7 @@ export default fp(
         flash,
         csrfToken: session ? this.generateCsrf() : '',
         productName: 'OwnTracks Enroll',
-        relative: (date: Date | string) => relativeTime(date, app.portal.now()),
+        relative: (date: Date | string) => relativeTime(date, options.now()),
         scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
       });
       return this.type('text/html; charset=utf-8').send(html);

@@ -1,5 +1,10 @@
-// Every page behind sign-in: one encapsulated context whose preHandler is the admin guard.
+// Every page behind sign-in: one encapsulated context whose preHandler is the admin guard. Each
+// page's plugin gets only the use cases it needs.
 import type { FastifyPluginAsync } from 'fastify';
+import type { BackupScheduler } from '../../backup/scheduler.js';
+import type { Enrollment } from '../../enroll/enrollment.js';
+import type { Services } from '../../services.js';
+import type { Passphrases } from '../one-time-secrets.js';
 import auditRoutes from './audit.js';
 import backupRoutes from './backups.js';
 import brokerRoutes from './broker.js';
@@ -7,16 +12,23 @@ import certificateRoutes from './certificates.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
 
-const adminRoutes: FastifyPluginAsync = async (app) => {
+export interface AdminOptions {
+  enrollment: Enrollment;
+  backups: BackupScheduler | undefined;
+  audit: Services['audit'];
+  passphrases: Passphrases;
+}
+
+const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { enrollment, backups, audit, passphrases }) => {
   app.addHook('preHandler', app.requireAdmin);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
-  await app.register(issueRoutes);
-  await app.register(certificateRoutes);
-  await app.register(outboxRoutes);
-  await app.register(auditRoutes);
-  await app.register(brokerRoutes);
-  await app.register(backupRoutes);
+  await app.register(issueRoutes, { enrollment, passphrases });
+  await app.register(certificateRoutes, { enrollment, passphrases });
+  await app.register(outboxRoutes, { enrollment });
+  await app.register(auditRoutes, { audit });
+  await app.register(brokerRoutes, { enrollment });
+  await app.register(backupRoutes, { backups });
 };
 export default adminRoutes;

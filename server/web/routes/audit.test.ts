@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { auditRepository } from '../../db/audit.js';
 import { after, before, describe, test } from 'node:test';
 import { openssl } from '../../testing/openssl.js';
 import { Browser, startTestPortal, withPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
@@ -41,7 +42,7 @@ describe('the audit log page', () => {
 
   test('pages of 100, newest first', async () => {
     for (let i = 0; i < 120; i++)
-      portal.app.portal.audit.record(
+      auditRepository(portal.db).record(
         { actor: 'filler', action: 'test', outcome: 'success', detail: `entry ${i}` },
         new Date(),
       );

@@ -1,11 +1,11 @@
 // GET /audit: who did what, when and from where; filter by actor and action, pages.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Services } from '../../services.js';
 
 const PAGE_SIZE = 100;
 
-const auditRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { audit } = app.portal;
+const auditRoutes: FastifyPluginAsyncZod<{ audit: Services['audit'] }> = async (app, { audit }) => {
   app.get(
     '/audit',
     {

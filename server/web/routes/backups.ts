@@ -1,13 +1,9 @@
 // GET /backups: the last scheduled backup and the archives in BACKUP_DIR; back up now; download.
-import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { BACKUP_FILE } from '../../backup/scheduler.js';
+import { BACKUP_FILE, type BackupScheduler } from '../../backup/scheduler.js';
 
-const backupRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { backups } = app.portal;
-
+const backupRoutes: FastifyPluginAsyncZod<{ backups: BackupScheduler | undefined }> = async (app, { backups }) => {
   app.get('/backups', async (_request, reply) =>
     reply.page('backups', {
       title: 'Backups',
@@ -30,12 +26,12 @@ const backupRoutes: FastifyPluginAsyncZod = async (app) => {
     '/backups/:name',
     { schema: { params: z.object({ name: z.string().regex(BACKUP_FILE) }) } },
     async (request, reply) => {
-      const file = backups?.files().find((entry) => entry.name === request.params.name);
-      if (!backups || !file) return reply.callNotFound();
+      const archive = backups?.open(request.params.name);
+      if (!archive) return reply.callNotFound();
       return reply
         .type('application/gzip')
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .send(createReadStream(path.join(backups.schedule.dir, file.name)));
+        .header('content-disposition', `attachment; filename="${archive.name}"`)
+        .send(archive.stream);
     },
   );
 };

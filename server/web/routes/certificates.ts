@@ -2,12 +2,11 @@
 // certificate's public part, and revocation.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { certificateList } from '../../db/certificate-list.js';
-import { replaceCertificate } from '../../enroll/replace.js';
-import { revokeCertificate } from '../../enroll/revoke.js';
-import { REVOCATION_REASONS, type RevocationReason } from '../../pki/crl.js';
+import type { Enrollment } from '../../enroll/enrollment.js';
+import { revocationReasonSchema } from '../../enroll/rules.js';
+import type { Passphrases } from '../one-time-secrets.js';
 import { fieldErrors } from '../forms.js';
-import { describeReload, displayStatus, REASON_LABELS } from '../presenters.js';
+import { describePublication } from '../presenters.js';
 
 const PAGE_SIZE = 50;
 
@@ -26,63 +25,52 @@ const listQuery = z.object({
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
-const revokeBody = z.object({
-  reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]], {
-    error: 'Choose a reason',
-  }),
-});
+const revokeBody = z.object({ reason: revocationReasonSchema });
 
-const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { enroll, audit } = app.portal;
-  const list = certificateList(enroll.db);
-
+const certificateRoutes: FastifyPluginAsyncZod<{
+  enrollment: Pick<
+    Enrollment,
+    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'setup' | 'revocationReasons' | 'now'
+  >;
+  passphrases: Passphrases;
+}> = async (app, { enrollment, passphrases }) => {
   app.get('/certificates', { schema: { querystring: listQuery } }, async (request, reply) => {
     const query = request.query;
     const [afterKey, afterId] = query.after ? query.after.split('|') : [];
-    const now = enroll.now();
-    const page = list.page({
+    const page = enrollment.list({
       search: query.q,
       status: query.status,
       expiringWithinDays: query.expiring ? 30 : undefined,
       sort: query.sort,
       after: afterKey && afterId ? { key: afterKey, id: Number(afterId) } : undefined,
       limit: PAGE_SIZE,
-      now,
     });
     const filters = { q: query.q, status: query.status, expiring: query.expiring ?? '', sort: query.sort };
     const nextUrl = page.next
       ? `/certificates?${new URLSearchParams({ ...filters, after: `${page.next.key}|${page.next.id}` })}`
       : undefined;
     const firstUrl = query.after ? `/certificates?${new URLSearchParams(filters)}` : undefined;
-    const isEmpty = enroll.certificates.count() === 0;
+    const setup = enrollment.setup();
     return reply.page('certificates/list', {
       title: 'Certificates',
-      rows: page.rows.map((row) => ({ ...row, displayStatus: displayStatus(row, now) })),
+      rows: page.rows,
       filters,
       nextUrl,
       firstUrl,
-      isEmpty,
-      now,
-      mailKind: enroll.mailer.kind,
-      caKeyEncrypted: app.portal.caKeyEncrypted,
+      isEmpty: page.isEmpty,
+      now: enrollment.now(),
+      mailKind: setup.mailKind,
+      caKeyEncrypted: setup.caKeyEncrypted,
     });
   });
 
   const renderDetail = (id: number, extra: Record<string, unknown> = {}) => {
-    const certificate = enroll.certificates.find(id);
-    if (!certificate) return undefined;
-    const now = enroll.now();
+    const detail = enrollment.detail(id);
+    if (!detail) return undefined;
     return {
-      title: `Certificate of ${certificate.username}`,
-      certificate: { ...certificate, displayStatus: displayStatus(certificate, now) },
-      trail: audit.forSubject(`certificate:${id}`),
-      reasons: Object.keys(REVOCATION_REASONS).map((value) => ({
-        value,
-        label: REASON_LABELS[value as RevocationReason],
-      })),
-      reasonLabel: certificate.revocation_reason
-        ? REASON_LABELS[certificate.revocation_reason as RevocationReason]
-        : undefined,
+      title: `Certificate of ${detail.certificate.username}`,
+      ...detail,
+      reasons: enrollment.revocationReasons(),
       errors: {},
       ...extra,
     };
@@ -94,7 +82,7 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/certificates/:id/certificate.pem', { schema: { params: idParams } }, async (request, reply) => {
-    const certificate = enroll.certificates.find(request.params.id);
+    const certificate = enrollment.certificate(request.params.id);
     if (!certificate) return reply.callNotFound();
     const name = `${certificate.username}${certificate.device ? `-${certificate.device}` : ''}.crt`;
     return reply
@@ -108,64 +96,71 @@ const certificateRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { params: idParams, body: revokeBody }, attachValidation: true },
     async (request, reply) => {
       const id = Number((request.params as { id: unknown }).id);
-      if (!Number.isSafeInteger(id) || !enroll.certificates.find(id)) return reply.callNotFound();
+      if (!Number.isSafeInteger(id) || !enrollment.certificate(id)) return reply.callNotFound();
       if (request.validationError) {
         return reply
           .status(400)
           .page('certificates/detail', renderDetail(id, { errors: fieldErrors(request.validationError) })!);
       }
-      const outcome = await revokeCertificate(enroll, id, request.body.reason, {
+      const outcome = await enrollment.revoke(id, request.body.reason, {
         name: request.session.admin!,
         ip: request.ip,
       });
       if (!outcome.ok) {
         request.flash('warning', 'This certificate was already revoked.');
       } else {
-        request.flash(
-          'success',
-          `Certificate revoked. CRL ${outcome.publication.crlNumber} published with ${outcome.publication.entries} entries. Phones already connected stay connected until they reconnect or the broker restarts.`,
-        );
-        const reload = describeReload(outcome.publication.reload);
-        if (reload) request.flash(reload.ok ? 'info' : 'error', reload.message);
+        for (const notice of describePublication('Certificate revoked.', outcome.publication))
+          request.flash(notice.kind, notice.message);
+        request.flash('info', 'Phones already connected stay connected until they reconnect or the broker restarts.');
       }
       return reply.redirect(`/certificates/${id}`, 303);
     },
   );
 
   app.post('/certificates/:id/replace', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = await replaceCertificate(enroll, request.params.id, {
+    const outcome = await enrollment.replace(request.params.id, {
       name: request.session.admin!,
       ip: request.ip,
     });
     if (outcome.ok) {
-      const ticket = app.portal.passphrases.put({
+      const ticket = passphrases.put({
         certificateId: outcome.issued.certificateId,
         passphrase: outcome.issued.passphrase,
       });
-      request.flash(
-        'success',
-        `New certificate mailed; the old one (serial ${enroll.certificates.find(request.params.id)!.serial}) is revoked as superseded.`,
-      );
+      const superseded = outcome.superseded;
+      if (superseded.ok || superseded.reason === 'crl-failed')
+        for (const notice of describePublication(
+          `New certificate mailed; the old one (serial ${outcome.oldSerial}) is revoked as superseded.`,
+          superseded,
+        ))
+          request.flash(notice.kind, notice.message);
+      else
+        request.flash(
+          'success',
+          `New certificate mailed; the old one (serial ${outcome.oldSerial}) had been revoked meanwhile.`,
+        );
       return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
     }
     if (outcome.reason === 'not-found') return reply.callNotFound();
+    const old = enrollment.certificate(request.params.id)!;
     if (outcome.reason === 'mail-failed') {
-      const old = enroll.certificates.find(request.params.id)!;
-      return reply
-        .status(502)
-        .page('certificates/mail-failed', {
-          title: 'The mail could not be sent',
-          outcome,
-          username: old.username,
-          email: old.email,
-          oldKept: true,
-        });
+      return reply.status(502).page('certificates/mail-failed', {
+        title: 'The mail could not be sent',
+        outcome,
+        username: old.username,
+        email: old.email,
+        oldKept: true,
+      });
     }
     request.flash(
       'warning',
       outcome.reason === 'outlives-ca'
         ? `The CA expires in ${outcome.caDaysLeft} days: no new certificate can be issued under it.`
-        : 'Only an active certificate can be replaced.',
+        : outcome.reason === 'invalid'
+          ? `No new certificate was issued: ${Object.values(outcome.issues).join('; ')}`
+          : outcome.reason === 'email-differs'
+            ? `No new certificate was issued: ${old.username} is now registered with ${outcome.currentEmail}.`
+            : 'Only an active certificate can be replaced.',
     );
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });

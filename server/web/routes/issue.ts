@@ -2,38 +2,21 @@
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { issueCertificate } from '../../enroll/issue.js';
-import { CLIENT_KEY_SIZES } from '../../pki/keys.js';
-import { BUNDLE_FORMATS } from '../../pki/pkcs12.js';
+import type { Enrollment } from '../../enroll/enrollment.js';
+import {
+  BUNDLE_FORMATS,
+  CLIENT_KEY_SIZES,
+  daysSchema,
+  deviceSchema,
+  emailSchema,
+  typedPassphraseSchema,
+  usernameSchema,
+} from '../../enroll/rules.js';
+import type { Passphrases } from '../one-time-secrets.js';
 import { fieldErrors, type FieldErrors } from '../forms.js';
 
-/** username = certificate CN = MQTT username = a topic level: no `/`, `+`, `#`, spaces or upper case. */
-export const usernameSchema = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9._-]{0,63}$/,
-    'Use 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit',
-  );
-
-const deviceSchema = z
-  .string()
-  .trim()
-  .regex(/^$|^[a-z0-9][a-z0-9._-]{0,31}$/, 'Use up to 32 lower-case letters, digits, dots, dashes or underscores')
-  .transform((value) => value || null);
-
-export const emailSchema = z
-  .string()
-  .refine((value) => !/[\r\n]/.test(value), 'An address cannot contain line breaks')
-  .transform((value) => value.trim())
-  .pipe(z.email('Enter a valid email address').max(254, 'Enter a valid email address'));
-
-const daysSchema = z.coerce
-  .number({ error: 'Enter a whole number of days from 1 to 3650' })
-  .int('Enter a whole number of days from 1 to 3650')
-  .min(1, 'Enter a whole number of days from 1 to 3650')
-  .max(3650, 'Enter a whole number of days from 1 to 3650');
-
-export const issueBody = z
+/** The issue form: the enrollment rules, plus the form's own fields (passphrase mode, the tick). */
+const issueBody = z
   .object({
     username: usernameSchema,
     email: emailSchema,
@@ -49,13 +32,9 @@ export const issueBody = z
     changeEmail: z.literal('yes').optional(),
   })
   .superRefine((body, ctx) => {
-    if (body.passphraseMode === 'custom' && !/^[\x20-\x7e]{12,}$/.test(body.passphrase)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['passphrase'],
-        message: 'Use at least 12 printable ASCII characters (no accents: phones type them differently)',
-      });
-    }
+    if (body.passphraseMode !== 'custom') return;
+    const typed = typedPassphraseSchema.safeParse(body.passphrase);
+    if (!typed.success) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: typed.error.issues[0]!.message });
   });
 
 const FORM_DEFAULTS = {
@@ -69,24 +48,23 @@ const FORM_DEFAULTS = {
   passphrase: '',
 };
 
-const issueRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { enroll, passphrases } = app.portal;
-
+const issueRoutes: FastifyPluginAsyncZod<{
+  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup'>;
+  passphrases: Passphrases;
+}> = async (app, { enrollment, passphrases }) => {
   const renderForm = (
     reply: { page: FastifyReply['page'] },
     values: Record<string, string>,
     errors: FieldErrors,
     extra: Record<string, unknown> = {},
   ) => {
-    const existing = values.username ? enroll.users.find(values.username) : undefined;
+    const existing = values.username ? enrollment.person(values.username) : undefined;
     return reply.page('certificates/new', {
       title: 'Issue a certificate',
       values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
       errors,
-      existing: existing
-        ? { email: existing.email, certificates: enroll.certificates.countForUser(existing.id) }
-        : undefined,
-      mailKind: enroll.mailer.kind,
+      existing,
+      mailKind: enrollment.setup().mailKind,
       ...extra,
     });
   };
@@ -96,7 +74,7 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { querystring: z.object({ username: z.string().max(64).optional() }) } },
     async (request, reply) => {
       const username = usernameSchema.safeParse(request.query.username ?? '');
-      const user = username.success ? enroll.users.find(username.data) : undefined;
+      const user = username.success ? enrollment.person(username.data) : undefined;
       return renderForm(reply, user ? { username: user.username, email: user.email } : {}, {});
     },
   );
@@ -111,8 +89,7 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
     if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
 
     const body = request.body;
-    const outcome = await issueCertificate(
-      enroll,
+    const outcome = await enrollment.issue(
       {
         username: body.username,
         email: body.email,
@@ -129,6 +106,7 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
       const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
       return reply.redirect(`/certificates/${outcome.certificateId}/issued?ticket=${ticket}`, 303);
     }
+    if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
     if (outcome.reason === 'outlives-ca') {
       return renderForm(reply.status(400), values, {
         days: `The CA expires in ${outcome.caDaysLeft} days (${outcome.caExpires.toISOString().slice(0, 10)}): choose at most ${outcome.caDaysLeft}`,
@@ -161,7 +139,7 @@ const issueRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const certificate = enroll.certificates.find(request.params.id);
+      const certificate = enrollment.certificate(request.params.id);
       if (!certificate) return reply.callNotFound();
       const secret = passphrases.take(request.query.ticket);
       const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;

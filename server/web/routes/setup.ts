@@ -1,7 +1,8 @@
 // GET/POST /setup: the one-time link from the log creates the first admin; then the link dies.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { adminPasswordSchema, adminUsernameSchema, createAdmin } from '../../accounts/admins.js';
+import type { Accounts } from '../../accounts/accounts.js';
+import { adminPasswordSchema, adminUsernameSchema } from '../../accounts/admins.js';
 import { fieldErrors } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
@@ -14,9 +15,10 @@ const setupBody = z
   })
   .refine((body) => body.password === body.confirm, { path: ['confirm'], message: 'The passwords do not match' });
 
-const setupRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { admins, audit, now, setupToken } = app.portal;
-  const usable = (token: string) => admins.count() === 0 && setupToken.matches(token);
+const setupRoutes: FastifyPluginAsyncZod<{
+  accounts: Pick<Accounts, 'setupLinkUsable' | 'createFirstAdmin'>;
+}> = async (app, { accounts }) => {
+  const usable = accounts.setupLinkUsable;
   const gone = {
     title: 'Setup link not valid',
     status: 404,
@@ -49,19 +51,16 @@ const setupRoutes: FastifyPluginAsyncZod = async (app) => {
           .status(400)
           .page('setup', { title: 'Create the first admin', values, errors: fieldErrors(request.validationError) });
       }
-      setupToken.revoke(); // before the slow hash, so two racing requests cannot both use it
-      const username = await createAdmin(admins, request.body.username, request.body.password, now());
-      audit.record(
-        {
-          actor: username,
-          action: 'admin-created',
-          subject: username,
-          outcome: 'success',
-          detail: 'setup link',
-          ip: request.ip,
-        },
-        now(),
+      const created = await accounts.createFirstAdmin(
+        { token: values.token, username: request.body.username, password: request.body.password },
+        request.ip,
       );
+      if (!created.ok) {
+        if (created.reason === 'invalid')
+          return reply.status(400).page('setup', { title: 'Create the first admin', values, errors: created.issues });
+        return reply.status(404).page('error', gone); // the link was used meanwhile
+      }
+      const { username } = created;
       request.flash('success', `Admin ${username} created. Sign in to continue.`);
       return reply.redirect('/login', 303);
     },

@@ -1,7 +1,7 @@
 // GET/POST /login, POST /logout, and GET / (the list when signed in, sign-in otherwise).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { signIn, UnknownNameFailures } from '../../accounts/admins.js';
+import type { Accounts } from '../../accounts/accounts.js';
 import { fieldErrors, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
@@ -11,10 +11,10 @@ const signInBody = z.object({
   next: z.string().max(2048).optional(),
 });
 
-const signInRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { admins, audit, now } = app.portal;
-  const unknownNames = new UnknownNameFailures();
-
+const signInRoutes: FastifyPluginAsyncZod<{
+  accounts: Pick<Accounts, 'signIn' | 'signOut'>;
+  now: () => Date;
+}> = async (app, { accounts, now }) => {
   app.get('/', async (request, reply) => reply.redirect(request.session.admin ? '/certificates' : '/login', 303));
 
   app.get(
@@ -51,17 +51,7 @@ const signInRoutes: FastifyPluginAsyncZod = async (app) => {
           .page('login', { title: 'Sign in', values, errors: fieldErrors(request.validationError) });
       }
       const { username, password, next } = request.body;
-      const result = await signIn(admins, unknownNames, username, password, now());
-      audit.record(
-        {
-          actor: username,
-          action: 'sign-in',
-          outcome: result.ok ? 'success' : 'failure',
-          detail: result.ok ? null : result.reason,
-          ip: request.ip,
-        },
-        now(),
-      );
+      const result = await accounts.signIn({ username, password }, request.ip);
       if (!result.ok) {
         const message =
           result.reason === 'backoff'
@@ -82,7 +72,7 @@ const signInRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/logout', async (request, reply) => {
     const admin = request.session.admin;
-    if (admin) audit.record({ actor: admin, action: 'sign-out', outcome: 'success', ip: request.ip }, now());
+    if (admin) accounts.signOut(admin, request.ip);
     await request.session.destroy();
     return reply.redirect('/login?signedOut=1', 303);
   });

@@ -1,0 +1,156 @@
+// The Enrollment facade: every enrollment use case and every read a page needs, bound to their
+// dependencies once. Routes see this interface, never the database, the CA or the mailer.
+import { createReadStream, type ReadStream } from 'node:fs';
+import path from 'node:path';
+import { databasePing } from '../db/database.js';
+import type { ListSort, ListStatus } from '../db/certificate-list.js';
+import { listOutbox } from '../mail/transport.js';
+import type { RevocationReason } from '../pki/crl.js';
+import type { Actor, EnrollDeps } from './context.js';
+import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
+import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
+import { replaceCertificate } from './replace.js';
+import { revokeCertificate, revokeUndelivered } from './revoke.js';
+import { displayStatus, REASON_LABELS, REVOCATION_CHOICES, type ServerCertificateRequest } from './rules.js';
+import { issueBrokerCertificate, revokeBrokerCertificate } from './server-cert.js';
+
+export type { ListSort, ListStatus };
+
+export interface CertificateListQuery {
+  search: string;
+  status: ListStatus;
+  expiringWithinDays: number | undefined;
+  sort: ListSort;
+  after: { key: string; id: number } | undefined;
+  limit: number;
+}
+
+type Check = 'ok' | 'degraded' | 'failing';
+
+export function createEnrollment(ctx: EnrollDeps) {
+  const ping = databasePing(ctx.db);
+  const certificate = (id: number) => {
+    const row = ctx.certificates.find(id);
+    return row && { ...row, displayStatus: displayStatus(row, ctx.now()) };
+  };
+
+  return {
+    now: ctx.now,
+    issue: (request: IssueRequest, actor: Actor) => issueCertificate(ctx, request, actor),
+    revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
+    replace: (id: number, actor: Actor) => replaceCertificate(ctx, id, actor),
+
+    /** A page of the certificate list; `isEmpty` when nothing was ever issued. */
+    list(query: CertificateListQuery) {
+      const now = ctx.now();
+      const page = ctx.certificateQueries.page({ ...query, now });
+      return {
+        rows: page.rows.map((row) => ({ ...row, displayStatus: displayStatus(row, now) })),
+        next: page.next,
+        isEmpty: ctx.certificates.count() === 0,
+      };
+    },
+    certificate,
+    /** A certificate with its history, as the detail page shows it. */
+    detail(id: number) {
+      const found = certificate(id);
+      if (!found) return undefined;
+      const reason = found.revocation_reason as RevocationReason | null;
+      return {
+        certificate: found,
+        trail: ctx.audit.forSubject(`certificate:${id}`),
+        reasonLabel: reason ? REASON_LABELS[reason] : undefined,
+      };
+    },
+    /** A person the issue form is about to issue to: their address and how many certificates they hold. */
+    person(username: string) {
+      const user = ctx.users.find(username);
+      return (
+        user && { username: user.username, email: user.email, certificates: ctx.certificates.countForUser(user.id) }
+      );
+    },
+    revocationReasons: () => REVOCATION_CHOICES,
+
+    serverCertificates: {
+      list: () => ctx.serverCertificates.recent(),
+      issue: (request: ServerCertificateRequest, actor: Actor) => issueBrokerCertificate(ctx, request, actor),
+      revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeBrokerCertificate(ctx, id, reason, actor),
+    },
+
+    outbox: {
+      list: () => listOutbox(ctx.files.outbox),
+      /** One message as a stream; undefined for a name that is not in the outbox. */
+      open(name: string): { name: string; stream: ReadStream } | undefined {
+        const entry = listOutbox(ctx.files.outbox).find((message) => message.name === name);
+        return entry && { name: entry.name, stream: createReadStream(path.join(ctx.files.outbox, entry.name)) };
+      },
+    },
+
+    caCertificate: () => ({ pem: ctx.ca.certPem, der: ctx.ca.certDer }),
+    crl: () => ({ ...ctx.crl.current(), thisUpdate: ctx.crl.thisUpdate }),
+    /** Renews the CRL once it is a day old (the freshness timer's job, hourly). */
+    renewCrlIfAging: () => ctx.crl.refreshIfAging(),
+
+    /** How the portal is set up, for banners and the Broker page. */
+    setup() {
+      return {
+        mailKind: ctx.mailer.kind,
+        smtp: Boolean(ctx.config.smtpUrl),
+        caKeyEncrypted: ctx.caKeyEncrypted,
+        caDaysLeft: caDaysLeft(ctx),
+        dataDir: path.resolve(ctx.files.dir),
+        mqttHost: ctx.config.mqtt.host,
+        mqttPort: ctx.config.mqtt.port,
+        reloadCommand: ctx.config.brokerReloadCommand,
+        crlPending: ctx.crl.pending,
+      };
+    },
+
+    /** The database, the CA and the CRL: ok, degraded (CRL near its nextUpdate or awaiting a retry), failing. */
+    health() {
+      const now = ctx.now().getTime();
+      let database: Check = 'ok';
+      try {
+        ping();
+      } catch {
+        database = 'failing';
+      }
+      const ca: Check = new Date(ctx.ca.x509.validTo).getTime() > now ? 'ok' : 'failing';
+      const nextUpdate = ctx.crl.nextUpdate; // read from the database once per request
+      const pending = ctx.crl.pending;
+      const crl: Check =
+        !nextUpdate || nextUpdate.getTime() <= now
+          ? 'failing'
+          : nextUpdate.getTime() - now < CRL_DEGRADED_WITHIN_MS || pending
+            ? 'degraded'
+            : 'ok';
+      const checks = { database, ca, crl };
+      const values = Object.values(checks);
+      const status: Check = values.includes('failing') ? 'failing' : values.includes('degraded') ? 'degraded' : 'ok';
+      return {
+        status,
+        checks,
+        crlNextUpdate: nextUpdate?.toISOString(),
+        ...(pending && { crlPublication: { failingSince: pending.since.toISOString(), error: pending.error } }),
+      };
+    },
+
+    /** Start-up work: revoke what a crash left undelivered, publish a fresh CRL, keep it fresh. */
+    async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
+      ctx.crl.removeStaleTemporaries();
+      const undelivered = revokeUndelivered(ctx);
+      if (undelivered > 0) log.warn(`Revoked ${undelivered} certificate(s) left undelivered by an earlier stop`);
+      const publication = await ctx.crl.publish('system', 'start');
+      log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
+      ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));
+      ctx.minter.start();
+    },
+    async stop() {
+      ctx.crl.stop();
+      await ctx.minter.close();
+      ctx.mailer.close();
+    },
+  };
+}
+
+export type Enrollment = ReturnType<typeof createEnrollment>;

@@ -1,0 +1,121 @@
+// The composition root: the repositories, the CA, the mailer and the minter wired into the use-case
+// facades the web layer and the admin commands see (Enrollment, Accounts, Backups). Building them
+// starts nothing; `start` does the start-up work (first admin, recovery, first CRL, timers, threads)
+// and `stop` undoes it.
+import type { PasswordCost } from './accounts/password.js';
+import { createAccounts } from './accounts/accounts.js';
+import { BackupScheduler } from './backup/scheduler.js';
+import type { Config } from './config.js';
+import { dataFiles } from './data-dir.js';
+import { adminsRepository } from './db/admins.js';
+import { auditedTransactions, auditRepository } from './db/audit.js';
+import { certificateQueries } from './db/certificate-list.js';
+import { certificatesRepository } from './db/certificates.js';
+import type { Db } from './db/database.js';
+import { serverCertificatesRepository } from './db/server-certificates.js';
+import { settingsRepository } from './db/settings.js';
+import { usersRepository } from './db/users.js';
+import { CrlPublisher } from './enroll/crl-publisher.js';
+import { createEnrollment } from './enroll/enrollment.js';
+import { createMinter, type Minter } from './enroll/minter.js';
+import { createMailer, type Mailer } from './mail/transport.js';
+import type { Ca } from './pki/ca.js';
+
+export interface ServiceDeps {
+  db: Db;
+  ca: Ca;
+  /** Whether DATA_DIR/ca.key is encrypted at rest. */
+  caKeyEncrypted: boolean;
+  /** The clock; tests pass their own to age sessions and CRLs. */
+  now?: () => Date;
+  mailer?: Mailer;
+  minter?: Minter;
+  /** scrypt cost of new password hashes; tests make it cheap. */
+  passwordCost?: PasswordCost;
+  /** First retry delay of a failed CRL publication; tests shorten it. */
+  crlRetryFirstMs?: number;
+}
+
+interface StartLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(details: object, message: string): void;
+}
+
+export function createServices(config: Config, deps: ServiceDeps) {
+  const now = deps.now ?? (() => new Date());
+  const { db, ca } = deps;
+  const files = dataFiles(config.dataDir);
+  const audit = auditRepository(db);
+  const audited = auditedTransactions(db, audit);
+  const settings = settingsRepository(db);
+  const certificates = certificatesRepository(db);
+  const serverCertificates = serverCertificatesRepository(db);
+  // Background failures (key pre-generation) are logged once start() has a log to write to.
+  let reportBackgroundError: (error: unknown) => void = () => undefined;
+
+  const enrollment = createEnrollment({
+    config,
+    files,
+    db,
+    ca,
+    caKeyEncrypted: deps.caKeyEncrypted,
+    now,
+    audited,
+    users: usersRepository(db),
+    certificates,
+    certificateQueries: certificateQueries(db),
+    serverCertificates,
+    audit,
+    minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
+    mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),
+    crl: new CrlPublisher({
+      db,
+      ca,
+      file: files.crl,
+      settings,
+      audit,
+      now,
+      reloadCommand: config.brokerReloadCommand,
+      ...(deps.crlRetryFirstMs !== undefined && { retryFirstMs: deps.crlRetryFirstMs }),
+      revoked: function* () {
+        yield* certificates.revokedEntries();
+        yield* serverCertificates.revokedEntries();
+      },
+    }),
+  });
+  const accounts = createAccounts({
+    config,
+    db,
+    admins: adminsRepository(db),
+    settings,
+    audited,
+    now,
+    passwordCost: deps.passwordCost,
+  });
+  const backups = config.backup
+    ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
+    : undefined;
+
+  return {
+    now,
+    enrollment,
+    accounts,
+    backups,
+    audit: { page: audit.page, actions: audit.actions },
+
+    /** Start-up work, in order; the portal listens only after it. */
+    async start(log: StartLog) {
+      reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
+      await accounts.ensureFirstAdmin(log);
+      await enrollment.start(log);
+      backups?.start((error) => log.error({ err: error }, 'scheduled backup failed'));
+    },
+    async stop() {
+      backups?.stop();
+      await enrollment.stop();
+    },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
