@@ -5,7 +5,6 @@ export interface UserRow {
   id: number;
   username: string;
   email: string;
-  name: string | null;
   created_at: string;
 }
 
