@@ -22,8 +22,8 @@ import * as tar from 'tar';
 import type { Db } from '../db/database.js';
 import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
 
-export const BACKUP_FORMAT = 'owntracks-enroll-backup';
-export const BACKUP_VERSION = 1;
+const BACKUP_FORMAT = 'owntracks-enroll-backup';
+const BACKUP_VERSION = 1;
 const MEMBERS = ['enroll.db', 'ca.crt', 'ca.key'] as const;
 const MODES: Record<(typeof MEMBERS)[number], number> = { 'enroll.db': 0o600, 'ca.crt': 0o644, 'ca.key': 0o600 };
 
@@ -103,7 +103,7 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
 }
 
 /** Unpacks an archive into a temporary folder and checks it against its manifest. */
-export async function verifyBackup(file: string): Promise<{ dir: string; manifest: Manifest }> {
+async function verifyBackup(file: string): Promise<{ dir: string; manifest: Manifest }> {
   if (!existsSync(file)) throw new BackupError(`No such file: ${file}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'enroll-restore-'));
   try {

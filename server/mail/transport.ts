@@ -18,9 +18,9 @@ export interface Mailer {
 }
 
 /** A hanging mail server answers the admin within about 15 seconds. */
-export const SMTP_TIMEOUTS = { connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 10_000 };
+const SMTP_TIMEOUTS = { connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 10_000 };
 
-export function smtpMailer(url: string): Mailer {
+function smtpMailer(url: string): Mailer {
   // A small pool keeps the connection between messages: no new TCP and TLS handshake and greeting
   // per certificate when several are issued in a row. Idle connections close on the server's timeout.
   const transport = nodemailer.createTransport({
@@ -44,7 +44,7 @@ export function outboxDir(dataDir: string): string {
   return path.join(dataDir, 'outbox');
 }
 
-export function outboxMailer(dataDir: string): Mailer {
+function outboxMailer(dataDir: string): Mailer {
   const dir = outboxDir(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });

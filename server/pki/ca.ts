@@ -11,8 +11,8 @@ export class CaError extends StartupError {
   override name = 'CaError';
 }
 
-export const CA_KEY_BITS = 4096;
-export const CA_VALIDITY_YEARS = 10;
+const CA_KEY_BITS = 4096;
+const CA_VALIDITY_YEARS = 10;
 
 /** A loaded CA: what issuing certificates and CRLs needs. */
 export interface Ca {
