@@ -157,7 +157,7 @@ async function startSmtpSink() {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve) =>
-    child.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk).trim())),
+    child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim())),
   );
   return { url: `smtp://127.0.0.1:${port}`, close: async () => void child.kill('SIGTERM') };
 }
@@ -172,7 +172,7 @@ async function main() {
   const { ca } = portal;
   const scratch = tempDir('enroll-bench-openssl-');
   writeFileSync(path.join(scratch, 'ca.crt'), ca.certPem);
-  writeFileSync(path.join(scratch, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string);
+  writeFileSync(path.join(scratch, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }));
 
   console.error('Crypto, one operation at a time');
   const keys = await generateRsaKeyPair(2048);
@@ -323,7 +323,7 @@ async function main() {
       ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    const burstLines = createInterface({ input: burst.stdout! });
+    const burstLines = createInterface({ input: burst.stdout });
     const nextLine = () =>
       new Promise<string>((resolve, reject) => {
         burstLines.once('line', resolve);
@@ -333,7 +333,7 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 3000)); // let the key pool refill, as between bursts
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
-    burst.stdin!.write('go\n');
+    burst.stdin.write('go\n');
     const result = JSON.parse(await nextLine()) as { health: number[]; statuses: number[] };
     loop.disable();
     if (result.statuses.some((status) => status !== 303))
@@ -384,7 +384,7 @@ async function main() {
     const config = loadConfig({ DATA_DIR: bigDir });
     const db = openDataDir(config.dataDir);
     writeFileSync(path.join(bigDir, 'ca.crt'), ca.certPem);
-    writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    writeFileSync(path.join(bigDir, 'ca.key'), ca.key.export({ type: 'pkcs8', format: 'pem' }), {
       mode: 0o600,
     });
     seedCertificates(db, { count: quick ? 20_000 : 100_000, now: new Date(), revoked: 0.1 });

@@ -42,8 +42,8 @@ export class Stack {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    portal.stdout!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
-    portal.stderr!.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
+    portal.stdout.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
+    portal.stderr.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
     await waitFor(
       () => log.some((line) => line.includes('is ready at')),
       60_000,

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { StartupError } from './errors.js';
 
 /** Secrets may come from `NAME` or from a file named by `NAME_FILE` (Docker secrets). */
-export const SECRET_VARIABLES = ['ADMIN_PASSWORD', 'CA_KEY_PASSPHRASE', 'SMTP_URL'] as const;
+const SECRET_VARIABLES = ['ADMIN_PASSWORD', 'CA_KEY_PASSPHRASE', 'SMTP_URL'] as const;
 
 const optionalText = z
   .string()
@@ -89,7 +89,7 @@ export const environmentSchema = z
 export type Config = z.output<typeof environmentSchema>;
 
 /** A setting that stops start-up; its message is the one line the operator sees. */
-export class ConfigError extends StartupError {
+class ConfigError extends StartupError {
   override name = 'ConfigError';
 }
 

@@ -25,8 +25,8 @@ import { StartupError } from '../errors.js';
 import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
 import { isEncryptedKeyPem } from '../pki/ca.js';
 
-export const BACKUP_FORMAT = 'owntracks-enroll-backup';
-export const BACKUP_VERSION = 1;
+const BACKUP_FORMAT = 'owntracks-enroll-backup';
+const BACKUP_VERSION = 1;
 const MEMBERS = ['enroll.db', 'ca.crt', 'ca.key'] as const;
 /** Where each member lives in DATA_DIR, and its mode there. */
 const PLACES: Record<(typeof MEMBERS)[number], { file: (files: DataFiles) => string; mode: number }> = {
@@ -113,7 +113,7 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
 }
 
 /** Unpacks an archive into a temporary folder and checks it against its manifest. */
-export async function verifyBackup(file: string): Promise<{ dir: string; manifest: Manifest }> {
+async function verifyBackup(file: string): Promise<{ dir: string; manifest: Manifest }> {
   if (!existsSync(file)) throw new BackupError(`No such file: ${file}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'enroll-restore-'));
   try {

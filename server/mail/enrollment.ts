@@ -19,7 +19,7 @@ export interface EnrollmentMail {
 }
 
 /** OwnTracks remote configuration (.otrc): where to connect and as whom; no secrets. */
-export function owntracksConfiguration(mail: Pick<EnrollmentMail, 'username' | 'device' | 'mqtt'>) {
+function owntracksConfiguration(mail: Pick<EnrollmentMail, 'username' | 'device' | 'mqtt'>) {
   return {
     _type: 'configuration',
     mode: 0,

@@ -18,9 +18,9 @@ export interface Mailer {
 }
 
 /** A hanging mail server answers the admin within about 15 seconds. */
-export const SMTP_TIMEOUTS = { connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 10_000 };
+const SMTP_TIMEOUTS = { connectionTimeout: 5_000, greetingTimeout: 5_000, socketTimeout: 10_000 };
 
-export function smtpMailer(url: string): Mailer {
+function smtpMailer(url: string): Mailer {
   // A small pool keeps the connection between messages: no new TCP and TLS handshake and greeting
   // per certificate when several are issued in a row. Idle connections close on the server's timeout.
   const transport = nodemailer.createTransport({
@@ -41,7 +41,7 @@ export function smtpMailer(url: string): Mailer {
 }
 
 /** Writes each message as a .eml file into `dir` (DATA_DIR/outbox), for an admin to forward. */
-export function outboxMailer(dir: string): Mailer {
+function outboxMailer(dir: string): Mailer {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {

@@ -22,8 +22,8 @@ export function isEncryptedKeyPem(pem: string): boolean {
   return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem);
 }
 
-export const CA_KEY_BITS = 4096;
-export const CA_VALIDITY_YEARS = 10;
+const CA_KEY_BITS = 4096;
+const CA_VALIDITY_YEARS = 10;
 
 /** A loaded CA: what issuing certificates and CRLs needs. */
 export interface Ca {

@@ -27,11 +27,11 @@ export interface SignedCertificate {
 }
 
 /** Whole seconds: what the certificate can hold, so stored dates equal the certificate's. */
-export function wholeSeconds(date: Date): Date {
+function wholeSeconds(date: Date): Date {
   return new Date(Math.floor(date.getTime() / 1000) * 1000);
 }
 
-export function sha256Fingerprint(der: Buffer): string {
+function sha256Fingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').match(/../g)!.join(':');
 }
 

@@ -64,7 +64,7 @@ function entryDer(entry: RevokedEntry): Buffer {
   return sequence(...(extensions ? [...parts, extensions] : parts));
 }
 
-export function buildCrlDer(request: CrlRequest): Buffer {
+function buildCrlDer(request: CrlRequest): Buffer {
   const entries: Buffer[] = [];
   for (const entry of request.entries) entries.push(entryDer(entry));
   const extensions = sequence(
@@ -84,7 +84,7 @@ export function buildCrlDer(request: CrlRequest): Buffer {
   return sequence(tbs, SIGNATURE_ALGORITHM, bitString(signature));
 }
 
-export function derToPem(der: Buffer, label: string): string {
+function derToPem(der: Buffer, label: string): string {
   const base64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${base64}-----END ${label}-----\n`;
 }

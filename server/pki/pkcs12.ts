@@ -37,7 +37,7 @@ export function buildPkcs12(request: BundleRequest): Buffer {
       ...options,
       friendlyName: request.friendlyName, // forge writes it as a BMPString (UTF-16)
       generateLocalKeyId: true,
-    } as Parameters<typeof forge.pkcs12.toPkcs12Asn1>[3],
+    },
   );
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 }
