@@ -111,7 +111,10 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       const now = snapshotDatabase(db);
       // The column held nothing in any release: dropping it loses no data.
       assert.ok(release.users.every((row) => row.name === null || row.name === undefined));
-      assert.ok(now.users.every((row) => !('name' in row)), 'users.name is gone');
+      assert.ok(
+        now.users.every((row) => !('name' in row)),
+        'users.name is gone',
+      );
       const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('users');
       assert.deepEqual(columns, ['id', 'username', 'email', 'created_at']);
     },

@@ -74,7 +74,7 @@ export async function resetAdminPassword(
 }
 
 /** Failures allowed before the back-off starts, and its ceiling: a real admin waits a minute at most. */
-export const BACKOFF_FREE_FAILURES = 5;
+const BACKOFF_FREE_FAILURES = 5;
 export const BACKOFF_MAX_SECONDS = 60;
 
 export function backoffSeconds(failures: number): number {

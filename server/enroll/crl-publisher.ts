@@ -15,11 +15,11 @@ import { buildCrlPem, isValidCrl, type CrlRequest, type RevocationReason } from 
 
 const DAY_MS = 86400_000;
 /** nextUpdate is 30 days out; the CRL is renewed once it is a day old, so it never gets near. */
-export const CRL_VALIDITY_MS = 30 * DAY_MS;
+const CRL_VALIDITY_MS = 30 * DAY_MS;
 export const CRL_RENEW_AFTER_MS = DAY_MS;
 /** /healthz says degraded when nextUpdate is this close. */
 export const CRL_DEGRADED_WITHIN_MS = 3 * DAY_MS;
-export const RELOAD_TIMEOUT_MS = 10_000;
+const RELOAD_TIMEOUT_MS = 10_000;
 
 export interface ReloadOutcome {
   ok: boolean;
@@ -187,7 +187,7 @@ export class CrlPublisher {
   /** Checks every hour whether the CRL needs renewing. */
   startFreshnessTimer(onError: (error: unknown) => void): void {
     clearInterval(this.#freshnessTimer);
-    this.#freshnessTimer = setInterval(() => this.refreshIfAging().catch(onError), 3600_000);
+    this.#freshnessTimer = setInterval(() => void this.refreshIfAging().catch(onError), 3600_000);
     this.#freshnessTimer.unref();
   }
 

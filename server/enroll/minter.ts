@@ -25,8 +25,8 @@ const workerFile = fileURLToPath(
 );
 
 /** Keys of the default size kept ready; other sizes are generated per issue. */
-export const POOLED_KEY_BITS = 2048;
-export const KEY_POOL_SIZE = 8;
+const POOLED_KEY_BITS = 2048;
+const KEY_POOL_SIZE = 8;
 const WARM_UP_DELAY_MS = 1_500;
 const NICE_INCREMENT = 19;
 

@@ -4,15 +4,14 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CLIENT_KEY_SIZES } from '../pki/keys.js';
-import { BUNDLE_FORMATS, type BundleFormat } from '../pki/pkcs12.js';
+import { BUNDLE_FORMATS } from '../pki/pkcs12.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
 import { SERVER_MAX_DAYS } from '../pki/issue.js';
 
-export { BUNDLE_FORMATS, CLIENT_KEY_SIZES, SERVER_MAX_DAYS, type BundleFormat, type RevocationReason };
+export { BUNDLE_FORMATS, CLIENT_KEY_SIZES, type RevocationReason };
 
 /** The longest a client certificate may be valid for (and never beyond the CA's own expiry). */
 export const CLIENT_MAX_DAYS = 3650;
-export const DEFAULT_CLIENT_DAYS = 365;
 
 /** username = certificate CN = MQTT username = a topic level: no `/`, `+`, `#`, spaces or upper case. */
 export const usernameSchema = z
@@ -42,11 +41,11 @@ export const daysSchema = z.coerce
   .min(1, daysMessage)
   .max(CLIENT_MAX_DAYS, daysMessage);
 
-export const keyBitsSchema = z.coerce
+const keyBitsSchema = z.coerce
   .number({ error: 'Choose a key size' })
   .refine((bits) => (CLIENT_KEY_SIZES as readonly number[]).includes(bits), 'Choose a key size');
 
-export const bundleFormatSchema = z.enum(BUNDLE_FORMATS, { error: 'Choose a bundle format' });
+const bundleFormatSchema = z.enum(BUNDLE_FORMATS, { error: 'Choose a bundle format' });
 
 /** At least 12 printable ASCII characters: phones type accents differently. */
 export const typedPassphraseSchema = z

@@ -11,12 +11,7 @@ import { loadCa } from '../pki/ca.js';
 const config = loadConfig();
 const db = openDataDir(config.dataDir);
 const files = dataFiles(config.dataDir);
-const ca = loadCa(
-  readFileSync(files.caCert, 'utf8'),
-  readFileSync(files.caKey, 'utf8'),
-  undefined,
-  new Date(),
-);
+const ca = loadCa(readFileSync(files.caCert, 'utf8'), readFileSync(files.caKey, 'utf8'), undefined, new Date());
 const certificates = certificatesRepository(db);
 const publisher = new CrlPublisher({
   db,

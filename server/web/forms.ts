@@ -7,6 +7,12 @@ interface ValidationFailure {
   validation?: FastifySchemaValidationError[];
 }
 
+/** A submitted form field as the text it was, or '' when it is missing or not text. */
+export function formValue(body: unknown, field: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[field];
+  return typeof value === 'string' ? value : '';
+}
+
 export function fieldErrors(error: ValidationFailure | undefined): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of error?.validation ?? []) {

@@ -17,7 +17,7 @@ export function relativeTime(date: Date | string, now: Date): string {
   return 'just now';
 }
 
-export function describeReload(reload: ReloadOutcome | undefined): { ok: boolean; message: string } | undefined {
+function describeReload(reload: ReloadOutcome | undefined): { ok: boolean; message: string } | undefined {
   if (!reload) return undefined;
   return reload.ok
     ? { ok: true, message: `The broker was asked to re-read the CRL (${reload.message}).` }

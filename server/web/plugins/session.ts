@@ -5,7 +5,7 @@ import fastifyFlash from '@fastify/flash';
 import fastifySession from '@fastify/session';
 import fp from 'fastify-plugin';
 
-export const SESSION_COOKIE = 'enroll_session';
+const SESSION_COOKIE = 'enroll_session';
 /** Signed out after 30 minutes without a request, and 8 hours after signing in whatever happens. */
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const SESSION_ABSOLUTE_MS = 8 * 3600_000;

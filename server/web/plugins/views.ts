@@ -8,7 +8,7 @@ import { publicDir, viewsDir } from '../../paths.js';
 import type { PageData } from '../context.js';
 import { relativeTime } from '../presenters.js';
 
-export const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
+const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
 
 export default fp<{ now: () => Date }>(
   async (app, options) => {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema, splitNames } from '../../enroll/rules.js';
 import { describePublication } from '../presenters.js';
-import { fieldErrors, type FieldErrors } from '../forms.js';
+import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 
 const serverCertBody = z.object({
   hosts: z.string().max(2000).default(''),
@@ -58,8 +58,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
     '/broker/server-cert',
     { schema: { body: serverCertBody }, attachValidation: true },
     async (request, reply) => {
-      const raw = request.body as Record<string, unknown>;
-      const values = { hosts: String(raw.hosts ?? ''), ips: String(raw.ips ?? '') };
+      const values = { hosts: formValue(request.body, 'hosts'), ips: formValue(request.body, 'ips') };
       if (request.validationError)
         return reply.status(400).page('broker', render({ values, errors: fieldErrors(request.validationError) }));
       const issued = await enrollment.serverCertificates.issue(

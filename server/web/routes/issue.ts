@@ -13,7 +13,7 @@ import {
   usernameSchema,
 } from '../../enroll/rules.js';
 import type { Passphrases } from '../one-time-secrets.js';
-import { fieldErrors, type FieldErrors } from '../forms.js';
+import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 
 /** The issue form: the enrollment rules, plus the form's own fields (passphrase mode, the tick). */
 const issueBody = z
@@ -80,11 +80,10 @@ const issueRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post('/certificates', { schema: { body: issueBody }, attachValidation: true }, async (request, reply) => {
-    const raw = request.body as unknown as Record<string, unknown>;
     const values = Object.fromEntries(
       Object.keys(FORM_DEFAULTS)
         .concat('changeEmail')
-        .map((key) => [key, typeof raw[key] === 'string' ? (raw[key] as string) : '']),
+        .map((key) => [key, formValue(request.body, key)]),
     );
     if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
 

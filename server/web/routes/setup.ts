@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
 import { adminPasswordSchema, adminUsernameSchema } from '../../accounts/admins.js';
-import { fieldErrors } from '../forms.js';
+import { fieldErrors, formValue } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
 const setupBody = z
@@ -43,8 +43,7 @@ const setupRoutes: FastifyPluginAsyncZod<{
     '/setup',
     { schema: { body: setupBody }, attachValidation: true, config: signInRateLimit },
     async (request, reply) => {
-      const raw = request.body as Record<string, unknown>;
-      const values = { token: String(raw.token ?? ''), username: String(raw.username ?? '') };
+      const values = { token: formValue(request.body, 'token'), username: formValue(request.body, 'username') };
       if (!usable(values.token)) return reply.status(404).page('error', gone);
       if (request.validationError) {
         return reply

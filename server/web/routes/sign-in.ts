@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
-import { fieldErrors, safeNext } from '../forms.js';
+import { fieldErrors, formValue, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
 const signInBody = z.object({
@@ -43,8 +43,7 @@ const signInRoutes: FastifyPluginAsyncZod<{
     '/login',
     { schema: { body: signInBody }, attachValidation: true, config: signInRateLimit },
     async (request, reply) => {
-      const raw = request.body as Record<string, unknown>;
-      const values = { username: String(raw.username ?? ''), next: String(raw.next ?? '') };
+      const values = { username: formValue(request.body, 'username'), next: formValue(request.body, 'next') };
       if (request.validationError) {
         return reply
           .status(400)
