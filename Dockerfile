@@ -1,5 +1,5 @@
-# OwnTracks Enroll: Node 20 LTS, slim Debian. Three stages so the image carries no compiler.
-FROM node:20-bookworm-slim AS build
+# OwnTracks Enroll: Node 24 LTS, slim Debian. Three stages so the image carries no compiler.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -8,13 +8,13 @@ COPY server ./server
 RUN npm run build
 
 # Production dependencies only; better-sqlite3 may need a compiler when no prebuilt binary fits.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 # uid 1883 is the mosquitto user of eclipse-mosquitto: the broker can read the portal's files,

@@ -47,11 +47,25 @@ describe('docker-compose.yml', () => {
     const { portal, mosquitto, mailpit } = compose.services;
     assert.equal(portal?.build, '.');
     assert.ok(existsSync(path.join(projectRoot, 'Dockerfile')));
-    assert.equal(mosquitto?.image, 'eclipse-mosquitto:2');
-    assert.equal(mailpit?.image, 'axllent/mailpit');
+    assert.match(mosquitto?.image ?? '', /^eclipse-mosquitto:/);
+    assert.match(mailpit?.image ?? '', /^axllent\/mailpit:/);
     assert.deepEqual(portal?.ports, ['3000:3000']);
     assert.deepEqual(mosquitto?.ports, ['8883:8883']);
     assert.deepEqual(mailpit?.ports, ['8025:8025']);
+  });
+
+  test('pins its images to exact versions, named in the README; the image runs the Node that CI tests', () => {
+    const { mosquitto, mailpit } = compose.services;
+    // A floating tag (`:2`, latest) moves under a running stack: `eclipse-mosquitto:2` became 2.1.
+    assert.match(mosquitto!.image!, /^eclipse-mosquitto:2\.0\.\d+$/);
+    assert.match(mailpit!.image!, /^axllent\/mailpit:v\d+\.\d+\.\d+$/);
+    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    for (const image of [mosquitto!.image!, mailpit!.image!]) assert.ok(readme.includes(`\`${image}\``), image);
+
+    const ciNode = /^version=(\d+)\./m.exec(readFileSync(path.join(projectRoot, 'scripts/node24.sh'), 'utf8'))?.[1];
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    assert.equal(bases.length, 3);
+    for (const base of bases) assert.equal(base, `node:${ciNode}-bookworm-slim`);
   });
 
   test("the portal's variables are ones the config schema knows, and they parse", () => {
