@@ -1,8 +1,9 @@
 // buildApp(config, deps): the whole web application, without listening. Tests use app.inject().
 import formBody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createAdmin } from './accounts/admins.js';
+import type { PasswordCost } from './accounts/password.js';
 import { SetupToken } from './accounts/setup-token.js';
 import { BackupScheduler } from './backup/scheduler.js';
 import type { Config } from './config.js';
@@ -45,6 +46,10 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream;
   mailer?: Mailer;
   minter?: Minter;
+  /** scrypt cost of new admin passwords (default: DEFAULT_COST); tests pass a cheap one. */
+  passwordCost?: PasswordCost;
+  /** Whom a request counts against in the rate limit (default: its address); tests name their clients. */
+  rateLimitKey?: (request: FastifyRequest) => string;
 }
 
 export async function buildApp(config: Config, deps: AppDeps) {
@@ -100,6 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
     enroll,
     passphrases: new OneTimeSecrets(now),
     caKeyEncrypted: deps.caKeyEncrypted,
+    passwordCost: deps.passwordCost,
     backups: config.backup
       ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audit, now })
       : undefined,
@@ -111,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(sessionPlugin);
   await app.register(viewsPlugin);
   await app.register(errorsPlugin);
-  await app.register(rateLimitPlugin);
+  await app.register(rateLimitPlugin, { key: deps.rateLimitKey });
   await app.register(authPlugin);
 
   await app.register(healthRoutes);
@@ -148,7 +154,7 @@ async function ensureFirstAdmin(portal: Portal, log: FastifyBaseLogger) {
   if (portal.admins.count() > 0) return;
   const initial = portal.config.initialAdmin;
   if (initial) {
-    await createAdmin(portal.admins, initial.username, initial.password, portal.now());
+    await createAdmin(portal.admins, initial.username, initial.password, portal.now(), portal.passwordCost);
     portal.audit.record(
       {
         actor: 'system',

@@ -1,7 +1,7 @@
 // Admin accounts: creation, password changes, and sign-in with a per-account back-off.
 import { z } from 'zod';
 import type { AdminsRepository } from '../db/admins.js';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
+import { dummyPasswordHash, hashPassword, verifyPassword, type PasswordCost } from './password.js';
 
 export const adminUsernameSchema = z
   .string()
@@ -16,16 +16,27 @@ export class AdminError extends Error {
   override name = 'AdminError';
 }
 
-export async function createAdmin(admins: AdminsRepository, username: string, password: string, now: Date) {
+export async function createAdmin(
+  admins: AdminsRepository,
+  username: string,
+  password: string,
+  now: Date,
+  cost?: PasswordCost,
+) {
   const name = adminUsernameSchema.parse(username);
-  const hash = await hashPassword(adminPasswordSchema.parse(password));
+  const hash = await hashPassword(adminPasswordSchema.parse(password), cost);
   if (admins.find(name)) throw new AdminError(`Admin ${name} already exists`);
   admins.create(name, hash, now);
   return name;
 }
 
-export async function resetAdminPassword(admins: AdminsRepository, username: string, password: string) {
-  const hash = await hashPassword(adminPasswordSchema.parse(password));
+export async function resetAdminPassword(
+  admins: AdminsRepository,
+  username: string,
+  password: string,
+  cost?: PasswordCost,
+) {
+  const hash = await hashPassword(adminPasswordSchema.parse(password), cost);
   if (!admins.setPasswordHash(username, hash)) throw new AdminError(`No admin named ${username}`);
 }
 
@@ -77,6 +88,7 @@ export async function signIn(
   username: string,
   password: string,
   now: Date,
+  cost?: PasswordCost,
 ): Promise<SignInResult> {
   const admin = admins.find(username);
   const known = admin
@@ -85,7 +97,7 @@ export async function signIn(
   const wait = known ? secondsToWait(known.failures, known.lastFailedAt, now) : 0;
   if (wait > 0) return { ok: false, reason: 'backoff', retryAfterSeconds: wait };
   if (!admin) {
-    await verifyPassword(password, await dummyPasswordHash());
+    await verifyPassword(password, await dummyPasswordHash(cost));
     unknownNames.record(username, now);
     return { ok: false, reason: 'invalid' };
   }

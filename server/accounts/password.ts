@@ -42,9 +42,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
-let dummyHash: Promise<string> | undefined;
-/** A hash of a random password, checked for unknown usernames so timing does not tell them apart. */
-export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(randomBytes(24).toString('base64'));
-  return dummyHash;
+const dummyHashes = new Map<string, Promise<string>>();
+/** A random password's hash at the cost of real ones, checked for unknown names so timing does not tell. */
+export function dummyPasswordHash(cost: PasswordCost = DEFAULT_COST): Promise<string> {
+  const key = `${cost.log2N}$${cost.r}$${cost.p}`;
+  if (!dummyHashes.has(key)) dummyHashes.set(key, hashPassword(randomBytes(24).toString('base64'), cost));
+  return dummyHashes.get(key)!;
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { AdminsRepository } from '../db/admins.js';
 import type { AuditRepository } from '../db/audit.js';
 import type { SettingsRepository } from '../db/settings.js';
+import type { PasswordCost } from '../accounts/password.js';
 import type { SetupToken } from '../accounts/setup-token.js';
 import type { BackupScheduler } from '../backup/scheduler.js';
 import type { EnrollContext } from '../enroll/context.js';
@@ -22,6 +23,8 @@ export interface Portal {
   passphrases: OneTimeSecrets<{ certificateId: number; passphrase: string }>;
   /** Whether ca.key is stored encrypted (a banner warns when it is not). */
   caKeyEncrypted: boolean;
+  /** scrypt cost of new admin passwords; undefined: the default. */
+  passwordCost: PasswordCost | undefined;
   /** Scheduled backups, when BACKUP_DIR is set. */
   backups: BackupScheduler | undefined;
 }

@@ -15,7 +15,7 @@ const setupBody = z
   .refine((body) => body.password === body.confirm, { path: ['confirm'], message: 'The passwords do not match' });
 
 const setupRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { admins, audit, now, setupToken } = app.portal;
+  const { admins, audit, now, setupToken, passwordCost } = app.portal;
   const usable = (token: string) => admins.count() === 0 && setupToken.matches(token);
   const gone = {
     title: 'Setup link not valid',
@@ -50,7 +50,7 @@ const setupRoutes: FastifyPluginAsyncZod = async (app) => {
           .page('setup', { title: 'Create the first admin', values, errors: fieldErrors(request.validationError) });
       }
       setupToken.revoke(); // before the slow hash, so two racing requests cannot both use it
-      const username = await createAdmin(admins, request.body.username, request.body.password, now());
+      const username = await createAdmin(admins, request.body.username, request.body.password, now(), passwordCost);
       audit.record(
         {
           actor: username,

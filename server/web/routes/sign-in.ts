@@ -12,7 +12,7 @@ const signInBody = z.object({
 });
 
 const signInRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { admins, audit, now } = app.portal;
+  const { admins, audit, now, passwordCost } = app.portal;
   const unknownNames = new UnknownNameFailures();
 
   app.get('/', async (request, reply) => reply.redirect(request.session.admin ? '/certificates' : '/login', 303));
@@ -51,7 +51,7 @@ const signInRoutes: FastifyPluginAsyncZod = async (app) => {
           .page('login', { title: 'Sign in', values, errors: fieldErrors(request.validationError) });
       }
       const { username, password, next } = request.body;
-      const result = await signIn(admins, unknownNames, username, password, now());
+      const result = await signIn(admins, unknownNames, username, password, now(), passwordCost);
       audit.record(
         {
           actor: username,
