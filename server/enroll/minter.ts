@@ -15,6 +15,8 @@ import type { MintTask } from './mint-worker.js';
 export interface Minter {
   mint(request: MintRequest): Promise<MintedBundle>;
   close(): Promise<void>;
+  /** The pool of ready keys, when there is one: its size and counters. */
+  readonly keyPool?: Pick<KeyPool, 'available' | 'stats'>;
 }
 
 // Under tsx (development, tests) the worker is the .ts file; in dist/ it is the compiled .js.
@@ -56,6 +58,7 @@ export function createMinter(
   const warmUp = setTimeout(mintingThreads, WARM_UP_DELAY_MS);
   warmUp.unref();
   return {
+    keyPool: keys,
     async mint(request) {
       const pooled = request.keyBits === POOLED_KEY_BITS ? keys.take() : undefined;
       return mintingThreads().run({ caCertPem: ca.certPem, caKey: ca.key, request: { ...request, keys: pooled } });
