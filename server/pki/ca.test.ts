@@ -1,0 +1,78 @@
+// Loading a CA: the checks that stop a start with one line (no openssl needed).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { testCa } from '../testing/pki.js';
+import { CaError, exportCaKey, loadCa } from './ca.js';
+import { generateRsaKeyPair } from './keys.js';
+import { issueClientCertificate } from './issue.js';
+
+describe('loading the CA', () => {
+  test('an encrypted key needs its passphrase', async () => {
+    const { ca, keyPem } = await testCa();
+    const encrypted = exportCaKey(ca.key, 'the ca passphrase');
+    assert.match(encrypted, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    assert.ok(loadCa(ca.certPem, encrypted, 'the ca passphrase', new Date()));
+    assert.throws(
+      () => loadCa(ca.certPem, encrypted, 'not the passphrase', new Date()),
+      (e: Error) => e instanceof CaError && e.message === 'CA key passphrase is wrong',
+    );
+    assert.throws(
+      () => loadCa(ca.certPem, encrypted, undefined, new Date()),
+      /CA key is encrypted: set CA_KEY_PASSPHRASE/,
+    );
+    assert.ok(loadCa(ca.certPem, keyPem, undefined, new Date()));
+    assert.match(exportCaKey(ca.key), /^-----BEGIN PRIVATE KEY-----/, 'unencrypted without a passphrase');
+  });
+
+  const refusals: Array<[string, () => Promise<[string, string, Date]>, RegExp]> = [
+    [
+      'a key that does not match',
+      async () => {
+        const { ca } = await testCa();
+        return [ca.certPem, (await generateRsaKeyPair(2048)).privateKeyPem, new Date()];
+      },
+      /^CA key does not match the CA certificate$/,
+    ],
+    [
+      'a certificate that is not a CA',
+      async () => {
+        const { ca } = await testCa();
+        const keys = await generateRsaKeyPair(2048);
+        const leaf = issueClientCertificate({
+          ca,
+          username: 'someone',
+          publicKeyPem: keys.publicKeyPem,
+          days: 30,
+          now: new Date(),
+        });
+        return [leaf.pem, keys.privateKeyPem, new Date()];
+      },
+      /is not a CA/,
+    ],
+    [
+      'an expired CA',
+      async () => {
+        const { ca, keyPem } = await testCa();
+        return [ca.certPem, keyPem, new Date(Date.now() + 11 * 365 * 86400_000)];
+      },
+      /^CA certificate expired on/,
+    ],
+    [
+      'something that is not a certificate',
+      async () => {
+        const { keyPem } = await testCa();
+        return ['hello', keyPem, new Date()];
+      },
+      /not a PEM certificate/,
+    ],
+  ];
+  for (const [name, make, message] of refusals) {
+    test(`refuses ${name} with one line`, async () => {
+      const [certPem, keyPem, now] = await make();
+      assert.throws(
+        () => loadCa(certPem, keyPem, undefined, now),
+        (e: Error) => e instanceof CaError && message.test(e.message) && !e.message.includes('\n'),
+      );
+    });
+  }
+});
