@@ -1,6 +1,7 @@
 // PKI fixtures shared by tests: one CA per test process, and a reader for the CRLs it signs.
 // The test CA has the profile of createCa with an RSA 2048 key: an RSA 4096 key takes seconds to
 // make, in every test process. ca.int.test.ts checks the production CA (4096) with openssl.
+import forge from 'node-forge';
 import { createCa, loadCa, type Ca } from '../pki/ca.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
 import { children, readElement, TAG } from '../pki/der.js';
@@ -101,4 +102,21 @@ export function readCrl(pem: string): CrlContents {
     if (id!.value.equals(CRL_NUMBER_OID)) crlNumber = BigInt(`0x${readElement(value!.value).value.toString('hex')}`);
   }
   return { crlNumber, thisUpdate: readTime(thisUpdate!), nextUpdate: readTime(nextUpdate!), entries };
+}
+
+/**
+ * Opens a PKCS#12 bundle in-process (node-forge checks the MAC with the passphrase): the
+ * certificates' subject CNs and whether a private key is inside. Unit tests use it; the
+ * integration tests open bundles with openssl, as a device would.
+ */
+export function openBundle(p12: Buffer, passphrase: string): { commonNames: string[]; hasKey: boolean } {
+  const asn1 = forge.asn1.fromDer(forge.util.createBuffer(p12.toString('binary')));
+  const bundle = forge.pkcs12.pkcs12FromAsn1(asn1, passphrase);
+  const certBags = bundle.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+  const keyBags =
+    bundle.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? [];
+  return {
+    commonNames: certBags.map((bag) => String(bag.cert!.subject.getField('CN').value)),
+    hasKey: keyBags.some((bag) => bag.key !== undefined && bag.key !== null),
+  };
 }
