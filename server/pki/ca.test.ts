@@ -1,9 +1,8 @@
 // Loading a CA: the checks that stop a start with one line (no openssl needed).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testCa } from '../testing/pki.js';
+import { sharedKeyPair, testCa } from '../testing/pki.js';
 import { CaError, exportCaKey, loadCa } from './ca.js';
-import { generateRsaKeyPair } from './keys.js';
 import { issueClientCertificate } from './issue.js';
 
 describe('loading the CA', () => {
@@ -29,7 +28,7 @@ describe('loading the CA', () => {
       'a key that does not match',
       async () => {
         const { ca } = await testCa();
-        return [ca.certPem, (await generateRsaKeyPair(2048)).privateKeyPem, new Date()];
+        return [ca.certPem, (await sharedKeyPair()).privateKeyPem, new Date()];
       },
       /^CA key does not match the CA certificate$/,
     ],
@@ -37,7 +36,7 @@ describe('loading the CA', () => {
       'a certificate that is not a CA',
       async () => {
         const { ca } = await testCa();
-        const keys = await generateRsaKeyPair(2048);
+        const keys = await sharedKeyPair();
         const leaf = issueClientCertificate({
           ca,
           username: 'someone',

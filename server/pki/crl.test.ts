@@ -53,12 +53,12 @@ describe('CRLs', () => {
     assert.equal(crl.nextUpdate.getTime(), nextUpdate.getTime());
   });
 
-  test('an empty CRL has no entries and 100,000 entries all arrive', async () => {
+  test('an empty CRL has no entries and 10,000 entries all arrive', async () => {
     const { ca } = await testCa();
     const now = new Date();
     const empty = buildCrlPem({ ca, entries: [], crlNumber: 1n, thisUpdate: now, nextUpdate: new Date(+now + DAY) });
     assert.deepEqual(readCrl(empty).entries, []);
-    const many = Array.from({ length: 100_000 }, (_, i) => ({
+    const many = Array.from({ length: 10_000 }, (_, i) => ({
       serial: i.toString(16).padStart(32, '1'),
       revokedAt: now,
       reason: 'superseded' as const,
@@ -66,7 +66,7 @@ describe('CRLs', () => {
     const big = buildCrlPem({ ca, entries: many, crlNumber: 2n, thisUpdate: now, nextUpdate: new Date(+now + DAY) });
     assert.equal(isValidCrl(big, ca), true);
     const read = readCrl(big).entries;
-    assert.equal(read.length, 100_000);
+    assert.equal(read.length, 10_000);
     assert.equal(read.at(-1)!.serial, many.at(-1)!.serial);
   });
 });

@@ -1,8 +1,7 @@
 // Issuing refuses what it must not sign, before any key or signature is spent on it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testCa } from '../testing/pki.js';
-import { generateRsaKeyPair } from './keys.js';
+import { sharedKeyPair, testCa } from '../testing/pki.js';
 import { issueServerCertificate } from './issue.js';
 
 describe('the broker server certificate', () => {
@@ -14,7 +13,7 @@ describe('the broker server certificate', () => {
   for (const [name, request] of refusals) {
     test(`refuses ${name}`, async () => {
       const { ca } = await testCa();
-      const keys = await generateRsaKeyPair(2048);
+      const keys = await sharedKeyPair();
       assert.throws(
         () => issueServerCertificate({ ca, ...request, publicKeyPem: keys.publicKeyPem, now: new Date() }),
         RangeError,

@@ -1,14 +1,21 @@
 // PKCS#12 bundles: what is refused before anything is built.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Scratch } from '../testing/openssl.js';
-import { clientFiles, testCa } from '../testing/pki.js';
+import { sharedKeyPair, testCa } from '../testing/pki.js';
+import { issueClientCertificate } from './issue.js';
 import { buildPkcs12 } from './pkcs12.js';
 
 describe('PKCS#12 bundles', () => {
   test('no bundle without a passphrase', async () => {
     const { ca } = await testCa();
-    const { cert, keys } = await clientFiles(new Scratch(), ca, 'x');
+    const keys = await sharedKeyPair();
+    const cert = issueClientCertificate({
+      ca,
+      username: 'x',
+      publicKeyPem: keys.publicKeyPem,
+      days: 1,
+      now: new Date(),
+    });
     assert.throws(
       () =>
         buildPkcs12({

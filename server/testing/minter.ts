@@ -3,14 +3,8 @@
 // and no key generation per issue; the real minter is tested in enroll/minter.int.test.ts.
 import type { Minter } from '../enroll/minter.js';
 import type { Ca } from '../pki/ca.js';
-import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 import { mintClientBundle } from '../pki/mint.js';
-
-const keys = new Map<number, Promise<KeyPairPem>>();
-function sharedKeys(bits: number): Promise<KeyPairPem> {
-  if (!keys.has(bits)) keys.set(bits, generateRsaKeyPair(bits));
-  return keys.get(bits)!;
-}
+import { sharedKeyPair } from './pki.js';
 
 export function inProcessMinter(ca: Ca): Minter & { minted: number } {
   const minter = {
@@ -18,7 +12,7 @@ export function inProcessMinter(ca: Ca): Minter & { minted: number } {
     async mint(request: Parameters<Minter['mint']>[0]) {
       const bundle = await mintClientBundle(ca, {
         ...request,
-        keys: request.keys ?? (await sharedKeys(request.keyBits)),
+        keys: request.keys ?? (await sharedKeyPair(request.keyBits)),
       });
       minter.minted++;
       return bundle;

@@ -5,7 +5,7 @@ import forge from 'node-forge';
 import { createCa, loadCa, type Ca } from '../pki/ca.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
 import { children, readElement, TAG } from '../pki/der.js';
-import { generateRsaKeyPair } from '../pki/keys.js';
+import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 import { issueClientCertificate, issueServerCertificate } from '../pki/issue.js';
 import type { Scratch } from './openssl.js';
 
@@ -22,6 +22,13 @@ export async function makeTestCa(commonName: string): Promise<{ ca: Ca; keyPem: 
 export function testCa(): Promise<{ ca: Ca; keyPem: string }> {
   shared ??= makeTestCa('Enroll Test CA');
   return shared;
+}
+
+const keyPairs = new Map<number, Promise<KeyPairPem>>();
+/** One RSA key pair per size and process, for tests where whose key it is does not matter. */
+export function sharedKeyPair(bits = 2048): Promise<KeyPairPem> {
+  if (!keyPairs.has(bits)) keyPairs.set(bits, generateRsaKeyPair(bits));
+  return keyPairs.get(bits)!;
 }
 
 /** A client certificate and its key, written to files for openssl or mosquitto. */
