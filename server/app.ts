@@ -2,7 +2,7 @@
 // effects (no timer, thread, file or row is made here). Each route plugin is handed only the use
 // cases it needs, so its dependencies are visible in its options' type. Tests use app.inject().
 import formBody from '@fastify/formbody';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
 import { loggerOptions } from './logging.js';
@@ -23,6 +23,8 @@ import signInRoutes from './web/routes/sign-in.js';
 export interface AppOptions {
   /** Where the log goes (default stdout); tests capture it. */
   logStream?: NodeJS.WritableStream;
+  /** Whom a request counts against in the rate limit (default: its address); tests name their clients. */
+  rateLimitKey?: (request: FastifyRequest) => string;
 }
 
 export async function buildApp(config: Config, services: Services, options: AppOptions = {}) {
@@ -44,7 +46,7 @@ export async function buildApp(config: Config, services: Services, options: AppO
   });
   await app.register(viewsPlugin, { now });
   await app.register(errorsPlugin);
-  await app.register(rateLimitPlugin);
+  await app.register(rateLimitPlugin, { key: options.rateLimitKey });
   await app.register(authPlugin, { now });
 
   await app.register(healthRoutes, { enrollment });

@@ -1,19 +1,14 @@
 // No Docker engine runs here, so this checks what the Compose stack relies on: every referenced
 // file, port and variable exists and agrees with the config schema, and the image's start
-// command and health check work outside Docker.
+// command and health check work outside Docker (deploy.int.test.ts).
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { environmentSchema } from './config.js';
 import { projectRoot } from './paths.js';
-import { tempDir } from './testing/harness.js';
-import { freePort } from './testing/mosquitto.js';
 
-const run = promisify(execFile);
 const compose = parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
   services: Record<
     string,
@@ -35,12 +30,6 @@ const knownVariables = new Set(Object.keys(environmentSchema.in.shape));
 
 /** `${NAME:-default}` as Compose substitutes it with nothing set. */
 const substitute = (value: string) => value.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _name, fallback: string) => fallback);
-
-function jsonInstruction(name: string): string[] {
-  const line = dockerfile.split('\n').find((l) => l.startsWith(`${name} [`));
-  assert.ok(line, `Dockerfile has a JSON-form ${name}`);
-  return JSON.parse(line.slice(line.indexOf('['))) as string[];
-}
 
 describe('docker-compose.yml', () => {
   test('has the portal, Mosquitto and mailpit, with the ports people open', () => {
@@ -129,30 +118,5 @@ describe('docker-compose.yml', () => {
     );
     const certCommand = compose.services['broker-cert']!.command!.at(-1)!;
     assert.match(certCommand, /node dist\/server\/cli.js server-cert .*--out \/broker-certs/);
-  });
-
-  test("the image's start command serves /healthz from a fresh data folder, and its health check passes", async () => {
-    await run('npm', ['run', 'build'], { cwd: projectRoot });
-    const command = jsonInstruction('CMD');
-    const port = await freePort();
-    const env = { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: tempDir() };
-    const child = spawn(command[0]!, command.slice(1), { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += String(chunk)));
-    child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
-    try {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes('is ready at')) {
-        assert.ok(Date.now() < deadline && child.exitCode === null, `did not start: ${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const check = /HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(dockerfile)![1]!;
-      const [node, ...args] = JSON.parse(check) as string[];
-      await run(node === 'node' ? process.execPath : node!, args, { env });
-    } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
-    }
   });
 });

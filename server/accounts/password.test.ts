@@ -1,16 +1,19 @@
+// Admin password hashing and the sign-in back-off, at a cheap scrypt cost: what is checked here does
+// not depend on the cost. password.int.test.ts checks the production cost itself.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { TEST_PASSWORD_COST } from '../testing/harness.js';
 import { backoffSeconds, BACKOFF_MAX_SECONDS } from './admins.js';
-import { DEFAULT_COST, hashPassword, verifyPassword } from './password.js';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
+
+const params = (hash: string) => hash.split('$').slice(1, 4).map(Number);
 
 describe('admin passwords', () => {
   test('scrypt with its parameters stored beside the hash', async () => {
-    const hash = await hashPassword('a long enough password');
-    const [scheme, log2N, r, p, salt, key] = hash.split('$');
-    assert.deepEqual(
-      [scheme, Number(log2N), Number(r), Number(p)],
-      ['scrypt', DEFAULT_COST.log2N, DEFAULT_COST.r, DEFAULT_COST.p],
-    );
+    const hash = await hashPassword('a long enough password', TEST_PASSWORD_COST);
+    const [scheme, , , , salt, key] = hash.split('$');
+    assert.equal(scheme, 'scrypt');
+    assert.deepEqual(params(hash), [TEST_PASSWORD_COST.log2N, TEST_PASSWORD_COST.r, TEST_PASSWORD_COST.p]);
     assert.equal(Buffer.from(salt!, 'base64').length, 16);
     assert.equal(Buffer.from(key!, 'base64').length, 32);
     assert.equal(await verifyPassword('a long enough password', hash), true);
@@ -18,13 +21,23 @@ describe('admin passwords', () => {
   });
 
   test('two hashes of the same password differ (random salt)', async () => {
-    const cheap = { log2N: 10, r: 8, p: 1 };
-    assert.notEqual(await hashPassword('same password', cheap), await hashPassword('same password', cheap));
+    assert.notEqual(
+      await hashPassword('same password', TEST_PASSWORD_COST),
+      await hashPassword('same password', TEST_PASSWORD_COST),
+    );
   });
 
-  test('a stored hash with other parameters still verifies', async () => {
-    const hash = await hashPassword('older parameters', { log2N: 14, r: 8, p: 2 });
+  test('a stored hash with other parameters still verifies: the parameters come from the hash', async () => {
+    const hash = await hashPassword('older parameters', { log2N: 12, r: 8, p: 2 });
+    assert.deepEqual(params(hash), [12, 8, 2]);
     assert.equal(await verifyPassword('older parameters', hash), true);
+    assert.equal(await verifyPassword('other password', hash), false);
+  });
+
+  test('the dummy hash for unknown names has the cost of real ones, made once per cost', async () => {
+    const dummy = await dummyPasswordHash(TEST_PASSWORD_COST);
+    assert.deepEqual(params(dummy), [TEST_PASSWORD_COST.log2N, TEST_PASSWORD_COST.r, TEST_PASSWORD_COST.p]);
+    assert.equal(await dummyPasswordHash(TEST_PASSWORD_COST), dummy);
   });
 
   test('garbage in the stored hash never verifies', async () => {

@@ -12,6 +12,8 @@ export interface KeyPoolOptions {
 }
 
 export class KeyPool {
+  /** Keys made, keys handed out, and takes that found the pool empty (read by tests and benchmarks). */
+  readonly stats = { generated: 0, taken: 0, missed: 0 };
   #ready: KeyPairPem[] = [];
   #generating = false;
   #closed = false;
@@ -32,6 +34,8 @@ export class KeyPool {
   /** A fresh key pair when one is ready; undefined when the pool is empty (the caller makes one). */
   take(): KeyPairPem | undefined {
     const keys = this.#ready.shift();
+    if (keys) this.stats.taken++;
+    else this.stats.missed++;
     this.#refill();
     return keys;
   }
@@ -56,6 +60,7 @@ export class KeyPool {
       (keys) => {
         this.#generating = false;
         if (this.#closed) return;
+        this.stats.generated++;
         this.#ready.push(keys);
         this.#refill();
       },

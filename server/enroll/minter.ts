@@ -17,6 +17,8 @@ export interface Minter {
   start(): void;
   mint(request: MintRequest): Promise<MintedBundle>;
   close(): Promise<void>;
+  /** The pool of ready keys, once made (at start or the first mint): its size and counters. */
+  readonly keyPool?: Pick<KeyPool, 'available' | 'stats'> | undefined;
 }
 
 // Under tsx (development, tests) the worker is the .ts file; in dist/ it is the compiled .js.
@@ -58,6 +60,9 @@ export function createMinter(
       { startDelayMs, ...(options.onError && { onError: options.onError }) },
     ));
   return {
+    get keyPool() {
+      return keys;
+    },
     start() {
       keyPool(WARM_UP_DELAY_MS);
       warmUp ??= setTimeout(mintingThreads, WARM_UP_DELAY_MS);

@@ -23,5 +23,10 @@ const publisher = new CrlPublisher({
   reloadCommand: undefined,
   revoked: () => certificates.revokedEntries(),
 });
-process.stdout.write('publishing\n');
-for (;;) await publisher.publish('test', 'crash test');
+// Each publication is announced before it starts and after it ends (writes to a pipe are synchronous
+// on Linux), so the test knows a kill landed while one was in flight.
+for (let round = 1; ; round++) {
+  process.stdout.write(`publishing ${round}\n`);
+  await publisher.publish('test', 'crash test');
+  process.stdout.write(`published ${round}\n`);
+}

@@ -1,18 +1,31 @@
 // Test harness: a portal on a fresh DATA_DIR with a captured log, a settable clock and a cookie jar.
+// Its defaults keep a portal cheap to start and free of other processes (the unit tier): the test
+// CA, cheap password hashing, an in-process minter, mail to DATA_DIR/outbox. Integration tests
+// pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `deps` (createMinter).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { PasswordCost } from '../accounts/password.js';
 import { buildApp } from '../app.js';
-import { dataFiles, openDataDir } from '../data-dir.js';
-import { createServices, type ServiceDeps } from '../services.js';
 import { loadConfig, type Config } from '../config.js';
+import { dataFiles, openDataDir } from '../data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
+import { createServices, type ServiceDeps } from '../services.js';
+import { createMinter } from '../enroll/minter.js';
 import { exportCaKey } from '../pki/ca.js';
+import { inProcessMinter } from './minter.js';
 import { testCa } from './pki.js';
 
 export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery' };
+
+/** scrypt at N = 2^10 (1 MiB): a sign-in costs a millisecond, not 128 MiB and a few hundred. */
+export const TEST_PASSWORD_COST: PasswordCost = { log2N: 10, r: 8, p: 1 };
+
+/** The header a test Browser names itself with; the harness's rate limit counts per name. */
+export const CLIENT_HEADER = 'x-test-client';
+export const rateLimitKeyOf = (request: FastifyRequest) => String(request.headers[CLIENT_HEADER] ?? request.ip);
 
 export class Clock {
   constructor(public current = new Date()) {}
@@ -31,6 +44,8 @@ export interface TestPortalOptions {
   deps?: Partial<ServiceDeps>;
   /** Create TEST_ADMIN through ADMIN_USERNAME/ADMIN_PASSWORD (default true). */
   withAdmin?: boolean;
+  /** 'threads': the production minter (worker threads, key pool); default: in-process, for the unit tier. */
+  minter?: 'in-process' | 'threads';
   dataDir?: string;
 }
 
@@ -61,9 +76,11 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     ca,
     caKeyEncrypted: isCaKeyEncrypted(dataDir),
     now: clock.now,
+    passwordCost: TEST_PASSWORD_COST,
+    minter: options.deps?.minter ?? (options.minter === 'threads' ? createMinter(ca) : inProcessMinter(ca)),
     ...options.deps,
   });
-  const app = await buildApp(config, services, { logStream });
+  const app = await buildApp(config, services, { logStream, rateLimitKey: rateLimitKeyOf });
   await services.start(app.log);
   await app.ready();
   return {
@@ -85,19 +102,31 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
 }
 export type TestPortal = Awaited<ReturnType<typeof startTestPortal>>;
 
-/** A browser-like client over app.inject(): keeps cookies and reads CSRF tokens from forms. */
+let browsers = 0;
+
+/**
+ * A browser-like client over app.inject(): keeps cookies and reads CSRF tokens from forms. Each
+ * one is a client of its own to the rate limit (named in CLIENT_HEADER), as separate machines are.
+ */
 export class Browser {
   cookies = new Map<string, string>();
-  /** Each browser has an address of its own, as real ones do (the rate limit counts per address). */
-  readonly remoteAddress = `127.0.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
-  constructor(private portal: TestPortal) {}
+  /** What the rate limit counts this browser's requests against. */
+  readonly client = `browser-${++browsers}`;
+  /** The address the portal sees (and audits). */
+  readonly remoteAddress: string;
+  constructor(
+    private portal: TestPortal,
+    options: { address?: string } = {},
+  ) {
+    this.remoteAddress = options.address ?? '127.0.0.1';
+  }
 
   async request(options: InjectOptions): Promise<LightMyRequestResponse> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const response = await this.portal.app.inject({
       remoteAddress: this.remoteAddress,
       ...options,
-      headers: { ...(cookie ? { cookie } : {}), ...options.headers },
+      headers: { [CLIENT_HEADER]: this.client, ...(cookie ? { cookie } : {}), ...options.headers },
     });
     for (const set of response.cookies) {
       if (set.expires && set.expires.getTime() < Date.now()) this.cookies.delete(set.name);

@@ -1,4 +1,6 @@
 // A real SMTP server in the test process (smtp-server), with every message parsed by mailparser.
+// It can hold messages after the first few (their DATA is never answered until release()), so a
+// test knows that the portal is in the middle of sending them.
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -12,7 +14,11 @@ export class TestSmtpServer {
   readonly messages: ReceivedMail[] = [];
   /** Messages accepted so far, counted before they are parsed into `messages`. */
   accepted = 0;
-  #waiters: Array<() => void> = [];
+  /** Messages received whose acceptance is held back (see holdAfter). */
+  readonly held: Array<() => void> = [];
+  /** Accept this many messages, then hold every later one until release(). */
+  holdAfter = Infinity;
+  #listeners = new Set<() => void>();
   private constructor(
     private readonly server: SMTPServer,
     readonly port: number,
@@ -29,12 +35,19 @@ export class TestSmtpServer {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         const to = session.envelope.rcptTo.map((r) => r.address); // before the session moves on
-        stream.on('end', async () => {
-          instance!.accepted++;
+        const accept = async () => {
+          const self = instance!;
+          self.accepted++;
           callback(null); // accept first, as a real server does; parse afterwards
           const raw = Buffer.concat(chunks);
-          instance!.messages.push({ raw, parsed: await simpleParser(raw), to });
-          instance!.#waiters.splice(0).forEach((wake) => wake());
+          self.messages.push({ raw, parsed: await simpleParser(raw), to });
+          self.#changed();
+        };
+        stream.on('end', () => {
+          const self = instance!;
+          if (self.accepted + self.held.length < self.holdAfter) return void accept();
+          self.held.push(() => void accept());
+          self.#changed();
         });
       },
     });
@@ -49,20 +62,47 @@ export class TestSmtpServer {
     return `smtp://127.0.0.1:${this.port}`;
   }
 
-  /** Resolves once `count` messages have arrived. */
+  #changed() {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Resolves once `condition` holds, checked at every message; fails after `timeoutMs`. */
+  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        if (!condition()) return;
+        finish();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new Error(`${what}: not within ${timeoutMs} ms (${this.messages.length} parsed, ${this.held.length} held)`),
+        );
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+      };
+      this.#listeners.add(listener);
+    });
+  }
+
+  /** Resolves once `count` messages have arrived and been parsed. */
   async waitFor(count: number, timeoutMs = 10_000): Promise<ReceivedMail[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messages.length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${this.messages.length}`);
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
+    await this.until(() => this.messages.length >= count, `expected ${count} messages`, timeoutMs);
     return this.messages;
   }
 
+  /** Accepts every held message. */
+  release() {
+    this.holdAfter = Infinity;
+    for (const accept of this.held.splice(0)) accept();
+  }
+
   close(): Promise<void> {
+    this.release();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

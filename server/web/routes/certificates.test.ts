@@ -1,5 +1,6 @@
+// The admin pages' guards and the certificate list: pages, search, filters, sorting.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Browser, startTestPortal, type TestPortal } from '../../testing/harness.js';
 import { seedCertificates } from '../../testing/seed.js';
 
@@ -15,10 +16,10 @@ const ADMIN_PAGES = [
 
 describe('admin pages', () => {
   let portal: TestPortal;
-  before(async () => {
+  beforeEach(async () => {
     portal = await startTestPortal();
   });
-  after(() => portal.close());
+  afterEach(() => portal.close());
 
   for (const page of ADMIN_PAGES) {
     test(`${page} redirects to sign-in when signed out`, async () => {
@@ -62,13 +63,14 @@ describe('the certificate list', () => {
   let browser: Browser;
   const rowsOf = (html: string) =>
     [...html.matchAll(/<tr>\s*<td><a href="\/certificates\/(\d+)">([^<]+)<\/a>/g)].map((m) => m[2]!);
-  before(async () => {
+  // Each test reads a fresh portal with the same 120 seeded certificates.
+  beforeEach(async () => {
     portal = await startTestPortal();
     seedCertificates(portal.db, { count: 120, now: portal.clock.now(), revoked: 0.1 });
     browser = new Browser(portal);
     await browser.signIn();
   });
-  after(() => portal.close());
+  afterEach(() => portal.close());
 
   test('pages of 50, newest first, with a next page and no repeats', async () => {
     const first = await browser.get('/certificates');

@@ -1,3 +1,4 @@
+// The one-time setup link that creates the first admin.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, withPortal } from '../../testing/harness.js';

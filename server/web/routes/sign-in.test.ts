@@ -1,5 +1,6 @@
+// Signing in and out: the contract's form, sessions and their limits, CSRF, back-off and rate limits.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import {
   Browser,
   csrfTokenOf,
@@ -12,10 +13,10 @@ import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
 
 describe('sign-in', () => {
   let portal: TestPortal;
-  before(async () => {
+  beforeEach(async () => {
     portal = await startTestPortal();
   });
-  after(() => portal.close());
+  afterEach(() => portal.close());
 
   test('the sign-in page has the labelled fields and the button of the contract', async () => {
     const page = await new Browser(portal).get('/login');
@@ -165,7 +166,7 @@ describe('sign-in limits', () => {
     });
   });
 
-  test('more than 10 attempts a minute from one address get the 429 page', async () => {
+  test('more than 10 attempts a minute from one client get the 429 page', async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
       const statuses: number[] = [];
@@ -176,7 +177,7 @@ describe('sign-in limits', () => {
       assert.equal(page.statusCode, 429);
       assert.match(page.body, /Too many attempts from your address/);
       assert.ok(page.headers['retry-after']);
-      assert.equal((await new Browser(portal).signIn()).statusCode, 303, 'another address is not affected');
+      assert.equal((await new Browser(portal).signIn()).statusCode, 303, 'another client is not affected');
     });
   });
 });

@@ -5,8 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { DEFAULT_COST } from './accounts/password.js';
 import { openDataDir } from './data-dir.js';
-import { loadConfig } from './config.js';
 import { loadOrCreateCa } from './enroll/ca-store.js';
 import { projectRoot } from './paths.js';
 import { tempDir } from './testing/harness.js';
@@ -39,6 +39,17 @@ describe('admin commands', () => {
     const created = await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n');
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /Admin alice created/);
+    const db = openDataDir(dataDir);
+    try {
+      const stored = db.prepare("SELECT password_hash FROM admins WHERE username = 'alice'").pluck().get() as string;
+      assert.deepEqual(
+        stored.split('$').slice(1, 4).map(Number),
+        [DEFAULT_COST.log2N, DEFAULT_COST.r, DEFAULT_COST.p],
+        'the production scrypt cost',
+      );
+    } finally {
+      db.close();
+    }
     const duplicate = await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n');
     assert.equal(duplicate.code, 1);
     assert.match(duplicate.stderr, /already exists/);

@@ -22,6 +22,15 @@ function threadPriorities(): Map<number, { nice: number; policy: number }> {
   return threads;
 }
 
+/** Polls `condition` every 20 ms; fails after 30 seconds (key generation on an idle-priority thread). */
+async function until(condition: () => boolean, message: string) {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, message);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const request = (username: string, keyBits: number) => ({
   username,
   device: null,
@@ -42,7 +51,8 @@ describe('the minter', () => {
       const minter = createMinter(ca, { keyPoolSize: 1 });
       try {
         await minter.mint(request('idle', 2048)); // starts a minting thread, and the key pool's with its first take
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        // The key-making thread has run (and lowered itself) once it delivered a key.
+        await until(() => minter.keyPool!.stats.generated >= 1, 'the pool made no key');
         const threads = threadPriorities();
         const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, priority]) => priority);
         assert.deepEqual(
@@ -71,7 +81,10 @@ describe('the minter', () => {
     const caFile = scratch.file('ca.crt', ca.certPem);
     const minter = createMinter(ca, { keyPoolSize: 2 });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500)); // let the pool make its keys
+      // The pool fills after its warm-up delay.
+      await until(() => minter.keyPool!.available === 2, 'the pool did not fill');
+      // mint() takes its pooled key synchronously: two 2048 requests get the two pooled keys, the third
+      // finds the pool empty and its thread makes one, the 3072 one never asks the pool.
       const bundles = await Promise.all([
         minter.mint(request('a', 2048)),
         minter.mint(request('b', 2048)),
@@ -91,6 +104,11 @@ describe('the minter', () => {
         assert.ok(verified.ok, verified.stderr);
       }
       assert.equal(moduli.size, 4, 'four bundles, four keys');
+      assert.deepEqual(
+        { taken: minter.keyPool!.stats.taken, missed: minter.keyPool!.stats.missed },
+        { taken: 2, missed: 1 },
+        'two keys came from the pool, one was made on the spot',
+      );
       const bits = await openssl(['x509', '-noout', '-text', '-in', scratch.path('c3.pem')]);
       assert.match(bits.stdout, /Public-Key: \(3072 bit\)/);
     } finally {

@@ -1,0 +1,188 @@
+// Crash safety and time limits against real processes: the portal (server/main.ts) killed with
+// SIGKILL while issues wait at a real SMTP server, a CRL publication killed mid-way, and a mail
+// server that never answers.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { isValidCrl } from '../pki/crl.js';
+import { projectRoot } from '../paths.js';
+import { Browser, startTestPortal, tempDir } from '../testing/harness.js';
+import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
+import { freePort } from '../testing/mosquitto.js';
+import { readCrl } from '../testing/pki.js';
+import { seedCertificates } from '../testing/seed.js';
+import { TestSmtpServer } from '../testing/smtp.js';
+
+/** Reads DATA_DIR's database read-only, beside the portal that may still be writing it. */
+function readOnly<T>(dataDir: string, read: (db: Database.Database) => T): T {
+  const db = new Database(path.join(dataDir, 'enroll.db'), { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+const pendingIn = (dataDir: string) =>
+  readOnly(
+    dataDir,
+    (db) => db.prepare("SELECT count(*) FROM certificates WHERE delivery = 'pending'").pluck().get() as number,
+  );
+const pendingUsernames = (dataDir: string) =>
+  readOnly(
+    dataDir,
+    (db) =>
+      db
+        .prepare("SELECT u.username FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.delivery = 'pending'")
+        .pluck()
+        .all() as string[],
+  );
+
+describe('crash safety', () => {
+  test('SIGKILL while issues are in flight: the database is intact, nothing pending stays active, every mailed certificate is listed', async () => {
+    const smtp = await TestSmtpServer.start();
+    // Three bundles go out; later ones reach the mail server and wait there unanswered: their
+    // certificates are recorded (pending) and their requests open when the portal is killed.
+    smtp.holdAfter = 3;
+    const dataDir = tempDir();
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      SMTP_URL: smtp.url,
+      ADMIN_USERNAME: 'admin',
+      ADMIN_PASSWORD: 'correct horse battery',
+      LOG_LEVEL: 'warn',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/main.ts')], {
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const answered = new Set<number>();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntilHealthy(base);
+      const admin = await signedInClient(base, { username: 'admin', password: 'correct horse battery' });
+      const burst = Array.from({ length: 12 }, (_, i) =>
+        admin.issue(`crash${i}`).then(
+          () => answered.add(i),
+          () => undefined, // the kill cuts the connection
+        ),
+      );
+      await smtp.until(() => smtp.messages.length === 3 && smtp.held.length >= 1, 'mail in flight', 60_000);
+      assert.ok(pendingIn(dataDir) >= smtp.held.length, 'the held bundles are recorded as pending before the kill');
+      child.kill('SIGKILL');
+      await exited;
+      await Promise.all(burst);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.ok(answered.size <= 12 - smtp.held.length, `${answered.size} answered: requests were open at the kill`);
+    const heldAtKill = smtp.held.length;
+    const left = pendingUsernames(dataDir);
+    assert.ok(left.length >= heldAtKill, `the crash left ${left.length} certificates pending`);
+    const mailed = smtp.messages.map((m) => m.to[0]!.split('@')[0]!);
+    assert.equal(mailed.length, 3);
+    await smtp.close();
+
+    const restarted = await startTestPortal({ dataDir, withAdmin: false });
+    try {
+      assert.equal(restarted.db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(
+        restarted.db
+          .prepare("SELECT count(*) FROM certificates WHERE status = 'active' AND delivery = 'pending'")
+          .pluck()
+          .get(),
+        0,
+      );
+      const listed = restarted.db
+        .prepare('SELECT u.username FROM certificates c JOIN users u ON u.id = c.user_id')
+        .pluck()
+        .all() as string[];
+      for (const username of mailed) assert.ok(listed.includes(username), `${username} got mail and is listed`);
+      const revoked = restarted.db
+        .prepare(
+          "SELECT c.serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username IN (SELECT value FROM json_each(?)) AND c.status = 'revoked' AND c.revocation_reason = 'cessationOfOperation'",
+        )
+        .pluck()
+        .all(JSON.stringify(left)) as string[];
+      assert.equal(revoked.length, left.length, 'every certificate left pending is revoked at the restart');
+      const crl = readFileSync(path.join(dataDir, 'crl.pem'), 'utf8');
+      assert.equal(isValidCrl(crl, restarted.ca), true);
+      const inCrl = new Set(readCrl(crl).entries.map((entry) => entry.serial));
+      for (const serial of revoked) assert.ok(inCrl.has(serial), `${serial} is in the CRL`);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  test('killed while publishing the CRL, crl.pem is always the old or the new complete CRL', async () => {
+    const dataDir = tempDir();
+    const seeded = await startTestPortal({ dataDir });
+    seedCertificates(seeded.db, { count: 30_000, now: new Date(), revoked: 1 });
+    const { ca } = seeded;
+    await seeded.close(); // the folder stays: it was passed in
+    let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
+    // Round r kills the child during its r-th publication (r - 1 complete ones before it).
+    for (let round = 1; round <= 6; round++) {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(projectRoot, 'server/testing/crl-publish-loop.ts')],
+        { env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const lines: string[] = [];
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (chunk: Buffer) => {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          if (lines.includes(`publishing ${round}`) && child.exitCode === null && !child.killed) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+        child.once('exit', () => reject(new Error(`the loop exited on its own: ${lines.join(', ')}`)));
+      });
+      await closed; // every line it wrote has been read
+      assert.equal(lines.at(-1), `publishing ${round}`, `round ${round}: the kill landed during a publication`);
+      const pem = readFileSync(path.join(dataDir, 'crl.pem'), 'utf8');
+      assert.equal(isValidCrl(pem, ca), true, `round ${round}: crl.pem is a complete CRL`);
+      const { crlNumber } = readCrl(pem);
+      assert.ok(crlNumber >= previous, `round ${round}: never an older CRL (${crlNumber} after ${previous})`);
+      previous = crlNumber;
+    }
+  });
+});
+
+describe('time limits on the outside world', () => {
+  test('a mail server that accepts and never answers: the admin gets an error within the limit, nothing undelivered stays active', async () => {
+    const silent = createServer(() => {
+      /* accept, then say nothing */
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const portal = await startTestPortal({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } });
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const started = Date.now();
+      const response = await browser.submit('/certificates/new', '/certificates', {
+        username: 'patient',
+        email: 'p@example.org',
+        days: '30',
+      });
+      const elapsed = Date.now() - started;
+      assert.equal(response.statusCode, 502);
+      assert.ok(elapsed < 16_000, `answered after ${elapsed} ms`);
+      assert.match(response.body, /The mail server said/);
+      assert.equal(portal.db.prepare("SELECT count(*) FROM certificates WHERE status = 'active'").pluck().get(), 0);
+    } finally {
+      await portal.close();
+      silent.close();
+    }
+  });
+});

@@ -1,0 +1,150 @@
+// Revocation against the real peers: the portal's CRL read by openssl and by Mosquitto after a
+// reload through BROKER_RELOAD_COMMAND (a shell), and reload commands that fail or hang.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { simpleParser } from 'mailparser';
+import { Browser, startTestPortal, tempDir, type TestPortal } from '../testing/harness.js';
+import { Mosquitto } from '../testing/mosquitto.js';
+import { Scratch, openssl } from '../testing/openssl.js';
+import { serverFiles } from '../testing/pki.js';
+import { runReloadCommand } from './crl-publisher.js';
+
+async function issue(browser: Browser, username: string, device: string) {
+  const { id, passphrase } = await browser.issue({ username, email: `${username}@example.org`, device, days: '30' });
+  return { id, passphrase: passphrase! };
+}
+
+async function crlText(portal: TestPortal) {
+  const scratch = new Scratch();
+  return openssl([
+    'crl',
+    '-in',
+    path.join(portal.dataDir, 'crl.pem'),
+    '-CAfile',
+    scratch.file('ca.crt', portal.ca.certPem),
+    '-noout',
+    '-text',
+  ]);
+}
+
+const serialOf = (portal: TestPortal, id: number) =>
+  portal.db.prepare('SELECT serial FROM certificates WHERE id = ?').pluck().get(id) as string;
+
+describe('revocation', () => {
+  test('a revoked and an unrevoked certificate of one user against Mosquitto, reloaded through BROKER_RELOAD_COMMAND', async () => {
+    const pidFile = path.join(tempDir(), 'mosquitto.pid');
+    const portal = await startTestPortal({
+      env: { BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"` },
+      minter: 'threads',
+    });
+    const scratch = new Scratch();
+    const broker = await Mosquitto.start(
+      {
+        caFile: path.join(portal.dataDir, 'ca.crt'),
+        crlFile: path.join(portal.dataDir, 'crl.pem'),
+        ...(await serverFiles(scratch, portal.ca)),
+      },
+      { pidFile },
+    );
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const phone = await issue(browser, 'alice', 'phone');
+      const tablet = await issue(browser, 'alice', 'tablet');
+      const outbox = path.join(portal.dataDir, 'outbox');
+      const identities = [];
+      for (const [name, passphrase] of [
+        ['phone', phone.passphrase],
+        ['tablet', tablet.passphrase],
+      ] as const) {
+        const file = readdirSync(outbox)
+          .map((f) => path.join(outbox, f))
+          .find((f) => readFileSync(f, 'utf8').includes(`for ${name}`))!;
+        const mail = await simpleParser(readFileSync(file));
+        const p12 = scratch.file(`${name}.p12`, mail.attachments.find((a) => a.filename === 'alice.p12')!.content);
+        await openssl([
+          'pkcs12',
+          '-in',
+          p12,
+          '-passin',
+          `pass:${passphrase}`,
+          '-clcerts',
+          '-nokeys',
+          '-out',
+          scratch.path(`${name}.crt`),
+        ]);
+        await openssl([
+          'pkcs12',
+          '-in',
+          p12,
+          '-passin',
+          `pass:${passphrase}`,
+          '-nocerts',
+          '-noenc',
+          '-out',
+          scratch.path(`${name}.key`),
+        ]);
+        identities.push({ certFile: scratch.path(`${name}.crt`), keyFile: scratch.path(`${name}.key`) });
+      }
+      const [phoneId, tabletId] = identities as [(typeof identities)[0], (typeof identities)[0]];
+      assert.equal(await broker.publish(phoneId, 'owntracks/alice/phone', 'before'), true);
+
+      await browser.submit(`/certificates/${phone.id}`, `/certificates/${phone.id}/revoke`, {
+        reason: 'keyCompromise',
+      });
+      const page = await browser.get(`/certificates/${phone.id}`);
+      assert.match(page.body, /The broker was asked to re-read the CRL/);
+      const text = await crlText(portal);
+      assert.match(text.stderr + text.stdout, /verify OK/);
+      assert.match(
+        text.stdout,
+        new RegExp(`Serial Number: ${serialOf(portal, phone.id).toUpperCase()}[\\s\\S]*Key Compromise`),
+      );
+      let refused = false;
+      for (let i = 0; i < 50 && !refused; i++) {
+        refused = !(await broker.publish(phoneId, 'owntracks/alice/phone', 'after'));
+        if (!refused) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(refused, true, broker.output);
+      assert.equal(await broker.publish(tabletId, 'owntracks/alice/tablet', 'still in'), true);
+      assert.equal(
+        portal.db
+          .prepare("SELECT outcome FROM audit_log WHERE action = 'broker-reload' ORDER BY id DESC")
+          .pluck()
+          .get(),
+        'success',
+      );
+    } finally {
+      await broker.stop();
+      await portal.close();
+    }
+  });
+
+  test('a failing reload command is reported to the admin and audited, not swallowed', async () => {
+    const portal = await startTestPortal({ env: { BROKER_RELOAD_COMMAND: 'echo "no such broker" >&2; exit 3' } });
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await issue(browser, 'bob', 'phone');
+      await browser.submit(`/certificates/${id}`, `/certificates/${id}/revoke`, { reason: 'unspecified' });
+      const page = await browser.get(`/certificates/${id}`);
+      assert.match(page.body, /flash-error[^>]*>The broker reload command failed \(exit status 3: no such broker\)/);
+      assert.equal(
+        portal.db.prepare("SELECT detail FROM audit_log WHERE action = 'broker-reload'").pluck().get(),
+        'exit status 3: no such broker',
+      );
+    } finally {
+      await portal.close();
+    }
+  });
+
+  test('a reload command that hangs is killed after its limit', async () => {
+    const started = Date.now();
+    const outcome = await runReloadCommand('sleep 30', 300);
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.message, /killed after 0.3 s/);
+    assert.ok(Date.now() - started < 5000);
+  });
+});
