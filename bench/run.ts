@@ -19,7 +19,7 @@ import { mintClientBundle } from '../server/pki/mint.js';
 import { buildPkcs12 } from '../server/pki/pkcs12.js';
 import { randomSerial } from '../server/pki/serial.js';
 import { projectRoot } from '../server/paths.js';
-import { tempDir } from '../server/testing/harness.js';
+import { tempDir } from '../server/testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../server/testing/http-client.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { seedCertificates } from '../server/testing/seed.js';

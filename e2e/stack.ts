@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCa } from '../server/pki/ca.js';
-import { tempDir } from '../server/testing/harness.js';
+import { tempDir } from '../server/testing/temp-dir.js';
 import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
 import { Scratch } from '../server/testing/openssl.js';
 import { serverFiles } from '../server/testing/pki.js';

@@ -9,7 +9,7 @@ import { DEFAULT_COST } from './accounts/password.js';
 import { openDataDir } from './data-dir.js';
 import { loadOrCreateCa } from './enroll/ca-store.js';
 import { projectRoot } from './paths.js';
-import { tempDir } from './testing/harness.js';
+import { tempDir } from './testing/temp-dir.js';
 import { Scratch, openssl } from './testing/openssl.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { projectRoot } from './paths.js';
-import { tempDir } from './testing/harness.js';
+import { tempDir } from './testing/temp-dir.js';
 
 describe('configuration at start-up', () => {
   test('a bad setting stops start-up with one line naming it', async () => {

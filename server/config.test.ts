@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from './config.js';
-import { tempDir } from './testing/harness.js';
+import { tempDir } from './testing/temp-dir.js';
 
 describe('configuration', () => {
   test('defaults make a fresh machine work', () => {

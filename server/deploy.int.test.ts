@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { projectRoot } from './paths.js';
-import { tempDir } from './testing/harness.js';
+import { tempDir } from './testing/temp-dir.js';
 import { freePort } from './testing/mosquitto.js';
 
 const run = promisify(execFile);
@@ -32,7 +32,10 @@ describe('the image', () => {
       const timer = setTimeout(() => reject(new Error(`not ready within 60 s: ${output}`)), 60_000);
       const read = (chunk: Buffer) => {
         output += String(chunk);
-        if (output.includes('is ready at')) (clearTimeout(timer), resolve());
+        if (output.includes('is ready at')) {
+          clearTimeout(timer);
+          resolve();
+        }
       };
       child.stdout.on('data', read);
       child.stderr.on('data', read);

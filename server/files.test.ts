@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { writeFileAtomic, writeFileAtomicWith } from './files.js';
-import { tempDir } from './testing/harness.js';
+import { tempDir } from './testing/temp-dir.js';
 
 describe('atomic file writes', () => {
   test('replace the content with the given mode and leave no temporary file', async () => {

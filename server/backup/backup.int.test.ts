@@ -10,7 +10,8 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isValidCrl } from '../pki/crl.js';
 import { projectRoot } from '../paths.js';
-import { Browser, startTestPortal, tempDir } from '../testing/harness.js';
+import { Browser, startTestPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
 import { freePort } from '../testing/mosquitto.js';
 import { readCrl } from '../testing/pki.js';
@@ -138,7 +139,7 @@ describe('crash safety', () => {
       const lines: string[] = [];
       const closed = new Promise((resolve) => child.once('close', resolve));
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (chunk: Buffer) => {
+        child.stdout.on('data', (chunk: Buffer) => {
           lines.push(...String(chunk).split('\n').filter(Boolean));
           if (lines.includes(`publishing ${round}`) && child.exitCode === null && !child.killed) {
             child.kill('SIGKILL');

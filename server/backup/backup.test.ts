@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import * as tar from 'tar';
 import { openDatabase } from '../db/database.js';
 import { isValidCrl } from '../pki/crl.js';
-import { Browser, startTestPortal, tempDir } from '../testing/harness.js';
+import { Browser, startTestPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { readCrl } from '../testing/pki.js';
 import { BackupError, createBackup, restoreBackup } from './archive.js';
 

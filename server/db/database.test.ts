@@ -3,7 +3,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { migrationsDir } from '../paths.js';
-import { tempDir } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { migrate, MigrationError, openDatabase, readMigrations } from './database.js';
 
 function freshDb() {

@@ -80,6 +80,7 @@ describe('the minter', () => {
     const scratch = new Scratch();
     const caFile = scratch.file('ca.crt', ca.certPem);
     const minter = createMinter(ca, { keyPoolSize: 2 });
+    minter.start();
     try {
       // The pool fills after its warm-up delay.
       await until(() => minter.keyPool!.available === 2, 'the pool did not fill');

@@ -9,7 +9,8 @@ import { describe, test } from 'node:test';
 import { certificatesRepository } from '../db/certificates.js';
 import { usersRepository } from '../db/users.js';
 import { isValidCrl } from '../pki/crl.js';
-import { Browser, startTestPortal, tempDir, withPortal, type TestPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, withPortal, type TestPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { connectionRefused, MemoryMailer } from '../testing/mailer.js';
 import { readCrl } from '../testing/pki.js';
 import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher } from './crl-publisher.js';
@@ -95,16 +96,16 @@ describe('CRL freshness and safety', () => {
       const renewed = await crl.refreshIfAging();
       assert.ok(renewed);
       assert.notEqual(number(), first);
-      assert.equal(crl.nextUpdate!.getTime(), portal.clock.now().getTime() + 30 * DAY);
+      assert.equal(crl.nextUpdate.getTime(), portal.clock.now().getTime() + 30 * DAY);
       const published = publishedCrl(portal);
       assert.equal(String(published.crlNumber), number());
-      assert.equal(published.nextUpdate.getTime(), Math.floor(crl.nextUpdate!.getTime() / 1000) * 1000);
+      assert.equal(published.nextUpdate.getTime(), Math.floor(crl.nextUpdate.getTime() / 1000) * 1000);
 
       const health = async () => {
         const response = await portal.app.inject({ method: 'GET', url: '/healthz' });
         return {
           status: response.statusCode,
-          body: response.json() as { status: string; checks: Record<string, string> },
+          body: response.json<{ status: string; checks: Record<string, string> }>(),
         };
       };
       assert.deepEqual((await health()).body.checks, { database: 'ok', ca: 'ok', crl: 'ok' });

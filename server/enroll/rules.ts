@@ -99,7 +99,11 @@ export const serverCertificateRequestSchema = z
     hosts: z.array(
       z.string().regex(HOST_NAME, 'Use host names such as mqtt.example.org, separated by spaces or commas'),
     ),
-    ips: z.array(z.string().refine((ip) => isIP(ip) !== 0, 'Use IP addresses such as 192.0.2.10 or 2001:db8::1')),
+    ips: z.array(
+      z.string().refine((ip) => isIP(ip) !== 0, {
+        error: (issue) => `Not an IP address: ${String(issue.input)}. Use addresses such as 192.0.2.10 or 2001:db8::1`,
+      }),
+    ),
     days: z.coerce
       .number()
       .int(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`)

@@ -10,7 +10,8 @@ import { loadConfig } from '../config.js';
 import { openDataDir } from '../data-dir.js';
 import type { Mailer } from '../mail/transport.js';
 import { createServices } from '../services.js';
-import { Browser, tempDir, withPortal } from '../testing/harness.js';
+import { Browser, withPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { testCa } from '../testing/pki.js';
 import { children, readElement } from '../pki/der.js';
 import type { IssueRequest } from './issue.js';
@@ -68,7 +69,7 @@ describe('the issue use case checks the rules itself', () => {
   for (const [name, change, field] of invalid) {
     test(`${name}: invalid, nothing signed, no row, no mail`, async () => {
       await withPortal({ deps: { minter: forbiddenMinter } }, async (portal) => {
-        const outcome = await portal.services.enrollment.issue({ ...request, ...change } as IssueRequest, actor);
+        const outcome = await portal.services.enrollment.issue({ ...request, ...change }, actor);
         assert.equal(outcome.ok, false);
         assert.equal(!outcome.ok && outcome.reason, 'invalid');
         assert.ok(!outcome.ok && outcome.reason === 'invalid' && outcome.issues[field], JSON.stringify(outcome));

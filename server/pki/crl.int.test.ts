@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Scratch, openssl } from '../testing/openssl.js';
 import { clientFiles, testCa } from '../testing/pki.js';
-import { buildCrlPem, isValidCrl, REVOCATION_REASONS, type RevocationReason } from './crl.js';
+import { buildCrlPem, REVOCATION_REASONS, type RevocationReason } from './crl.js';
 import { randomSerial } from './serial.js';
 
 const DAY = 86400_000;

@@ -2,9 +2,7 @@
 // Its defaults keep a portal cheap to start and free of other processes (the unit tier): the test
 // CA, cheap password hashing, an in-process minter, mail to DATA_DIR/outbox. Integration tests
 // pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `deps` (createMinter).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { PasswordCost } from '../accounts/password.js';
@@ -17,6 +15,7 @@ import { createMinter } from '../enroll/minter.js';
 import { exportCaKey } from '../pki/ca.js';
 import { inProcessMinter } from './minter.js';
 import { testCa } from './pki.js';
+import { tempDir } from './temp-dir.js';
 
 export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery' };
 
@@ -33,10 +32,6 @@ export class Clock {
   advance(ms: number) {
     this.current = new Date(this.current.getTime() + ms);
   }
-}
-
-export function tempDir(prefix = 'enroll-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
 export interface TestPortalOptions {

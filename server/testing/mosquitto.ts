@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir } from './harness.js';
+import { tempDir } from './temp-dir.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -70,7 +70,7 @@ export class Mosquitto {
     );
     const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     const log: string[] = [];
-    child.stderr!.on('data', (chunk: Buffer) => log.push(String(chunk)));
+    child.stderr.on('data', (chunk: Buffer) => log.push(String(chunk)));
     const broker = new Mosquitto(port, child, files, log);
     await broker.waitUntilListening();
     return broker;

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir } from './harness.js';
+import { tempDir } from './temp-dir.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -30,7 +30,7 @@ import forge from 'node-forge';
 export const RELEASE_VERSION = '0.1.0';
 
 /** The migrations 0.1.0 shipped, as its runner recorded them. They are never edited once landed. */
-export const RELEASE_MIGRATIONS = [
+const RELEASE_MIGRATIONS = [
   { version: 1, name: 'initial', sha256: '73c90f34879c7e13d7dbae21ec06a640bc359c0e83f2893daae69a5d46bf3e7f' },
   { version: 2, name: 'crl', sha256: '4af987b220a328678f19b7be57efca1992f67bc434bd11a22990c893aa169c2e' },
   {
@@ -41,7 +41,7 @@ export const RELEASE_MIGRATIONS = [
 ] as const;
 
 /** The owner's password; its hash below was made once by 0.1.0's hashPassword (scrypt, N = 2^17). */
-export const RELEASE_ADMIN = { username: 'owner', password: 'owner signs in after the upgrade' } as const;
+const RELEASE_ADMIN = { username: 'owner', password: 'owner signs in after the upgrade' } as const;
 const OWNER_HASH = 'scrypt$17$8$1$JvhNreTlBnBhOdnqFSilww==$JBCHO7fVMnkiNa0F9h2YYSYkqiFCIpsCHecYHtcpp+E=';
 const ROBIN_HASH = 'scrypt$17$8$1$Lx5N9EWBG0yISeVzFKZ5kg==$OaH4IvR++h6cjk21zmV+oTcTgjBxNoFNC/Fp/Pa4ydM=';
 
@@ -312,7 +312,7 @@ export async function makeReleaseDataDir(dir: string, now = new Date()): Promise
   const caKeyId = (
     forge.pki.certificateFromPem(ca.pem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }
   ).subjectKeyIdentifier;
-  writeFileSync(path.join(dir, 'ca.key'), caKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'ca.key'), caKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(path.join(dir, 'ca.crt'), ca.pem, { mode: 0o644 });
 
   const leaf = (serial: string, commonName: string, issued: Date, days: number, usage: object[]) =>

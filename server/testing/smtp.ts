@@ -25,6 +25,8 @@ export class TestSmtpServer {
   ) {}
 
   static async start(): Promise<TestSmtpServer> {
+    // Assigned once the server listens; the handlers below run only after that.
+    // eslint-disable-next-line prefer-const
     let instance: TestSmtpServer | undefined;
     const server = new SMTPServer({
       authOptional: true,

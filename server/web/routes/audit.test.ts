@@ -95,7 +95,7 @@ describe('operations', () => {
       const bad = await browser.submit('/broker', '/broker/server-cert', { hosts: 'not a host!', ips: '300.1.1.1' });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.body, /id="e-hosts">Use host names/);
-      assert.match(bad.body, /id="e-ips">Use IP addresses/);
+      assert.match(bad.body, /id="e-ips">Not an IP address: [^<]*Use addresses such as/);
       assert.equal(portal.db.prepare('SELECT count(*) FROM server_certificates').pluck().get(), 0);
       const good = await browser.submit('/broker', '/broker/server-cert', {
         hosts: 'mqtt.example.org',

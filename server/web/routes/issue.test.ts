@@ -79,18 +79,18 @@ describe('issuing', () => {
         /ANDROID[\s\S]*Install client certificate[\s\S]*IPHONE AND IPAD[\s\S]*Allow external configuration/,
       );
       assert.match(String(mail!.parsed.html), /Certificate Trust Settings/);
-      const bundle = openBundle(files['jjolie.p12']!.content, passphrase!);
+      const bundle = openBundle(files['jjolie.p12']!.content, passphrase);
       assert.deepEqual(bundle.commonNames.sort(), ['Enroll Test CA', 'jjolie']);
       assert.equal(bundle.hasKey, true);
       assert.throws(() => openBundle(files['jjolie.p12']!.content, 'not the passphrase'));
 
       // The passphrase is nowhere but on that one page.
-      assert.ok(!mail!.raw.toString().includes(passphrase!), 'not in the mail');
+      assert.ok(!mail!.raw.toString().includes(passphrase), 'not in the mail');
       portal.db.pragma('wal_checkpoint(FULL)');
       for (const file of readdirSync(portal.dataDir).filter((name) => name.startsWith('enroll.db'))) {
-        assert.ok(!readFileSync(path.join(portal.dataDir, file)).includes(passphrase!), `not in ${file}`);
+        assert.ok(!readFileSync(path.join(portal.dataDir, file)).includes(passphrase), `not in ${file}`);
       }
-      assert.ok(!portal.logs.some((line) => line.includes(passphrase!)), 'not in the log');
+      assert.ok(!portal.logs.some((line) => line.includes(passphrase)), 'not in the log');
 
       const row = portal.db
         .prepare('SELECT status, delivery, device, key_bits, bundle_format FROM certificates WHERE id = ?')
