@@ -78,7 +78,8 @@ if [ -f "$root/node_modules/better-sqlite3/package.json" ] && ! loads node; then
   if [ -n "$nodedir" ] && [ -f "$addon" ] && loads "$machine_node"; then
     restore=$home/addons/better-sqlite3-$sqlite_version-node$("$machine_node" -p process.versions.modules).node
     place "$addon" "$restore"
-    trap 'place "$restore" "$addon"' EXIT
+    # Only if the command left the same better-sqlite3 version in place (an npm install may not).
+    trap '[ "$(node -p "require(process.argv[1]).version" "$root/node_modules/better-sqlite3/package.json" 2>/dev/null)" != "$sqlite_version" ] || place "$restore" "$addon"' EXIT
     trap 'exit 130' INT TERM
   fi
   if [ -f "$cached" ]; then
