@@ -121,8 +121,11 @@ if [ -f "$root/node_modules/better-sqlite3/package.json" ] && ! loads node; then
     # node-gyp straight away (the package's own build script), not its install script, which
     # first tries to download a prebuilt binary from a host this machine may not reach. The
     # nodedir overrides any in the user's npmrc (e.g. /usr, the machine Node's headers).
-    (cd "$root/node_modules/better-sqlite3" && env ${nodedir:+npm_config_nodedir="$nodedir"} npm run --silent build-release) \
-      >"$cache/build.log" 2>&1 || {
+    (
+      cd "$root/node_modules/better-sqlite3"
+      [ -z "$nodedir" ] || export npm_config_nodedir="$nodedir"
+      npm run --silent build-release
+    ) >"$cache/build.log" 2>&1 || {
       tail -n 40 "$cache/build.log" >&2
       say "the build failed; its log: $cache/build.log"
       exit 1
