@@ -8,11 +8,14 @@ COPY server ./server
 RUN npm run build
 
 # Production dependencies only; better-sqlite3 may need a compiler when no prebuilt binary fits.
+# Then it is compiled against Node 24.18.1's headers: a build against 24.19's or later aborts the
+# process at a random garbage collection (nodejs/node#65446; scripts/node24.sh says more).
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY scripts/node24.sh ./scripts/
+RUN npm_config_nodedir="$(scripts/node24.sh --headers)" npm ci --omit=dev && npm cache clean --force
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data

@@ -55,6 +55,8 @@ describe('docker-compose.yml', () => {
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     assert.equal(bases.length, 3);
     for (const base of bases) assert.equal(base, `node:${ciNode}-bookworm-slim`);
+    // Should better-sqlite3 be compiled in the image, it is against the headers CI builds it with.
+    assert.match(dockerfile, /^RUN npm_config_nodedir="\$\(scripts\/node24\.sh --headers\)" npm ci --omit=dev/m);
   });
 
   test("the portal's variables are ones the config schema knows, and they parse", () => {
