@@ -16,8 +16,9 @@ import { Scratch, openssl } from './testing/openssl.js';
 const run = promisify(execFile);
 
 async function admin(dataDir: string, args: string[], input?: string) {
-  const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
-  const child = run(tsx, [path.join(projectRoot, 'server/cli.ts'), ...args], {
+  // What `npm run admin` runs (tsx server/cli.ts), without the tsx wrapper's second process.
+  const child = run(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/cli.ts'), ...args], {
+    cwd: projectRoot,
     env: { ...process.env, DATA_DIR: dataDir },
   });
   if (input !== undefined) {
@@ -34,7 +35,8 @@ async function admin(dataDir: string, args: string[], input?: string) {
   }
 }
 
-describe('admin commands', () => {
+// Each test has data folders of its own, so they run side by side.
+describe('admin commands', { concurrency: true }, () => {
   test('create-admin and reset-password read the password from stdin', async () => {
     const dataDir = tempDir();
     const created = await admin(dataDir, ['create-admin', 'alice'], 'a long enough password\n');

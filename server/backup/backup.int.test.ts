@@ -42,11 +42,27 @@ const pendingUsernames = (dataDir: string) =>
   );
 
 describe('crash safety', () => {
-  test('SIGKILL while issues are in flight: the database is intact, nothing pending stays active, every mailed certificate is listed', async () => {
-    const smtp = await TestSmtpServer.start();
-    // Three bundles go out; later ones reach the mail server and wait there unanswered: their
-    // certificates are recorded (pending) and their requests open when the portal is killed.
-    smtp.holdAfter = 3;
+  test(
+    'SIGKILL while issues are in flight: the database is intact, nothing pending stays active, every mailed certificate is listed',
+    { timeout: 300_000 },
+    async () => {
+      const smtp = await TestSmtpServer.start();
+      try {
+        await killedWhileMailing(smtp);
+      } finally {
+        await smtp.close();
+      }
+    },
+  );
+
+  /**
+   * One bundle goes out; later ones reach the mail server and wait there unanswered: their
+   * certificates are recorded (pending) and their requests open when the portal is killed. The
+   * portal mints on SCHED_IDLE threads, which get a core only when nothing else wants it: on a
+   * busy machine the second bundle can take a while, hence the long deadline.
+   */
+  async function killedWhileMailing(smtp: TestSmtpServer) {
+    smtp.holdAfter = 1;
     const dataDir = tempDir();
     const port = await freePort();
     const env = {
@@ -74,7 +90,7 @@ describe('crash safety', () => {
           () => undefined, // the kill cuts the connection
         ),
       );
-      await smtp.until(() => smtp.messages.length === 3 && smtp.held.length >= 1, 'mail in flight', 60_000);
+      await smtp.until(() => smtp.messages.length === 1 && smtp.held.length >= 1, 'mail in flight', 180_000);
       assert.ok(pendingIn(dataDir) >= smtp.held.length, 'the held bundles are recorded as pending before the kill');
       child.kill('SIGKILL');
       await exited;
@@ -87,8 +103,7 @@ describe('crash safety', () => {
     const left = pendingUsernames(dataDir);
     assert.ok(left.length >= heldAtKill, `the crash left ${left.length} certificates pending`);
     const mailed = smtp.messages.map((m) => m.to[0]!.split('@')[0]!);
-    assert.equal(mailed.length, 3);
-    await smtp.close();
+    assert.equal(mailed.length, 1);
 
     const restarted = await startTestPortal({ dataDir, withAdmin: false });
     try {
@@ -119,7 +134,7 @@ describe('crash safety', () => {
     } finally {
       await restarted.close();
     }
-  });
+  }
 
   test('killed while publishing the CRL, crl.pem is always the old or the new complete CRL', async () => {
     const dataDir = tempDir();
