@@ -82,7 +82,7 @@ describe('crash safety', () => {
     const answered = new Set<number>();
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitUntilHealthy(base);
+      await waitUntilHealthy(base, 180_000); // a busy machine: the start hashes ADMIN_PASSWORD at full cost
       const admin = await signedInClient(base, { username: 'admin', password: 'correct horse battery' });
       const burst = Array.from({ length: 12 }, (_, i) =>
         admin.issue(`crash${i}`).then(
