@@ -1,7 +1,7 @@
 // Test harness: a portal on a fresh DATA_DIR with a captured log, a settable clock and a cookie jar.
 // Its defaults keep a portal cheap to start and free of other processes (the unit tier): the test
 // CA, cheap password hashing, an in-process minter, mail to DATA_DIR/outbox. Integration tests
-// pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `deps` (createMinter).
+// pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `minter: 'threads'`.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
