@@ -23,8 +23,8 @@ export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery'
 export const TEST_PASSWORD_COST: PasswordCost = { log2N: 10, r: 8, p: 1 };
 
 /** The header a test Browser names itself with; the harness's rate limit counts per name. */
-export const CLIENT_HEADER = 'x-test-client';
-export const rateLimitKeyOf = (request: FastifyRequest) => String(request.headers[CLIENT_HEADER] ?? request.ip);
+const CLIENT_HEADER = 'x-test-client';
+const rateLimitKeyOf = (request: FastifyRequest) => String(request.headers[CLIENT_HEADER] ?? request.ip);
 
 export class Clock {
   constructor(public current = new Date()) {}

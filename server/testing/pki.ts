@@ -9,7 +9,7 @@ import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 import { issueClientCertificate, issueServerCertificate } from '../pki/issue.js';
 import type { Scratch } from './openssl.js';
 
-export const TEST_CA_KEY_BITS = 2048;
+const TEST_CA_KEY_BITS = 2048;
 
 let shared: Promise<{ ca: Ca; keyPem: string }> | undefined;
 
@@ -61,7 +61,7 @@ export async function serverFiles(scratch: Scratch, ca: Ca) {
   };
 }
 
-export interface CrlContents {
+interface CrlContents {
   crlNumber: bigint;
   thisUpdate: Date;
   nextUpdate: Date;

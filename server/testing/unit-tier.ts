@@ -43,7 +43,7 @@ function enforceUnitTier() {
 }
 
 /** The unit tier's files, split into `count` shares of about equal size (a file's size: its weight). */
-export function unitTestShares(count: number): string[][] {
+function unitTestShares(count: number): string[][] {
   const server = path.join(projectRoot, 'server');
   const files = (readdirSync(server, { recursive: true }) as string[])
     .filter((file) => file.endsWith('.test.ts') && !file.endsWith('.int.test.ts'))
