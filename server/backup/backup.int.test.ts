@@ -3,18 +3,19 @@
 // server that never answers.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { exportCaKey } from '../pki/ca.js';
 import { isValidCrl } from '../pki/crl.js';
 import { projectRoot } from '../paths.js';
 import { Browser, startTestPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
 import { freePort } from '../testing/mosquitto.js';
-import { readCrl } from '../testing/pki.js';
+import { readCrl, testCa } from '../testing/pki.js';
 import { seedCertificates } from '../testing/seed.js';
 import { TestSmtpServer } from '../testing/smtp.js';
 
@@ -43,12 +44,32 @@ const pendingUsernames = (dataDir: string) =>
   );
 
 describe('crash safety', () => {
-  test('SIGKILL while issues are in flight: the database is intact, nothing pending stays active, every mailed certificate is listed', async () => {
-    const smtp = await TestSmtpServer.start();
-    // Three bundles go out; later ones reach the mail server and wait there unanswered: their
-    // certificates are recorded (pending) and their requests open when the portal is killed.
-    smtp.holdAfter = 3;
+  test(
+    'SIGKILL while issues are in flight: the database is intact, nothing pending stays active, every mailed certificate is listed',
+    { timeout: 300_000 },
+    async () => {
+      const smtp = await TestSmtpServer.start();
+      try {
+        await killedWhileMailing(smtp);
+      } finally {
+        await smtp.close();
+      }
+    },
+  );
+
+  /**
+   * One bundle goes out; later ones reach the mail server and wait there unanswered: their
+   * certificates are recorded (pending) and their requests open when the portal is killed. The
+   * portal mints on SCHED_IDLE threads, which get a core only when nothing else wants it: on a
+   * busy machine the second bundle can take a while, hence the long deadline.
+   */
+  async function killedWhileMailing(smtp: TestSmtpServer) {
+    smtp.holdAfter = 1;
     const dataDir = tempDir();
+    // The test CA, so that the start does not spend seconds making an RSA 4096 one.
+    const { ca } = await testCa();
+    writeFileSync(path.join(dataDir, 'ca.key'), exportCaKey(ca.key), { mode: 0o600 });
+    writeFileSync(path.join(dataDir, 'ca.crt'), ca.certPem);
     const port = await freePort();
     const env = {
       ...process.env,
@@ -67,7 +88,7 @@ describe('crash safety', () => {
     const answered = new Set<number>();
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitUntilHealthy(base);
+      await waitUntilHealthy(base, 180_000); // a busy machine: the start hashes ADMIN_PASSWORD at full cost
       const admin = await signedInClient(base, { username: 'admin', password: 'correct horse battery' });
       const burst = Array.from({ length: 12 }, (_, i) =>
         admin.issue(`crash${i}`).then(
@@ -75,7 +96,7 @@ describe('crash safety', () => {
           () => undefined, // the kill cuts the connection
         ),
       );
-      await smtp.until(() => smtp.messages.length === 3 && smtp.held.length >= 1, 'mail in flight', 60_000);
+      await smtp.until(() => smtp.messages.length === 1 && smtp.held.length >= 1, 'mail in flight', 180_000);
       assert.ok(pendingIn(dataDir) >= smtp.held.length, 'the held bundles are recorded as pending before the kill');
       child.kill('SIGKILL');
       await exited;
@@ -88,8 +109,7 @@ describe('crash safety', () => {
     const left = pendingUsernames(dataDir);
     assert.ok(left.length >= heldAtKill, `the crash left ${left.length} certificates pending`);
     const mailed = smtp.messages.map((m) => m.to[0]!.split('@')[0]!);
-    assert.equal(mailed.length, 3);
-    await smtp.close();
+    assert.equal(mailed.length, 1);
 
     const restarted = await startTestPortal({ dataDir, withAdmin: false });
     try {
@@ -120,7 +140,7 @@ describe('crash safety', () => {
     } finally {
       await restarted.close();
     }
-  });
+  }
 
   test('killed while publishing the CRL, crl.pem is always the old or the new complete CRL', async () => {
     const dataDir = tempDir();
@@ -130,7 +150,7 @@ describe('crash safety', () => {
     await seeded.close(); // the folder stays: it was passed in
     let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
     // Round r kills the child during its r-th publication (r - 1 complete ones before it).
-    for (let round = 1; round <= 6; round++) {
+    for (let round = 1; round <= 4; round++) {
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', path.join(projectRoot, 'server/testing/crl-publish-loop.ts')],

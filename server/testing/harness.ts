@@ -1,7 +1,7 @@
 // Test harness: a portal on a fresh DATA_DIR with a captured log, a settable clock and a cookie jar.
 // Its defaults keep a portal cheap to start and free of other processes (the unit tier): the test
 // CA, cheap password hashing, an in-process minter, mail to DATA_DIR/outbox. Integration tests
-// pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `deps` (createMinter).
+// pass real peers through `env` (SMTP_URL, BROKER_RELOAD_COMMAND) or `minter: 'threads'`.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -42,6 +42,8 @@ export interface TestPortalOptions {
   /** 'threads': the production minter (worker threads, key pool); default: in-process, for the unit tier. */
   minter?: 'in-process' | 'threads';
   dataDir?: string;
+  /** Whom the rate limit counts a request against; default: the test Browser's name. `undefined`: its address. */
+  rateLimitKey?: ((request: FastifyRequest) => string) | undefined;
 }
 
 export async function startTestPortal(options: TestPortalOptions = {}) {
@@ -75,7 +77,8 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     minter: options.deps?.minter ?? (options.minter === 'threads' ? createMinter(ca) : inProcessMinter(ca)),
     ...options.deps,
   });
-  const app = await buildApp(config, services, { logStream, rateLimitKey: rateLimitKeyOf });
+  const rateLimitKey = 'rateLimitKey' in options ? options.rateLimitKey : rateLimitKeyOf;
+  const app = await buildApp(config, services, { logStream, ...(rateLimitKey && { rateLimitKey }) });
   await services.start(app.log);
   await app.ready();
   return {

@@ -61,7 +61,7 @@ export async function serverFiles(scratch: Scratch, ca: Ca) {
   };
 }
 
-export interface CrlContents {
+interface CrlContents {
   crlNumber: bigint;
   thisUpdate: Date;
   nextUpdate: Date;

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 /** Route config for the sign-in style forms: 10 attempts a minute from one address. */
 export const signInRateLimit = { rateLimit: { max: 10, timeWindow: 60_000 } };
 
-export interface RateLimitOptions {
+interface RateLimitOptions {
   /** Whom a request counts against (default: its address); tests name their clients with it. */
   key?: ((request: FastifyRequest) => string) | undefined;
 }

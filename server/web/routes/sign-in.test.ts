@@ -166,6 +166,18 @@ describe('sign-in limits', () => {
     });
   });
 
+  test('without an injected key, the limit counts per address (what production does)', async () => {
+    await withPortal({ rateLimitKey: undefined }, async (portal) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const sameAddress = new Browser(portal, { address: '192.0.2.10' }); // a new client name each time
+        statuses.push((await sameAddress.signIn(`nobody${i}`, 'wrong')).statusCode);
+      }
+      assert.deepEqual(statuses, [...Array(10).fill(401), 429]);
+      assert.equal((await new Browser(portal, { address: '192.0.2.11' }).signIn()).statusCode, 303);
+    });
+  });
+
   test('more than 10 attempts a minute from one client get the 429 page', async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
