@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { PasswordCost } from '../accounts/password.js';
-import { buildApp } from '../app.js';
+import { buildApp, type AppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataFiles, openDataDir } from '../data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
@@ -47,6 +47,8 @@ export interface TestPortalOptions {
   /** 'threads': the production minter (worker threads, key pool); default: in-process, for the unit tier. */
   minter?: 'in-process' | 'threads';
   dataDir?: string;
+  /** Options of buildApp over the harness's (a captured log, the rate limit keyed by CLIENT_HEADER). */
+  app?: AppOptions;
 }
 
 export async function startTestPortal(options: TestPortalOptions = {}) {
@@ -80,7 +82,7 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     minter: options.deps?.minter ?? (options.minter === 'threads' ? createMinter(ca) : inProcessMinter(ca)),
     ...options.deps,
   });
-  const app = await buildApp(config, services, { logStream, rateLimitKey: rateLimitKeyOf });
+  const app = await buildApp(config, services, { logStream, rateLimitKey: rateLimitKeyOf, ...options.app });
   await services.start(app.log);
   await app.ready();
   return {
