@@ -1,6 +1,7 @@
 // The portal's configuration: one zod schema over the environment, parsed once at start.
 // Every variable is optional; the defaults make `npm start` work on a fresh machine.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors.js';
@@ -26,12 +27,41 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
   .transform((value) => value.replace(/\/+$/, ''));
 
+const TRUST_PROXY_MESSAGE =
+  'must be a hop count (1, 2, …) or a comma-separated list of proxy addresses or CIDRs (10.0.0.2, 10.0.0.0/8)';
+
+/** An IPv4 or IPv6 address, optionally with a prefix length that fits its family. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Whose X-Forwarded-* headers to believe. Unset: nobody's (the socket's address is the client's).
+ * A number: that many proxies in front, counted from the right of X-Forwarded-For. Otherwise the
+ * proxies' addresses or CIDRs, as fastify's `trustProxy` takes them.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): number | string[] => {
+    if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 100) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (entries.every((entry) => entry !== '' && isAddressOrCidr(entry))) return entries;
+    ctx.addIssue({ code: 'custom', message: TRUST_PROXY_MESSAGE });
+    return z.NEVER;
+  });
+
 export const environmentSchema = z
   .object({
     PORT: port(3000),
     HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
     DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./data'),
     PUBLIC_URL: httpUrl.optional(),
+    TRUST_PROXY: trustProxy.optional(),
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// address' }).optional(),
     MAIL_FROM: z.string().trim().min(3).default('OwnTracks Enroll <enroll@localhost>'),
     ADMIN_USERNAME: optionalText,
@@ -70,6 +100,7 @@ export const environmentSchema = z
     host: env.HOST,
     dataDir: path.resolve(env.DATA_DIR),
     publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+    trustProxy: env.TRUST_PROXY ?? (false as const),
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     initialAdmin:

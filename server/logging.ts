@@ -1,4 +1,6 @@
-// Log options: fastify's pino, with passwords, tokens, passphrases and cookies redacted.
+// Log options: fastify's pino, with passwords, tokens, passphrases and cookies redacted, and the
+// one-time secrets that travel in query strings (setup links, passphrase tickets) kept out of the
+// access log's URLs.
 const REDACT = [
   'req.headers.cookie',
   'req.headers.authorization',
@@ -6,12 +8,41 @@ const REDACT = [
   '*.password',
   '*.passphrase',
   '*.token',
+  '*.ticket',
   '*._csrf',
 ];
 
-/** Request URLs are logged without their query's token (the setup link). */
+/** Query parameters whose values are secrets: the setup link's token, the result page's ticket. */
+const SECRET_PARAMETERS = new Set(['token', 'ticket']);
+
+function parameterName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+/** The URL with the values of secret query parameters replaced by `[redacted]`. */
+export function redactUrl(url: string): string {
+  const queryAt = url.indexOf('?');
+  if (queryAt === -1) return url;
+  const hashAt = url.indexOf('#', queryAt);
+  const end = hashAt === -1 ? url.length : hashAt;
+  const query = url
+    .slice(queryAt + 1, end)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals === -1 || !SECRET_PARAMETERS.has(parameterName(pair.slice(0, equals)))) return pair;
+      return `${pair.slice(0, equals)}=[redacted]`;
+    })
+    .join('&');
+  return `${url.slice(0, queryAt)}?${query}${url.slice(end)}`;
+}
+
 function requestSerializer(request: { method: string; url: string; ip?: string }) {
-  return { method: request.method, url: request.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'), ip: request.ip };
+  return { method: request.method, url: redactUrl(request.url), ip: request.ip };
 }
 
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream) {

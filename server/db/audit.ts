@@ -1,4 +1,5 @@
 // The `audit_log` table: append-only record of who did what, when, from where. Never secrets.
+import { isIP } from 'node:net';
 import type { Db } from './database.js';
 
 export interface AuditEntry {
@@ -51,8 +52,15 @@ export function auditRepository(db: Db) {
       return { rows, nextBeforeId: more ? rows.at(-1)?.id : undefined };
     },
     actions: () => actions.all().map((row) => row.action),
+    // Only a valid address is stored: behind a proxy the address comes from a header.
     record: (entry: AuditEntry, at: Date) =>
-      void insert.run({ subject: null, detail: null, ip: null, ...entry, at: at.toISOString() }),
+      void insert.run({
+        subject: null,
+        detail: null,
+        ...entry,
+        ip: entry.ip && isIP(entry.ip) ? entry.ip : null,
+        at: at.toISOString(),
+      }),
     forSubject: (subject: string) => forSubject.all(subject),
   };
 }

@@ -6,7 +6,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { PasswordCost } from '../accounts/password.js';
-import { buildApp } from '../app.js';
+import { buildApp, type AppOptions } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { dataFiles, openDataDir } from '../data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../enroll/ca-store.js';
@@ -44,6 +44,8 @@ export interface TestPortalOptions {
   dataDir?: string;
   /** Whom the rate limit counts a request against; default: the test Browser's name. `undefined`: its address. */
   rateLimitKey?: ((request: FastifyRequest) => string) | undefined;
+  /** Options of buildApp over the harness's (a captured log, the rate limit keyed by CLIENT_HEADER). */
+  app?: AppOptions;
 }
 
 export async function startTestPortal(options: TestPortalOptions = {}) {
@@ -78,7 +80,11 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
     ...options.deps,
   });
   const rateLimitKey = 'rateLimitKey' in options ? options.rateLimitKey : rateLimitKeyOf;
-  const app = await buildApp(config, services, { logStream, ...(rateLimitKey && { rateLimitKey }) });
+  const app = await buildApp(config, services, {
+    logStream,
+    ...(rateLimitKey && { rateLimitKey }),
+    ...options.app,
+  });
   await services.start(app.log);
   await app.ready();
   return {

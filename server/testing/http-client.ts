@@ -1,4 +1,4 @@
-// A signed-in admin over real HTTP (fetch): keeps the session cookie and the form's CSRF token.
+// A signed-in admin over real HTTP (fetch): keeps its cookies (session, CSRF secret) and the form's CSRF token.
 // Used where the portal runs as its own process: crash tests and benchmarks.
 export interface Credentials {
   username: string;
@@ -6,20 +6,28 @@ export interface Credentials {
 }
 
 export async function signedInClient(base: string, admin: Credentials) {
-  let cookie = '';
+  const jar = new Map<string, string>();
+  const cookieHeader = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
   const keep = (response: Response) => {
-    const set = response.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0]!;
+    for (const line of response.headers.getSetCookie()) {
+      const pair = line.split(';')[0]!;
+      const name = pair.slice(0, pair.indexOf('='));
+      const value = pair.slice(pair.indexOf('=') + 1);
+      if (value === '') jar.delete(name);
+      else jar.set(name, value);
+    }
     return response;
   };
   const token = async (url: string) =>
-    /name="_csrf" value="([^"]+)"/.exec(await keep(await fetch(base + url, { headers: { cookie } })).text())![1]!;
+    /name="_csrf" value="([^"]+)"/.exec(
+      await keep(await fetch(base + url, { headers: { cookie: cookieHeader() } })).text(),
+    )![1]!;
   const post = async (url: string, fields: Record<string, string>) =>
     keep(
       await fetch(base + url, {
         method: 'POST',
         redirect: 'manual',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(fields),
       }),
     );

@@ -21,7 +21,9 @@ export default fp(
       if (status === 429 && error.headers) reply.headers(error.headers);
       const title =
         status === 429
-          ? 'Too many attempts'
+          ? error.code === 'ANONYMOUS_RATE_LIMITED'
+            ? 'Too many requests'
+            : 'Too many attempts'
           : status === 403
             ? 'Not allowed'
             : status >= 500

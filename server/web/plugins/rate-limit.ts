@@ -1,4 +1,7 @@
-// Per-IP rate limits for the routes that guess at secrets (sign-in, setup); opt-in per route.
+// Per-address rate limits. Routes that guess at secrets (sign-in, setup) opt in to a tight limit;
+// every other request from a visitor who is not signed in counts against a general one, so that
+// one address cannot keep the portal busy rendering pages. Signed-in admins are not held by the
+// general limit, nor are the paths that brokers and monitors poll, nor the static files.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -6,9 +9,30 @@ import fp from 'fastify-plugin';
 /** Route config for the sign-in style forms: 10 attempts a minute from one address. */
 export const signInRateLimit = { rateLimit: { max: 10, timeWindow: 60_000 } };
 
-interface RateLimitOptions {
+/** Anonymous requests, any page: 300 a minute from one address. */
+export const ANONYMOUS_RATE_LIMIT = { max: 300, timeWindow: 60_000 };
+
+/** Never limited: polled by brokers and monitors, or static (by route, so `/static/..` tricks do not count). */
+const EXEMPT_ROUTES = new Set(['/healthz', '/ca.crt', '/ca.otre', '/crl.pem']);
+const exempt = (request: FastifyRequest) => {
+  const route = request.routeOptions.url;
+  return route !== undefined && (EXEMPT_ROUTES.has(route) || route.startsWith('/static/'));
+};
+
+export interface RateLimitOptions {
   /** Whom a request counts against (default: its address); tests name their clients with it. */
   key?: ((request: FastifyRequest) => string) | undefined;
+}
+
+class RateLimited extends Error {
+  readonly statusCode = 429;
+  readonly code = 'ANONYMOUS_RATE_LIMITED';
+  constructor(
+    message: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(message);
+  }
 }
 
 export default fp<RateLimitOptions>(
@@ -23,6 +47,20 @@ export default fp<RateLimitOptions>(
         message: `Too many attempts from your address. Wait ${context.after} and try again.`,
       }),
     });
+
+    // After the session is loaded (registered before this plugin), before routing work.
+    const anonymousLimit = app.createRateLimit(ANONYMOUS_RATE_LIMIT);
+    app.addHook('onRequest', async (request) => {
+      if (request.session?.admin || exempt(request)) return;
+      const limit = await anonymousLimit(request);
+      if (!limit.isAllowed && limit.isExceeded) {
+        const wait = limit.ttlInSeconds;
+        throw new RateLimited(
+          `Too many requests from your address. Wait ${wait} second${wait === 1 ? '' : 's'} and try again.`,
+          { 'retry-after': String(wait) },
+        );
+      }
+    });
   },
-  { name: 'rate-limit' },
+  { name: 'rate-limit', dependencies: ['session'] },
 );

@@ -1,4 +1,7 @@
 // Page rendering (eta, escaped by default) and the static assets under public/.
+// A page costs no database write: a CSRF token is made only where a form is rendered (every
+// signed-in page has the sign-out form; of the anonymous ones, sign-in and setup), and flash
+// messages are read only when the session holds some.
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
@@ -7,8 +10,12 @@ import type { FastifyReply } from 'fastify';
 import { publicDir, viewsDir } from '../../paths.js';
 import type { PageData } from '../context.js';
 import { relativeTime } from '../presenters.js';
+import { csrfUserInfo } from './session.js';
 
 const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
+
+/** The pages a visitor who is not signed in gets a form on. */
+const ANONYMOUS_FORMS = new Set(['login', 'setup']);
 
 export default fp<{ now: () => Date }>(
   async (app, options) => {
@@ -18,13 +25,17 @@ export default fp<{ now: () => Date }>(
     app.decorateReply('page', async function page(this: FastifyReply, view: string, data: PageData) {
       const request = this.request;
       const session = request.session;
-      const flash = typeof this.flash === 'function' ? this.flash() : {};
+      const stored = (session as unknown as Record<string, unknown> | undefined)?.flash;
+      const hasFlash = typeof stored === 'object' && stored !== null && Object.keys(stored).length > 0;
+      const flash = hasFlash ? this.flash() : {};
+      const withForm = Boolean(session?.admin) || ANONYMOUS_FORMS.has(view);
       const html = await this.viewAsync(view, {
         ...data,
         admin: session?.admin,
         path: request.url.split('?')[0],
         flash,
-        csrfToken: session ? this.generateCsrf() : '',
+        csrfToken: withForm ? this.generateCsrf({ userInfo: csrfUserInfo(request) }) : '',
+        proxyWarning: request.proxyWarning,
         productName: 'OwnTracks Enroll',
         relative: (date: Date | string) => relativeTime(date, options.now()),
         scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
@@ -32,5 +43,5 @@ export default fp<{ now: () => Date }>(
       return this.type('text/html; charset=utf-8').send(html);
     });
   },
-  { name: 'views', dependencies: ['session'] },
+  { name: 'views', dependencies: ['session', 'proxy'] },
 );

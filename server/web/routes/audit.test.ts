@@ -5,7 +5,14 @@ import path from 'node:path';
 import { beforeEach, afterEach, describe, test } from 'node:test';
 import { auditRepository } from '../../db/audit.js';
 import { isValidCrl } from '../../pki/crl.js';
-import { Browser, startTestPortal, withPortal, TEST_ADMIN, type TestPortal } from '../../testing/harness.js';
+import {
+  Browser,
+  csrfTokenOf,
+  startTestPortal,
+  withPortal,
+  TEST_ADMIN,
+  type TestPortal,
+} from '../../testing/harness.js';
 import { readCrl } from '../../testing/pki.js';
 
 describe('the audit log page', () => {
@@ -58,15 +65,21 @@ describe('the audit log page', () => {
 
 describe('operations', () => {
   test('https PUBLIC_URL: Secure cookies and HSTS', async () => {
-    await withPortal({ env: { PUBLIC_URL: 'https://enroll.example.org' } }, async (portal) => {
-      // Behind a TLS-terminating proxy, which says so in X-Forwarded-Proto.
-      const page = await new Browser(portal).request({
-        method: 'GET',
-        url: '/login',
-        headers: { 'x-forwarded-proto': 'https' },
-      });
-      assert.equal(page.cookies.find((c) => c.name === 'enroll_session')?.secure, true);
+    await withPortal({ env: { PUBLIC_URL: 'https://enroll.example.org', TRUST_PROXY: '1' } }, async (portal) => {
+      // Behind a trusted TLS-terminating proxy, which says so in X-Forwarded-Proto.
+      const browser = new Browser(portal);
+      const proxied = { 'x-forwarded-proto': 'https' };
+      const page = await browser.request({ method: 'GET', url: '/login', headers: proxied });
+      assert.equal(page.cookies.find((c) => c.name === '__Host-enroll_csrf')?.secure, true);
       assert.match(String(page.headers['strict-transport-security']), /max-age=31536000/);
+      const signedIn = await browser.request({
+        method: 'POST',
+        url: '/login',
+        headers: { ...proxied, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrfTokenOf(page.body), ...TEST_ADMIN }).toString(),
+      });
+      assert.equal(signedIn.statusCode, 303);
+      assert.equal(signedIn.cookies.find((c) => c.name === 'enroll_session')?.secure, true);
     });
   });
 

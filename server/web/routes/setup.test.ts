@@ -35,7 +35,7 @@ describe('first admin through the setup link', () => {
         confirm: 'a long password!',
       });
       assert.equal(created.statusCode, 303);
-      assert.equal(created.headers.location, '/login');
+      assert.equal(created.headers.location, '/login?created=1');
       assert.equal(portal.db.prepare('SELECT username FROM admins').pluck().get(), 'owner');
 
       assert.equal((await browser.get(link)).statusCode, 404, 'the link is dead');

@@ -59,9 +59,8 @@ const setupRoutes: FastifyPluginAsyncZod<{
           return reply.status(400).page('setup', { title: 'Create the first admin', values, errors: created.issues });
         return reply.status(404).page('error', gone); // the link was used meanwhile
       }
-      const { username } = created;
-      request.flash('success', `Admin ${username} created. Sign in to continue.`);
-      return reply.redirect('/login', 303);
+      // A query parameter, not a flash message: a visitor has no session to keep one in.
+      return reply.redirect('/login?created=1', 303);
     },
   );
 };

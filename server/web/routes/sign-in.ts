@@ -25,16 +25,20 @@ const signInRoutes: FastifyPluginAsyncZod<{
           next: z.string().max(2048).optional(),
           expired: z.string().optional(),
           signedOut: z.string().optional(),
+          created: z.string().optional(),
         }),
       },
     },
     async (request, reply) => {
       if (request.session.admin) return reply.redirect(safeNext(request.query.next), 303);
+      // Notices come as query parameters: a visitor has no session to hold a flash message.
       const notice = request.query.expired
         ? 'Your session ended. Sign in again.'
         : request.query.signedOut
           ? 'You are signed out.'
-          : undefined;
+          : request.query.created
+            ? 'The first admin was created. Sign in to continue.'
+            : undefined;
       return reply.page('login', { title: 'Sign in', values: { next: request.query.next ?? '' }, errors: {}, notice });
     },
   );

@@ -1,0 +1,39 @@
+// The access log keeps no one-time secret: passphrase tickets and link tokens in a query string
+// are redacted from every logged URL.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { redactUrl } from './logging.js';
+import { Browser, withPortal } from './testing/harness.js';
+import { MemoryMailer } from './testing/mailer.js';
+
+describe('logged URLs', () => {
+  test('ticket and token values are redacted wherever they stand in the query', () => {
+    const cases: Array<[string, string]> = [
+      ['/certificates/7/issued?ticket=abc', '/certificates/7/issued?ticket=[redacted]'],
+      ['/setup?token=abc&x=1', '/setup?token=[redacted]&x=1'],
+      ['/x?a=1&Ticket=abc#frag', '/x?a=1&Ticket=[redacted]#frag'],
+      ['/x?ticket=a&token=b&ticket=c', '/x?ticket=[redacted]&token=[redacted]&ticket=[redacted]'],
+      ['/x?tickets=keep&myticket=keep', '/x?tickets=keep&myticket=keep'],
+      ['/x?ticket', '/x?ticket'],
+      ['/certificates?q=ticket=abc', '/certificates?q=ticket=abc'],
+      ['/x?%74icket=abc', '/x?%74icket=[redacted]'],
+      ['/x;ticket=abc', '/x;ticket=abc'],
+    ];
+    for (const [url, expected] of cases) assert.equal(redactUrl(url), expected, url);
+  });
+
+  test("a just-issued certificate's passphrase ticket is not in the access log", async () => {
+    await withPortal({ env: { LOG_LEVEL: 'trace' }, deps: { mailer: new MemoryMailer() } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { location, passphrase } = await browser.issue({ username: 'alice', email: 'a@example.org', days: '30' });
+      assert.ok(passphrase, 'the result page showed the passphrase');
+      const ticket = new URL(location, 'http://x').searchParams.get('ticket')!;
+      assert.ok(ticket.length >= 16);
+      const log = portal.logs.join('\n');
+      assert.ok(log.includes('/issued?ticket=[redacted]'), 'the request is logged, without its ticket');
+      assert.ok(!log.includes(ticket), 'the ticket is nowhere in the log');
+      assert.ok(!log.includes(passphrase), 'nor the passphrase');
+    });
+  });
+});
