@@ -97,6 +97,7 @@ describe('admin commands', () => {
     assert.equal(statSync(path.join(dataDir, 'ca.key')).mode & 0o777, 0o600);
     const { ca, created } = await loadOrCreateCa(dataDir, {
       commonName: 'unused',
+      serverNames: { hosts: [], ips: [] },
       passphrase: undefined,
       now: new Date(),
     });

@@ -13,6 +13,7 @@ async function main() {
   const db = openDataDir(config.dataDir);
   const { ca, created } = await loadOrCreateCa(config.dataDir, {
     commonName: config.caCommonName,
+    serverNames: config.caServerNames,
     passphrase: config.caKeyPassphrase,
     now: new Date(),
   });
