@@ -22,8 +22,9 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 # uid 1883 is the mosquitto user of eclipse-mosquitto: the broker can read the portal's files,
 # and the portal may signal the broker (SIGHUP re-reads the CRL) through a shared PID namespace.
+# /secrets: a new Compose volume mounted there takes this owner and mode (the CA key's passphrase).
 RUN groupadd --gid 1883 enroll && useradd --uid 1883 --gid enroll --no-create-home enroll \
-  && mkdir -p /data && chown enroll:enroll /data
+  && mkdir -p /data /secrets && chown enroll:enroll /data /secrets && chmod 0700 /secrets
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

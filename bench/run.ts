@@ -121,7 +121,12 @@ async function startPortal(dataDir: string, smtpUrl: string) {
     LOG_LEVEL: 'silent',
   });
   const db = openDataDir(config.dataDir);
-  const { ca } = await loadOrCreateCa(dataDir, { commonName: 'Bench CA', passphrase: undefined, now: new Date() });
+  const { ca } = await loadOrCreateCa(dataDir, {
+    commonName: 'Bench CA',
+    serverNames: config.caServerNames,
+    passphrase: undefined,
+    now: new Date(),
+  });
   const services = createServices(config, { db, ca, caKeyEncrypted: isCaKeyEncrypted(dataDir) });
   const app = await buildApp(config, services);
   await services.start(app.log);

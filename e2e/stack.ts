@@ -36,6 +36,8 @@ export class Stack {
         DATA_DIR: dataDir,
         SMTP_URL: smtp.url,
         MQTT_HOST: '127.0.0.1',
+        // The new CA's name constraints: the broker journey issues a server certificate for this name.
+        CA_SERVER_NAMES: 'mqtt.example.org',
         MQTT_PORT: String(mqttPort),
         BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
         LOG_LEVEL: 'info',

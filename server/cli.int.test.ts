@@ -16,11 +16,11 @@ import { testCa } from './testing/pki.js';
 
 const run = promisify(execFile);
 
-async function admin(dataDir: string, args: string[], input?: string) {
+async function admin(dataDir: string, args: string[], input?: string, env: Record<string, string> = {}) {
   // What `npm run admin` runs (tsx server/cli.ts), without the tsx wrapper's second process.
   const child = run(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/cli.ts'), ...args], {
     cwd: projectRoot,
-    env: { ...process.env, DATA_DIR: dataDir },
+    env: { ...process.env, DATA_DIR: dataDir, ...env },
   });
   if (input !== undefined) {
     child.child.stdin!.end(input);
@@ -111,6 +111,7 @@ describe('admin commands', { concurrency: true }, () => {
     assert.equal(statSync(path.join(dataDir, 'ca.key')).mode & 0o777, 0o600);
     const { ca, created } = await loadOrCreateCa(dataDir, {
       commonName: 'unused',
+      serverNames: { hosts: [], ips: [] },
       passphrase: undefined,
       now: new Date(),
     });
@@ -190,15 +191,13 @@ describe('admin commands', { concurrency: true }, () => {
   test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {
     const dataDir = await dataDirWithTestCa();
     const out = path.join(tempDir(), 'broker');
-    const result = await admin(dataDir, [
-      'server-cert',
-      '--host',
-      'mqtt.example.org',
-      '--ip',
-      '192.0.2.10',
-      '--out',
-      out,
-    ]);
+    // The CA is made by this first command, name-constrained to these names (and loopback).
+    const result = await admin(
+      dataDir,
+      ['server-cert', '--host', 'mqtt.example.org', '--ip', '192.0.2.10', '--out', out],
+      undefined,
+      { CA_SERVER_NAMES: 'mqtt.example.org,192.0.2.10' },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statSync(path.join(out, 'server.key')).mode & 0o777, 0o600);
     const verified = await openssl([
@@ -218,6 +217,12 @@ describe('admin commands', { concurrency: true }, () => {
     }
     const bad = await admin(dataDir, ['server-cert', '--ip', '300.1.1.1', '--out', out]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /Not an IP address: 300.1.1.1/);
+    assert.match(bad.stderr, /Use IP addresses such as/);
+    const outside = await admin(dataDir, ['server-cert', '--host', 'evil.example', '--out', out]);
+    assert.equal(outside.code, 1);
+    assert.match(
+      outside.stderr,
+      /evil\.example is outside what this CA may sign for \(localhost, mqtt\.example\.org, 127\.0\.0\.1, ::1, 192\.0\.2\.10\)/,
+    );
   });
 });

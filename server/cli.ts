@@ -166,6 +166,7 @@ async function serverCertCommand(args: string[]): Promise<string> {
   return withDatabase(async (db, config) => {
     const { ca } = await loadOrCreateCa(config.dataDir, {
       commonName: config.caCommonName,
+      serverNames: config.caServerNames,
       passphrase: config.caKeyPassphrase,
       now: new Date(),
     });

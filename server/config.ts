@@ -23,6 +23,27 @@ const port = (fallback: number) =>
     .max(65535, 'must be a whole number between 1 and 65535')
     .default(fallback);
 
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Names every new CA permits besides CA_SERVER_NAMES and MQTT_HOST: a broker on the same machine. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+
+/** CA_SERVER_NAMES: host names and IP addresses, separated by commas or spaces. */
+const serverNames = z
+  .string()
+  .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .refine(
+          (name) => isIP(name) !== 0 || HOST_NAME.test(name),
+          'must list host names (mqtt.example.org) or IP addresses, separated by commas',
+        ),
+    ),
+  )
+  .default([]);
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
   .transform((value) => value.replace(/\/+$/, ''));
@@ -68,6 +89,7 @@ export const environmentSchema = z
     ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
     CA_KEY_PASSPHRASE: z.string().min(8, 'must be at least 8 characters').optional(),
     CA_COMMON_NAME: z.string().trim().min(1, 'must not be empty').max(64).default('OwnTracks Enroll CA'),
+    CA_SERVER_NAMES: serverNames,
     MQTT_HOST: optionalText,
     MQTT_PORT: port(8883),
     BROKER_RELOAD_COMMAND: optionalText,
@@ -109,6 +131,12 @@ export const environmentSchema = z
         : undefined,
     caKeyPassphrase: env.CA_KEY_PASSPHRASE,
     caCommonName: env.CA_COMMON_NAME,
+    /** What a CA made at this start permits in server certificates (name constraints); unused once it exists. */
+    caServerNames: splitServerNames([
+      ...LOOPBACK_NAMES,
+      ...(env.MQTT_HOST ? [env.MQTT_HOST] : []),
+      ...env.CA_SERVER_NAMES,
+    ]),
     mqtt: { host: env.MQTT_HOST, port: env.MQTT_PORT },
     brokerReloadCommand: env.BROKER_RELOAD_COMMAND,
     backup: env.BACKUP_DIR
@@ -116,6 +144,11 @@ export const environmentSchema = z
       : undefined,
     logLevel: env.LOG_LEVEL,
   }));
+
+function splitServerNames(names: string[]): { hosts: string[]; ips: string[] } {
+  const unique = [...new Set(names.map((name) => name.toLowerCase()))];
+  return { hosts: unique.filter((name) => isIP(name) === 0), ips: unique.filter((name) => isIP(name) !== 0) };
+}
 
 export type Config = z.output<typeof environmentSchema>;
 

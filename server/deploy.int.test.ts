@@ -1,14 +1,17 @@
-// The image's start command and health check, run outside Docker: a build, then the portal as its
-// own process on a fresh data folder.
+// The image's start command and health check, and the Compose stack's own services, run outside
+// Docker (no engine runs here): a build, then each service's command as a process of its own, with
+// the Compose file's environment and each volume a folder of its own.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { projectRoot } from './paths.js';
 import { tempDir } from './testing/temp-dir.js';
 import { freePort } from './testing/mosquitto.js';
+import { openssl } from './testing/openssl.js';
 
 const run = promisify(execFile);
 const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
@@ -19,28 +22,35 @@ function jsonInstruction(name: string): string[] {
   return JSON.parse(line.slice(line.indexOf('['))) as string[];
 }
 
+before(async () => {
+  await run('npm', ['run', 'build'], { cwd: projectRoot });
+});
+
+/** Resolves once `output` of the child says `ready`; fails when it exits first or takes a minute. */
+function waitFor(child: ChildProcess, ready: string): Promise<() => string> {
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${ready}" within 60 s: ${output}`)), 60_000);
+    const read = (chunk: Buffer) => {
+      output += String(chunk);
+      if (output.includes(ready)) {
+        clearTimeout(timer);
+        resolve(() => output);
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}: ${output}`))));
+  });
+}
+
 describe('the image', () => {
   test("the image's start command serves /healthz from a fresh data folder, and its health check passes", async () => {
-    await run('npm', ['run', 'build'], { cwd: projectRoot });
     const command = jsonInstruction('CMD');
     const port = await freePort();
     const env = { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: tempDir() };
     const child = spawn(command[0]!, command.slice(1), { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    // Resolves on the log line that says the portal listens; fails when it exits first or takes a minute.
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready within 60 s: ${output}`)), 60_000);
-      const read = (chunk: Buffer) => {
-        output += String(chunk);
-        if (output.includes('is ready at')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on('data', read);
-      child.stderr.on('data', read);
-      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}: ${output}`))));
-    });
+    const ready = waitFor(child, 'is ready at');
     try {
       await ready;
       const check = /HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(dockerfile)![1]!;
@@ -50,6 +60,129 @@ describe('the image', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
+    }
+  });
+});
+
+interface Service {
+  environment?: Record<string, string | number>;
+  command?: string[];
+  ports?: string[];
+  volumes?: string[];
+}
+const compose = parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+
+/** `${NAME:-default}` as Compose substitutes it with nothing set in the environment. */
+const substitute = (value: string) => value.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _name, fallback: string) => fallback);
+
+describe('the Compose services, run natively', () => {
+  // Each named volume is a folder; a container path in a command or a variable becomes that folder.
+  const volumes = Object.fromEntries(Object.keys(compose.volumes).map((name) => [name, tempDir(`compose-${name}-`)]));
+  /** Pid 1 of the shared PID namespace (Mosquitto there): a stand-in that reports each SIGHUP. */
+  let pidOne: ChildProcess;
+  let hups = 0;
+  let hupSeen: () => void;
+  const hupArrived = new Promise<void>((resolve) => (hupSeen = resolve));
+  before(() => {
+    pidOne = spawn(
+      process.execPath,
+      ['-e', "process.on('SIGHUP', () => console.log('hup')); setInterval(() => {}, 1e6)"],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    pidOne.stdout!.on('data', () => (hups++, hupSeen()));
+  });
+
+  function native(name: string, overrides: { port?: number } = {}) {
+    const service = compose.services[name]!;
+    const mounts = (service.volumes ?? [])
+      .map((v) => v.split(':'))
+      .filter(([source]) => source! in volumes)
+      .map(([source, target]) => [target!, volumes[source!]!] as const)
+      .sort((a, b) => b[0].length - a[0].length);
+    const translate = (value: string) => {
+      let out = substitute(value);
+      for (const [target, dir] of mounts)
+        out = out
+          .split(`${target}/`)
+          .join(`${dir}/`)
+          .replace(new RegExp(`${target}(?=$|\\s|")`, 'g'), dir);
+      if (overrides.port) out = out.replace(/^3000$/, String(overrides.port));
+      return out.replace(/^kill -HUP 1$/, `kill -HUP ${pidOne.pid}`);
+    };
+    const env: Record<string, string> = { PATH: process.env.PATH!, LOG_LEVEL: 'info' };
+    for (const [key, value] of Object.entries(service.environment ?? {})) env[key] = translate(String(value));
+    return { env, command: service.command?.map(translate), mounts: Object.fromEntries(mounts) };
+  }
+
+  test('ca-passphrase writes a random passphrase (0600) once, and keeps it on the next run', async () => {
+    const { command, env, mounts } = native('ca-passphrase');
+    await run(command![0]!, command!.slice(1), { env, cwd: projectRoot });
+    const file = path.join(mounts['/secrets']!, 'ca-passphrase');
+    const first = readFileSync(file, 'utf8');
+    assert.match(first, /^[A-Za-z0-9+/=]{40,}\n$/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    await run(command![0]!, command!.slice(1), { env, cwd: projectRoot });
+    assert.equal(readFileSync(file, 'utf8'), first);
+  });
+
+  test('broker-cert makes the CA (key encrypted, name-constrained to the broker) and a server certificate it verifies', async () => {
+    const { command, env, mounts } = native('broker-cert');
+    await run(command![0]!, command!.slice(1), { env, cwd: projectRoot });
+    const data = mounts['/data']!;
+    const certs = mounts['/broker-certs']!;
+    assert.match(readFileSync(path.join(data, 'ca.key'), 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    const constraints = await openssl(['x509', '-in', path.join(data, 'ca.crt'), '-noout', '-ext', 'nameConstraints']);
+    assert.match(constraints.stdout, /critical/);
+    for (const name of ['DNS:mosquitto', 'DNS:localhost', 'DNS:client.invalid', 'IP:127.0.0.1'])
+      assert.ok(constraints.stdout.includes(name), `${name} in ${constraints.stdout}`);
+    const verified = await openssl([
+      'verify',
+      '-CAfile',
+      path.join(data, 'ca.crt'),
+      '-purpose',
+      'sslserver',
+      path.join(certs, 'server.crt'),
+    ]);
+    assert.equal(verified.ok, true, verified.stdout + verified.stderr);
+    assert.equal(statSync(path.join(certs, 'server.key')).mode & 0o777, 0o600);
+    const before = readFileSync(path.join(certs, 'server.crt'), 'utf8');
+    await run(command![0]!, command!.slice(1), { env, cwd: projectRoot });
+    assert.equal(readFileSync(path.join(certs, 'server.crt'), 'utf8'), before, 'written once');
+  });
+
+  test("the portal starts on broker-cert's CA with the passphrase file, serves it, and reloads the broker; it is published on 127.0.0.1", async () => {
+    const [published] = compose.services.portal!.ports!;
+    const [hostAddress, , containerPort] = published!.split(':');
+    assert.equal(hostAddress, '127.0.0.1');
+    const port = await freePort();
+    const { env, mounts } = native('portal', { port });
+    assert.equal(env.HOST, '0.0.0.0', 'the container listens on all of its interfaces');
+    assert.equal(String(compose.services.portal!.environment!.PORT), containerPort);
+    const command = jsonInstruction('CMD');
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: projectRoot,
+      env: { ...env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const output = await waitFor(child, 'is ready at');
+      const health = await fetch(`http://${hostAddress}:${port}/healthz`);
+      assert.equal(health.status, 200, output());
+      const served = await (await fetch(`http://${hostAddress}:${port}/ca.crt`)).text();
+      assert.equal(served, readFileSync(path.join(mounts['/data']!, 'ca.crt'), 'utf8'), 'the CA broker-cert made');
+      assert.doesNotMatch(output(), /stored unencrypted/);
+      await hupArrived; // the first CRL's BROKER_RELOAD_COMMAND reached "pid 1"
+      assert.ok(hups >= 1);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
+      pidOne.kill();
     }
   });
 });

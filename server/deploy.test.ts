@@ -21,6 +21,7 @@ const compose = parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'),
       ports?: string[];
       volumes?: string[];
       command?: string[];
+      depends_on?: Record<string, { condition: string }>;
     }
   >;
   volumes: Record<string, unknown>;
@@ -38,9 +39,54 @@ describe('docker-compose.yml', () => {
     assert.ok(existsSync(path.join(projectRoot, 'Dockerfile')));
     assert.match(mosquitto?.image ?? '', /^eclipse-mosquitto:/);
     assert.match(mailpit?.image ?? '', /^axllent\/mailpit:/);
-    assert.deepEqual(portal?.ports, ['3000:3000']);
     assert.deepEqual(mosquitto?.ports, ['8883:8883']);
-    assert.deepEqual(mailpit?.ports, ['8025:8025']);
+  });
+
+  test('publishes the plain-HTTP portal and mailpit on 127.0.0.1 only; only the TLS broker on every interface', () => {
+    // "[host address:]host port:container port": without an address Docker publishes on all interfaces.
+    const published = Object.entries(compose.services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((mapping) => {
+        const parts = mapping.split(':');
+        return { name, address: parts.length === 3 ? parts[0] : 'all interfaces', port: parts.at(-1) };
+      }),
+    );
+    assert.deepEqual(published, [
+      { name: 'mosquitto', address: 'all interfaces', port: '8883' },
+      { name: 'portal', address: '127.0.0.1', port: '3000' },
+      { name: 'mailpit', address: '127.0.0.1', port: '8025' },
+    ]);
+    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const docker = readme.slice(readme.indexOf('## Run with Docker'));
+    assert.match(docker, /<http:\/\/127\.0\.0\.1:3000>/);
+    assert.match(docker, /<http:\/\/127\.0\.0\.1:8025>/);
+    assert.match(docker, /TRUST_PROXY=1/);
+    assert.match(docker, /PUBLIC_URL=https:\/\//);
+    assert.match(docker, /reverse_proxy 127\.0\.0\.1:3000/, 'a TLS proxy in front');
+  });
+
+  test('the CA key is encrypted by default: a one-shot service makes a passphrase that the broker cannot read', () => {
+    const init = compose.services['ca-passphrase'];
+    assert.ok(init, 'a ca-passphrase service');
+    const file = String(compose.services.portal!.environment!.CA_KEY_PASSPHRASE_FILE ?? '');
+    assert.ok(file.startsWith('/'), 'CA_KEY_PASSPHRASE_FILE on the portal');
+    const secrets = (service: string) =>
+      (compose.services[service]!.volumes ?? []).find((v) => file.startsWith(`${v.split(':')[1]}/`));
+    for (const service of ['ca-passphrase', 'broker-cert', 'portal'])
+      assert.ok(secrets(service), `${service} mounts the folder of ${file}`);
+    assert.equal(secrets('mosquitto'), undefined, 'the broker, which reads ca.key, never sees the passphrase');
+    for (const service of ['broker-cert', 'portal']) {
+      assert.deepEqual(compose.services[service]!.depends_on?.['ca-passphrase'], {
+        condition: 'service_completed_successfully',
+      });
+    }
+  });
+
+  test('the two services that may make the CA make the same one: passphrase, names, subject', () => {
+    const { portal } = compose.services;
+    const brokerCert = compose.services['broker-cert']!;
+    for (const name of ['CA_KEY_PASSPHRASE_FILE', 'CA_SERVER_NAMES', 'MQTT_HOST', 'DATA_DIR'])
+      assert.equal(brokerCert.environment?.[name], portal!.environment?.[name], name);
+    assert.match(String(portal!.environment!.CA_SERVER_NAMES), /(^|,)mosquitto(,|$)/, "the broker's Compose name");
   });
 
   test('pins its images to exact versions, named in the README; the image runs the Node that CI tests', () => {
@@ -66,7 +112,8 @@ describe('docker-compose.yml', () => {
         Object.entries(service.environment ?? {}).map(([key, value]) => [key, substitute(String(value))]),
       );
       for (const key of Object.keys(env))
-        assert.ok(knownVariables.has(key), `${name}: ${key} is not a portal variable`);
+        assert.ok(knownVariables.has(key.replace(/_FILE$/, '')), `${name}: ${key} is not a portal variable`);
+      for (const key of Object.keys(env)) if (key.endsWith('_FILE')) delete env[key]; // read by loadConfig
       assert.ok(
         environmentSchema.safeParse(env).success,
         `${name}: ${JSON.stringify(environmentSchema.safeParse(env).error?.issues)}`,

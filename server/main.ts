@@ -13,6 +13,7 @@ async function main() {
   const db = openDataDir(config.dataDir);
   const { ca, created } = await loadOrCreateCa(config.dataDir, {
     commonName: config.caCommonName,
+    serverNames: config.caServerNames,
     passphrase: config.caKeyPassphrase,
     now: new Date(),
   });
@@ -21,7 +22,9 @@ async function main() {
   const app = await buildApp(config, services);
   if (created)
     app.log.info(
-      `Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile`,
+      `Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile. ` +
+        `It signs server certificates only for ${[...config.caServerNames.hosts, ...config.caServerNames.ips].join(', ')} ` +
+        '(CA_SERVER_NAMES, fixed from now on)',
     );
   if (!caKeyEncrypted) app.log.warn('ca.key is stored unencrypted: set CA_KEY_PASSPHRASE to encrypt it at rest');
 

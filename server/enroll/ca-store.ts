@@ -6,9 +6,12 @@ import { dataFiles } from '../data-dir.js';
 import { StartupError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { CaError, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
+import type { ServerNames } from '../pki/name-constraints.js';
 
 export interface CaOptions {
   commonName: string;
+  /** The broker names a CA made now permits (its name constraints); ignored when the CA exists. */
+  serverNames: ServerNames;
   passphrase: string | undefined;
   now: Date;
 }
@@ -32,7 +35,7 @@ export async function loadOrCreateCa(dataDir: string, options: CaOptions): Promi
   const hasKey = existsSync(files.caKey);
   try {
     if (!hasCert && !hasKey) {
-      const made = await createCa(options.commonName, options.now);
+      const made = await createCa(options.commonName, options.now, undefined, options.serverNames);
       const key = createPrivateKey(made.keyPem);
       // The key first: a certificate without its key would be useless, a key alone is reported below.
       writeFileAtomic(files.caKey, exportCaKey(key, options.passphrase), 0o600);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { databasePing } from '../db/database.js';
 import type { ListSort, ListStatus } from '../db/certificate-list.js';
 import { listOutbox } from '../mail/transport.js';
+import { permittedNames } from '../pki/name-constraints.js';
 import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
@@ -29,6 +30,9 @@ type Check = 'ok' | 'degraded' | 'failing';
 
 export function createEnrollment(ctx: EnrollDeps) {
   const ping = databasePing(ctx.db);
+  // Read once: the CA does not change while the portal runs.
+  const caConstraints = ctx.ca.nameConstraints;
+  const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);
     return row && { ...row, displayStatus: displayStatus(row, ctx.now()) };
@@ -98,6 +102,10 @@ export function createEnrollment(ctx: EnrollDeps) {
         smtp: Boolean(ctx.config.smtpUrl),
         caKeyEncrypted: ctx.caKeyEncrypted,
         caDaysLeft: caDaysLeft(ctx),
+        /** Whether the CA carries name constraints (made by this version); old and imported CAs do not. */
+        caConstrained: caConstraints !== null,
+        /** The server names a constrained CA may sign for. */
+        caServerNames,
         dataDir: path.resolve(ctx.files.dir),
         mqttHost: ctx.config.mqtt.host,
         mqttPort: ctx.config.mqtt.port,

@@ -7,6 +7,8 @@ import { CLIENT_KEY_SIZES } from '../pki/keys.js';
 import { BUNDLE_FORMATS } from '../pki/pkcs12.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
 import { SERVER_MAX_DAYS } from '../pki/issue.js';
+import { permitsName, permittedNames, type NameConstraints } from '../pki/name-constraints.js';
+import type { FieldIssues } from '../outcome.js';
 
 export { BUNDLE_FORMATS, CLIENT_KEY_SIZES, type RevocationReason };
 
@@ -116,6 +118,28 @@ export const serverCertificateRequestSchema = z
     message: 'Give at least one host name or IP address the phones use to reach the broker',
   });
 export type ServerCertificateRequest = z.input<typeof serverCertificateRequestSchema>;
+
+/**
+ * The names of a server certificate request that the CA's name constraints do not permit, as field
+ * messages: clients would refuse such a certificate, so it is never signed. An unconstrained CA
+ * (made before, or imported) permits everything.
+ */
+export function namesOutsideCa(
+  constraints: NameConstraints | null,
+  request: { hosts: string[]; ips: string[] },
+): FieldIssues {
+  const issues: FieldIssues = {};
+  if (!constraints) return issues;
+  const allowed = permittedNames(constraints);
+  const explain = (outside: string[]) =>
+    `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside what this CA may sign for ` +
+    `(${allowed.length ? allowed.join(', ') : 'no server names'}): its names were fixed when it was made (CA_SERVER_NAMES)`;
+  const hosts = request.hosts.filter((name) => !permitsName(constraints, name));
+  const ips = request.ips.filter((name) => !permitsName(constraints, name));
+  if (hosts.length) issues['hosts'] = explain(hosts);
+  if (ips.length) issues['ips'] = explain(ips);
+  return issues;
+}
 
 /** "mqtt.example.org, 192.0.2.10 other" → the names, split on spaces and commas. */
 export const splitNames = (value: string) => value.split(/[\s,]+/).filter(Boolean);

@@ -6,7 +6,7 @@ import type { RevocationReason } from '../pki/crl.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
-import { serverCertificateRequestSchema, type ServerCertificateRequest } from './rules.js';
+import { namesOutsideCa, serverCertificateRequestSchema, type ServerCertificateRequest } from './rules.js';
 
 export type BrokerCertificate = Ok<{
   id: number;
@@ -27,6 +27,8 @@ export async function issueBrokerCertificate(
   const parsed = serverCertificateRequestSchema.safeParse(input);
   if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
   const { hosts, ips, days } = parsed.data;
+  const outside = namesOutsideCa(ctx.ca.nameConstraints, { hosts, ips });
+  if (Object.keys(outside).length) return failed('invalid', { issues: outside });
   const keys = await generateRsaKeyPair(2048);
   const at = ctx.now();
   const cert = issueServerCertificate({ ca: ctx.ca, hosts, ips, publicKeyPem: keys.publicKeyPem, days, now: at });

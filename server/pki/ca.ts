@@ -4,6 +4,13 @@ import forge from 'node-forge';
 import { signCertificate, type NameAttributes } from './certificate.js';
 import { children, readElement } from './der.js';
 import { generateRsaKeyPair } from './keys.js';
+import {
+  nameConstraintsExtension,
+  readNameConstraints,
+  serverNameConstraints,
+  type NameConstraints,
+  type ServerNames,
+} from './name-constraints.js';
 import { randomSerial } from './serial.js';
 
 /** Why a CA cannot be used; `needs-passphrase` when the key is encrypted and none was given. */
@@ -36,13 +43,21 @@ export interface Ca {
   subjectDer: Buffer;
   /** The CA's key identifier: its subjectKeyIdentifier, or the SHA-1 of its public key when it has none. */
   keyId: Buffer;
+  /** The CA's X.509 name constraints, read once at load; null for an unconstrained CA (made before, or imported). */
+  nameConstraints: NameConstraints | null;
 }
 
-/** `keyBits` is for tests only: an RSA 4096 key takes seconds to make. */
+/**
+ * A new CA. With `serverNames` it carries critical name constraints that permit only those broker
+ * names (and the fixed name of client certificates): what the portal start-up does. Without, it is
+ * unconstrained, as every CA made before was (tests use that for a shared CA).
+ * `keyBits` is for tests only: an RSA 4096 key takes seconds to make.
+ */
 export async function createCa(
   commonName: string,
   now: Date,
   keyBits = CA_KEY_BITS,
+  serverNames?: ServerNames,
 ): Promise<{ certPem: string; keyPem: string }> {
   const { privateKeyPem, publicKeyPem } = await generateRsaKeyPair(keyBits);
   const subject = [
@@ -62,6 +77,7 @@ export async function createCa(
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
       { name: 'subjectKeyIdentifier' },
+      ...(serverNames ? [nameConstraintsExtension(serverNameConstraints(serverNames))] : []),
     ],
   });
   return { certPem: pem, keyPem: privateKeyPem };
@@ -130,5 +146,6 @@ export function loadCa(certPem: string, keyPem: string | KeyObject, passphrase: 
     subject: forgeCert.subject.attributes,
     subjectDer: subjectDerOf(x509.raw),
     keyId,
+    nameConstraints: readNameConstraints(forgeCert),
   };
 }

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { signCertificate, type SignedCertificate } from './certificate.js';
 import type { Ca } from './ca.js';
+import { CLIENT_DNS_NAME, permitsName } from './name-constraints.js';
 import { randomSerial } from './serial.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -48,9 +49,18 @@ export interface ClientCertificateRequest {
   now: Date;
 }
 
+/**
+ * Under a CA with name constraints that permit it, the certificate also carries the DNS name
+ * CLIENT_DNS_NAME: without a DNS subjectAltName, OpenSSL (and so Mosquitto) checks a CN with a dot,
+ * such as `j.smith`, against the CA's DNS constraints and refuses it. The CN stays the username.
+ */
 export function issueClientCertificate(request: ClientCertificateRequest): SignedCertificate {
   const { ca, username, publicKeyPem, days, now } = request;
-  return signLeaf(ca, username, publicKeyPem, days, now, [{ name: 'extKeyUsage', clientAuth: true }]);
+  const constrained = ca.nameConstraints !== null && permitsName(ca.nameConstraints, CLIENT_DNS_NAME);
+  return signLeaf(ca, username, publicKeyPem, days, now, [
+    { name: 'extKeyUsage', clientAuth: true },
+    ...(constrained ? [{ name: 'subjectAltName', altNames: [{ type: 2, value: CLIENT_DNS_NAME }] }] : []),
+  ]);
 }
 
 /** Apple's limit for TLS server certificates. */

@@ -63,6 +63,7 @@ export async function startTestPortal(options: TestPortalOptions = {}) {
   }
   const { ca } = await loadOrCreateCa(dataDir, {
     commonName: config.caCommonName,
+    serverNames: config.caServerNames,
     passphrase: config.caKeyPassphrase,
     now: new Date(),
   });

@@ -9,7 +9,7 @@ import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 import { issueClientCertificate, issueServerCertificate } from '../pki/issue.js';
 import type { Scratch } from './openssl.js';
 
-const TEST_CA_KEY_BITS = 2048;
+export const TEST_CA_KEY_BITS = 2048;
 
 let shared: Promise<{ ca: Ca; keyPem: string }> | undefined;
 

@@ -22,6 +22,8 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       mqttPort: setup.mqttPort,
       reloadCommand: setup.reloadCommand,
       crlPending: setup.crlPending,
+      caConstrained: setup.caConstrained,
+      caServerNames: setup.caServerNames,
       serverCertificates: enrollment.serverCertificates.list(),
       reasons: enrollment.revocationReasons(),
       values: { hosts: setup.mqttHost ?? '', ips: '' },
