@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { openDatabase } from '../db/database.js';
 import { isValidCrl } from '../pki/crl.js';
-import { Browser, startTestPortal, tempDir, withPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, TEST_ADMIN, tempDir, withPortal } from '../testing/harness.js';
 import { readCrl } from '../testing/pki.js';
 import { BackupError, createBackup, restoreBackup } from './archive.js';
 
@@ -259,12 +259,52 @@ describe('backup and restore', () => {
       assert.match(page.body, /every 24 hours, the newest 2 kept/);
       const newest = files.sort().at(-1)!;
       assert.match(page.body, new RegExp(newest.replace(/\./g, '\\.')));
-      const download = await browser.get(`/backups/${newest}`);
-      assert.equal(download.statusCode, 200);
-      assert.equal(download.rawPayload.length, statSync(path.join(backupDir, newest)).size);
-      assert.equal((await new Browser(portal).get(`/backups/${newest}`)).statusCode, 303, 'admins only');
+      assert.match(page.body, new RegExp(`href="/backups/${newest.replace(/\./g, '\\.')}"`));
     } finally {
       await portal.close();
     }
+  });
+
+  test("downloading a backup asks for the admin's password again; a wrong one is refused and audited", async () => {
+    const backupDir = path.join(tempDir(), 'backups');
+    await withPortal({ env: { BACKUP_DIR: backupDir } }, async (portal) => {
+      const last = await portal.services.backups!.run('system');
+      const name = last.file!;
+      const url = `/backups/${name}`;
+      const browser = new Browser(portal);
+      await browser.signIn();
+
+      const form = await browser.get(url);
+      assert.equal(form.statusCode, 200);
+      assert.match(String(form.headers['content-type']), /^text\/html/, 'a page, not the archive');
+      assert.match(form.body, /<label for="f-password">Password<\/label>/);
+      assert.match(form.body, /<button type="submit"[^>]*>Download backup<\/button>/);
+      assert.match(form.body, new RegExp(`<form method="post" action="${url.replace(/\./g, '\\.')}"`));
+
+      const wrong = await browser.submit(url, url, { password: 'not the password' });
+      assert.equal(wrong.statusCode, 401);
+      assert.match(String(wrong.headers['content-type']), /^text\/html/);
+      assert.match(wrong.body, /The password is wrong/);
+      assert.match(wrong.body, /<button type="submit"[^>]*>Download backup<\/button>/);
+      const empty = await browser.submit(url, url, { password: '' });
+      assert.equal(empty.statusCode, 401);
+
+      const right = await browser.submit(url, url, { password: TEST_ADMIN.password });
+      assert.equal(right.statusCode, 200);
+      assert.equal(right.headers['content-type'], 'application/gzip');
+      assert.equal(right.rawPayload.length, statSync(path.join(backupDir, name)).size);
+
+      const audit = portal.db
+        .prepare("SELECT actor, subject, outcome FROM audit_log WHERE action = 'password-confirm' ORDER BY id")
+        .all();
+      assert.deepEqual(audit, [
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'failure' },
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'failure' },
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'success' },
+      ]);
+      const withoutToken = await browser.post(url, { password: TEST_ADMIN.password });
+      assert.equal(withoutToken.statusCode, 403, 'the form needs its CSRF token');
+      assert.equal((await new Browser(portal).get(url)).statusCode, 303, 'admins only');
+    });
   });
 });
