@@ -91,6 +91,7 @@ export async function buildApp(config: Config, services: Services, options: AppO
   await app.register(adminRoutes, {
     enrollment,
     backups,
+    accounts,
     audit,
     // Passphrases of just-issued bundles, shown once on the result page; memory only.
     passphrases: new OneTimeSecrets<{ certificateId: number; passphrase: string }>(now),

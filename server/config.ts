@@ -106,6 +106,12 @@ export const environmentSchema = z
       .min(1, 'must be a whole number from 1 to 1000')
       .max(1000, 'must be a whole number from 1 to 1000')
       .default(14),
+    OUTBOX_RETENTION_DAYS: z.coerce
+      .number({ error: 'must be a whole number of days from 1 to 3650' })
+      .int('must be a whole number of days from 1 to 3650')
+      .min(1, 'must be a whole number of days from 1 to 3650')
+      .max(3650, 'must be a whole number of days from 1 to 3650')
+      .default(30),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -139,6 +145,8 @@ export const environmentSchema = z
     ]),
     mqtt: { host: env.MQTT_HOST, port: env.MQTT_PORT },
     brokerReloadCommand: env.BROKER_RELOAD_COMMAND,
+    /** Outbox messages (bundles) are removed this many days after they were written. */
+    outboxRetentionDays: env.OUTBOX_RETENTION_DAYS,
     backup: env.BACKUP_DIR
       ? { dir: path.resolve(env.BACKUP_DIR), intervalHours: env.BACKUP_INTERVAL_HOURS, keep: env.BACKUP_KEEP }
       : undefined,

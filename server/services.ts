@@ -97,6 +97,9 @@ export function createServices(config: Config, deps: ServiceDeps) {
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
     : undefined;
 
+  // The outbox's retention runs at start and then daily; revocations remove their message at once.
+  let outboxPruneTimer: NodeJS.Timeout | undefined;
+
   return {
     now,
     enrollment,
@@ -109,9 +112,21 @@ export function createServices(config: Config, deps: ServiceDeps) {
       reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
+      const pruneOutbox = () => {
+        try {
+          enrollment.pruneOutbox();
+        } catch (error) {
+          log.error({ err: error }, 'outbox prune failed');
+        }
+      };
+      pruneOutbox();
+      clearInterval(outboxPruneTimer);
+      outboxPruneTimer = setInterval(pruneOutbox, 86400_000);
+      outboxPruneTimer.unref();
       backups?.start((error) => log.error({ err: error }, 'scheduled backup failed'));
     },
     async stop() {
+      clearInterval(outboxPruneTimer);
       backups?.stop();
       await enrollment.stop();
     },

@@ -7,7 +7,7 @@ import type { AuditedTransaction } from '../db/audit.js';
 import type { Db } from '../db/database.js';
 import { sessionsRepository } from '../db/sessions.js';
 import type { SettingsRepository } from '../db/settings.js';
-import { failed, type Failed } from '../outcome.js';
+import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import {
   createAdmin,
   resetAdminPassword,
@@ -16,7 +16,7 @@ import {
   type AccountActor,
   type AdminCreated,
 } from './admins.js';
-import type { PasswordCost } from './password.js';
+import { verifyPassword, type PasswordCost } from './password.js';
 import { SetupToken } from './setup-token.js';
 
 export interface AccountsDeps {
@@ -56,6 +56,30 @@ export function createAccounts(deps: AccountsDeps) {
       createAdmin(deps, input, actor),
     resetPassword: (input: { username: string; password: string }, actor: AccountActor) =>
       resetAdminPassword(deps, input, actor),
+
+    /**
+     * Asks a signed-in admin for their password again before a step that hands out the keys to the
+     * portal (downloading a backup: it holds the CA key). Audited either way, with what it was for.
+     */
+    async confirmPassword(
+      admin: string,
+      password: string,
+      context: { subject: string; ip: string | undefined },
+    ): Promise<Ok | Failed<'wrong-password'>> {
+      const found = deps.admins.find(admin);
+      const right = found !== undefined && password !== '' && (await verifyPassword(password, found.password_hash));
+      deps.audited(deps.now(), (audit) =>
+        audit({
+          actor: admin,
+          action: 'password-confirm',
+          subject: context.subject,
+          outcome: right ? 'success' : 'failure',
+          detail: right ? null : 'wrong password',
+          ip: context.ip ?? null,
+        }),
+      );
+      return right ? ok() : failed('wrong-password');
+    },
 
     /** Secret that signs session cookies, made on first use and kept in the database. */
     sessionSecret: () => deps.settings.getOrCreate('session_secret', () => randomBytes(32).toString('hex')),

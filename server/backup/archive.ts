@@ -1,5 +1,7 @@
 // Backup archives: a consistent online copy of the database (checked with integrity_check), the
 // CA exactly as stored, and a manifest with the SHA-256 of each member, in one .tar.gz.
+// An archive restores the portal, not anyone's sign-in: the copy holds no session and no secret
+// that signs session cookies (with both, anyone holding an archive could forge an admin's cookie).
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -49,6 +51,21 @@ export interface Manifest {
   files: Array<{ name: string; size: number; sha256: string }>;
 }
 
+/**
+ * Removes from a database copy what would let its holder act as a signed-in admin: the sessions
+ * and the secret that signs their cookies (the portal makes a new one when it has none). VACUUM
+ * rebuilds the file, so the deleted rows are not left behind in free pages; the copy leaves WAL
+ * mode so that it is one self-contained file.
+ */
+function withoutSignIns(copy: Database.Database): void {
+  copy.pragma('journal_mode = DELETE');
+  copy.transaction(() => {
+    copy.prepare('DELETE FROM sessions').run();
+    copy.prepare("DELETE FROM settings WHERE key = 'session_secret'").run();
+  })();
+  copy.exec('VACUUM');
+}
+
 /** SHA-256 of a file, streamed: a database can be larger than what is sensible to hold in memory. */
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -68,9 +85,10 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
   try {
     const dbCopy = path.join(staging, 'enroll.db');
     await db.backup(dbCopy); // SQLite's online backup: a consistent snapshot, writers keep going
-    const copy = new Database(dbCopy, { readonly: true });
+    const copy = new Database(dbCopy);
     let counts: Manifest['counts'];
     try {
+      withoutSignIns(copy);
       const integrity = copy.pragma('integrity_check', { simple: true });
       if (integrity !== 'ok')
         throw new BackupError(`The database copy failed its integrity check: ${String(integrity)}`);
@@ -87,6 +105,8 @@ export async function createBackup(db: Db, dataDir: string, out: string, now: Da
     const files = dataFiles(dataDir);
     copyFileSync(files.caCert, path.join(staging, 'ca.crt'));
     copyFileSync(files.caKey, path.join(staging, 'ca.key'));
+    // Each member carries the mode it has in DATA_DIR: what `tar -x` by hand gives back.
+    for (const name of MEMBERS) chmodSync(path.join(staging, name), PLACES[name].mode);
     const manifest: Manifest = {
       format: BACKUP_FORMAT,
       version: BACKUP_VERSION,
@@ -157,6 +177,13 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
       throw new BackupError(
         `${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`,
       );
+    }
+    // Archives of earlier versions hold sessions and the session secret: a restore makes a new one.
+    const restored = new Database(path.join(dir, 'enroll.db'));
+    try {
+      withoutSignIns(restored);
+    } finally {
+      restored.close();
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     const files = dataFiles(dataDir);

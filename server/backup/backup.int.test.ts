@@ -2,11 +2,12 @@
 // SIGKILL while issues wait at a real SMTP server, a CRL publication killed mid-way, and a mail
 // server that never answers.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { exportCaKey } from '../pki/ca.js';
 import { isValidCrl } from '../pki/crl.js';
@@ -16,6 +17,7 @@ import { tempDir } from '../testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
 import { freePort } from '../testing/mosquitto.js';
 import { readCrl, testCa } from '../testing/pki.js';
+import { createBackup } from './archive.js';
 import { seedCertificates } from '../testing/seed.js';
 import { TestSmtpServer } from '../testing/smtp.js';
 
@@ -176,6 +178,32 @@ describe('crash safety', () => {
       assert.ok(crlNumber >= previous, `round ${round}: never an older CRL (${crlNumber} after ${previous})`);
       previous = crlNumber;
     }
+  });
+});
+
+describe('backup archives, as tar lists them', () => {
+  test('tar -tvzf shows enroll.db and ca.key 0600 (-rw-------), ca.crt 0644', async () => {
+    const portal = await startTestPortal();
+    const out = path.join(tempDir(), 'backup.tar.gz');
+    try {
+      await createBackup(portal.db, portal.dataDir, out, new Date());
+    } finally {
+      await portal.close();
+    }
+    const { stdout } = await promisify(execFile)('tar', ['-tvzf', out]);
+    const modes = Object.fromEntries(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .map((fields) => [fields.at(-1), fields[0]]),
+    );
+    assert.deepEqual(modes, {
+      'manifest.json': '-rw-------',
+      'enroll.db': '-rw-------',
+      'ca.crt': '-rw-r--r--',
+      'ca.key': '-rw-------',
+    });
   });
 });
 

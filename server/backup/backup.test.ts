@@ -1,13 +1,16 @@
 // Backups and restore, in-process: an online backup taken during a burst of issues restores into
 // a working portal; damaged or tampered archives and occupied targets are refused; the schedule.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { sign } from '@fastify/cookie';
+import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import { openDatabase } from '../db/database.js';
 import { isValidCrl } from '../pki/crl.js';
-import { Browser, startTestPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, TEST_ADMIN, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { readCrl } from '../testing/pki.js';
 import { BackupError, createBackup, restoreBackup } from './archive.js';
@@ -33,7 +36,92 @@ async function makeBackup() {
   return out;
 }
 
+/** The archive's members in a folder of their own. */
+async function unpack(file: string) {
+  const dir = tempDir();
+  await tar.extract({ file, cwd: dir });
+  return dir;
+}
+
+function rows(file: string, sql: string) {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(sql).all() as Array<Record<string, string>>;
+  } finally {
+    db.close();
+  }
+}
+
 describe('backup and restore', () => {
+  test('a backup holds no session and no session secret: a cookie forged from its contents is refused', async () => {
+    await withPortal({}, async (portal) => {
+      const admins = [new Browser(portal), new Browser(portal), new Browser(portal)];
+      for (const admin of admins) assert.equal((await admin.signIn()).statusCode, 303);
+      const secret = portal.services.accounts.sessionSecret();
+      const liveIds = portal.db.prepare('SELECT id FROM sessions').pluck().all() as string[];
+      assert.equal(liveIds.length, 3);
+      const out = path.join(tempDir(), 'backup.tar.gz');
+      await createBackup(portal.db, portal.dataDir, out, new Date());
+
+      const database = path.join(await unpack(out), 'enroll.db');
+      // The attack: every stored value as the signing secret, every stored session id signed with it.
+      const secrets = rows(database, 'SELECT value FROM settings').map((row) => row.value!);
+      const ids = rows(database, 'SELECT id FROM sessions').map((row) => row.id!);
+      let accepted = 0;
+      for (const candidate of secrets)
+        for (const id of ids) {
+          const response = await portal.app.inject({
+            method: 'GET',
+            url: '/certificates',
+            cookies: { enroll_session: sign(id, candidate) },
+          });
+          if (response.statusCode === 200) accepted++;
+        }
+      assert.equal(accepted, 0, `${accepted} of ${liveIds.length} forged cookies accepted`);
+      assert.deepEqual(rows(database, 'SELECT * FROM sessions'), []);
+      assert.deepEqual(rows(database, "SELECT * FROM settings WHERE key = 'session_secret'"), []);
+      // Deleted rows can linger in free pages: the file itself holds neither the secret nor an id.
+      const bytes = readFileSync(database);
+      for (const needle of [secret, ...liveIds])
+        assert.equal(bytes.includes(needle), false, `${needle} is in the file`);
+      // ... while the live cookies still work: nothing was taken from the running portal.
+      assert.equal((await admins[0]!.get('/certificates')).statusCode, 200);
+    });
+  });
+
+  test('a restore drops sessions and the session secret an older archive holds; the portal makes a new secret', async () => {
+    const file = await makeBackup();
+    // An archive as an earlier version wrote it: with a session and the secret that signs its cookie.
+    const dir = await unpack(file);
+    const old = new Database(path.join(dir, 'enroll.db'));
+    old.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('session_secret', 'the-old-secret')").run();
+    old
+      .prepare('INSERT INTO sessions (id, data, expires_at) VALUES (\'old-session\', \'{"admin":"admin"}\', ?)')
+      .run(Date.now() + 3600_000);
+    old.close();
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.files[0].sha256 = createHash('sha256')
+      .update(readFileSync(path.join(dir, 'enroll.db')))
+      .digest('hex');
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    await tar.create({ gzip: true, file, cwd: dir }, ['manifest.json', 'enroll.db', 'ca.crt', 'ca.key']);
+
+    const target = path.join(tempDir(), 'restored');
+    await restoreBackup(file, target, { force: false });
+    assert.deepEqual(rows(path.join(target, 'enroll.db'), 'SELECT * FROM sessions'), []);
+    assert.deepEqual(rows(path.join(target, 'enroll.db'), "SELECT * FROM settings WHERE key = 'session_secret'"), []);
+    await withPortal({ dataDir: target, withAdmin: false }, async (restored) => {
+      const secret = restored.services.accounts.sessionSecret();
+      assert.notEqual(secret, 'the-old-secret');
+      const forged = await restored.app.inject({
+        method: 'GET',
+        url: '/certificates',
+        cookies: { enroll_session: sign('old-session', 'the-old-secret') },
+      });
+      assert.equal(forged.statusCode, 303, 'the old cookie leads to sign-in');
+    });
+  });
+
   test('a backup taken while issues run restores into a portal with the same CA, certificates, admins and CRL', async () => {
     const portal = await startTestPortal();
     const browser = new Browser(portal);
@@ -172,12 +260,52 @@ describe('backup and restore', () => {
       assert.match(page.body, /every 24 hours, the newest 2 kept/);
       const newest = files.sort().at(-1)!;
       assert.match(page.body, new RegExp(newest.replace(/\./g, '\\.')));
-      const download = await browser.get(`/backups/${newest}`);
-      assert.equal(download.statusCode, 200);
-      assert.equal(download.rawPayload.length, statSync(path.join(backupDir, newest)).size);
-      assert.equal((await new Browser(portal).get(`/backups/${newest}`)).statusCode, 303, 'admins only');
+      assert.match(page.body, new RegExp(`href="/backups/${newest.replace(/\./g, '\\.')}"`));
     } finally {
       await portal.close();
     }
+  });
+
+  test("downloading a backup asks for the admin's password again; a wrong one is refused and audited", async () => {
+    const backupDir = path.join(tempDir(), 'backups');
+    await withPortal({ env: { BACKUP_DIR: backupDir } }, async (portal) => {
+      const last = await portal.services.backups!.run('system');
+      const name = last.file!;
+      const url = `/backups/${name}`;
+      const browser = new Browser(portal);
+      await browser.signIn();
+
+      const form = await browser.get(url);
+      assert.equal(form.statusCode, 200);
+      assert.match(String(form.headers['content-type']), /^text\/html/, 'a page, not the archive');
+      assert.match(form.body, /<label for="f-password">Password<\/label>/);
+      assert.match(form.body, /<button type="submit"[^>]*>Download backup<\/button>/);
+      assert.match(form.body, new RegExp(`<form method="post" action="${url.replace(/\./g, '\\.')}"`));
+
+      const wrong = await browser.submit(url, url, { password: 'not the password' });
+      assert.equal(wrong.statusCode, 401);
+      assert.match(String(wrong.headers['content-type']), /^text\/html/);
+      assert.match(wrong.body, /The password is wrong/);
+      assert.match(wrong.body, /<button type="submit"[^>]*>Download backup<\/button>/);
+      const empty = await browser.submit(url, url, { password: '' });
+      assert.equal(empty.statusCode, 401);
+
+      const right = await browser.submit(url, url, { password: TEST_ADMIN.password });
+      assert.equal(right.statusCode, 200);
+      assert.equal(right.headers['content-type'], 'application/gzip');
+      assert.equal(right.rawPayload.length, statSync(path.join(backupDir, name)).size);
+
+      const audit = portal.db
+        .prepare("SELECT actor, subject, outcome FROM audit_log WHERE action = 'password-confirm' ORDER BY id")
+        .all();
+      assert.deepEqual(audit, [
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'failure' },
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'failure' },
+        { actor: 'admin', subject: `backup:${name}`, outcome: 'success' },
+      ]);
+      const withoutToken = await browser.post(url, { password: TEST_ADMIN.password });
+      assert.equal(withoutToken.statusCode, 403, 'the form needs its CSRF token');
+      assert.equal((await new Browser(portal).get(url)).statusCode, 303, 'admins only');
+    });
   });
 });

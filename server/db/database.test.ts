@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { migrationsDir } from '../paths.js';
@@ -16,6 +17,21 @@ describe('database', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  });
+
+  test('a database of an older version, made 0644 with its -wal and -shm, is 0600 once opened', () => {
+    const file = path.join(tempDir(), 'enroll.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE t (x)');
+    for (const name of [file, `${file}-wal`, `${file}-shm`]) chmodSync(name, 0o644);
+    const db = openDatabase(file);
+    try {
+      for (const name of [file, `${file}-wal`, `${file}-shm`]) assert.equal(statSync(name).mode & 0o777, 0o600, name);
+    } finally {
+      db.close();
+      old.close();
+    }
   });
 
   test('migrates a fresh database, then does nothing on restart', () => {

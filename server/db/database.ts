@@ -1,6 +1,6 @@
 // Opens the SQLite database with the portal's pragmas and brings its schema up to date.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../errors.js';
@@ -73,13 +73,24 @@ export function migrate(db: Db, migrations: MigrationFile[]): number[] {
   return pending.map((m) => m.version);
 }
 
-/** Opens (creating if needed) the database file and sets the pragmas of DESIGN.md. */
+/** The database holds password hashes and sessions: readable by the portal's user only. */
+const DATABASE_MODE = 0o600;
+
+/**
+ * Opens (creating if needed) the database file and sets the pragmas of DESIGN.md. The file is
+ * made 0600 before SQLite sees it (SQLite would make it 0644 under the usual umask), and SQLite
+ * gives -wal and -shm the database file's mode; files of an older version are set to 0600 too.
+ */
 export function openDatabase(file: string): Db {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', DATABASE_MODE)); // an empty file is an empty database
+  chmodSync(file, DATABASE_MODE);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  for (const companion of [`${file}-wal`, `${file}-shm`])
+    if (existsSync(companion)) chmodSync(companion, DATABASE_MODE);
   return db;
 }
 

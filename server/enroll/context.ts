@@ -14,7 +14,7 @@ import type { CrlPublisher } from './crl-publisher.js';
 import type { Minter } from './minter.js';
 
 export interface EnrollDeps {
-  config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand'>;
+  config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays'>;
   files: DataFiles;
   db: Db;
   ca: Ca;

@@ -1,6 +1,6 @@
 // Publishes the CRL the broker reads: rebuilt from the database, checked against the CA, written
 // atomically over DATA_DIR/crl.pem, then the broker is asked to re-read it.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -76,21 +76,46 @@ export class CrlPublicationError extends Error {
   override name = 'CrlPublicationError';
 }
 
-/** Runs the broker reload command through the shell, killed after RELOAD_TIMEOUT_MS. */
+/**
+ * The reload command's whole environment: enough for a shell to find `kill` or `systemctl`, and
+ * none of the portal's secrets (CA_KEY_PASSPHRASE, SMTP_URL, ADMIN_PASSWORD, ...).
+ */
+function reloadEnvironment(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: process.env.HOME ?? '/',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+  };
+}
+
+/**
+ * Runs the broker reload command through the shell, killed after RELOAD_TIMEOUT_MS. Only its exit
+ * status is kept: its output goes nowhere, so whatever it prints never reaches the audit log
+ * (permanent), a flash or the log.
+ */
 export function runReloadCommand(command: string, timeoutMs = RELOAD_TIMEOUT_MS): Promise<ReloadOutcome> {
   return new Promise((resolve) => {
-    execFile(
-      '/bin/sh',
-      ['-c', command],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 },
-      (error, stdout, stderr) => {
-        const output = `${stdout}${stderr}`.trim().slice(0, 500);
-        if (!error) return resolve({ ok: true, message: output || 'exit status 0' });
-        const failure = error as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-        const reason = failure.killed ? `killed after ${timeoutMs / 1000} s` : `exit status ${failure.code}`;
-        resolve({ ok: false, message: output ? `${reason}: ${output}` : reason });
-      },
-    );
+    // A process group of its own, so that a hung command is killed with everything it started.
+    const child = spawn('/bin/sh', ['-c', command], { env: reloadEnvironment(), stdio: 'ignore', detached: true });
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ ok: false, message: `could not run /bin/sh (${error.code ?? 'error'})` });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (killed) resolve({ ok: false, message: `killed after ${timeoutMs / 1000} s` });
+      else if (code === 0) resolve({ ok: true, message: 'exit status 0' });
+      else resolve({ ok: false, message: code === null ? `killed by ${signal}` : `exit status ${code}` });
+    });
   });
 }
 

@@ -4,7 +4,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import path from 'node:path';
 import { databasePing } from '../db/database.js';
 import type { ListSort, ListStatus } from '../db/certificate-list.js';
-import { listOutbox } from '../mail/transport.js';
+import { listOutbox, pruneOutbox } from '../mail/transport.js';
 import { permittedNames } from '../pki/name-constraints.js';
 import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
@@ -83,11 +83,32 @@ export function createEnrollment(ctx: EnrollDeps) {
 
     outbox: {
       list: () => listOutbox(ctx.files.outbox),
+      /** How many days a message stays (it goes sooner when its certificate is revoked). */
+      retentionDays: ctx.config.outboxRetentionDays,
       /** One message as a stream; undefined for a name that is not in the outbox. */
       open(name: string): { name: string; stream: ReadStream } | undefined {
         const entry = listOutbox(ctx.files.outbox).find((message) => message.name === name);
         return entry && { name: entry.name, stream: createReadStream(path.join(ctx.files.outbox, entry.name)) };
       },
+    },
+
+    /**
+     * The outbox's retention (the daily job): removes messages older than OUTBOX_RETENTION_DAYS,
+     * audited when it removed any. Returns how many it removed.
+     */
+    pruneOutbox(): number {
+      const days = ctx.config.outboxRetentionDays;
+      const removed = pruneOutbox(ctx.files.outbox, new Date(ctx.now().getTime() - days * 86400_000));
+      if (removed > 0)
+        ctx.audited(ctx.now(), (audit) =>
+          audit({
+            actor: 'system',
+            action: 'outbox-prune',
+            outcome: 'success',
+            detail: `${removed} message${removed === 1 ? '' : 's'} older than ${days} days removed`,
+          }),
+        );
+      return removed;
     },
 
     caCertificate: () => ({ pem: ctx.ca.certPem, der: ctx.ca.certDer }),

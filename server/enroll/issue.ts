@@ -121,7 +121,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
   const { certificateId } = recorded;
 
   try {
-    const sent = await ctx.mailer.send(message);
+    const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial
     ctx.audited(ctx.now(), (audit) => {
       ctx.certificates.setDelivery(certificateId, 'sent');
       audit({

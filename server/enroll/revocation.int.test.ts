@@ -123,7 +123,7 @@ describe('revocation', () => {
     }
   });
 
-  test('a failing reload command is reported to the admin and audited, not swallowed', async () => {
+  test('a failing reload command is reported to the admin and audited by its exit status, not its output', async () => {
     const portal = await startTestPortal({ env: { BROKER_RELOAD_COMMAND: 'echo "no such broker" >&2; exit 3' } });
     try {
       const browser = new Browser(portal);
@@ -131,13 +131,62 @@ describe('revocation', () => {
       const { id } = await issue(browser, 'bob', 'phone');
       await browser.submit(`/certificates/${id}`, `/certificates/${id}/revoke`, { reason: 'unspecified' });
       const page = await browser.get(`/certificates/${id}`);
-      assert.match(page.body, /flash-error[^>]*>The broker reload command failed \(exit status 3: no such broker\)/);
+      assert.match(page.body, /flash-error[^>]*>The broker reload command failed \(exit status 3\)/);
       assert.equal(
         portal.db.prepare("SELECT detail FROM audit_log WHERE action = 'broker-reload'").pluck().get(),
-        'exit status 3: no such broker',
+        'exit status 3',
       );
+      assert.doesNotMatch(page.body + portal.logs.join('\n'), /no such broker/);
     } finally {
       await portal.close();
+    }
+  });
+
+  test('the reload command gets PATH, HOME and LANG only: a secret it echoes is in no audit row, flash or log', async () => {
+    const secret = `passphrase-${Date.now()}-never-shown`;
+    const seen = path.join(tempDir(), 'env.txt');
+    const saved = { CA_KEY_PASSPHRASE: process.env.CA_KEY_PASSPHRASE, SMTP_URL: process.env.SMTP_URL };
+    // What the portal's own process holds: the reload command must not inherit it.
+    process.env.CA_KEY_PASSPHRASE = secret;
+    process.env.SMTP_URL = `smtp://user:${secret}@mail.example.org`;
+    const portal = await startTestPortal({
+      env: {
+        CA_KEY_PASSPHRASE: secret,
+        BROKER_RELOAD_COMMAND: `echo "$CA_KEY_PASSPHRASE $SMTP_URL"; echo "$CA_KEY_PASSPHRASE" >&2; env > ${seen}`,
+      },
+    });
+    try {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await issue(browser, 'carol', 'phone');
+      const revoked = await browser.submit(`/certificates/${id}`, `/certificates/${id}/revoke`, {
+        reason: 'unspecified',
+      });
+      const page = await browser.get(String(revoked.headers.location));
+      assert.match(page.body, /The broker was asked to re-read the CRL \(exit status 0\)/);
+      const audit = portal.db.prepare('SELECT * FROM audit_log').all();
+      assert.equal(
+        portal.db.prepare("SELECT detail FROM audit_log WHERE action = 'broker-reload' ORDER BY id DESC").pluck().get(),
+        'exit status 0',
+      );
+      for (const [where, text] of [
+        ['audit_log', JSON.stringify(audit)],
+        ['the page', page.body],
+        ['the log', portal.logs.join('\n')],
+      ] as const)
+        assert.ok(!text.includes(secret), `the secret is in ${where}`);
+      const names = readFileSync(seen, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('=')[0]!)
+        .filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name)) // what the shell sets itself
+        .sort();
+      assert.deepEqual(names, ['HOME', 'LANG', 'PATH']);
+    } finally {
+      await portal.close();
+      for (const [name, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
     }
   });
 

@@ -1,5 +1,7 @@
-// Revoking certificates: status, time, reason and audit row in one transaction; then a new CRL.
-// A CRL that cannot be published does not undo the revocation: it is retried until it succeeds.
+// Revoking certificates: status, time, reason and audit row in one transaction; then the bundle's
+// outbox message goes, and a new CRL. A CRL that cannot be published does not undo the
+// revocation: it is retried until it succeeds.
+import { removeOutboxMessages } from '../mail/transport.js';
 import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
@@ -8,7 +10,7 @@ import type { PublicationResult } from './crl-publisher.js';
 export type Revoked = Ok<{ serial: string; publication: PublicationResult }>;
 export type RevokeOutcome = Revoked | Failed<'not-found' | 'already-revoked'>;
 
-type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl'>;
+type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl' | 'files'>;
 
 export async function revokeCertificate(
   ctx: RevokeDeps,
@@ -30,6 +32,13 @@ export async function revokeCertificate(
     return true;
   });
   if (!changed) return failed('already-revoked');
+  // A revoked certificate's bundle has no use left: no admin can forward it any more (Replace
+  // mails a new one). A file that cannot be removed now goes with the retention prune.
+  try {
+    removeOutboxMessages(ctx.files.outbox, existing.serial);
+  } catch {
+    /* removed by age at the latest */
+  }
   const publication = await ctx.crl.publishOrRetry(actor.name, `revoked ${existing.serial}`);
   return ok({ serial: existing.serial, publication });
 }

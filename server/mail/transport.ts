@@ -1,5 +1,9 @@
 // Where mail goes: an SMTP server when SMTP_URL is set, otherwise .eml files in DATA_DIR/outbox.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+// An outbox message holds a bundle (a private key inside its passphrase-protected PKCS#12): the
+// one place the portal keeps a key on disk. Each is named by its certificate's serial so that it
+// can be removed when the certificate is revoked, and every message goes after
+// OUTBOX_RETENTION_DAYS (the prune job, server/enroll/enrollment.ts).
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
@@ -13,7 +17,11 @@ export interface SentMail {
 
 export interface Mailer {
   readonly kind: 'smtp' | 'outbox';
-  send(message: Mail.Options): Promise<SentMail>;
+  /**
+   * Sends (or writes) a message. `label` (letters and digits: the certificate's serial) names the
+   * outbox file, so that the message can be found and removed later; SMTP ignores it.
+   */
+  send(message: Mail.Options, label?: string): Promise<SentMail>;
   close(): void;
 }
 
@@ -40,18 +48,19 @@ function smtpMailer(url: string): Mailer {
   };
 }
 
+const SAFE_LABEL = /^[A-Za-z0-9]{1,64}$/;
+
 /** Writes each message as a .eml file into `dir` (DATA_DIR/outbox), for an admin to forward. */
 function outboxMailer(dir: string): Mailer {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     kind: 'outbox',
-    async send(message) {
+    async send(message, label) {
       const info = await transport.sendMail(message);
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const name = `${stamp}-${String(info.messageId)
-        .replace(/[^A-Za-z0-9]/g, '')
-        .slice(0, 24)}.eml`;
+      const tag = label && SAFE_LABEL.test(label) ? label : String(info.messageId).replace(/[^A-Za-z0-9]/g, '');
+      const name = `${stamp}-${tag.slice(0, 64)}.eml`;
       // Mail holds a private key (inside its passphrase-protected bundle): readable by the portal only.
       writeFileAtomic(path.join(dir, name), info.message as Buffer, 0o600);
       return { messageId: info.messageId, response: `written to outbox/${name}` };
@@ -84,4 +93,19 @@ export function listOutbox(dir: string): OutboxEntry[] {
       return { name, size: stat.size, writtenAt: stat.mtime };
     })
     .sort((a, b) => b.writtenAt.getTime() - a.writtenAt.getTime());
+}
+
+/** Removes the messages written with `label` (a certificate's serial); returns how many. */
+export function removeOutboxMessages(dir: string, label: string): number {
+  if (!SAFE_LABEL.test(label)) return 0;
+  const matching = listOutbox(dir).filter((entry) => entry.name.endsWith(`-${label}.eml`));
+  for (const entry of matching) rmSync(path.join(dir, entry.name), { force: true });
+  return matching.length;
+}
+
+/** Removes every message written before `before` (messages of earlier versions included); returns how many. */
+export function pruneOutbox(dir: string, before: Date): number {
+  const old = listOutbox(dir).filter((entry) => entry.writtenAt.getTime() < before.getTime());
+  for (const entry of old) rmSync(path.join(dir, entry.name), { force: true });
+  return old.length;
 }

@@ -22,7 +22,10 @@ export interface MintedBundle {
   fingerprint: string;
   notBefore: Date;
   notAfter: Date;
-  /** The PKCS#12 bytes; the only copy of the private key, which is never stored. */
+  /**
+   * The PKCS#12 bytes: the only copy of the private key. Stored nowhere but in an outbox message
+   * (when no SMTP server is set), which goes on revocation or after OUTBOX_RETENTION_DAYS.
+   */
   pkcs12: Uint8Array;
 }
 

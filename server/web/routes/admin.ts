@@ -1,6 +1,7 @@
 // Every page behind sign-in: one encapsulated context whose preHandler is the admin guard. Each
 // page's plugin gets only the use cases it needs.
 import type { FastifyPluginAsync } from 'fastify';
+import type { Accounts } from '../../accounts/accounts.js';
 import type { BackupScheduler } from '../../backup/scheduler.js';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { Services } from '../../services.js';
@@ -15,11 +16,16 @@ import outboxRoutes from './outbox.js';
 export interface AdminOptions {
   enrollment: Enrollment;
   backups: BackupScheduler | undefined;
+  /** Confirms an admin's password before a backup leaves the portal. */
+  accounts: Pick<Accounts, 'confirmPassword'>;
   audit: Services['audit'];
   passphrases: Passphrases;
 }
 
-const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { enrollment, backups, audit, passphrases }) => {
+const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
+  app,
+  { enrollment, backups, accounts, audit, passphrases },
+) => {
   app.addHook('preHandler', app.requireAdmin);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -29,6 +35,6 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { enrollment, 
   await app.register(outboxRoutes, { enrollment });
   await app.register(auditRoutes, { audit });
   await app.register(brokerRoutes, { enrollment });
-  await app.register(backupRoutes, { backups });
+  await app.register(backupRoutes, { backups, accounts });
 };
 export default adminRoutes;

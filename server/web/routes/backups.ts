@@ -1,9 +1,18 @@
 // GET /backups: the last scheduled backup and the archives in BACKUP_DIR; back up now; download.
+// An archive holds the CA key: downloading one asks for the admin's password again, so that a
+// session left open (or taken) is not enough to carry the CA away.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Accounts } from '../../accounts/accounts.js';
 import { BACKUP_FILE, type BackupScheduler } from '../../backup/scheduler.js';
+import { signInRateLimit } from '../plugins/rate-limit.js';
 
-const backupRoutes: FastifyPluginAsyncZod<{ backups: BackupScheduler | undefined }> = async (app, { backups }) => {
+const archiveParams = z.object({ name: z.string().regex(BACKUP_FILE) });
+
+const backupRoutes: FastifyPluginAsyncZod<{
+  backups: BackupScheduler | undefined;
+  accounts: Pick<Accounts, 'confirmPassword'>;
+}> = async (app, { backups, accounts }) => {
   app.get('/backups', async (_request, reply) =>
     reply.page('backups', {
       title: 'Backups',
@@ -22,11 +31,34 @@ const backupRoutes: FastifyPluginAsyncZod<{ backups: BackupScheduler | undefined
     return reply.redirect('/backups', 303);
   });
 
-  app.get(
+  const exists = (name: string) => backups?.files().some((file) => file.name === name) ?? false;
+  const form = (name: string, error?: string) => ({
+    title: 'Download a backup',
+    name,
+    errors: error ? { form: error } : {},
+  });
+
+  // The link on the Backups page leads here: the password form, never the archive itself.
+  app.get('/backups/:name', { schema: { params: archiveParams } }, async (request, reply) => {
+    if (!exists(request.params.name)) return reply.callNotFound();
+    return reply.page('backup-download', form(request.params.name));
+  });
+
+  app.post(
     '/backups/:name',
-    { schema: { params: z.object({ name: z.string().regex(BACKUP_FILE) }) } },
+    {
+      schema: { params: archiveParams, body: z.object({ password: z.string().max(1024).optional() }) },
+      config: signInRateLimit, // a password guess, like a sign-in
+    },
     async (request, reply) => {
-      const archive = backups?.open(request.params.name);
+      const { name } = request.params;
+      if (!exists(name)) return reply.callNotFound();
+      const confirmed = await accounts.confirmPassword(request.session.admin!, request.body.password ?? '', {
+        subject: `backup:${name}`,
+        ip: request.ip,
+      });
+      if (!confirmed.ok) return reply.status(401).page('backup-download', form(name, 'The password is wrong.'));
+      const archive = backups?.open(name);
       if (!archive) return reply.callNotFound();
       return reply
         .type('application/gzip')

@@ -1,4 +1,5 @@
-// GET /outbox: with no SMTP server configured, mail lands in DATA_DIR/outbox; admins fetch it here.
+// GET /outbox: with no SMTP server configured, mail lands in DATA_DIR/outbox; admins fetch it here
+// until its certificate is revoked or OUTBOX_RETENTION_DAYS have passed.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
@@ -11,6 +12,7 @@ const outboxRoutes: FastifyPluginAsyncZod<{ enrollment: Pick<Enrollment, 'outbox
     reply.page('outbox', {
       title: 'Outbox',
       messages: enrollment.outbox.list(),
+      retentionDays: enrollment.outbox.retentionDays,
       smtp: enrollment.setup().smtp,
     }),
   );
