@@ -25,7 +25,7 @@ const auditRows = (portal: TestPortal, where: string) =>
 describe('the per-account back-off under concurrent attempts', () => {
   test('30 concurrent wrong passwords: one checked at a time, the back-off holds, the right one waits', async () => {
     // A hash of a few tens of milliseconds, so that the 30 requests really overlap.
-    await withPortal({ deps: { passwordCost: { log2N: 14, r: 8, p: 1 } } }, async (portal) => {
+    await withPortal({ deps: { passwordCost: { log2N: 12, r: 8, p: 1 } } }, async (portal) => {
       const responses = await concurrentSignIns(
         portal,
         Array.from({ length: 30 }, () => ({ username: TEST_ADMIN.username, password: 'not the password' })),
