@@ -2,7 +2,7 @@
 // and audit retention, each an outcome with its audit row; and the database's own guard on the log.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Browser, TEST_ADMIN, withPortal, type TestPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, TEST_ADMIN, withPortal, type TestPortal } from '../testing/harness.js';
 
 const cli = { name: 'cli' };
 
@@ -154,20 +154,22 @@ describe('audit retention', () => {
       assert.equal(count(portal), before - 5 + 1);
       const row = lastAudit(portal);
       assert.equal(row.action, 'audit-pruned');
-      assert.match(row.detail, /^5 row\(s\) older than \d{4}-\d\d-\d\dT[\d:.]+Z removed \(AUDIT_RETENTION_DAYS=30\)$/);
+      assert.match(
+        String(row.detail),
+        /^5 row\(s\) older than \d{4}-\d\d-\d\dT[\d:.]+Z removed \(AUDIT_RETENTION_DAYS=30\)$/,
+      );
       assert.equal(portal.db.prepare("SELECT value FROM settings WHERE key = 'audit_prune_before'").get(), undefined);
     });
   });
 
   test('the daily job prunes at start', async () => {
-    const { startTestPortal } = await import('../testing/harness.js');
     // A portal whose database already holds old rows when it starts.
     await withPortal({}, async (first) => {
       insertOld(first, 400, 4);
       const portal = await startTestPortal({ dataDir: first.dataDir, env: { AUDIT_RETENTION_DAYS: '365' } });
       try {
         assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE actor = 'old'").pluck().get(), 0);
-        assert.match(lastAudit(portal).detail, /^4 row\(s\) older than/);
+        assert.match(String(lastAudit(portal).detail), /^4 row\(s\) older than/);
         assert.equal(lastAudit(portal).actor, 'system');
       } finally {
         await portal.close();

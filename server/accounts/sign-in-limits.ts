@@ -8,11 +8,13 @@ export interface HashLimits {
   concurrency: number;
   /** Attempts waiting for a check; one per client address. Beyond it: 503 and Retry-After. */
   queue: number;
-  /** Places reserved for browsers that signed in before (a valid known-device cookie), served first. */
+  /** Checks that only browsers that signed in before (a valid known-device cookie) may run, beyond `concurrency`. */
+  knownDeviceSlots: number;
+  /** Places in line reserved for those browsers, served first. */
   knownDeviceQueue: number;
 }
 
-export const DEFAULT_HASH_LIMITS: HashLimits = { concurrency: 2, queue: 8, knownDeviceQueue: 2 };
+export const DEFAULT_HASH_LIMITS: HashLimits = { concurrency: 2, queue: 8, knownDeviceSlots: 1, knownDeviceQueue: 2 };
 
 /** Seconds a shed attempt is told to wait. */
 const SHED_RETRY_SECONDS = 2;
@@ -25,9 +27,10 @@ interface Waiter {
 }
 
 /**
- * A counting semaphore with two waiting lines: browsers known to have signed in before go first (a
- * flood of strangers cannot push the real admin out), everyone else waits in a short line that holds
- * one attempt per address (a flood from one place takes one place in it).
+ * A counting semaphore with a reserved slot and two waiting lines: browsers known to have signed in
+ * before may use a slot strangers cannot and go first in line (a flood of strangers cannot push the
+ * real admin out); everyone else waits in a short line that holds one attempt per address (a flood
+ * from one place takes one place in it).
  */
 export class HashGate {
   #active = 0;
@@ -47,8 +50,9 @@ export class HashGate {
    * released when it ends) or the reason there is none.
    */
   admit(ticket: { address: string; knownDevice: boolean }): { ok: true; slot: Promise<() => void> } | Shed {
-    if (this.#active < this.limits.concurrency && this.#known.length === 0 && this.#others.length === 0)
-      return { ok: true, slot: Promise.resolve(this.#take()) };
+    const limit = this.limits.concurrency + (ticket.knownDevice ? this.limits.knownDeviceSlots : 0);
+    const ahead = ticket.knownDevice ? this.#known.length : this.#known.length + this.#others.length;
+    if (this.#active < limit && ahead === 0) return { ok: true, slot: Promise.resolve(this.#take()) };
     const line = ticket.knownDevice ? this.#known : this.#others;
     if (!ticket.knownDevice && line.some((waiter) => waiter.address === ticket.address))
       return failed('overloaded', { retryAfterSeconds: SHED_RETRY_SECONDS, scope: 'address' });
@@ -68,7 +72,9 @@ export class HashGate {
       if (released) return;
       released = true;
       this.#active--;
-      (this.#known.shift() ?? this.#others.shift())?.start();
+      if (this.#known.length > 0 && this.#active < this.limits.concurrency + this.limits.knownDeviceSlots)
+        this.#known.shift()!.start();
+      else if (this.#others.length > 0 && this.#active < this.limits.concurrency) this.#others.shift()!.start();
     };
   }
 }
