@@ -80,7 +80,7 @@ export class HashGate {
 }
 
 /** Refused attempts of one name are audited once per window; later ones are counted into the next row. */
-export const REJECTION_AUDIT_WINDOW_MS = 60_000;
+const REJECTION_AUDIT_WINDOW_MS = 60_000;
 
 /**
  * Which refusals (back-off, a check already running) get an audit row: the first per name and

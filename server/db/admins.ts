@@ -18,7 +18,7 @@ export interface SignInFailures {
 }
 
 /** Rows kept in `sign_in_failures` at most; beyond it the oldest failures are forgotten. */
-export const SIGN_IN_FAILURES_LIMIT = 10_000;
+const SIGN_IN_FAILURES_LIMIT = 10_000;
 
 const nameKey = (name: string) => createHash('sha256').update(name.toLowerCase()).digest('hex');
 
