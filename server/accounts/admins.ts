@@ -238,7 +238,7 @@ export async function signIn(
   if (!place.ok) return place;
   deps.checking.add(key);
   try {
-    deps.audited(deps.now(), () => deps.admins.recordFailure(username, deps.now()));
+    deps.admins.recordFailure(username, deps.now());
   } catch (error) {
     deps.checking.delete(key);
     void place.slot.then((release) => release());

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { adminsRepository } from '../db/admins.js';
 import { Browser, csrfTokenOf, tempDir, TEST_ADMIN, withPortal, type TestPortal } from '../testing/harness.js';
 
 /** Every browser fetches its form first, then all POSTs leave together. */
@@ -70,6 +71,24 @@ describe('back-off across a restart', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the failure records', () => {
+  test('are kept by a hash of the name, bounded: beyond the limit the oldest go', async () => {
+    await withPortal({}, async (portal) => {
+      const admins = adminsRepository(portal.db);
+      const start = Date.now();
+      for (const [i, name] of ['Ghost1', 'ghost2', 'ghost3', 'ghost4'].entries())
+        admins.recordFailure(name, new Date(start + i * 1000), 3);
+      admins.recordFailure('GHOST2', new Date(start + 5000), 3);
+      const stored = JSON.stringify(portal.db.prepare('SELECT * FROM sign_in_failures').all());
+      assert.doesNotMatch(stored, /ghost/i, 'names are not stored in clear');
+      assert.equal(admins.failures('ghost1'), undefined, 'the oldest is forgotten');
+      assert.deepEqual(admins.failures('ghost2'), { failures: 2, lastFailedAt: new Date(start + 5000).toISOString() });
+      assert.equal(admins.failures('ghost4')?.failures, 1);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sign_in_failures').pluck().get(), 3);
+    });
   });
 });
 

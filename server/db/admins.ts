@@ -69,13 +69,13 @@ export function adminsRepository(db: Db) {
       const row = failuresOf.get(nameKey(name));
       return row && { failures: row.failures, lastFailedAt: row.last_failed_at };
     },
-    /** Counts one more failure for `name` (bounded: the oldest records go beyond the limit). */
-    recordFailure(name: string, at: Date, limit = SIGN_IN_FAILURES_LIMIT) {
+    /** Counts one more failure for `name`, in one transaction (bounded: the oldest records go beyond the limit). */
+    recordFailure: db.transaction((name: string, at: Date, limit: number = SIGN_IN_FAILURES_LIMIT) => {
       const key = nameKey(name);
       addFailure.run(key, at.toISOString());
       const excess = failureRows.get()!.n - limit;
       if (excess > 0) forgetOldest.run(key, excess);
-    },
+    }),
     clearFailures: (name: string) => void clearFailures.run(nameKey(name)),
   };
 }
