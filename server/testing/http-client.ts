@@ -6,10 +6,15 @@ export interface Credentials {
 }
 
 export async function signedInClient(base: string, admin: Credentials) {
+  // Every cookie by name, as a browser keeps them (sign-in sets the session and the known-device cookie).
+  const jar = new Map<string, string>();
   let cookie = '';
   const keep = (response: Response) => {
-    const set = response.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0]!;
+    for (const set of response.headers.getSetCookie()) {
+      const pair = set.split(';')[0]!;
+      jar.set(pair.slice(0, pair.indexOf('=')), pair);
+    }
+    cookie = [...jar.values()].join('; ');
     return response;
   };
   const token = async (url: string) =>
