@@ -225,4 +225,73 @@ describe('admin commands', { concurrency: true }, () => {
       /evil\.example is outside what this CA may sign for \(localhost, mqtt\.example\.org, 127\.0\.0\.1, ::1, 192\.0\.2\.10\)/,
     );
   });
+
+  test('disable-admin, enable-admin, delete-admin and end-sessions: one line each, the last admin kept', async () => {
+    const dataDir = tempDir();
+    const db = openDataDir(dataDir);
+    const at = new Date().toISOString();
+    for (const name of ['alice', 'bob'])
+      db.prepare('INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?)').run(name, 'x', at);
+    const session = db.prepare('INSERT INTO sessions (id_sha256, admin, data, expires_at) VALUES (?, ?, ?, ?)');
+    const sessionsOf = (name: string) =>
+      db.prepare('SELECT count(*) FROM sessions WHERE admin = ?').pluck().get(name) as number;
+    ['a1', 'a2'].forEach((id) => session.run(id, 'alice', '{}', Date.now() + 60_000));
+    session.run('b1', 'bob', '{}', Date.now() + 60_000);
+    try {
+      const expect = async (args: string[], code: number, line: string) => {
+        const result = await admin(dataDir, args);
+        assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+        assert.equal((code === 0 ? result.stdout : result.stderr).trim(), line);
+      };
+      await expect(['disable-admin', 'Alice'], 0, 'Admin alice disabled; 2 session(s) ended.');
+      assert.equal(sessionsOf('alice'), 0);
+      assert.ok(db.prepare("SELECT disabled_at FROM admins WHERE username = 'alice'").pluck().get());
+      const last = 'bob is the last enabled admin; refusing to disable it (create or enable another admin first)';
+      await expect(['disable-admin', 'bob'], 1, last);
+      await expect(['delete-admin', 'bob'], 1, last.replace('disable', 'delete'));
+      await expect(['enable-admin', 'alice'], 0, 'Admin alice enabled.');
+      await expect(['end-sessions', 'bob'], 0, '1 session(s) ended for bob.');
+      session.run('a3', 'alice', '{}', Date.now() + 60_000);
+      await expect(['end-sessions'], 0, '1 session(s) ended.');
+      await expect(['delete-admin', 'alice'], 0, 'Admin alice deleted; 0 session(s) ended.');
+      await expect(['disable-admin', 'nobody'], 1, 'No admin named nobody');
+      const audited = db
+        .prepare("SELECT action || ' ' || coalesce(subject, '-') FROM audit_log WHERE actor = 'cli' ORDER BY id")
+        .pluck()
+        .all();
+      assert.deepEqual(audited, [
+        'admin-disabled alice',
+        'admin-enabled alice',
+        'sessions-ended bob',
+        'sessions-ended -',
+        'admin-deleted alice',
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('prune-audit removes rows older than AUDIT_RETENTION_DAYS and audits it; unset, it refuses', async () => {
+    const dataDir = tempDir();
+    const db = openDataDir(dataDir);
+    const insert = db.prepare("INSERT INTO audit_log (at, actor, action, outcome) VALUES (?, 'old', 'x', 'success')");
+    for (const daysAgo of [40, 40, 40, 10]) insert.run(new Date(Date.now() - daysAgo * 86400_000).toISOString());
+    try {
+      const unset = await admin(dataDir, ['prune-audit']);
+      assert.equal(unset.code, 1);
+      assert.equal(
+        unset.stderr.trim(),
+        'AUDIT_RETENTION_DAYS is not set: the audit log is kept for ever, nothing to prune',
+      );
+      const pruned = await admin(dataDir, ['prune-audit'], undefined, { AUDIT_RETENTION_DAYS: '30' });
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.match(pruned.stdout, /^Removed 3 audit row\(s\) older than \d{4}-\d\d-\d\dT/);
+      assert.deepEqual(db.prepare('SELECT actor, action FROM audit_log ORDER BY id').all(), [
+        { actor: 'old', action: 'x' },
+        { actor: 'cli', action: 'audit-pruned' },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
 });

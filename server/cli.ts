@@ -27,7 +27,12 @@ const USAGE = `Usage: npm run admin -- <command>
 
 Commands:
   create-admin NAME      create an admin; the password is prompted for, or read from stdin
-  reset-password NAME    set a new password for an admin (also clears its sign-in back-off)
+  reset-password NAME    set a new password for an admin (clears its sign-in back-off, ends its sessions)
+  disable-admin NAME     stop an admin from signing in and end their sessions (not the last enabled admin)
+  enable-admin NAME      let a disabled admin sign in again
+  delete-admin NAME      remove an admin and end their sessions (not the last enabled admin)
+  end-sessions [NAME]    sign out one admin everywhere, or every admin when no name is given
+  prune-audit            delete audit rows older than AUDIT_RETENTION_DAYS (the portal also does it daily)
   import-ca --cert ca.crt --key ca.key [--passphrase-file F] [--force]
                          adopt an existing broker CA (e.g. from generate-CA.sh) as this portal's CA
   server-cert --host NAME [--host NAME ...] [--ip ADDRESS ...] [--days N] --out DIR
@@ -63,6 +68,7 @@ function accountsOf(db: Db, config: Config) {
   return createAccounts({
     config,
     db,
+    audit,
     admins: adminsRepository(db),
     settings: settingsRepository(db),
     audited: auditedTransactions(db, audit),
@@ -101,11 +107,59 @@ const commands: Record<string, Command> = {
     const password = await readNewPassword();
     return withDatabase(async (db, config) => {
       const reset = await accountsOf(db, config).resetPassword({ username, password }, { name: 'cli' });
-      if (reset.ok) return `Password of ${username} changed.`;
+      if (reset.ok) return `Password of ${username} changed; ${reset.sessionsEnded} session(s) ended.`;
       throw new CommandError(reset.reason === 'unknown' ? `No admin named ${username}` : describeInvalid(reset));
     });
   },
+  'disable-admin': async (args) => {
+    const username = nameArgument(args, 'disable-admin');
+    return withDatabase(async (db, config) => {
+      const done = accountsOf(db, config).disableAdmin(username, { name: 'cli' });
+      if (done.ok) return `Admin ${done.username} disabled; ${done.sessionsEnded} session(s) ended.`;
+      throw new CommandError(adminChangeRefused(done.reason, username, 'disable'));
+    });
+  },
+  'enable-admin': async (args) => {
+    const username = nameArgument(args, 'enable-admin');
+    return withDatabase(async (db, config) => {
+      const done = accountsOf(db, config).enableAdmin(username, { name: 'cli' });
+      if (done.ok) return `Admin ${done.username} enabled.`;
+      throw new CommandError(`No admin named ${username}`);
+    });
+  },
+  'delete-admin': async (args) => {
+    const username = nameArgument(args, 'delete-admin');
+    return withDatabase(async (db, config) => {
+      const done = accountsOf(db, config).deleteAdmin(username, { name: 'cli' });
+      if (done.ok) return `Admin ${done.username} deleted; ${done.sessionsEnded} session(s) ended.`;
+      throw new CommandError(adminChangeRefused(done.reason, username, 'delete'));
+    });
+  },
+  'end-sessions': async (args) => {
+    const { positionals } = parseArgs({ args, allowPositionals: true });
+    if (positionals.length > 1) throw new CommandError(`end-sessions takes at most one admin name\n\n${USAGE}`);
+    const username = positionals[0];
+    return withDatabase(async (db, config) => {
+      const done = accountsOf(db, config).endSessions(username, { name: 'cli' });
+      if (done.ok) return `${done.sessionsEnded} session(s) ended${username ? ` for ${username}` : ''}.`;
+      throw new CommandError(`No admin named ${username}`);
+    });
+  },
+  'prune-audit': async (args) => {
+    parseArgs({ args });
+    return withDatabase(async (db, config) => {
+      const pruned = accountsOf(db, config).pruneAudit({ name: 'cli' });
+      if (pruned.ok) return `Removed ${pruned.removed} audit row(s) older than ${pruned.before.toISOString()}.`;
+      throw new CommandError('AUDIT_RETENTION_DAYS is not set: the audit log is kept for ever, nothing to prune');
+    });
+  },
 };
+
+function adminChangeRefused(reason: 'unknown' | 'last-admin', username: string, verb: string): string {
+  return reason === 'unknown'
+    ? `No admin named ${username}`
+    : `${username} is the last enabled admin; refusing to ${verb} it (create or enable another admin first)`;
+}
 
 async function importCaCommand(args: string[]): Promise<string> {
   const { values } = parseArgs({

@@ -17,6 +17,11 @@ describe('configuration', () => {
     assert.equal(config.mailFrom, 'OwnTracks Enroll <enroll@localhost>');
     assert.equal(config.caCommonName, 'OwnTracks Enroll CA');
     assert.deepEqual(config.mqtt, { host: undefined, port: 8883 });
+    assert.equal(config.auditRetentionDays, undefined, 'the audit log is kept for ever');
+  });
+
+  test('AUDIT_RETENTION_DAYS is a whole number of days', () => {
+    assert.equal(loadConfig({ AUDIT_RETENTION_DAYS: '365' }).auditRetentionDays, 365);
   });
 
   test('PUBLIC_URL follows PORT and loses a trailing slash', () => {
@@ -36,6 +41,8 @@ describe('configuration', () => {
     [{ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'short' }, /^Configuration error: ADMIN_PASSWORD: must be at least 12/],
     [{ CA_KEY_PASSPHRASE: 'x' }, /^Configuration error: CA_KEY_PASSPHRASE: /],
     [{ LOG_LEVEL: 'loud' }, /^Configuration error: LOG_LEVEL: /],
+    [{ AUDIT_RETENTION_DAYS: '0' }, /^Configuration error: AUDIT_RETENTION_DAYS: must be a whole number of days/],
+    [{ AUDIT_RETENTION_DAYS: '1.5' }, /^Configuration error: AUDIT_RETENTION_DAYS: must be a whole number of days/],
     [{ ADMIN_PASSWORD_FILE: '/nonexistent/secret' }, /^Configuration error: ADMIN_PASSWORD_FILE: cannot read/],
   ];
   for (const [env, message] of bad) {

@@ -112,6 +112,12 @@ export const environmentSchema = z
       .min(1, 'must be a whole number of days from 1 to 3650')
       .max(3650, 'must be a whole number of days from 1 to 3650')
       .default(30),
+    AUDIT_RETENTION_DAYS: z.coerce
+      .number({ error: 'must be a whole number of days from 1 to 36500' })
+      .int('must be a whole number of days from 1 to 36500')
+      .min(1, 'must be a whole number of days from 1 to 36500')
+      .max(36500, 'must be a whole number of days from 1 to 36500')
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -150,6 +156,8 @@ export const environmentSchema = z
     backup: env.BACKUP_DIR
       ? { dir: path.resolve(env.BACKUP_DIR), intervalHours: env.BACKUP_INTERVAL_HOURS, keep: env.BACKUP_KEEP }
       : undefined,
+    /** Audit rows older than this many days are pruned daily; undefined: kept for ever. */
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     logLevel: env.LOG_LEVEL,
   }));
 

@@ -4,6 +4,8 @@
 // and `stop` undoes it.
 import type { PasswordCost } from './accounts/password.js';
 import { createAccounts } from './accounts/accounts.js';
+import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
+import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
@@ -32,6 +34,8 @@ export interface ServiceDeps {
   minter?: Minter;
   /** scrypt cost of new password hashes; tests make it cheap. */
   passwordCost?: PasswordCost;
+  /** Bounds on concurrent password checks at sign-in; tests make them small. */
+  hashLimits?: HashLimits;
   /** First retry delay of a failed CRL publication; tests shorten it. */
   crlRetryFirstMs?: number;
 }
@@ -88,10 +92,12 @@ export function createServices(config: Config, deps: ServiceDeps) {
     config,
     db,
     admins: adminsRepository(db),
+    audit,
     settings,
     audited,
     now,
     passwordCost: deps.passwordCost,
+    hashLimits: deps.hashLimits,
   });
   const backups = config.backup
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
@@ -99,6 +105,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
 
   // The outbox's retention runs at start and then daily; revocations remove their message at once.
   let outboxPruneTimer: NodeJS.Timeout | undefined;
+  let auditPruneTimer: NodeJS.Timeout | undefined;
 
   return {
     now,
@@ -124,9 +131,23 @@ export function createServices(config: Config, deps: ServiceDeps) {
       outboxPruneTimer = setInterval(pruneOutbox, 86400_000);
       outboxPruneTimer.unref();
       backups?.start((error) => log.error({ err: error }, 'scheduled backup failed'));
+      if (config.auditRetentionDays !== undefined) {
+        const prune = () => {
+          try {
+            const pruned = accounts.pruneAudit({ name: 'system' });
+            if (pruned.ok && pruned.removed > 0)
+              log.info(`Pruned ${pruned.removed} audit row(s) older than ${pruned.before.toISOString()}`);
+          } catch (error) {
+            log.error({ err: error }, 'audit retention prune failed');
+          }
+        };
+        prune();
+        auditPruneTimer = setInterval(prune, AUDIT_PRUNE_INTERVAL_MS).unref();
+      }
     },
     async stop() {
       clearInterval(outboxPruneTimer);
+      clearInterval(auditPruneTimer);
       backups?.stop();
       await enrollment.stop();
     },

@@ -119,6 +119,33 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.deepEqual(columns, ['id', 'username', 'email', 'created_at']);
     },
   },
+  {
+    migration: '005_sign_in_sessions_audit_retention',
+    check(db, release) {
+      const now = snapshotDatabase(db);
+      // Admins are kept, none disabled; their back-off counters moved to sign_in_failures.
+      assert.ok(now.admins.length === release.admins.length && now.admins.every((row) => row.disabled_at === null));
+      const adminColumns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('admins');
+      assert.ok(!adminColumns.includes('failed_logins') && !adminColumns.includes('last_failed_at'), `${adminColumns}`);
+      // Sessions of the release held raw ids: none survives; rows now hold a SHA-256 and the admin's name.
+      const releaseIds = new Set(release.sessions.map((row) => row.id));
+      assert.ok(releaseIds.size >= 2, 'the release had sessions');
+      for (const row of now.sessions) {
+        assert.match(String(row.id_sha256), /^[0-9a-f]{64}$/);
+        assert.ok(!releaseIds.has(row.id_sha256), 'no session of the release is kept');
+      }
+      // The audit log: every row of the release is there (001's case); only old rows could ever be
+      // deleted, through the prune setting, which is absent outside a prune.
+      const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all();
+      assert.deepEqual(triggers, [
+        'audit_log_delete_only_expired',
+        'audit_log_no_update',
+        'audit_prune_before_insert',
+        'audit_prune_before_update',
+      ]);
+      assert.equal(now.settings.audit_prune_before, undefined);
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {
@@ -133,7 +160,7 @@ function snapshotDatabase(db: Database.Database): Omit<Snapshot, 'caFingerprint'
     users: table(db, 'users', 'id'),
     certificates: table(db, 'certificates', 'id'),
     serverCertificates: table(db, 'server_certificates', 'id'),
-    sessions: table(db, 'sessions', 'id'),
+    sessions: table(db, 'sessions', 'rowid'), // its key column changed in 005
     settings: Object.fromEntries(
       (table(db, 'settings', 'key') as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]),
     ),
@@ -243,10 +270,16 @@ class Portal {
     );
   }
 
-  static async start(dataDir: string): Promise<Portal> {
+  static async start(dataDir: string, settings: Record<string, string> = {}): Promise<Portal> {
     const port = await freePort();
     // Only what the portal needs: a developer's SMTP_URL or ADMIN_PASSWORD must not leak in.
-    const env: Record<string, string> = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+    const env: Record<string, string> = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...settings,
+    };
     for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name]!;
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: projectRoot,
@@ -521,4 +554,27 @@ test('a second start is clean and changes nothing the first one settled', async 
   );
   assert.equal(second.caFingerprint, release.caFingerprint);
   assertSoundDatabase('after the second start');
+});
+
+test('a start with AUDIT_RETENTION_DAYS prunes only the rows older than it, and audits the prune', async (t) => {
+  assert.ok(afterFirstStart, 'the first start ran');
+  const before = snapshot(dataDir);
+  const portal = await Portal.start(dataDir, { AUDIT_RETENTION_DAYS: '365' });
+  running.push(portal);
+  const exit = await portal.stop();
+  assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM:\n${portal.log}`);
+  const after = snapshot(dataDir);
+  const prunes = after.audit.filter((row) => row.action === 'audit-pruned');
+  assert.equal(prunes.length, 1, 'one prune, audited');
+  const cutoff = /older than (\S+) removed/.exec(String(prunes[0]!.detail))?.[1];
+  assert.ok(cutoff && Date.parse(cutoff) < Date.now() - 364 * 86400_000, `cutoff ${cutoff}`);
+  const old = before.audit.filter((row) => String(row.at) < cutoff);
+  assert.ok(old.length > 0, 'the fixture has rows older than a year');
+  t.diagnostic(`${old.length} of ${before.audit.length} audit rows older than ${cutoff} pruned`);
+  assert.match(String(prunes[0]!.detail), new RegExp(`^${old.length} row\\(s\\) older than`));
+  const kept = new Map(after.audit.map((row) => [row.id, row]));
+  for (const row of before.audit) {
+    if (String(row.at) < cutoff) assert.ok(!kept.has(row.id), `audit row ${row.id} (${row.at}) pruned`);
+    else assert.deepEqual(kept.get(row.id), row, `audit row ${row.id} (${row.at}) kept`);
+  }
 });

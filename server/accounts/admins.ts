@@ -1,10 +1,14 @@
-// Admin accounts: creation (setup link, ADMIN_USERNAME, CLI), password changes, and sign-in with a
-// per-account back-off. State changes and their audit rows share one transaction.
+// Admin accounts: creation (setup link, ADMIN_USERNAME, CLI), password changes, disabling and
+// deleting, ending sessions, and sign-in with a per-account back-off that is counted before the slow
+// password check, one check per name at a time, through a gate that bounds the checks running at
+// once. State changes and their audit rows share one transaction.
 import { z } from 'zod';
 import type { AdminsRepository } from '../db/admins.js';
 import type { AuditedTransaction } from '../db/audit.js';
+import type { SessionsRepository } from '../db/sessions.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { dummyPasswordHash, hashPassword, verifyPassword, type PasswordCost } from './password.js';
+import type { HashGate, RejectionAuditThrottle, Shed } from './sign-in-limits.js';
 
 export const adminUsernameSchema = z
   .string()
@@ -17,6 +21,7 @@ export const adminPasswordSchema = z
 
 export interface AccountDeps {
   admins: AdminsRepository;
+  sessions: SessionsRepository;
   audited: AuditedTransaction;
   now: () => Date;
   /** scrypt cost of new hashes (the default in production; tests make it cheap). */
@@ -58,18 +63,114 @@ export async function createAdmin(
   });
 }
 
+/** A new password for an admin; every session of that admin ends with it. */
 export async function resetAdminPassword(
   deps: AccountDeps,
   input: { username: string; password: string },
   actor: AccountActor,
-): Promise<Ok | Invalid | Failed<'unknown'>> {
+): Promise<Ok<{ sessionsEnded: number }> | Invalid | Failed<'unknown'>> {
   const parsed = adminPasswordSchema.safeParse(input.password);
   if (!parsed.success) return failed('invalid', { issues: { password: parsed.error.issues[0]!.message } });
   const hash = await hashPassword(parsed.data, deps.passwordCost);
   return deps.audited(deps.now(), (audit) => {
-    if (!deps.admins.setPasswordHash(input.username, hash)) return failed('unknown');
-    audit({ actor: actor.name, action: 'password-reset', subject: input.username, outcome: 'success' });
-    return ok();
+    const admin = deps.admins.find(input.username);
+    if (!admin || !deps.admins.setPasswordHash(admin.username, hash)) return failed('unknown');
+    const sessionsEnded = deps.sessions.endFor(admin.username);
+    audit({
+      actor: actor.name,
+      action: 'password-reset',
+      subject: admin.username,
+      outcome: 'success',
+      detail: `${sessionsEnded} session(s) ended`,
+      ip: actor.ip ?? null,
+    });
+    return ok({ sessionsEnded });
+  });
+}
+
+export type AdminChange = Ok<{ username: string; sessionsEnded: number }> | Failed<'unknown' | 'last-admin'>;
+
+/** A disabled admin cannot sign in, and their sessions end; the last enabled admin cannot be disabled. */
+export function disableAdmin(deps: AccountDeps, username: string, actor: AccountActor): AdminChange {
+  return deps.audited(deps.now(), (audit) => {
+    const admin = deps.admins.find(username);
+    if (!admin) return failed('unknown');
+    if (!admin.disabled_at && deps.admins.countEnabled() <= 1) return failed('last-admin');
+    if (!admin.disabled_at) deps.admins.setDisabled(admin.username, deps.now());
+    const sessionsEnded = deps.sessions.endFor(admin.username);
+    audit({
+      actor: actor.name,
+      action: 'admin-disabled',
+      subject: admin.username,
+      outcome: 'success',
+      detail: `${admin.disabled_at ? 'already disabled; ' : ''}${sessionsEnded} session(s) ended`,
+      ip: actor.ip ?? null,
+    });
+    return ok({ username: admin.username, sessionsEnded });
+  });
+}
+
+export function enableAdmin(
+  deps: AccountDeps,
+  username: string,
+  actor: AccountActor,
+): Ok<{ username: string }> | Failed<'unknown'> {
+  return deps.audited(deps.now(), (audit) => {
+    const admin = deps.admins.find(username);
+    if (!admin) return failed('unknown');
+    deps.admins.setDisabled(admin.username, null);
+    audit({
+      actor: actor.name,
+      action: 'admin-enabled',
+      subject: admin.username,
+      outcome: 'success',
+      detail: admin.disabled_at ? null : 'was not disabled',
+      ip: actor.ip ?? null,
+    });
+    return ok({ username: admin.username });
+  });
+}
+
+/** Removes an admin and their sessions; the last enabled admin stays. Their audit rows stay too. */
+export function deleteAdmin(deps: AccountDeps, username: string, actor: AccountActor): AdminChange {
+  return deps.audited(deps.now(), (audit) => {
+    const admin = deps.admins.find(username);
+    if (!admin) return failed('unknown');
+    if (!admin.disabled_at && deps.admins.countEnabled() <= 1) return failed('last-admin');
+    deps.admins.remove(admin.username);
+    deps.admins.clearFailures(admin.username);
+    const sessionsEnded = deps.sessions.endFor(admin.username);
+    audit({
+      actor: actor.name,
+      action: 'admin-deleted',
+      subject: admin.username,
+      outcome: 'success',
+      detail: `${sessionsEnded} session(s) ended`,
+      ip: actor.ip ?? null,
+    });
+    return ok({ username: admin.username, sessionsEnded });
+  });
+}
+
+/** Ends the sessions of one admin, or of every admin when no name is given. */
+export function endSessions(
+  deps: AccountDeps,
+  username: string | undefined,
+  actor: AccountActor,
+): Ok<{ sessionsEnded: number }> | Failed<'unknown'> {
+  return deps.audited(deps.now(), (audit) => {
+    const admin = username === undefined ? undefined : deps.admins.find(username);
+    if (username !== undefined && !admin) return failed('unknown');
+    const sessionsEnded = admin ? deps.sessions.endFor(admin.username) : deps.sessions.endAll();
+    audit({
+      actor: actor.name,
+      action: 'sessions-ended',
+      subject: admin?.username ?? null,
+      outcome: 'success',
+      detail: `${sessionsEnded} session(s) ended${admin ? '' : ' (every admin)'}`,
+      ip: actor.ip ?? null,
+    });
+    return ok({ sessionsEnded });
   });
 }
 
@@ -85,68 +186,87 @@ export function backoffSeconds(failures: number): number {
 export type SignInResult =
   | Ok<{ username: string }>
   | Failed<'invalid'>
-  | Failed<'backoff', { retryAfterSeconds: number }>;
+  | Failed<'backoff', { retryAfterSeconds: number }>
+  | Failed<'checking', { retryAfterSeconds: number }>
+  | Shed;
 
 /** Seconds left to wait after `failures` consecutive failures, the last at `lastFailedAt`. */
-function secondsToWait(failures: number, lastFailedAt: string | null, now: Date): number {
-  if (!lastFailedAt) return 0;
+function secondsToWait(failures: number, lastFailedAt: string, now: Date): number {
   const waitUntil = Date.parse(lastFailedAt) + backoffSeconds(failures) * 1000;
   return Math.max(0, Math.ceil((waitUntil - now.getTime()) / 1000));
 }
 
-/**
- * Failures for names that are not admins, kept in memory (bounded), so that unknown names back
- * off exactly like real ones and a 429 does not tell which names exist.
- */
-export class UnknownNameFailures {
-  #entries = new Map<string, { failures: number; lastFailedAt: string }>();
-  constructor(private readonly limit = 10_000) {}
-
-  get(name: string) {
-    return this.#entries.get(name.toLowerCase());
-  }
-
-  record(name: string, now: Date) {
-    const key = name.toLowerCase();
-    const failures = (this.#entries.get(key)?.failures ?? 0) + 1;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.limit) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { failures, lastFailedAt: now.toISOString() });
-  }
+export interface SignInDeps extends AccountDeps {
+  gate: HashGate;
+  rejections: RejectionAuditThrottle;
+  /** Names (lower case) whose password is being checked right now. */
+  checking: Set<string>;
 }
 
-/** Checks a password; the attempt, its back-off bookkeeping and its audit row are one transaction. */
+/**
+ * Checks a password. Before the slow check, in one synchronous step (nothing else runs in between)
+ * and one transaction: refuse when a check for this name is already running or its back-off holds,
+ * take a place at the gate, and count the attempt as a failure; a success clears the count again.
+ * So concurrent attempts cannot outrun the back-off, and a crash mid-check leaves the failure on
+ * record. Names that are not admins go through the same steps, storage and timing.
+ */
 export async function signIn(
-  deps: AccountDeps & { unknownNames: UnknownNameFailures },
+  deps: SignInDeps,
   input: { username: string; password: string },
-  ip: string | undefined,
+  client: { ip: string | undefined; knownDevice: boolean },
 ): Promise<SignInResult> {
   const { username, password } = input;
-  const audited = (result: SignInResult, change?: () => void) =>
-    deps.audited(deps.now(), (audit) => {
-      change?.();
-      audit({
-        actor: username,
-        action: 'sign-in',
-        outcome: result.ok ? 'success' : 'failure',
-        detail: result.ok ? null : result.reason,
-        ip: ip ?? null,
+  const key = username.toLowerCase();
+  const ip = client.ip ?? null;
+  const entry = (outcome: 'success' | 'failure', detail: string | null) =>
+    ({ actor: username, action: 'sign-in', outcome, detail, ip }) as const;
+  const refused = <R extends SignInResult & { ok: false }>(result: R): R => {
+    const now = deps.now();
+    const note = deps.rejections.note(key, now);
+    if (note) {
+      const more = note.unaudited ? `; ${note.unaudited} more rejected unaudited since the last row` : '';
+      deps.audited(now, (audit) => audit(entry('failure', `${result.reason}${more}`)));
+    }
+    return result;
+  };
+
+  if (deps.checking.has(key)) return refused(failed('checking', { retryAfterSeconds: 1 }));
+  const record = deps.admins.failures(username);
+  const wait = record ? secondsToWait(record.failures, record.lastFailedAt, deps.now()) : 0;
+  if (wait > 0) return refused(failed('backoff', { retryAfterSeconds: wait }));
+  const place = deps.gate.admit({ address: ip ?? '', knownDevice: client.knownDevice });
+  if (!place.ok) return place;
+  deps.checking.add(key);
+  try {
+    deps.admins.recordFailure(username, deps.now());
+  } catch (error) {
+    deps.checking.delete(key);
+    void place.slot.then((release) => release());
+    throw error;
+  }
+
+  const release = await place.slot;
+  try {
+    const admin = deps.admins.find(username);
+    const matches = await verifyPassword(
+      password,
+      admin?.password_hash ?? (await dummyPasswordHash(deps.passwordCost)),
+    );
+    if (!admin || !matches || admin.disabled_at) {
+      const detail = admin?.disabled_at && matches ? 'disabled' : 'invalid';
+      return deps.audited(deps.now(), (audit) => {
+        audit(entry('failure', detail));
+        return failed('invalid');
       });
-      return result;
+    }
+    return deps.audited(deps.now(), (audit) => {
+      deps.admins.clearFailures(admin.username);
+      deps.admins.recordLogin(admin.username, deps.now());
+      audit(entry('success', null));
+      return ok({ username: admin.username });
     });
-  const now = deps.now();
-  const admin = deps.admins.find(username);
-  const known = admin
-    ? { failures: admin.failed_logins, lastFailedAt: admin.last_failed_at }
-    : deps.unknownNames.get(username);
-  const wait = known ? secondsToWait(known.failures, known.lastFailedAt, now) : 0;
-  if (wait > 0) return audited(failed('backoff', { retryAfterSeconds: wait }));
-  if (!admin) {
-    await verifyPassword(password, await dummyPasswordHash(deps.passwordCost));
-    return audited(failed('invalid'), () => deps.unknownNames.record(username, deps.now()));
+  } finally {
+    release();
+    deps.checking.delete(key);
   }
-  if (!(await verifyPassword(password, admin.password_hash))) {
-    return audited(failed('invalid'), () => deps.admins.recordFailure(admin.username, deps.now()));
-  }
-  return audited(ok({ username: admin.username }), () => deps.admins.recordSuccess(admin.username, deps.now()));
 }

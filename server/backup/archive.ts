@@ -53,7 +53,8 @@ export interface Manifest {
 
 /**
  * Removes from a database copy what would let its holder act as a signed-in admin: the sessions
- * and the secret that signs their cookies (the portal makes a new one when it has none). VACUUM
+ * and the secrets that sign their cookies and the known-device cookies that jump the sign-in queue
+ * (the portal makes new ones when it has none). VACUUM
  * rebuilds the file, so the deleted rows are not left behind in free pages; the copy leaves WAL
  * mode so that it is one self-contained file.
  */
@@ -61,7 +62,7 @@ function withoutSignIns(copy: Database.Database): void {
   copy.pragma('journal_mode = DELETE');
   copy.transaction(() => {
     copy.prepare('DELETE FROM sessions').run();
-    copy.prepare("DELETE FROM settings WHERE key = 'session_secret'").run();
+    copy.prepare("DELETE FROM settings WHERE key IN ('session_secret', 'known_device_secret')").run();
   })();
   copy.exec('VACUUM');
 }

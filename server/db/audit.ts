@@ -1,4 +1,6 @@
-// The `audit_log` table: append-only record of who did what, when, from where. Never secrets.
+// The `audit_log` table: append-only record of who did what, when, from where. Never secrets. The one
+// deletion the database allows is the retention prune: rows older than `audit_prune_before`, a setting
+// that exists only inside the prune's transaction (see migrations/005_sign_in_sessions_audit_retention.sql).
 import { isIP } from 'node:net';
 import type { Db } from './database.js';
 
@@ -26,6 +28,11 @@ export function auditRepository(db: Db) {
   );
   const actions = db.prepare<[], { action: string }>('SELECT DISTINCT action FROM audit_log ORDER BY action');
   const cache = new Map<string, ReturnType<Db['prepare']>>();
+  const setPruneBefore = db.prepare<[string]>(
+    "INSERT INTO settings (key, value) VALUES ('audit_prune_before', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  );
+  const pruneRows = db.prepare<[string]>('DELETE FROM audit_log WHERE at < ?');
+  const clearPruneBefore = db.prepare("DELETE FROM settings WHERE key = 'audit_prune_before'");
   return {
     /** A page of entries, newest first, optionally for one actor and one action; keyset by id. */
     page(query: {
@@ -62,6 +69,16 @@ export function auditRepository(db: Db) {
         at: at.toISOString(),
       }),
     forSubject: (subject: string) => forSubject.all(subject),
+    /**
+     * Deletes the rows older than `before` (at least a day ago: the database refuses otherwise) and
+     * returns how many; call it inside the transaction that audits the prune.
+     */
+    prune(before: Date): number {
+      setPruneBefore.run(before.toISOString());
+      const removed = pruneRows.run(before.toISOString()).changes;
+      clearPruneBefore.run();
+      return removed;
+    },
   };
 }
 export type AuditRepository = ReturnType<typeof auditRepository>;

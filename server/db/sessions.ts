@@ -1,41 +1,54 @@
-// The `sessions` table: server-side admin sessions, in the shape @fastify/session's store wants.
+// The `sessions` table: server-side admin sessions, in the shape @fastify/session's store wants. The
+// id a browser holds is stored only as its SHA-256, so a copy of the table opens no session; the
+// admin a session belongs to has a column, so that all of an admin's sessions can be ended at once.
+import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
 
 type Callback<T = void> = (error?: Error | null, value?: T) => void;
 
-/** Rows expire `idleMs` after their last save; the auth plugin saves on every signed-in request. */
-export function sessionsRepository<Session extends object>(db: Db, now: () => Date, idleMs: number) {
+const idHash = (id: string) => createHash('sha256').update(id).digest('hex');
+
+export function sessionsRepository(db: Db, now: () => Date) {
   const get = db.prepare<[string, number], { data: string }>(
-    'SELECT data FROM sessions WHERE id = ? AND expires_at > ?',
+    'SELECT data FROM sessions WHERE id_sha256 = ? AND expires_at > ?',
   );
-  const put = db.prepare<[string, string, number]>(
-    `INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+  const put = db.prepare<[string, string | null, string, number]>(
+    `INSERT INTO sessions (id_sha256, admin, data, expires_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (id_sha256) DO UPDATE SET admin = excluded.admin, data = excluded.data, expires_at = excluded.expires_at`,
   );
-  const destroy = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
+  const destroy = db.prepare<[string]>('DELETE FROM sessions WHERE id_sha256 = ?');
   const prune = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
-  // One transaction, one fsync: expired rows go with the write that keeps this one.
-  const save = db.transaction((id: string, data: string) => {
-    const at = now().getTime();
-    prune.run(at);
-    put.run(id, data, at + idleMs);
-  });
+  const endFor = db.prepare<[string]>('DELETE FROM sessions WHERE admin = ?');
+  const endAll = db.prepare('DELETE FROM sessions');
 
   return {
-    /** A session store for @fastify/session (callback style). */
-    store: {
-      get(id: string, callback: Callback<Session | null>) {
-        const row = get.get(id, now().getTime());
-        callback(null, row ? (JSON.parse(row.data) as Session) : null);
-      },
-      set(id: string, session: Session, callback: Callback) {
-        save(id, JSON.stringify(session));
-        callback(null);
-      },
-      destroy(id: string, callback: Callback) {
-        destroy.run(id);
-        callback(null);
-      },
+    /** A session store for @fastify/session (callback style); rows expire `idleMs` after their last save. */
+    store<Session extends { admin?: string | undefined }>(idleMs: number) {
+      // One transaction, one fsync: expired rows go with the write that keeps this one.
+      const save = db.transaction((id: string, admin: string | null, data: string) => {
+        const at = now().getTime();
+        prune.run(at);
+        put.run(idHash(id), admin, data, at + idleMs);
+      });
+      return {
+        get(id: string, callback: Callback<Session | null>) {
+          const row = get.get(idHash(id), now().getTime());
+          callback(null, row ? (JSON.parse(row.data) as Session) : null);
+        },
+        set(id: string, session: Session, callback: Callback) {
+          save(id, session.admin ?? null, JSON.stringify(session));
+          callback(null);
+        },
+        destroy(id: string, callback: Callback) {
+          destroy.run(idHash(id));
+          callback(null);
+        },
+      };
     },
+    /** Ends every session of one admin (the name matched without regard to case); returns how many. */
+    endFor: (admin: string) => endFor.run(admin).changes,
+    /** Ends every session; returns how many. */
+    endAll: () => endAll.run().changes,
   };
 }
+export type SessionsRepository = ReturnType<typeof sessionsRepository>;

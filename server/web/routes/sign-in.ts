@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
+import { KNOWN_DEVICE_COOKIE, KNOWN_DEVICE_MAX_AGE_SECONDS } from '../../accounts/known-device.js';
 import { fieldErrors, formValue, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
@@ -11,8 +12,32 @@ const signInBody = z.object({
   next: z.string().max(2048).optional(),
 });
 
+/** What each refused sign-in answers: a wrong password and an unknown or disabled name look the same. */
+const refusals: Record<
+  'invalid' | 'backoff' | 'checking' | 'overloaded-address' | 'overloaded-server',
+  { status: number; message: (seconds: number) => string }
+> = {
+  invalid: { status: 401, message: () => 'Username or password is wrong.' },
+  backoff: {
+    status: 429,
+    message: (seconds) => `Too many failed attempts for this account. Wait ${seconds} seconds and try again.`,
+  },
+  checking: {
+    status: 429,
+    message: () => 'A sign-in for this account is already being checked. Try again in a moment.',
+  },
+  'overloaded-address': {
+    status: 429,
+    message: (seconds) => `A sign-in from your address is already waiting. Try again in ${seconds} seconds.`,
+  },
+  'overloaded-server': {
+    status: 503,
+    message: (seconds) => `Too many sign-ins are being checked right now. Try again in ${seconds} seconds.`,
+  },
+};
+
 const signInRoutes: FastifyPluginAsyncZod<{
-  accounts: Pick<Accounts, 'signIn' | 'signOut'>;
+  accounts: Pick<Accounts, 'signIn' | 'signOut' | 'knownDevice'>;
   now: () => Date;
 }> = async (app, { accounts, now }) => {
   app.get('/', async (request, reply) => reply.redirect(request.session.admin ? '/certificates' : '/login', 303));
@@ -54,21 +79,32 @@ const signInRoutes: FastifyPluginAsyncZod<{
           .page('login', { title: 'Sign in', values, errors: fieldErrors(request.validationError) });
       }
       const { username, password, next } = request.body;
-      const result = await accounts.signIn({ username, password }, request.ip);
+      const result = await accounts.signIn(
+        { username, password },
+        { ip: request.ip, device: request.cookies[KNOWN_DEVICE_COOKIE] },
+      );
       if (!result.ok) {
-        const message =
-          result.reason === 'backoff'
-            ? `Too many failed attempts for this account. Wait ${result.retryAfterSeconds} seconds and try again.`
-            : 'Username or password is wrong.';
-        if (result.reason === 'backoff') reply.header('retry-after', String(result.retryAfterSeconds));
-        return reply
-          .status(result.reason === 'backoff' ? 429 : 401)
-          .page('login', { title: 'Sign in', values, errors: { form: message } });
+        const refusal =
+          refusals[result.reason === 'overloaded' ? (`overloaded-${result.scope}` as const) : result.reason];
+        if ('retryAfterSeconds' in result) reply.header('retry-after', String(result.retryAfterSeconds));
+        return reply.status(refusal.status).page('login', {
+          title: 'Sign in',
+          values,
+          errors: { form: refusal.message('retryAfterSeconds' in result ? result.retryAfterSeconds : 0) },
+        });
       }
       await request.session.regenerate();
       request.session.admin = result.username;
       request.session.signedInAt = now().getTime();
       request.session.lastSeenAt = now().getTime();
+      // This browser signed in: during a flood of sign-ins it waits in the reserved line.
+      reply.setCookie(KNOWN_DEVICE_COOKIE, accounts.knownDevice(result.username), {
+        path: '/login',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: 'auto',
+        maxAge: KNOWN_DEVICE_MAX_AGE_SECONDS,
+      });
       return reply.redirect(safeNext(next), 303);
     },
   );
