@@ -58,7 +58,7 @@ describe('backup and restore', () => {
       const admins = [new Browser(portal), new Browser(portal), new Browser(portal)];
       for (const admin of admins) assert.equal((await admin.signIn()).statusCode, 303);
       const secret = portal.services.accounts.sessionSecret();
-      const liveIds = portal.db.prepare('SELECT id FROM sessions').pluck().all() as string[];
+      const liveIds = portal.db.prepare('SELECT id_sha256 FROM sessions').pluck().all() as string[];
       assert.equal(liveIds.length, 3);
       const out = path.join(tempDir(), 'backup.tar.gz');
       await createBackup(portal.db, portal.dataDir, out, new Date());
@@ -66,7 +66,7 @@ describe('backup and restore', () => {
       const database = path.join(await unpack(out), 'enroll.db');
       // The attack: every stored value as the signing secret, every stored session id signed with it.
       const secrets = rows(database, 'SELECT value FROM settings').map((row) => row.value!);
-      const ids = rows(database, 'SELECT id FROM sessions').map((row) => row.id!);
+      const ids = rows(database, 'SELECT id_sha256 FROM sessions').map((row) => row.id_sha256!);
       let accepted = 0;
       for (const candidate of secrets)
         for (const id of ids) {
@@ -79,7 +79,10 @@ describe('backup and restore', () => {
         }
       assert.equal(accepted, 0, `${accepted} of ${liveIds.length} forged cookies accepted`);
       assert.deepEqual(rows(database, 'SELECT * FROM sessions'), []);
-      assert.deepEqual(rows(database, "SELECT * FROM settings WHERE key IN ('session_secret', 'known_device_secret')"), []);
+      assert.deepEqual(
+        rows(database, "SELECT * FROM settings WHERE key IN ('session_secret', 'known_device_secret')"),
+        [],
+      );
       // Deleted rows can linger in free pages: the file itself holds neither the secret nor an id.
       const bytes = readFileSync(database);
       for (const needle of [secret, ...liveIds])
@@ -96,7 +99,7 @@ describe('backup and restore', () => {
     const old = new Database(path.join(dir, 'enroll.db'));
     old.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('session_secret', 'the-old-secret')").run();
     old
-      .prepare('INSERT INTO sessions (id, data, expires_at) VALUES (\'old-session\', \'{"admin":"admin"}\', ?)')
+      .prepare('INSERT INTO sessions (id_sha256, data, expires_at) VALUES (\'old-session\', \'{"admin":"admin"}\', ?)')
       .run(Date.now() + 3600_000);
     old.close();
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
