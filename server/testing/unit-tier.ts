@@ -5,7 +5,7 @@
 // It also holds the tier to its definition: child processes, listening or connecting sockets and
 // worker threads throw, so a test that needs openssl, Mosquitto, an SMTP server, the minter's
 // threads or the CLI fails at once with a message that says where it belongs. tsx's own esbuild
-// service is the one process allowed.
+// service is the one process (and worker thread) allowed.
 import childProcess from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -34,11 +34,14 @@ function enforceUnitTier() {
   net.Socket.prototype.connect = function () {
     return refuse('A network connection');
   };
-  (workerThreads as { Worker: unknown }).Worker = class {
-    constructor() {
-      refuse('A worker thread');
-    }
-  };
+  // esbuild's transformSync (tsx compiling a file that is first required at test time, with a cold
+  // cache) runs on a worker thread of its own: the one worker allowed, like its process above.
+  const OriginalWorker = workerThreads.Worker;
+  function GuardedWorker(...args: ConstructorParameters<typeof OriginalWorker>) {
+    if (/[\\/]esbuild[\\/]/.test(new Error().stack ?? '')) return new OriginalWorker(...args);
+    return refuse('A worker thread');
+  }
+  (workerThreads as { Worker: unknown }).Worker = GuardedWorker;
   syncBuiltinESMExports();
 }
 
