@@ -189,7 +189,7 @@ describe('admin commands', { concurrency: true }, () => {
   });
 
   test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {
-    const dataDir = await dataDirWithTestCa();
+    const dataDir = tempDir(); // no CA yet: the command makes one, constrained to CA_SERVER_NAMES
     const out = path.join(tempDir(), 'broker');
     // The CA is made by this first command, name-constrained to these names (and loopback).
     const result = await admin(
