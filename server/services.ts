@@ -103,9 +103,9 @@ export function createServices(config: Config, deps: ServiceDeps) {
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
     : undefined;
 
-  // The outbox's retention runs at start and then daily; revocations remove their message at once.
-  let outboxPruneTimer: NodeJS.Timeout | undefined;
-  let auditPruneTimer: NodeJS.Timeout | undefined;
+  // The retention jobs (outbox, audit log) run at start and then daily; revocations remove their
+  // outbox message at once.
+  const timers: NodeJS.Timeout[] = [];
 
   return {
     now,
@@ -119,35 +119,33 @@ export function createServices(config: Config, deps: ServiceDeps) {
       reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
-      const pruneOutbox = () => {
-        try {
-          enrollment.pruneOutbox();
-        } catch (error) {
-          log.error({ err: error }, 'outbox prune failed');
-        }
-      };
-      pruneOutbox();
-      clearInterval(outboxPruneTimer);
-      outboxPruneTimer = setInterval(pruneOutbox, 86400_000);
-      outboxPruneTimer.unref();
-      backups?.start((error) => log.error({ err: error }, 'scheduled backup failed'));
-      if (config.auditRetentionDays !== undefined) {
-        const prune = () => {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      const daily = (what: string, work: () => void, everyMs = 86400_000) => {
+        const run = () => {
           try {
+            work();
+          } catch (error) {
+            log.error({ err: error }, `${what} failed`);
+          }
+        };
+        run();
+        timers.push(setInterval(run, everyMs).unref());
+      };
+      daily('outbox prune', () => enrollment.pruneOutbox());
+      backups?.start((error) => log.error({ err: error }, 'scheduled backup failed'));
+      if (config.auditRetentionDays !== undefined)
+        daily(
+          'audit retention prune',
+          () => {
             const pruned = accounts.pruneAudit({ name: 'system' });
             if (pruned.ok && pruned.removed > 0)
               log.info(`Pruned ${pruned.removed} audit row(s) older than ${pruned.before.toISOString()}`);
-          } catch (error) {
-            log.error({ err: error }, 'audit retention prune failed');
-          }
-        };
-        prune();
-        auditPruneTimer = setInterval(prune, AUDIT_PRUNE_INTERVAL_MS).unref();
-      }
+          },
+          AUDIT_PRUNE_INTERVAL_MS,
+        );
     },
     async stop() {
-      clearInterval(outboxPruneTimer);
-      clearInterval(auditPruneTimer);
+      for (const timer of timers.splice(0)) clearInterval(timer);
       backups?.stop();
       await enrollment.stop();
     },
