@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^(server|e2e|bench)/', pathNot: '^server/pki/' },
     },
     {
+      name: 'words-are-leaves',
+      comment: 'The catalog of user-facing words (server/words/) is plain data: it imports nothing of ours.',
+      severity: 'error',
+      from: { path: '^server/words/', pathNot: test },
+      to: { path: '^(server|e2e|bench)/', pathNot: '^server/words/' },
+    },
+    {
       name: 'testing-only-from-tests',
       comment: 'server/testing/ holds fixtures for tests, benchmarks and e2e; the portal itself never loads them.',
       severity: 'error',

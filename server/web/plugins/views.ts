@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply } from 'fastify';
 import { publicDir, viewsDir } from '../../paths.js';
 import type { PageData } from '../context.js';
+import { wordsFor } from '../../words/index.js';
 import { relativeTime } from '../presenters.js';
 import { csrfUserInfo } from './session.js';
 
@@ -37,6 +38,7 @@ export default fp<{ now: () => Date }>(
         csrfToken: withForm ? this.generateCsrf({ userInfo: csrfUserInfo(request) }) : '',
         proxyWarning: request.proxyWarning,
         productName: 'OwnTracks Enroll',
+        words: wordsFor(),
         relative: (date: Date | string) => relativeTime(date, options.now()),
         scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
       });
