@@ -68,7 +68,15 @@ export class Mosquitto {
         '',
       ].join('\n'),
     );
-    const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return Mosquitto.run(conf, port, files);
+  }
+
+  /**
+   * Starts Mosquitto on a configuration written elsewhere (e.g. the text the Broker page offers),
+   * listening on `port`; `files` are what clients need to reach it (caFile) and what it reads.
+   */
+  static async run(confFile: string, port: number, files: BrokerFiles): Promise<Mosquitto> {
+    const child = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     const log: string[] = [];
     child.stderr.on('data', (chunk: Buffer) => log.push(String(chunk)));
     const broker = new Mosquitto(port, child, files, log);

@@ -11,6 +11,23 @@ const serverCertBody = z.object({
   ips: z.string().max(2000).default(''),
 });
 
+/**
+ * The mosquitto.conf lines the page offers, built here as one text: eta drops the newline after a
+ * tag, which once joined the listener line with the next one in the template.
+ */
+function mosquittoConf(setup: { dataDir: string; mqttPort: number }): string {
+  return [
+    `listener ${setup.mqttPort}`,
+    `cafile ${setup.dataDir}/ca.crt`,
+    'certfile /etc/mosquitto/certs/server.crt',
+    'keyfile /etc/mosquitto/certs/server.key',
+    `crlfile ${setup.dataDir}/crl.pem`,
+    'require_certificate true',
+    'use_identity_as_username true',
+    'acl_file /etc/mosquitto/acl',
+  ].join('\n');
+}
+
 const brokerRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons'>;
 }> = async (app, { enrollment }) => {
@@ -20,6 +37,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       title: 'Broker',
       dataDir: setup.dataDir,
       mqttPort: setup.mqttPort,
+      mosquittoConf: mosquittoConf(setup),
       reloadCommand: setup.reloadCommand,
       crlPending: setup.crlPending,
       caConstrained: setup.caConstrained,
