@@ -1,7 +1,7 @@
 // DATA_DIR's layout, in one place: which file is which, with the modes DESIGN.md gives them.
 // Opening the folder (and migrating its database) is shared by the server, the admin commands
 // and the tests.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { migrate, openDatabase, readMigrations, type Db } from './db/database.js';
 import { migrationsDir } from './paths.js';
@@ -31,10 +31,32 @@ export function dataFiles(dir: string): DataFiles {
   };
 }
 
-/** Makes DATA_DIR if needed and opens its database, migrated to the current schema. */
+/** The modes DESIGN.md gives the files the broker reads (0644) and the secrets (0600). */
+const FILE_MODES = { caCert: 0o644, crl: 0o644, caKey: 0o600 } as const;
+
+/**
+ * Gives DATA_DIR and the files in it the modes of DESIGN.md, also in a folder made by an older
+ * version or under a strict umask: the folder is searchable by its group (which may be the
+ * broker's, so that Mosquitto reads ca.crt and crl.pem after it drops root) and writable by its
+ * owner only; ca.crt and crl.pem 0644; ca.key 0600 (the database sets its own 0600). Files stay
+ * where they are: Mosquitto ignores a crlfile that went missing when it reloads.
+ */
+export function enforceDataDirModes(files: DataFiles): void {
+  const mode = statSync(files.dir).mode;
+  // Keep setgid (new files in the broker's group) and what the admin granted others to read or search.
+  const wanted = (mode & 0o7005) | 0o750;
+  if ((mode & 0o7777) !== wanted) chmodSync(files.dir, wanted);
+  for (const [name, fileMode] of Object.entries(FILE_MODES)) {
+    const file = files[name as keyof typeof FILE_MODES];
+    if (existsSync(file) && (statSync(file).mode & 0o777) !== fileMode) chmodSync(file, fileMode);
+  }
+}
+
+/** Makes DATA_DIR if needed, sets its modes, and opens its database, migrated to the current schema. */
 export function openDataDir(dataDir: string): Db {
   const files = dataFiles(dataDir);
   mkdirSync(files.dir, { recursive: true, mode: 0o750 });
+  enforceDataDirModes(files);
   const db = openDatabase(files.database);
   try {
     migrate(db, readMigrations(migrationsDir));

@@ -1,6 +1,7 @@
 // Writing files so that a crash leaves either the old or the new content, never a partial file:
-// a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// a temporary file in the same folder, fsync, rename over the target, fsync of the folder. The file
+// gets exactly the mode asked for, not what the umask leaves of it.
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const temporaryBeside = (file: string) =>
@@ -26,6 +27,7 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
   const temporary = temporaryBeside(file);
   try {
     writeFileSync(temporary, content, { mode, flag: 'wx' });
+    chmodSync(temporary, mode); // exactly `mode`, whatever the umask (a strict one would hide ca.crt from the broker)
     commit(temporary, file);
   } catch (error) {
     rmSync(temporary, { force: true });
@@ -41,6 +43,7 @@ export async function writeFileAtomicWith(
 ): Promise<void> {
   const temporary = temporaryBeside(file);
   closeSync(openSync(temporary, 'wx', mode));
+  chmodSync(temporary, mode);
   try {
     await write(temporary);
     commit(temporary, file);

@@ -2,7 +2,7 @@
 // Made on first start, loaded and checked at every later one, replaced by `import-ca`.
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dataFiles } from '../data-dir.js';
+import { dataFiles, enforceDataDirModes } from '../data-dir.js';
 import { StartupError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { CaError, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
@@ -56,6 +56,7 @@ export async function loadOrCreateCa(dataDir: string, options: CaOptions): Promi
       options.passphrase,
       options.now,
     );
+    enforceDataDirModes(files); // a CA put in place by hand, or under a strict umask: the broker must read ca.crt
     return { ca, created: false };
   } catch (error) {
     throw startupError(error);
