@@ -70,6 +70,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     certificates,
     certificateQueries: certificateQueries(db),
     serverCertificates,
+    settings,
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),

@@ -6,6 +6,7 @@ import type { CertificatesRepository } from '../db/certificates.js';
 import type { CertificateQueries } from '../db/certificate-list.js';
 import type { Db } from '../db/database.js';
 import type { ServerCertificatesRepository } from '../db/server-certificates.js';
+import type { SettingsRepository } from '../db/settings.js';
 import type { UsersRepository } from '../db/users.js';
 import type { DataFiles } from '../data-dir.js';
 import type { Mailer } from '../mail/transport.js';
@@ -27,6 +28,8 @@ export interface EnrollDeps {
   certificates: CertificatesRepository;
   certificateQueries: CertificateQueries;
   serverCertificates: ServerCertificatesRepository;
+  /** Stored settings: the broker address an owner entered. */
+  settings: SettingsRepository;
   audit: AuditRepository;
   minter: Minter;
   mailer: Mailer;

@@ -9,10 +9,17 @@ import { permittedNames } from '../pki/name-constraints.js';
 import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
+import { brokerAddress, setBrokerAddress } from './broker-address.js';
 import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { replaceCertificate } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
-import { displayStatus, REASON_LABELS, REVOCATION_CHOICES, type ServerCertificateRequest } from './rules.js';
+import {
+  displayStatus,
+  REASON_LABELS,
+  REVOCATION_CHOICES,
+  type BrokerAddressInput,
+  type ServerCertificateRequest,
+} from './rules.js';
 import { issueBrokerCertificate, revokeBrokerCertificate } from './server-cert.js';
 
 export type { ListSort, ListStatus };
@@ -74,6 +81,10 @@ export function createEnrollment(ctx: EnrollDeps) {
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
+
+    /** Where phones connect: MQTT_HOST, else the address entered on the Settings page, else none yet. */
+    brokerAddress: () => brokerAddress(ctx),
+    setBrokerAddress: (input: BrokerAddressInput, actor: Actor) => setBrokerAddress(ctx, input, actor),
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),

@@ -6,6 +6,7 @@ import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
+import { brokerAddress } from './broker-address.js';
 import { issueRequestSchema } from './rules.js';
 
 export interface IssueRequest {
@@ -36,7 +37,7 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
 
 type IssueDeps = Pick<
   EnrollDeps,
-  'config' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
+  'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
 >;
 
 export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
@@ -75,7 +76,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     pkcs12: bundle.pkcs12,
     caCertPem: ctx.ca.certPem,
     caCertDer: ctx.ca.certDer,
-    mqtt: ctx.config.mqtt,
+    mqtt: brokerAddress(ctx),
   });
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.

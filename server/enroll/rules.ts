@@ -141,6 +141,22 @@ export function namesOutsideCa(
   return issues;
 }
 
+const portMessage = 'Enter a port from 1 to 65535 (8883 is MQTT over TLS)';
+
+/** The broker's address as phones reach it (Settings): a host name or IP address, and a TCP port. */
+export const brokerAddressSchema = z.object({
+  host: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (host) => HOST_NAME.test(host) || isIP(host) !== 0,
+      'Enter the host name (such as mqtt.example.org) or IP address phones use to reach the broker',
+    ),
+  port: z.coerce.number({ error: portMessage }).int(portMessage).min(1, portMessage).max(65535, portMessage),
+});
+export type BrokerAddressInput = z.input<typeof brokerAddressSchema>;
+
 /** "mqtt.example.org, 192.0.2.10 other" → the names, split on spaces and commas. */
 export const splitNames = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 

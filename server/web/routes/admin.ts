@@ -12,6 +12,7 @@ import brokerRoutes from './broker.js';
 import certificateRoutes from './certificates.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
+import settingsRoutes from './settings.js';
 
 export interface AdminOptions {
   enrollment: Enrollment;
@@ -36,5 +37,6 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   await app.register(auditRoutes, { audit });
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });
+  await app.register(settingsRoutes, { enrollment });
 };
 export default adminRoutes;

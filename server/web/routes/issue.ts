@@ -49,7 +49,7 @@ const FORM_DEFAULTS = {
 };
 
 const issueRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup'>;
+  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress'>;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
   const renderForm = (
@@ -65,6 +65,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
       errors,
       existing,
       mailKind: enrollment.setup().mailKind,
+      brokerAddress: enrollment.brokerAddress(),
       ...extra,
     });
   };
@@ -146,6 +147,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
         title: 'Certificate issued',
         certificate,
         passphrase,
+        brokerAddress: enrollment.brokerAddress(),
         scripts: ['/static/js/copy.js'],
       });
     },

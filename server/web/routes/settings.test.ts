@@ -1,0 +1,119 @@
+// The Settings page's broker address: without MQTT_HOST an admin enters it, and the mail's server
+// lines and .otrc use it; until then issuing works and the form and result page say the mail will
+// lack it; bad input changes nothing; MQTT_HOST wins and is shown read-only.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
+import { MemoryMailer } from '../../testing/mailer.js';
+
+const PERSON = { username: 'alice', email: 'alice@example.org', device: 'phone', days: '30' };
+
+async function signedIn(
+  env: Record<string, string>,
+  use: (portal: TestPortal, browser: Browser, mailer: MemoryMailer) => Promise<void>,
+) {
+  const mailer = new MemoryMailer();
+  await withPortal({ env, deps: { mailer } }, async (portal) => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    await use(portal, browser, mailer);
+  });
+}
+
+const auditRows = (portal: TestPortal) =>
+  portal.db.prepare("SELECT actor, subject, outcome, detail FROM audit_log WHERE action = 'settings-change'").all();
+
+describe('the broker address', () => {
+  test('without one, issuing works and the form and result page say the mail lacks it; once saved, the mail has it', async () => {
+    await signedIn({}, async (portal, browser, mailer) => {
+      const form = await browser.get('/certificates/new');
+      assert.match(
+        form.body,
+        /id="no-broker-address"[^>]*>No broker address is set[\s\S]*?<a href="\/settings">Settings<\/a>/,
+      );
+      const first = await browser.issue(PERSON);
+      assert.match(first.page.body, /id="no-broker-address"/);
+      const without = mailer.messages[0]!.parsed;
+      assert.equal(
+        without.attachments.some((a) => a.filename?.endsWith('.otrc')),
+        false,
+      );
+      assert.doesNotMatch(String(without.text), /Server:/);
+
+      const settings = await browser.get('/settings');
+      assert.match(settings.body, /<a href="\/settings" aria-current="page">Settings<\/a>/);
+      const saved = await browser.submit('/settings', '/settings/broker-address', {
+        host: 'MQTT.Example.org',
+        port: '8884',
+      });
+      assert.equal(saved.statusCode, 303);
+      assert.match((await browser.get('/settings')).body, /Broker address saved: mqtt\.example\.org, port 8884/);
+      assert.deepEqual(auditRows(portal), [
+        {
+          actor: 'admin',
+          subject: 'settings:broker-address',
+          outcome: 'success',
+          detail: 'broker address (none) → mqtt.example.org:8884',
+        },
+      ]);
+
+      const second = await browser.issue({ ...PERSON, device: 'tablet' });
+      assert.doesNotMatch(second.page.body, /id="no-broker-address"/);
+      assert.doesNotMatch((await browser.get('/certificates/new')).body, /id="no-broker-address"/);
+      const mail = mailer.messages[1]!.parsed;
+      assert.match(String(mail.text), /mqtt\.example\.org/);
+      assert.match(String(mail.text), /8884/);
+      const otrc = mail.attachments.find((a) => a.filename?.endsWith('.otrc'));
+      assert.ok(otrc, 'the .otrc is attached once the address is known');
+      const config = JSON.parse(otrc.content.toString('utf8'));
+      assert.equal(config.host, 'mqtt.example.org');
+      assert.equal(config.port, 8884);
+    });
+  });
+
+  test('bad input is refused field by field and changes nothing', async () => {
+    await signedIn({}, async (portal, browser) => {
+      for (const [host, port, field] of [
+        ['not a host!', '8883', 'host'],
+        ['', '8883', 'host'],
+        ['mqtt.example.org', '70000', 'port'],
+        ['mqtt.example.org', 'x', 'port'],
+        ['mqtt.example.org', '0', 'port'],
+      ] as const) {
+        const response = await browser.submit('/settings', '/settings/broker-address', { host, port });
+        assert.equal(response.statusCode, 400, `${host}:${port}`);
+        assert.match(response.body, /Nothing was saved/);
+        assert.match(response.body, new RegExp(`id="e-${field}"`), `${host}:${port} marks ${field}`);
+      }
+      assert.equal(
+        (await browser.submit('/settings', '/settings/broker-address', { host: '192.0.2.10', port: '8883' }))
+          .statusCode,
+        303,
+      );
+      assert.equal(
+        (await browser.submit('/settings', '/settings/broker-address', { host: '2001:db8::1', port: '8883' }))
+          .statusCode,
+        303,
+      );
+      assert.equal(auditRows(portal).length, 2);
+      assert.equal((await new Browser(portal).get('/settings')).statusCode, 303, 'admins only');
+    });
+  });
+
+  test('MQTT_HOST wins: shown read-only, and a posted address is refused', async () => {
+    await signedIn({ MQTT_HOST: 'broker.example.net', MQTT_PORT: '8993' }, async (portal, browser) => {
+      const page = await browser.get('/settings');
+      assert.match(page.body, /id="address-readonly"[\s\S]*broker\.example\.net[\s\S]*8993/);
+      assert.doesNotMatch(page.body, /name="host"/);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const response = await browser.post('/settings/broker-address', {
+        _csrf: csrf,
+        host: 'other.example.org',
+        port: '8883',
+      });
+      assert.equal(response.statusCode, 409);
+      assert.equal(auditRows(portal).length, 0);
+      assert.equal(portal.db.prepare("SELECT count(*) FROM settings WHERE key LIKE 'broker_%'").pluck().get(), 0);
+    });
+  });
+});

@@ -1,0 +1,39 @@
+// GET/POST /settings: stored settings, for now the broker's address for people's phones (what the
+// mail and the .otrc tell the app to connect to). DESIGN.md gives this page to owners; until roles
+// exist every signed-in admin is an owner here. MQTT_HOST, when set, decides and is shown read-only.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Enrollment } from '../../enroll/enrollment.js';
+import { formValue, type FieldErrors } from '../forms.js';
+
+const settingsRoutes: FastifyPluginAsyncZod<{
+  enrollment: Pick<Enrollment, 'brokerAddress' | 'setBrokerAddress'>;
+}> = async (app, { enrollment }) => {
+  const render = (values?: { host: string; port: string }, errors: FieldErrors = {}) => {
+    const address = enrollment.brokerAddress();
+    return {
+      title: 'Settings',
+      address,
+      values: values ?? { host: address.host ?? '', port: String(address.port) },
+      errors,
+    };
+  };
+
+  app.get('/settings', async (_request, reply) => reply.page('settings', render()));
+
+  app.post(
+    '/settings/broker-address',
+    { schema: { body: z.object({ host: z.string().max(300).default(''), port: z.string().max(20).default('') }) } },
+    async (request, reply) => {
+      const values = { host: formValue(request.body, 'host'), port: formValue(request.body, 'port') };
+      const outcome = enrollment.setBrokerAddress(values, { name: request.session.admin!, ip: request.ip });
+      if (outcome.ok) {
+        request.flash('success', `Broker address saved: ${outcome.address.host}, port ${outcome.address.port}.`);
+        return reply.redirect('/settings', 303);
+      }
+      if (outcome.reason === 'set-by-environment') return reply.status(409).page('settings', render());
+      return reply.status(400).page('settings', render(values, outcome.issues));
+    },
+  );
+};
+export default settingsRoutes;
