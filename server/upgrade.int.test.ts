@@ -146,6 +146,25 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.equal(now.settings.audit_prune_before, undefined);
     },
   },
+  {
+    migration: '006_device_collisions',
+    check(db, release) {
+      // Every certificate that was active beside another active one of the same person and device
+      // (no device counts as "phone") is listed, and no other: the fixture has grace's two phones.
+      const deviceOf = (row: Row) => `${String(row.user_id)}/${String(row.device ?? 'phone')}`;
+      const active = release.certificates.filter((row) => row.status === 'active');
+      const expected = active
+        .filter((row) => active.some((other) => other.id !== row.id && deviceOf(other) === deviceOf(row)))
+        .map((row) => row.id);
+      const listed = db.prepare('SELECT certificate_id FROM device_collisions ORDER BY 1').pluck().all();
+      assert.deepEqual(listed, expected);
+      const grace = db.prepare("SELECT id FROM users WHERE username = 'grace'").pluck().get();
+      assert.ok(
+        active.filter((row) => row.user_id === grace && row.device === 'phone').every((row) => listed.includes(row.id)),
+        "grace's two phones are listed",
+      );
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

@@ -46,6 +46,12 @@ export type NewCertificate = Pick<
   | 'issued_at'
 >;
 
+export interface ActiveDevice {
+  id: number;
+  device: string | null;
+  serial: string;
+}
+
 export interface RevokedRow {
   serial: string;
   revoked_at: string;
@@ -75,6 +81,18 @@ export function certificatesRepository(db: Db) {
   const revoked = db.prepare<[], RevokedRow>(
     `SELECT serial, revoked_at, revocation_reason FROM certificates WHERE status = 'revoked' ORDER BY revoked_at`,
   );
+  const activeForUser = db.prepare<[number, string], ActiveDevice>(
+    `SELECT id, device, serial FROM certificates
+     WHERE user_id = ? AND status = 'active' AND not_after > ? ORDER BY id`,
+  );
+  // Only certificates listed by migration 006 can collide: issuing has refused collisions since.
+  const collisions = db.prepare<[string], { username: string; device: string; ids: string }>(
+    `SELECT u.username, coalesce(c.device, 'phone') AS device, group_concat(c.id) AS ids
+     FROM device_collisions d JOIN certificates c ON c.id = d.certificate_id JOIN users u ON u.id = c.user_id
+     WHERE c.status = 'active' AND c.not_after > ?
+     GROUP BY c.user_id, coalesce(c.device, 'phone') HAVING count(*) > 1
+     ORDER BY u.username, 2`,
+  );
   const countForUser = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM certificates WHERE user_id = ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM certificates');
 
@@ -89,6 +107,11 @@ export function certificatesRepository(db: Db) {
     pending: () => pending.all(),
     /** Every revoked certificate, streamed: the CRL can hold 100,000 of them. */
     revokedEntries: () => revoked.iterate(),
+    /** A person's certificates that are active and unexpired: the devices they hold now. */
+    activeForUser: (userId: number, now: Date) => activeForUser.all(userId, now.toISOString()),
+    /** People with two or more active certificates for one device (a device without a name is `phone`). */
+    deviceCollisions: (now: Date) =>
+      collisions.all(now.toISOString()).map((row) => ({ ...row, ids: row.ids.split(',').map(Number) })),
     countForUser: (userId: number) => countForUser.get(userId)!.n,
     count: () => count.get()!.n,
   };

@@ -14,6 +14,8 @@ import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { replaceCertificate } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
+  defaultDeviceName,
+  deviceOf,
   displayStatus,
   REASON_LABELS,
   REVOCATION_CHOICES,
@@ -81,6 +83,14 @@ export function createEnrollment(ctx: EnrollDeps) {
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
+    /** The name an empty Device field gets for this person now (`phone`, then `phone-2`, …). */
+    defaultDevice(username: string): string {
+      const user = ctx.users.find(username);
+      const active = user ? ctx.certificates.activeForUser(user.id, ctx.now()) : [];
+      return defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+    },
+    /** Two or more active certificates of one person for one device (made before the rule): each pair knocks the other off. */
+    deviceCollisions: () => ctx.certificates.deviceCollisions(ctx.now()),
 
     /** Where phones connect: MQTT_HOST, else the address entered on the Settings page, else none yet. */
     brokerAddress: () => brokerAddress(ctx),

@@ -7,7 +7,8 @@ import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
 import { brokerAddress } from './broker-address.js';
-import { issueRequestSchema } from './rules.js';
+import type { ActiveDevice } from '../db/certificates.js';
+import { defaultDeviceName, deviceConflict, deviceOf, issueRequestSchema } from './rules.js';
 
 export interface IssueRequest {
   username: string;
@@ -20,6 +21,8 @@ export interface IssueRequest {
   passphrase?: string | undefined;
   /** The user exists with another address and the admin chose to change it. */
   changeEmail: boolean;
+  /** The active certificate of the same person and device this one replaces (Replace only). */
+  replaces?: number | undefined;
 }
 
 export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
@@ -27,6 +30,7 @@ export type IssueOutcome =
   | Issued
   | Invalid
   | Failed<'email-differs', { currentEmail: string }>
+  | Failed<'device-taken', { device: string; existing: ActiveDevice }>
   | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
   | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
@@ -56,10 +60,16 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     return failed('email-differs', { currentEmail: existing.email });
   }
 
+  // One active certificate per person and device: an empty Device gets the first free default name.
+  const active = existing ? ctx.certificates.activeForUser(existing.id, ctx.now()) : [];
+  const device = request.device ?? defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+  const taken = deviceConflict(active, device, request.replaces);
+  if (taken) return failed('device-taken', { device, existing: taken });
+
   const passphrase = request.passphrase ?? generatePassphrase();
   const bundle = await ctx.minter.mint({
     username: request.username,
-    device: request.device,
+    device,
     days: request.days,
     keyBits: request.keyBits,
     format: request.format,
@@ -72,7 +82,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     from: ctx.config.mailFrom,
     to: request.email,
     username: request.username,
-    device: request.device,
+    device,
     pkcs12: bundle.pkcs12,
     caCertPem: ctx.ca.certPem,
     caCertDer: ctx.ca.certDer,
@@ -96,10 +106,13 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       });
       ctx.users.setEmail(user.id, request.email);
     }
+    // Checked again inside the transaction: a concurrent issue may have taken the device.
+    const collision = deviceConflict(ctx.certificates.activeForUser(user.id, ctx.now()), device, request.replaces);
+    if (collision) return failed('device-taken', { device, existing: collision });
     const id = ctx.certificates.insert({
       user_id: user.id,
       serial: bundle.serial,
-      device: request.device,
+      device,
       fingerprint_sha256: bundle.fingerprint,
       pem: bundle.certPem,
       key_bits: request.keyBits,
@@ -114,7 +127,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       action: 'issue',
       subject: `certificate:${id}`,
       outcome: 'success',
-      detail: `${request.username}${request.device ? ` (${request.device})` : ''}, serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`,
+      detail: `${request.username} (${device}), serial ${bundle.serial}, RSA ${request.keyBits}, ${request.format}, ${request.days} days`,
     });
     return ok({ certificateId: id });
   });

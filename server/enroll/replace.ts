@@ -5,7 +5,7 @@ import type { Actor, EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
 import { caDaysLeft, issueCertificate, type IssueOutcome, type Issued } from './issue.js';
 import { revokeCertificate } from './revoke.js';
-import { CLIENT_MAX_DAYS } from './rules.js';
+import { CLIENT_MAX_DAYS, deviceOf } from './rules.js';
 
 const DAY_MS = 86400_000;
 
@@ -29,11 +29,12 @@ export async function replaceCertificate(ctx: EnrollDeps, id: number, actor: Act
     {
       username: old.username,
       email: old.email,
-      device: old.device,
+      device: deviceOf(old.device), // the same device; an older row without a name is `phone`
       days: Math.min(Math.max(lifetime, 1), CLIENT_MAX_DAYS, caDaysLeft(ctx)), // never beyond the CA's own expiry
       keyBits: old.key_bits,
       format: old.bundle_format,
       changeEmail: false,
+      replaces: old.id, // the one active certificate of this device that may stay until it is revoked below
     },
     actor,
   );

@@ -70,7 +70,39 @@ export const issueRequestSchema = z.object({
   format: bundleFormatSchema,
   passphrase: typedPassphraseSchema.optional(),
   changeEmail: z.boolean(),
+  /** The active certificate this one replaces (Replace revokes it in the same step). */
+  replaces: z.number().int().positive().optional(),
 });
+
+/**
+ * The device name an unnamed device gets, and the OwnTracks deviceId of an old certificate stored
+ * without one: two devices with the same deviceId share a client id and knock each other off.
+ */
+export const DEFAULT_DEVICE = 'phone';
+
+/** The device a certificate stands for; certificates of an older version may have none (`phone`). */
+export const deviceOf = (device: string | null): string => device ?? DEFAULT_DEVICE;
+
+/** The name an empty Device field gets: `phone`, else `phone-2`, `phone-3`, … the first no active certificate of the person uses. */
+export function defaultDeviceName(taken: Iterable<string>): string {
+  const used = new Set(taken);
+  if (!used.has(DEFAULT_DEVICE)) return DEFAULT_DEVICE;
+  for (let n = 2; ; n++) if (!used.has(`${DEFAULT_DEVICE}-${n}`)) return `${DEFAULT_DEVICE}-${n}`;
+}
+
+/**
+ * DESIGN.md's rule: one active certificate (or open invitation) per person and device. Returns the
+ * active certificate a new one for `device` would collide with, if any. The one exception is the
+ * certificate being replaced (`replaces`), which Replace revokes in the same step; a renewal's
+ * grace period, the other exception DESIGN.md names, does not exist yet.
+ */
+export function deviceConflict<T extends { id: number; device: string | null }>(
+  active: readonly T[],
+  device: string,
+  replaces?: number,
+): T | undefined {
+  return active.find((certificate) => deviceOf(certificate.device) === device && certificate.id !== replaces);
+}
 
 export const REASON_LABELS: Record<RevocationReason, string> = {
   unspecified: 'Unspecified',

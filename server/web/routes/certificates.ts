@@ -30,7 +30,15 @@ const revokeBody = z.object({ reason: revocationReasonSchema });
 const certificateRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
     Enrollment,
-    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'setup' | 'revocationReasons' | 'now'
+    | 'list'
+    | 'detail'
+    | 'certificate'
+    | 'revoke'
+    | 'replace'
+    | 'setup'
+    | 'revocationReasons'
+    | 'now'
+    | 'deviceCollisions'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -54,6 +62,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     return reply.page('certificates/list', {
       title: 'Certificates',
       rows: page.rows,
+      deviceCollisions: enrollment.deviceCollisions(),
       filters,
       nextUrl,
       firstUrl,
@@ -160,7 +169,9 @@ const certificateRoutes: FastifyPluginAsyncZod<{
           ? `No new certificate was issued: ${Object.values(outcome.issues).join('; ')}`
           : outcome.reason === 'email-differs'
             ? `No new certificate was issued: ${old.username} is now registered with ${outcome.currentEmail}.`
-            : 'Only an active certificate can be replaced.',
+            : outcome.reason === 'device-taken'
+              ? `No new certificate was issued: ${old.username} has another active certificate for ${outcome.device} (serial ${outcome.existing.serial}).`
+              : 'Only an active certificate can be replaced.',
     );
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });

@@ -49,7 +49,7 @@ const FORM_DEFAULTS = {
 };
 
 const issueRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress'>;
+  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress' | 'defaultDevice'>;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
   const renderForm = (
@@ -58,7 +58,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
     errors: FieldErrors,
     extra: Record<string, unknown> = {},
   ) => {
-    const existing = values.username ? enrollment.person(values.username) : undefined;
+    const username = usernameSchema.safeParse(values.username ?? '');
+    const existing = username.success ? enrollment.person(username.data) : undefined;
     return reply.page('certificates/new', {
       title: 'Issue a certificate',
       values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
@@ -66,6 +67,9 @@ const issueRoutes: FastifyPluginAsyncZod<{
       existing,
       mailKind: enrollment.setup().mailKind,
       brokerAddress: enrollment.brokerAddress(),
+      // What an empty Device becomes, shown before issuing; the script updates it as the username changes.
+      defaultDevice: enrollment.defaultDevice(username.success ? username.data : ''),
+      scripts: ['/static/js/device-default.js'],
       ...extra,
     });
   };
@@ -77,6 +81,16 @@ const issueRoutes: FastifyPluginAsyncZod<{
       const username = usernameSchema.safeParse(request.query.username ?? '');
       const user = username.success ? enrollment.person(username.data) : undefined;
       return renderForm(reply, user ? { username: user.username, email: user.email } : {}, {});
+    },
+  );
+
+  /** The default device name for a username, for the issue form's script (JSON). */
+  app.get(
+    '/certificates/new/device',
+    { schema: { querystring: z.object({ username: z.string().max(64).default('') }) } },
+    async (request) => {
+      const username = usernameSchema.safeParse(request.query.username);
+      return { device: enrollment.defaultDevice(username.success ? username.data : '') };
     },
   );
 
@@ -120,6 +134,16 @@ const issueRoutes: FastifyPluginAsyncZod<{
           email: `${body.username} is registered with ${outcome.currentEmail}. To send this certificate to the new address and keep it for ${body.username}, tick “Change the address”.`,
         },
         { offerEmailChange: true },
+      );
+    }
+    if (outcome.reason === 'device-taken') {
+      return renderForm(
+        reply.status(409),
+        values,
+        {
+          device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
+        },
+        { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
       );
     }
     return reply.status(502).page('certificates/mail-failed', {
