@@ -63,7 +63,7 @@ async function issue(page: Page, username: string, device: string) {
 /** Takes key and certificate out of the mailed bundle with openssl, as a device would use them. */
 async function identityFromMail(index: number, username: string, passphrase: string, name: string) {
   const mail = (await stack.smtp.waitFor(index + 1))[index]!;
-  const p12 = mail.parsed.attachments.find((a) => a.filename === `${username}.p12`)!.content;
+  const p12 = mail.parsed.attachments.find((a) => a.filename === `${username}-${name}.p12`)!.content;
   const file = stack.scratch.file(`${name}.p12`, p12);
   const certFile = stack.scratch.path(`${name}.crt`);
   const keyFile = stack.scratch.path(`${name}.key`);
@@ -128,10 +128,9 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
   expect(mail.to).toEqual(['jjolie@example.org']);
   expect(mail.parsed.attachments.map((a) => a.filename).sort()).toEqual([
     'ca.crt',
-    'ca.otre',
-    'jjolie.otrc',
-    'jjolie.otrp',
-    'jjolie.p12',
+    'jjolie-phone.otrc',
+    'jjolie-phone.otrp',
+    'jjolie-phone.p12',
   ]);
   expect(mail.raw.toString()).not.toContain(passphrase);
 

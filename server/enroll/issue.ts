@@ -8,7 +8,7 @@ import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
 import { brokerAddress } from './broker-address.js';
 import type { ActiveDevice } from '../db/certificates.js';
-import { defaultDeviceName, deviceConflict, deviceOf, issueRequestSchema } from './rules.js';
+import { bundleFileNames, defaultDeviceName, deviceConflict, deviceOf, issueRequestSchema } from './rules.js';
 
 export interface IssueRequest {
   username: string;
@@ -83,9 +83,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     to: request.email,
     username: request.username,
     device,
+    files: bundleFileNames(request.username, device),
     pkcs12: bundle.pkcs12,
     caCertPem: ctx.ca.certPem,
-    caCertDer: ctx.ca.certDer,
     mqtt: brokerAddress(ctx),
   });
 

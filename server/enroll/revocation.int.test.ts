@@ -64,7 +64,10 @@ describe('revocation', () => {
           .map((f) => path.join(outbox, f))
           .find((f) => readFileSync(f, 'utf8').includes(`for ${name}`))!;
         const mail = await simpleParser(readFileSync(file));
-        const p12 = scratch.file(`${name}.p12`, mail.attachments.find((a) => a.filename === 'alice.p12')!.content);
+        const p12 = scratch.file(
+          `${name}.p12`,
+          mail.attachments.find((a) => a.filename === `alice-${name}.p12`)!.content,
+        );
         await openssl([
           'pkcs12',
           '-in',

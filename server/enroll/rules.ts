@@ -91,6 +91,16 @@ export function defaultDeviceName(taken: Iterable<string>): string {
 }
 
 /**
+ * The names a person's bundle and configuration travel under: `<user>-<device>.p12` (Android),
+ * `.otrp` (iOS, the same bytes) and `.otrc` (whose `clientpkcs` names the `.otrp`), so that a
+ * phone's files are told from a tablet's. `<user>.p12` only for certificates stored without a device.
+ */
+export function bundleFileNames(username: string, device: string | null): { p12: string; otrp: string; otrc: string } {
+  const base = device ? `${username}-${device}` : username;
+  return { p12: `${base}.p12`, otrp: `${base}.otrp`, otrc: `${base}.otrc` };
+}
+
+/**
  * DESIGN.md's rule: one active certificate (or open invitation) per person and device. Returns the
  * active certificate a new one for `device` would collide with, if any. The one exception is the
  * certificate being replaced (`replaces`), which Replace revokes in the same step; a renewal's

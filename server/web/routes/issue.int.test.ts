@@ -37,12 +37,17 @@ describe('issuing over SMTP', () => {
       assert.ok(passphrase);
       const mail = await mailTo('smtp-1@example.org');
       const files = Object.fromEntries(mail.parsed.attachments.map((a) => [a.filename, a]));
-      assert.deepEqual(Object.keys(files).sort(), ['ca.crt', 'ca.otre', 'jjolie.otrc', 'jjolie.otrp', 'jjolie.p12']);
+      assert.deepEqual(Object.keys(files).sort(), [
+        'ca.crt',
+        'jjolie-phone.otrc',
+        'jjolie-phone.otrp',
+        'jjolie-phone.p12',
+      ]);
       const scratch = new Scratch();
       const opened = await openssl([
         'pkcs12',
         '-in',
-        scratch.file('jjolie.p12', files['jjolie.p12']!.content),
+        scratch.file('jjolie.p12', files['jjolie-phone.p12']!.content),
         '-passin',
         `pass:${passphrase}`,
         '-nokeys',
@@ -68,7 +73,7 @@ describe('issuing over SMTP', () => {
       });
       assert.equal(passphrase, own);
       const mail = await mailTo('smtp-2@example.org');
-      const p12 = mail.parsed.attachments.find((a) => a.filename === 'jjolie.p12')!.content;
+      const p12 = mail.parsed.attachments.find((a) => a.filename === 'jjolie-tablet.p12')!.content;
       const info = await openssl([
         'pkcs12',
         '-info',

@@ -59,12 +59,19 @@ describe('issuing', () => {
       const [mail] = mailer.messages;
       assert.deepEqual(mail!.to, [GOOD.email]);
       const files = Object.fromEntries(mail!.parsed.attachments.map((a) => [a.filename, a]));
-      assert.deepEqual(Object.keys(files).sort(), ['ca.crt', 'ca.otre', 'jjolie.otrc', 'jjolie.otrp', 'jjolie.p12']);
-      assert.equal(files['jjolie.p12']!.contentType, 'application/x-pkcs12');
-      assert.ok(files['jjolie.p12']!.content.equals(files['jjolie.otrp']!.content), '.otrp has the same bytes');
+      assert.deepEqual(Object.keys(files).sort(), [
+        'ca.crt',
+        'jjolie-phone.otrc',
+        'jjolie-phone.otrp',
+        'jjolie-phone.p12',
+      ]);
+      assert.equal(files['jjolie-phone.p12']!.contentType, 'application/x-pkcs12');
+      assert.ok(
+        files['jjolie-phone.p12']!.content.equals(files['jjolie-phone.otrp']!.content),
+        '.otrp has the same bytes',
+      );
       assert.equal(files['ca.crt']!.content.toString(), portal.ca.certPem);
-      assert.ok(files['ca.otre']!.content.equals(portal.ca.certDer), '.otre is the CA in DER');
-      assert.deepEqual(JSON.parse(files['jjolie.otrc']!.content.toString()), {
+      assert.deepEqual(JSON.parse(files['jjolie-phone.otrc']!.content.toString()), {
         _type: 'configuration',
         mode: 0,
         host: 'mqtt.example.org',
@@ -72,17 +79,17 @@ describe('issuing', () => {
         tls: true,
         username: 'jjolie',
         deviceId: 'phone',
-        clientpkcs: 'jjolie.otrp',
+        clientpkcs: 'jjolie-phone.otrp',
       });
       assert.match(
         String(mail!.parsed.text),
         /ANDROID[\s\S]*Install client certificate[\s\S]*IPHONE AND IPAD[\s\S]*Allow external configuration/,
       );
       assert.match(String(mail!.parsed.html), /Certificate Trust Settings/);
-      const bundle = openBundle(files['jjolie.p12']!.content, passphrase);
+      const bundle = openBundle(files['jjolie-phone.p12']!.content, passphrase);
       assert.deepEqual(bundle.commonNames.sort(), ['Enroll Test CA', 'jjolie']);
       assert.equal(bundle.hasKey, true);
-      assert.throws(() => openBundle(files['jjolie.p12']!.content, 'not the passphrase'));
+      assert.throws(() => openBundle(files['jjolie-phone.p12']!.content, 'not the passphrase'));
 
       // The passphrase is nowhere but on that one page.
       assert.ok(!mail!.raw.toString().includes(passphrase), 'not in the mail');
@@ -197,7 +204,7 @@ describe('issuing', () => {
       });
       assert.equal(passphrase, own);
       assert.equal((page.body.match(new RegExp(own, 'g')) ?? []).length, 1, 'shown once on the result page');
-      const p12 = mailer.messages[0]!.parsed.attachments.find((a) => a.filename === 'jjolie.p12')!.content;
+      const p12 = mailer.messages[0]!.parsed.attachments.find((a) => a.filename === 'jjolie-tablet.p12')!.content;
       assert.deepEqual(openBundle(p12, own).commonNames.sort(), ['Enroll Test CA', 'jjolie']);
       assert.deepEqual(portal.db.prepare('SELECT key_bits, bundle_format FROM certificates WHERE id = ?').get(id), {
         key_bits: 3072,
@@ -293,9 +300,8 @@ describe('without an SMTP server', () => {
       const parsed = await simpleParser(readFileSync(path.join(dir, name!)));
       assert.deepEqual(parsed.attachments.map((a) => a.filename).sort(), [
         'ca.crt',
-        'ca.otre',
-        'jjolie.otrp',
-        'jjolie.p12',
+        'jjolie-phone.otrp',
+        'jjolie-phone.p12',
       ]);
       const listing = await browser.get('/outbox');
       assert.match(listing.body, new RegExp(`href="/outbox/${name!.replace(/\./g, '\\.')}"`));
