@@ -1,5 +1,6 @@
 // Client certificates (CN = MQTT username) and the broker's TLS server certificate.
 import { isIP } from 'node:net';
+import forge from 'node-forge';
 import { signCertificate, type SignedCertificate } from './certificate.js';
 import type { Ca } from './ca.js';
 import { CLIENT_DNS_NAME, permitsName } from './name-constraints.js';
@@ -25,7 +26,11 @@ function signLeaf(
 ): SignedCertificate {
   return signCertificate({
     serial: randomSerial(),
-    subject: [{ shortName: 'CN', value: commonName }],
+    // UTF8String: forge's default, PrintableString, forbids `_` (allowed in usernames), and strict
+    // parsers refuse the whole certificate for it.
+    subject: [
+      { shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
+    ],
     issuer: ca.subject,
     publicKeyPem,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
