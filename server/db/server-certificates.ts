@@ -28,6 +28,7 @@ export function serverCertificatesRepository(db: Db) {
      VALUES (@serial, @names, @fingerprint_sha256, @pem, @not_before, @not_after, @issued_by, @issued_at)`,
   );
   const all = db.prepare<[], ServerCertificateRow>('SELECT * FROM server_certificates ORDER BY id DESC LIMIT 100');
+  const byId = db.prepare<[number], ServerCertificateRow>('SELECT * FROM server_certificates WHERE id = ?');
   const revoke = db.prepare<[string, string, string, number]>(
     `UPDATE server_certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?, revoked_by = ?
      WHERE id = ? AND status = 'active'`,
@@ -38,6 +39,7 @@ export function serverCertificatesRepository(db: Db) {
   return {
     insert: (row: NewServerCertificate) => Number(insert.run(row).lastInsertRowid),
     recent: () => all.all(),
+    find: (id: number) => byId.get(id),
     revoke: (id: number, at: Date, reason: string, by: string) =>
       revoke.run(at.toISOString(), reason, by, id).changes === 1,
     revokedEntries: () => revoked.iterate(),

@@ -98,6 +98,7 @@ export function createEnrollment(ctx: EnrollDeps) {
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),
+      find: (id: number) => ctx.serverCertificates.find(id),
       issue: (request: ServerCertificateRequest, actor: Actor) => issueBrokerCertificate(ctx, request, actor),
       revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeBrokerCertificate(ctx, id, reason, actor),
     },

@@ -1,5 +1,5 @@
 // Passphrases waiting to be shown once: in memory only (never in the database or the session),
-// handed out by a random ticket, gone after the first read or after ten minutes.
+// handed out by a random ticket, gone after the first read (take) or after ten minutes.
 import { randomBytes } from 'node:crypto';
 
 const TTL_MS = 10 * 60_000;
@@ -20,6 +20,12 @@ export class OneTimeSecrets<T> {
   take(ticket: string): T | undefined {
     const entry = this.#entries.get(ticket);
     this.#entries.delete(ticket);
+    return entry && entry.expires > this.now().getTime() ? entry.value : undefined;
+  }
+
+  /** The value without using it up, until it expires (a result page that may be reloaded, its download). */
+  peek(ticket: string): T | undefined {
+    const entry = this.#entries.get(ticket);
     return entry && entry.expires > this.now().getTime() ? entry.value : undefined;
   }
 

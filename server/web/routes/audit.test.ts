@@ -114,8 +114,8 @@ describe('operations', () => {
         hosts: 'mqtt.example.org',
         ips: '192.0.2.10',
       });
-      assert.equal(good.statusCode, 200);
-      assert.match(good.body, /-----BEGIN PRIVATE KEY-----/);
+      assert.equal(good.statusCode, 303);
+      assert.match((await browser.get(String(good.headers.location))).body, /-----BEGIN PRIVATE KEY-----/);
       assert.equal(
         portal.db.prepare('SELECT names FROM server_certificates').pluck().get(),
         'mqtt.example.org, 192.0.2.10',

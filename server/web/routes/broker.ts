@@ -5,6 +5,7 @@ import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema, splitNames } from '../../enroll/rules.js';
 import { describePublication } from '../presenters.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
+import { OneTimeSecrets } from '../one-time-secrets.js';
 
 const serverCertBody = z.object({
   hosts: z.string().max(2000).default(''),
@@ -29,8 +30,14 @@ function mosquittoConf(setup: { dataDir: string; mqttPort: number }): string {
 }
 
 const brokerRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons'>;
+  enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons' | 'now'>;
 }> = async (app, { enrollment }) => {
+  // A new server certificate's key, in memory only, for ten minutes: the result page (which a reload
+  // shows again, issuing nothing) and its download read it; then it is gone for good.
+  const issuedKeys = new OneTimeSecrets<{ id: number; keyPem: string }>(enrollment.now);
+  const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+  const ticketQuery = z.object({ ticket: z.string().max(64).default('') });
+
   const render = (extra: { values?: { hosts: string; ips: string }; errors?: FieldErrors; issued?: unknown } = {}) => {
     const setup = enrollment.setup();
     return {
@@ -86,8 +93,58 @@ const brokerRoutes: FastifyPluginAsyncZod<{
         { name: request.session.admin!, ip: request.ip },
       );
       if (!issued.ok) return reply.status(400).page('broker', render({ values, errors: issued.issues }));
-      return reply.page('broker', render({ values, issued }));
+      const ticket = issuedKeys.put({ id: issued.id, keyPem: issued.keyPem });
+      return reply.redirect(`/broker/server-cert/${issued.id}/issued?ticket=${encodeURIComponent(ticket)}`, 303);
     },
   );
+
+  /** The result of POST /broker/server-cert: the certificate, and its key while it is held. */
+  app.get(
+    '/broker/server-cert/:id/issued',
+    { schema: { params: idParams, querystring: ticketQuery } },
+    async (request, reply) => {
+      const certificate = enrollment.serverCertificates.find(request.params.id);
+      if (!certificate) return reply.callNotFound();
+      const held = issuedKeys.peek(request.query.ticket);
+      const keyPem = held?.id === certificate.id ? held.keyPem : undefined;
+      const ticket = encodeURIComponent(request.query.ticket);
+      return reply.page(
+        'broker',
+        render({
+          issued: {
+            id: certificate.id,
+            serial: certificate.serial,
+            notAfter: new Date(certificate.not_after),
+            certPem: certificate.pem,
+            keyPem,
+            keyUrl: keyPem ? `/broker/server-cert/${certificate.id}/server.key?ticket=${ticket}` : undefined,
+            certUrl: `/broker/server-cert/${certificate.id}/server.crt`,
+          },
+        }),
+      );
+    },
+  );
+
+  app.get(
+    '/broker/server-cert/:id/server.key',
+    { schema: { params: idParams, querystring: ticketQuery } },
+    async (request, reply) => {
+      const held = issuedKeys.peek(request.query.ticket);
+      if (!held || held.id !== request.params.id) return reply.callNotFound();
+      return reply
+        .type('application/x-pem-file')
+        .header('content-disposition', 'attachment; filename="server.key"')
+        .send(held.keyPem);
+    },
+  );
+
+  app.get('/broker/server-cert/:id/server.crt', { schema: { params: idParams } }, async (request, reply) => {
+    const certificate = enrollment.serverCertificates.find(request.params.id);
+    if (!certificate) return reply.callNotFound();
+    return reply
+      .type('application/x-pem-file')
+      .header('content-disposition', 'attachment; filename="server.crt"')
+      .send(certificate.pem);
+  });
 };
 export default brokerRoutes;
