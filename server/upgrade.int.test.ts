@@ -151,7 +151,7 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
     check(db, release) {
       // Every certificate that was active beside another active one of the same person and device
       // (no device counts as "phone") is listed, and no other: the fixture has grace's two phones.
-      const deviceOf = (row: Row) => `${String(row.user_id)}/${String(row.device ?? 'phone')}`;
+      const deviceOf = (row: Row) => `${row.user_id as number}/${(row.device as string | null) ?? 'phone'}`;
       const active = release.certificates.filter((row) => row.status === 'active');
       const expected = active
         .filter((row) => active.some((other) => other.id !== row.id && deviceOf(other) === deviceOf(row)))

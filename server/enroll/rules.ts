@@ -78,7 +78,7 @@ export const issueRequestSchema = z.object({
  * The device name an unnamed device gets, and the OwnTracks deviceId of an old certificate stored
  * without one: two devices with the same deviceId share a client id and knock each other off.
  */
-export const DEFAULT_DEVICE = 'phone';
+const DEFAULT_DEVICE = 'phone';
 
 /** The device a certificate stands for; certificates of an older version may have none (`phone`). */
 export const deviceOf = (device: string | null): string => device ?? DEFAULT_DEVICE;

@@ -8,7 +8,15 @@ import { bundleFileNames } from '../enroll/rules.js';
 import { Browser, withPortal } from '../testing/harness.js';
 import { MemoryMailer } from '../testing/mailer.js';
 
-async function mailFor(env: Record<string, string>, fields: Record<string, string>) {
+const mails = new Map<string, ReturnType<typeof issueAndRead>>();
+/** The mail one issue sends; the tests that read the same mail share one portal and one issue. */
+function mailFor(env: Record<string, string>, fields: Record<string, string>) {
+  const key = JSON.stringify([env, fields]);
+  if (!mails.has(key)) mails.set(key, issueAndRead(env, fields));
+  return mails.get(key)!;
+}
+
+async function issueAndRead(env: Record<string, string>, fields: Record<string, string>) {
   const mailer = new MemoryMailer();
   return withPortal({ env, deps: { mailer } }, async (portal) => {
     const browser = new Browser(portal);

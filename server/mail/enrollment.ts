@@ -25,7 +25,7 @@ export interface EnrollmentMail {
 }
 
 /** OwnTracks remote configuration (.otrc): where to connect and as whom; no secrets. */
-export function owntracksConfiguration(
+function owntracksConfiguration(
   mail: Pick<EnrollmentMail, 'username' | 'device' | 'files'>,
   host: string,
   port: number,
