@@ -220,6 +220,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/audit', 'Audit log', '11-audit'],
     ['/broker', 'Broker', '12-broker'],
     ['/backups', 'Backups', '12b-backups'],
+    ['/settings', 'Settings', '12c-settings'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
   ] as const) {
@@ -230,7 +231,9 @@ test('every other page: labelled controls, no accessibility violations, no conso
   await page.goto(`${stack.baseUrl}/broker`);
   await page.getByLabel('Host names').fill('mqtt.example.org');
   await page.getByRole('button', { name: 'Issue server certificate' }).click();
-  await expect(page.getByText('the key is shown only this once')).toBeVisible();
+  await expect(page.getByText('the key is held in memory for ten minutes only')).toBeVisible();
+  await expect(page).toHaveURL(/\/broker\/server-cert\/\d+\/issued\?ticket=/);
+  await expect(page.getByRole('link', { name: 'Download server.key' })).toBeVisible();
   await checkPage(page, '15-broker-cert');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${stack.baseUrl}/certificates`);
