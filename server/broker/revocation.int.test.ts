@@ -147,4 +147,37 @@ describe('revocation with the broker link', () => {
       await linked.close();
     }
   });
+
+  test('no kick before the broker is seen to read the new CRL: a reload that does nothing leaves the device on, then the retry kicks', async () => {
+    // The reload command "succeeds" without signalling the broker: its exit status proves nothing.
+    const linked = await startLinkedPortal({ portal: { env: { BROKER_RELOAD_COMMAND: 'true' } } });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'frank', 'phone'), 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      const outcome = await linked.portal.services.enrollment.revoke(phone.device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.equal(outcome.ok && outcome.kick?.state, 'crl-not-in-force');
+      assert.equal(phone.closes, 0, 'not kicked: it would have come straight back');
+      assert.equal(broker.overview().pendingKicks.length, 1);
+      // The broker reloads at last (an admin, or the next reload): the retry sees the probe refused and kicks.
+      linked.broker.reload();
+      await until(() => broker.overview().pendingKicks.length === 0, 15_000, 'the retried kick');
+      await until(() => !phone.connected, 5_000, 'the phone to be off');
+      const connects = phone.connects;
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'three refusals as revoked',
+      );
+      assert.equal(phone.connects, connects, 'refused since');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
 });
