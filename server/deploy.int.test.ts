@@ -225,7 +225,7 @@ describe('the Compose services, run natively', () => {
     writeFileSync(confFile, `user root\n${conf}`);
     const broker = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let brokerLog = '';
-    broker.stderr!.on('data', (chunk: Buffer) => (brokerLog += String(chunk)));
+    broker.stderr.on('data', (chunk: Buffer) => (brokerLog += String(chunk)));
 
     const port = await freePort();
     const { env } = native('portal', { port });

@@ -11,18 +11,18 @@ import { Dynsec, DynsecError, type Acl, type DynsecClient, type DynsecRole } fro
 import { BrokerLink, type LinkState, type MessageHandler } from './link.js';
 import { probeKeyPem, probeUntilRefused, signProbe, type ProbeTarget, type ProbeVerdict } from './probe.js';
 
-export const CLIENT_TEXTNAME_PREFIX = 'OwnTracks Enroll: ';
-export const ROLE_PREFIX = 'owntracks-enroll-';
+const CLIENT_TEXTNAME_PREFIX = 'OwnTracks Enroll: ';
+const ROLE_PREFIX = 'owntracks-enroll-';
 const UNMANAGED_SETTING = 'broker_unmanaged_clients';
 /** A probe older than this is replaced (with a CRL publication) before it is used. */
 const PROBE_FRESH_MS = 3600_000;
 /** While the broker still accepts the newest probe, the queued kicks are tried again this often. */
 const KICK_RETRY_MS = 10_000;
 
-export const roleOf = (username: string) => `${ROLE_PREFIX}${username}`;
+const roleOf = (username: string) => `${ROLE_PREFIX}${username}`;
 
 /** A person's role: publish and read their own topics (wider reading is a group's business). */
-export function personAcls(username: string): Acl[] {
+function personAcls(username: string): Acl[] {
   const topic = `owntracks/${username}/#`;
   return [
     { acltype: 'publishClientSend', topic, allow: true, priority: 0 },

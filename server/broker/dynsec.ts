@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { BrokerLink } from './link.js';
 
-export const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
-export const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
+const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
+const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
 const COMMAND_TIMEOUT_MS = 5_000;
 
 const responseSchema = z.object({
@@ -19,14 +19,6 @@ const responseSchema = z.object({
     }),
   ),
 });
-
-export type AclType =
-  | 'publishClientSend'
-  | 'publishClientReceive'
-  | 'subscribeLiteral'
-  | 'subscribePattern'
-  | 'unsubscribeLiteral'
-  | 'unsubscribePattern';
 
 const aclSchema = z.object({
   acltype: z.string(),

@@ -9,9 +9,9 @@ import { issueClientCertificate } from '../pki/issue.js';
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 
 /** Not a valid username (spaces, capitals): no person and no dynsec client can ever have it. */
-export const PROBE_COMMON_NAME = 'Enroll CRL probe';
+const PROBE_COMMON_NAME = 'Enroll CRL probe';
 /** How long a probe certificate is valid; expired probes leave the CRL. */
-export const PROBE_DAYS = 1;
+const PROBE_DAYS = 1;
 
 export type ProbeVerdict =
   /** The broker refused the probe as revoked: the CRL is in force. */
