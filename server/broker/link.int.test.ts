@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Browser } from '../testing/harness.js';
-import { restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
 import { freePort } from '../testing/mosquitto.js';
 import { Dynsec, DynsecError, DynsecUnavailable } from './dynsec.js';
 import { BrokerLink } from './link.js';
@@ -129,6 +129,40 @@ describe('broker link', () => {
     } finally {
       await bare.stop();
       plain.kill();
+    }
+  });
+
+  test('subscribe (for presence): messages on a filter reach the handler, across a broker restart, until unsubscribed', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      const heard: string[] = [];
+      const stop = broker.subscribe('owntracks/+/+', (topic, payload) => heard.push(`${topic} ${String(payload)}`));
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'gina', 'phone'));
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      await phone.publish('owntracks/gina/phone', 'one');
+      await until(() => heard.includes('owntracks/gina/phone one'), 5_000, 'the first message');
+
+      await restartBroker(linked);
+      await until(() => broker.state().status === 'connected' && phone.connected, 15_000, 'link and phone back');
+      await phone.publish('owntracks/gina/phone', 'two');
+      await until(() => heard.includes('owntracks/gina/phone two'), 5_000, 'a message after the restart');
+
+      stop();
+      await phone.publish('owntracks/gina/phone', 'three');
+      // The phone's own subscription sees "four" after "three": by then "three" would have reached the portal too.
+      assert.equal(await phone.roundTrip(), true);
+      assert.ok(!heard.some((line) => line.endsWith(' three')), heard.join('; '));
+      assert.ok(
+        heard.every((line) => line.startsWith('owntracks/gina/phone ')),
+        'only the filter’s topics',
+      );
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
     }
   });
 });

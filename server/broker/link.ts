@@ -86,18 +86,16 @@ export class BrokerLink {
     this.#client = client;
     client.on('connect', () => {
       this.#attempts = 0;
-      // Subscriptions are made again on every connection (clean start): the broker kept none.
+      // Subscriptions are made again on every connection (clean start): the broker kept none. One
+      // the broker refuses (its ACL) is recorded as the last error and does not hold the others up.
       const filters = [...this.#subscriptions.keys()];
-      const ready = filters.length
-        ? client.subscribeAsync(filters, { qos: 1 }).then(() => undefined)
-        : Promise.resolve(undefined);
-      ready.then(
-        () => {
-          this.#setState('connected');
-          for (const listener of this.#connectListeners) listener();
-        },
-        (error: unknown) => this.#recordError(error),
-      );
+      void Promise.allSettled(filters.map((filter) => client.subscribeAsync(filter, { qos: 1 }))).then((results) => {
+        for (const [i, result] of results.entries())
+          if (result.status === 'rejected')
+            this.#recordError(new Error(`subscribe ${filters[i]}: ${String(result.reason)}`));
+        this.#setState('connected');
+        for (const listener of this.#connectListeners) listener();
+      });
     });
     client.on('message', (topic, payload) => {
       for (const [filter, handlers] of this.#subscriptions)
@@ -168,7 +166,10 @@ export class BrokerLink {
     if (!handlers) {
       handlers = new Set();
       this.#subscriptions.set(filter, handlers);
-      if (this.connected) this.#client?.subscribe(filter, { qos: 1 });
+      if (this.connected)
+        this.#client?.subscribe(filter, { qos: 1 }, (error) => {
+          if (error) this.#recordError(new Error(`subscribe ${filter}: ${error.message}`));
+        });
     }
     handlers.add(handler);
     return () => {
