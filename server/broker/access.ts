@@ -352,6 +352,8 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     /** Connects, and on every (re)connection carries out the queued kicks and reconciles. */
     start(startLog: Log) {
       log = startLog;
+      // The probe's RSA key is made now, in the background, not on the first revocation's path.
+      probeKeyPem().catch((error: unknown) => log.error({ err: error }, 'probe key generation failed'));
       link.onConnect(onConnect);
       link.onState((state) => {
         if (state.status === 'down')
