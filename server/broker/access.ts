@@ -281,7 +281,13 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       { deadlineMs: deps.timings?.probeDeadlineMs ?? 10_000 },
     );
     if (verdict.verdict === 'accepted') return { state: 'crl-not-in-force', usernames };
-    const pending = queued.filter((kick) => kick.id <= covers);
+    // The probe ran outside the queue (an issue does not wait up to its deadline); the kicks are in it.
+    return serial(() => kickNow(covers, usernames, verdict));
+  }
+
+  async function kickNow(covers: number, usernames: string[], verdict: ProbeVerdict): Promise<KickReport> {
+    // Read again: a concurrent enforce may have done some of them meanwhile.
+    const pending = repository.pendingKicks().filter((kick) => kick.id <= covers);
     const failures: string[] = [];
     const managed = repository.managed('client');
     const byName = new Map<string, KickRow[]>();
@@ -319,8 +325,13 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   }
 
   /** Carries out the queued kicks (see KickReport); retried on its own while the CRL is not in force. */
+  // Enforcements under way (their probes run outside the queue): stop() waits for them.
+  const enforcing = new Set<Promise<KickReport>>();
+  let stopped = false;
+
   function enforce(): Promise<KickReport> {
-    return serial(async () => {
+    if (stopped) return Promise.resolve({ state: 'none' });
+    const run = (async () => {
       clearTimeout(kickRetry);
       let report: KickReport;
       try {
@@ -334,12 +345,15 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         report.state === 'crl-not-in-force' ||
         (report.state === 'queued' && link.connected) ||
         (report.state === 'done' && report.failures.length > 0);
-      if (retry) {
+      if (retry && !stopped) {
         kickRetry = setTimeout(() => void enforce(), deps.timings?.kickRetryMs ?? KICK_RETRY_MS);
         kickRetry.unref();
       }
       return report;
-    });
+    })();
+    enforcing.add(run);
+    void run.finally(() => enforcing.delete(run));
+    return run;
   }
 
   const onConnect = () => {
@@ -362,8 +376,10 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       link.start();
     },
     async stop() {
+      stopped = true;
       clearTimeout(kickRetry);
       await link.stop();
+      await Promise.allSettled([...enforcing]);
       await queue;
     },
     state: (): LinkState => link.state,
