@@ -18,6 +18,9 @@ const UNMANAGED_SETTING = 'broker_unmanaged_clients';
 const PROBE_FRESH_MS = 3600_000;
 /** While the broker still accepts the newest probe, the queued kicks are tried again this often. */
 const KICK_RETRY_MS = 10_000;
+/** A failed sync after an issue is made up by a reconcile this much later; and one runs every hour. */
+const RETRY_RECONCILE_MS = 10_000;
+const RECONCILE_EVERY_MS = 3600_000;
 
 const roleOf = (username: string) => `${ROLE_PREFIX}${username}`;
 
@@ -93,6 +96,8 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   let lastReconcile: ReconcileReport | undefined;
   let lastKick: (KickReport & { at: Date }) | undefined;
   let kickRetry: NodeJS.Timeout | undefined;
+  let periodic: NodeJS.Timeout | undefined;
+  let stopped = false;
 
   // One broker operation at a time: a reconcile never interleaves with a kick or an issue's sync.
   let queue: Promise<unknown> = Promise.resolve();
@@ -224,6 +229,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   /** Reconciles and records the result; audited when asked for or when something changed. */
   function reconcile(trigger: string, actor?: { name: string; ip?: string | undefined }): Promise<ReconcileReport> {
     return serial(async () => {
+      if (stopped) return { at: now(), trigger, changes: [], conflicts: [], error: 'the portal is stopping' };
       let report: ReconcileReport;
       try {
         report = await reconcileNow(trigger);
@@ -327,7 +333,6 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   /** Carries out the queued kicks (see KickReport); retried on its own while the CRL is not in force. */
   // Enforcements under way (their probes run outside the queue): stop() waits for them.
   const enforcing = new Set<Promise<KickReport>>();
-  let stopped = false;
 
   function enforce(): Promise<KickReport> {
     if (stopped) return Promise.resolve({ state: 'none' });
@@ -374,10 +379,16 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
           log.warn(`Broker link down${state.lastError ? `: ${state.lastError.message}` : ''}`);
       });
       link.start();
+      // A safety net for changes made on the broker behind the portal's back.
+      periodic = setInterval(() => {
+        if (link.connected) void reconcile('hourly');
+      }, RECONCILE_EVERY_MS);
+      periodic.unref();
     },
     async stop() {
       stopped = true;
       clearTimeout(kickRetry);
+      clearInterval(periodic);
       await link.stop();
       await Promise.allSettled([...enforcing]);
       await queue;
@@ -417,6 +428,8 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         return await serial(() => syncPersonNow(username));
       } catch (error) {
         log.warn(`Broker sync of ${username} failed: ${error instanceof Error ? error.message : String(error)}`);
+        // The next reconcile makes up for it: soon, not only at the next reconnect.
+        if (!stopped) setTimeout(() => void reconcile('retry after a failed sync'), RETRY_RECONCILE_MS).unref();
         return undefined;
       }
     },
