@@ -3,6 +3,7 @@
 // `owntracks/<username>/#`. The portal records what it created (broker_managed) and never changes
 // anything else. It reconciles dynsec with the database at start, on every reconnect and on
 // demand, and carries out the kicks revocations queue once the broker is known to read the new CRL.
+import mqtt from 'mqtt';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { BrokerRepository, KickRow } from '../db/broker.js';
 import type { SettingsRepository } from '../db/settings.js';
@@ -71,7 +72,15 @@ export type KickReport =
   | { state: 'queued'; usernames: string[] }
   /** The broker still accepts a certificate revoked in the newest CRL: nothing kicked yet; retried. */
   | { state: 'crl-not-in-force'; usernames: string[] }
-  | { state: 'done'; usernames: string[]; verified: boolean; probe: ProbeVerdict; failures: string[] };
+  | {
+      state: 'done';
+      usernames: string[];
+      verified: boolean;
+      probe: ProbeVerdict;
+      failures: string[];
+      /** People who had no client of the portal's to delete: only their devices' default client ids were taken over. */
+      notes: string[];
+    };
 
 interface Log {
   info(message: string): void;
@@ -264,6 +273,28 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     repository.pruneProbes(at);
   }
 
+  /**
+   * Connects with each client id on the control listener and leaves at once: Mosquitto closes the
+   * phone that held it ("already connected, closing old connection"). Only works while the app uses
+   * its default client id; the fallback for people without a client of the portal's.
+   */
+  async function takeOver(clientIds: string[]): Promise<string[]> {
+    const unique = [...new Set(clientIds)];
+    for (const clientId of unique) {
+      const client = await mqtt.connectAsync(deps.control.url, {
+        username: deps.control.username,
+        password: deps.control.password,
+        clientId,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: 5_000,
+        ca: deps.ca.certPem,
+      });
+      await client.endAsync(true);
+    }
+    return unique;
+  }
+
   async function enforceNow(): Promise<KickReport> {
     const queued = repository.pendingKicks();
     if (queued.length === 0) return { state: 'none' };
@@ -295,6 +326,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     // Read again: a concurrent enforce may have done some of them meanwhile.
     const pending = repository.pendingKicks().filter((kick) => kick.id <= covers);
     const failures: string[] = [];
+    const notes: string[] = [];
     const managed = repository.managed('client');
     const byName = new Map<string, KickRow[]>();
     for (const kick of pending) byName.set(kick.username, [...(byName.get(kick.username) ?? []), kick]);
@@ -307,7 +339,14 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
           // devices come back as soon as the client exists again (below).
           await dynsec.deleteClient(username);
           outcome = 'disconnected';
-        } else outcome = client ? 'not disconnected: a dynsec client the portal does not manage' : 'no dynsec client';
+        } else {
+          // No client of ours to delete (a broker account the portal does not manage, or a person
+          // still on acl_file access): take over the app's default client id, `<user><device>`.
+          const devices = kicks.map((kick) => (kick.certificate_id ? repository.deviceOf(kick.certificate_id) : null));
+          const taken = await takeOver(devices.map((device) => `${username}${device ?? ''}`));
+          outcome = `${client ? 'a dynsec client the portal does not manage' : 'no dynsec client'}: client id ${taken.join(', ')} taken over`;
+          notes.push(`${username} (${outcome})`);
+        }
         const changes = await syncPersonNow(username);
         if (changes.length) outcome += `; ${changes.join('; ')}`;
       } catch (error) {
@@ -327,7 +366,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         });
       });
     }
-    return { state: 'done', usernames, verified: verdict.verdict === 'refused', probe: verdict, failures };
+    return { state: 'done', usernames, verified: verdict.verdict === 'refused', probe: verdict, failures, notes };
   }
 
   /** Carries out the queued kicks (see KickReport); retried on its own while the CRL is not in force. */

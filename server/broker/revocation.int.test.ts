@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, csrfTokenOf } from '../testing/harness.js';
-import { issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { Dynsec } from './dynsec.js';
+import { BrokerLink } from './link.js';
 
 describe('revocation with the broker link', () => {
   test('the revoked phone is off within 5 s and stays off; the other device is back within 10 s; others never drop', async (t) => {
@@ -175,6 +177,45 @@ describe('revocation with the broker link', () => {
         'three refusals as revoked',
       );
       assert.equal(phone.connects, connects, 'refused since');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('a person without a client of the portal’s (still on acl_file): the revoked device is taken over by its client id', async () => {
+    const linked = await startLinkedPortal({ acl: true });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const device = await issueDevice(linked, 'ivan', 'phone');
+      // As before the move to dynsec: no dynsec client, access from the acl_file.
+      const inspector = new BrokerLink({ url: `mqtt://127.0.0.1:${linked.controlPort}`, ...CONTROL });
+      const dynsec = new Dynsec(inspector);
+      inspector.start();
+      await until(() => inspector.connected, 10_000, 'the inspector');
+      await dynsec.deleteClient('ivan');
+      await inspector.stop();
+      linked.portal.db.prepare("DELETE FROM broker_managed WHERE name LIKE '%ivan'").run();
+      const phone = new Phone(linked, device, 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      assert.equal(await phone.roundTrip(), true, 'acl_file access');
+
+      const outcome = await linked.portal.services.enrollment.revoke(device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok && outcome.kick?.state === 'done');
+      assert.match(outcome.kick.notes.join(), /ivan \(no dynsec client: client id ivanphone taken over\)/);
+      await until(() => !phone.connected, 5_000, 'the phone to be off');
+      const connects = phone.connects;
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked',
+      );
+      assert.equal(phone.connects, connects, 'not back in');
     } finally {
       for (const phone of phones) await phone.end();
       await linked.close();

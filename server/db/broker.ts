@@ -41,6 +41,7 @@ export function brokerRepository(db: Db) {
     'INSERT INTO broker_kicks (username, certificate_id, queued_at) VALUES (?, ?, ?)',
   );
   const pendingKicks = db.prepare<[], KickRow>('SELECT * FROM broker_kicks WHERE done_at IS NULL ORDER BY id');
+  const deviceOf = db.prepare<[number], { device: string | null }>('SELECT device FROM certificates WHERE id = ?');
   const recentKicks = db.prepare<[], KickRow>('SELECT * FROM broker_kicks ORDER BY id DESC LIMIT 20');
   const finishKick = db.prepare<[string, string, number]>(
     'UPDATE broker_kicks SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL',
@@ -65,6 +66,8 @@ export function brokerRepository(db: Db) {
     queueKick: (username: string, certificateId: number | null, at: Date) =>
       void queueKick.run(username, certificateId, at.toISOString()),
     pendingKicks: () => pendingKicks.all(),
+    /** The device a kicked certificate was for (null: none named). */
+    deviceOf: (certificateId: number) => deviceOf.get(certificateId)?.device ?? null,
     recentKicks: () => recentKicks.all(),
     finishKick: (id: number, at: Date, outcome: string) => void finishKick.run(at.toISOString(), outcome, id),
     recordProbe: (row: ProbeRow) =>

@@ -70,6 +70,7 @@ export function describeKick(kick: KickReport | undefined): Notice | undefined {
       return { kind: 'error', message: words.crlNotInForce };
     case 'done':
       if (kick.failures.length) return { kind: 'warning', message: words.failed(kick.failures.join('; ')) };
+      if (kick.notes.length) return { kind: 'warning', message: words.takenOver(kick.notes.join('; ')) };
       return kick.probe.verdict === 'unreachable'
         ? { kind: 'warning', message: words.unverified(kick.probe.error) }
         : { kind: 'success', message: words.done };

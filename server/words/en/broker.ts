@@ -12,6 +12,8 @@ export const broker = {
       'The broker link is down: the revoked device will be disconnected as soon as the portal reaches the broker again (shown on the Broker page).',
     crlNotInForce:
       'The broker still accepts certificates revoked in the new CRL (it has not reloaded it): the device stays connected until it does. The portal keeps checking; see the Broker page.',
+    takenOver: (detail: string) =>
+      `The portal has no broker client of its own for this person, so it could only take over the app's default client id (${detail}): an app set to another client id stays connected until it reconnects.`,
     failed: (detail: string) => `The device could not be disconnected yet (${detail}); the portal tries again.`,
     withoutLink: 'Phones already connected stay connected until they reconnect or the broker restarts.',
   },
