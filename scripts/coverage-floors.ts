@@ -36,6 +36,8 @@ const FLOORS: Record<string, { lines: number; branches: number }> = {
   'server/backup': { lines: 90, branches: 82 },
   'server/mail': { lines: 93, branches: 82 },
   'server/web': { lines: 90, branches: 78 },
+  // Measured 2026-11-27 with its own tests only: 93.7 / 83.2.
+  'server/broker': { lines: 90, branches: 78 },
   // prompt.ts reads a password from a terminal without echo; the tests pipe stdin instead.
   'server/cli': { lines: 45, branches: 45 },
   'server (top level)': { lines: 90, branches: 70 },

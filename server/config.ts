@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { StartupError } from './errors.js';
 
 /** Secrets may come from `NAME` or from a file named by `NAME_FILE` (Docker secrets). */
-const SECRET_VARIABLES = ['ADMIN_PASSWORD', 'CA_KEY_PASSPHRASE', 'SMTP_URL'] as const;
+const SECRET_VARIABLES = ['ADMIN_PASSWORD', 'CA_KEY_PASSPHRASE', 'SMTP_URL', 'BROKER_CONTROL_URL'] as const;
 
 const optionalText = z
   .string()
@@ -76,6 +76,21 @@ const trustProxy = z
     return z.NEVER;
   });
 
+/**
+ * BROKER_CONTROL_URL: the broker's dynsec control account, `mqtt://user:password@host:port` or
+ * `mqtts://`. Both the user and the password are required: the control account is never anonymous.
+ */
+const brokerControlUrl = z
+  .url({ protocol: /^mqtts?$/, error: 'must be an mqtt:// or mqtts:// address with a user and a password' })
+  .refine((value) => {
+    if (!URL.canParse(value)) return true; // already refused above
+    const url = new URL(value);
+    return url.username !== '' && url.password !== '' && url.hostname !== '';
+  }, 'must name the control account: mqtt://user:password@host:port');
+
+/** BROKER_PROBE_URL: where the portal reaches the phones' TLS listener to check the CRL is in force. */
+const brokerProbeUrl = z.url({ protocol: /^mqtts$/, error: 'must be an mqtts:// address (the TLS listener)' });
+
 export const environmentSchema = z
   .object({
     PORT: port(3000),
@@ -93,6 +108,8 @@ export const environmentSchema = z
     MQTT_HOST: optionalText,
     MQTT_PORT: port(8883),
     BROKER_RELOAD_COMMAND: optionalText,
+    BROKER_CONTROL_URL: brokerControlUrl.optional(),
+    BROKER_PROBE_URL: brokerProbeUrl.optional(),
     BACKUP_DIR: optionalText,
     BACKUP_INTERVAL_HOURS: z.coerce
       .number({ error: 'must be a whole number of hours from 1 to 720' })
@@ -151,6 +168,8 @@ export const environmentSchema = z
     ]),
     mqtt: { host: env.MQTT_HOST, port: env.MQTT_PORT },
     brokerReloadCommand: env.BROKER_RELOAD_COMMAND,
+    /** The dynsec control connection; undefined: no broker link (the CRL and reload command only). */
+    brokerControl: env.BROKER_CONTROL_URL ? brokerControlSettings(env.BROKER_CONTROL_URL, env) : undefined,
     /** Outbox messages (bundles) are removed this many days after they were written. */
     outboxRetentionDays: env.OUTBOX_RETENTION_DAYS,
     backup: env.BACKUP_DIR
@@ -160,6 +179,23 @@ export const environmentSchema = z
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     logLevel: env.LOG_LEVEL,
   }));
+
+function brokerControlSettings(value: string, env: { MQTT_PORT: number; BROKER_PROBE_URL?: string | undefined }) {
+  const url = new URL(value);
+  const port = Number(url.port) || (url.protocol === 'mqtts:' ? 8883 : 1883);
+  // The phones' TLS listener, probed after each CRL reload: the control host at MQTT_PORT by default.
+  const probe = new URL(env.BROKER_PROBE_URL ?? `mqtts://${url.host}`);
+  if (!env.BROKER_PROBE_URL) probe.port = String(env.MQTT_PORT);
+  return {
+    url: `${url.protocol}//${url.host}`,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    tls: url.protocol === 'mqtts:',
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    probe: { host: probe.hostname.replace(/^\[|\]$/g, ''), port: Number(probe.port) || 8883 },
+  };
+}
 
 function splitServerNames(names: string[]): { hosts: string[]; ips: string[] } {
   const unique = [...new Set(names.map((name) => name.toLowerCase()))];

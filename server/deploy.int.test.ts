@@ -3,14 +3,14 @@
 // the Compose file's environment and each volume a folder of its own.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { projectRoot } from './paths.js';
 import { tempDir } from './testing/temp-dir.js';
-import { freePort } from './testing/mosquitto.js';
+import { DYNSEC_PLUGIN, freePort } from './testing/mosquitto.js';
 import { openssl } from './testing/openssl.js';
 
 const run = promisify(execFile);
@@ -155,6 +155,26 @@ describe('the Compose services, run natively', () => {
     assert.equal(readFileSync(path.join(certs, 'server.crt'), 'utf8'), before, 'written once');
   });
 
+  test('broker-control makes the dynsec file and the control URL (0600) once, and keeps them on the next run', async () => {
+    const { env, mounts } = native('broker-control');
+    const service = compose.services['broker-control']!;
+    assert.deepEqual(service.command, ['sh', '/init-control.sh']);
+    assert.ok(service.volumes!.includes('./deploy/mosquitto/init-control.sh:/init-control.sh:ro'));
+    const script = path.join(projectRoot, 'deploy/mosquitto/init-control.sh');
+    await run('sh', [script], { env, cwd: projectRoot });
+    const urlFile = path.join(mounts['/broker-control']!, 'url');
+    const url = readFileSync(urlFile, 'utf8');
+    assert.match(url, /^mqtt:\/\/enroll-control:[A-Za-z0-9]{32}@mosquitto:1884\n$/);
+    assert.equal(statSync(urlFile).mode & 0o777, 0o600);
+    const dynsecFile = path.join(mounts['/mosquitto/data']!, 'dynsec.json');
+    const dynsec = readFileSync(dynsecFile, 'utf8');
+    assert.match(dynsec, /"username":\s*"enroll-control"/);
+    assert.ok(!dynsec.includes(url.split(':')[2]!.split('@')[0]!), 'the password is not in the dynsec file');
+    await run('sh', [script], { env, cwd: projectRoot });
+    assert.equal(readFileSync(urlFile, 'utf8'), url, 'kept');
+    assert.equal(readFileSync(dynsecFile, 'utf8'), dynsec, 'kept');
+  });
+
   test("the portal starts on broker-cert's CA with the passphrase file, serves it, and reloads the broker; it is published on 127.0.0.1", async () => {
     const [published] = compose.services.portal!.ports!;
     const [hostAddress, , containerPort] = published!.split(':');
@@ -183,6 +203,65 @@ describe('the Compose services, run natively', () => {
       child.kill('SIGTERM');
       assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
       pidOne.kill();
+    }
+  });
+
+  test("Mosquitto runs the Compose mosquitto.conf with broker-control's dynsec file; the portal's link logs in with the URL file", async () => {
+    // Outside Docker: the container paths become the volumes' folders, the ports free ones, the
+    // plugin Debian's path, and the broker keeps root (as server/testing/mosquitto.ts does).
+    const { mounts } = native('mosquitto');
+    const tlsPort = await freePort();
+    const controlPort = await freePort();
+    const composeConf = readFileSync(path.join(projectRoot, 'deploy/mosquitto/mosquitto.conf'), 'utf8');
+    let conf = composeConf
+      .replace('plugin /usr/lib/mosquitto_dynamic_security.so', `plugin ${DYNSEC_PLUGIN}`)
+      .replace(/^listener 8883$/m, `listener ${tlsPort} 127.0.0.1`)
+      .replace(/^listener 1884$/m, `listener ${controlPort} 127.0.0.1`)
+      .replace(/^log_dest stdout$/m, 'log_dest stderr');
+    for (const [target, dir] of Object.entries(mounts)) conf = conf.split(`${target}/`).join(`${dir}/`);
+    assert.notEqual(conf, composeConf);
+    assert.ok(!/ \/(portal-data|mosquitto)\//.test(conf), conf);
+    const confFile = path.join(tempDir(), 'mosquitto.conf');
+    writeFileSync(confFile, `user root\n${conf}`);
+    const broker = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let brokerLog = '';
+    broker.stderr.on('data', (chunk: Buffer) => (brokerLog += String(chunk)));
+
+    const port = await freePort();
+    const { env } = native('portal', { port });
+    // The URL the init service wrote, with the Compose name and port replaced by the native ones.
+    const url = readFileSync(env.BROKER_CONTROL_URL_FILE!, 'utf8').replace(
+      '@mosquitto:1884',
+      `@127.0.0.1:${controlPort}`,
+    );
+    const urlFile = path.join(tempDir(), 'url');
+    writeFileSync(urlFile, url, { mode: 0o600 });
+    const command = jsonInstruction('CMD');
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: projectRoot,
+      env: {
+        ...env,
+        NODE_ENV: 'production',
+        BROKER_CONTROL_URL_FILE: urlFile,
+        MQTT_PORT: String(tlsPort),
+        BROKER_RELOAD_COMMAND: `kill -HUP ${broker.pid}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const output = await waitFor(child, 'is ready at');
+      let health: { checks: { broker?: string } } | undefined;
+      for (let i = 0; i < 100 && health?.checks.broker !== 'ok'; i++) {
+        health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as typeof health;
+        if (health?.checks.broker !== 'ok') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(health?.checks.broker, 'ok', `${output()}\n${brokerLog}`);
+      assert.doesNotMatch(output(), new RegExp(url.split(':')[2]!.split('@')[0]!), 'the password is never logged');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, 'stops cleanly on SIGTERM');
+      broker.kill();
     }
   });
 });

@@ -125,6 +125,27 @@ describe('docker-compose.yml', () => {
     assert.equal(String(portalEnv.PORT), '3000');
   });
 
+  test('the broker link: a one-shot service makes the control account; its listener is published nowhere', () => {
+    const init = compose.services['broker-control']!;
+    assert.equal(init.image, compose.services.mosquitto!.image, 'the same mosquitto_ctrl as the broker');
+    const urlFile = String(compose.services.portal!.environment!.BROKER_CONTROL_URL_FILE);
+    assert.equal(urlFile, String(init.environment!.URL_FILE));
+    const folder = path.dirname(urlFile);
+    assert.ok(compose.services.portal!.volumes!.includes(`broker-control:${folder}:ro`));
+    assert.ok(init.volumes!.includes(`broker-control:${folder}`));
+    assert.ok(init.volumes!.includes('mosquitto-data:/mosquitto/data'), 'the dynsec file where the broker keeps it');
+    assert.equal(
+      (compose.services.mosquitto!.volumes ?? []).find((v) => v.startsWith('broker-control:')),
+      undefined,
+      'the broker never sees the password in clear',
+    );
+    for (const service of ['mosquitto', 'portal'])
+      assert.deepEqual(compose.services[service]!.depends_on?.['broker-control'], {
+        condition: 'service_completed_successfully',
+      });
+    assert.ok(!(compose.services.mosquitto!.ports ?? []).some((p) => p.endsWith(':1884')), '1884 is not published');
+  });
+
   test('the portal reloads the broker through a shared PID namespace, as the same user', () => {
     const { portal, mosquitto } = compose.services;
     assert.equal(portal?.pid, 'service:mosquitto');
@@ -153,7 +174,9 @@ describe('docker-compose.yml', () => {
       'use_identity_as_username true',
       'cafile /portal-data/ca.crt',
       'crlfile /portal-data/crl.pem',
-      'acl_file /mosquitto/config/acl',
+      'plugin /usr/lib/mosquitto_dynamic_security.so',
+      'plugin_opt_config_file /mosquitto/data/dynsec.json',
+      'listener 1884',
     ]) {
       assert.ok(conf.split('\n').includes(line), line);
     }
@@ -161,10 +184,8 @@ describe('docker-compose.yml', () => {
     assert.ok(
       compose.services.portal!.volumes!.includes(`portal-data:${compose.services.portal!.environment!.DATA_DIR}`),
     );
-    assert.match(
-      readFileSync(path.join(projectRoot, 'deploy/mosquitto/acl'), 'utf8'),
-      /^pattern readwrite owntracks\/%u\/#$/m,
-    );
+    // Access comes from the dynsec plugin alone: an acl_file would take precedence over it.
+    assert.ok(!/^acl_file/m.test(conf), 'no acl_file');
     const certCommand = compose.services['broker-cert']!.command!.at(-1)!;
     assert.match(certCommand, /node dist\/server\/cli.js server-cert .*--out \/broker-certs/);
   });

@@ -7,10 +7,12 @@ import { createAccounts } from './accounts/accounts.js';
 import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
 import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
+import { createBrokerAccess } from './broker/access.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
 import { auditedTransactions, auditRepository } from './db/audit.js';
+import { brokerRepository } from './db/broker.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
 import type { Db } from './db/database.js';
@@ -38,6 +40,8 @@ export interface ServiceDeps {
   hashLimits?: HashLimits;
   /** First retry delay of a failed CRL publication; tests shorten it. */
   crlRetryFirstMs?: number;
+  /** The broker link's back-off and probe deadlines; tests shorten them. */
+  brokerTimings?: Parameters<typeof createBrokerAccess>[0]['timings'];
 }
 
 interface StartLog {
@@ -55,9 +59,39 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const settings = settingsRepository(db);
   const certificates = certificatesRepository(db);
   const serverCertificates = serverCertificatesRepository(db);
+  const brokerRecords = brokerRepository(db);
   // Background failures (key pre-generation) are logged once start() has a log to write to.
   let reportBackgroundError: (error: unknown) => void = () => undefined;
 
+  const crl = new CrlPublisher({
+    db,
+    ca,
+    file: files.crl,
+    settings,
+    audit,
+    now,
+    reloadCommand: config.brokerReloadCommand,
+    ...(deps.crlRetryFirstMs !== undefined && { retryFirstMs: deps.crlRetryFirstMs }),
+    revoked: function* () {
+      yield* certificates.revokedEntries();
+      yield* serverCertificates.revokedEntries();
+      // The broker link's probe certificates, revoked from the start (server/broker/probe.ts).
+      if (config.brokerControl) yield* brokerRecords.probeEntries(now());
+    },
+  });
+  // With BROKER_CONTROL_URL: access in the broker's dynamic security, kicks after revocations.
+  const broker = config.brokerControl
+    ? createBrokerAccess({
+        control: config.brokerControl,
+        ca,
+        repository: brokerRecords,
+        settings,
+        audited,
+        now,
+        publishCrl: (cause) => crl.publish('system', cause),
+        ...(deps.brokerTimings && { timings: deps.brokerTimings }),
+      })
+    : undefined;
   const enrollment = createEnrollment({
     config,
     files,
@@ -74,20 +108,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),
-    crl: new CrlPublisher({
-      db,
-      ca,
-      file: files.crl,
-      settings,
-      audit,
-      now,
-      reloadCommand: config.brokerReloadCommand,
-      ...(deps.crlRetryFirstMs !== undefined && { retryFirstMs: deps.crlRetryFirstMs }),
-      revoked: function* () {
-        yield* certificates.revokedEntries();
-        yield* serverCertificates.revokedEntries();
-      },
-    }),
+    crl,
+    broker,
   });
   const accounts = createAccounts({
     config,
@@ -113,6 +135,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
     enrollment,
     accounts,
     backups,
+    /** The broker link (undefined without BROKER_CONTROL_URL); presence subscribes through `broker.subscribe`. */
+    broker,
     audit: { page: audit.page, actions: audit.actions },
 
     /** Start-up work, in order; the portal listens only after it. */
@@ -120,6 +144,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
       reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
+      // The link connects in the background; each connection reconciles (start included).
+      broker?.start(log);
       for (const timer of timers.splice(0)) clearInterval(timer);
       const daily = (what: string, work: () => void, everyMs = 86400_000) => {
         const run = () => {
@@ -148,6 +174,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       backups?.stop();
+      await broker?.stop();
       await enrollment.stop();
     },
   };

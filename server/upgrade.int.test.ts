@@ -165,6 +165,17 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       );
     },
   },
+  {
+    migration: '008_broker_link',
+    check(db) {
+      // The broker link's tables start empty: a release without the link managed nothing in dynsec,
+      // owes no kick and made no probe (the CRL holds only what the release revoked).
+      for (const name of ['broker_managed', 'broker_kicks', 'broker_probes'])
+        assert.equal(db.prepare(`SELECT count(*) FROM ${name}`).pluck().get(), 0, `${name} is empty`);
+      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('broker_probes');
+      assert.deepEqual(columns, ['serial', 'pem', 'created_at', 'not_after', 'covers_kick']);
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

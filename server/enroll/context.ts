@@ -1,5 +1,6 @@
 // What the enrollment use cases work with. Built once by the composition root (server/services.ts)
 // and seen only inside enroll/: routes reach the use cases through the Enrollment facade.
+import type { BrokerAccess } from '../broker/access.js';
 import type { Config } from '../config.js';
 import type { AuditedTransaction, AuditRepository } from '../db/audit.js';
 import type { CertificatesRepository } from '../db/certificates.js';
@@ -34,6 +35,8 @@ export interface EnrollDeps {
   minter: Minter;
   mailer: Mailer;
   crl: CrlPublisher;
+  /** The broker link's access management; undefined without BROKER_CONTROL_URL. */
+  broker?: BrokerAccess | undefined;
 }
 
 /** Who asked, for the audit log. */

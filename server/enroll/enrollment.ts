@@ -2,6 +2,7 @@
 // dependencies once. Routes see this interface, never the database, the CA or the mailer.
 import { createReadStream, type ReadStream } from 'node:fs';
 import path from 'node:path';
+import type { LinkState } from '../broker/link.js';
 import { databasePing } from '../db/database.js';
 import type { ListSort, ListStatus } from '../db/certificate-list.js';
 import { listOutbox, pruneOutbox } from '../mail/transport.js';
@@ -36,6 +37,15 @@ export interface CertificateListQuery {
 }
 
 type Check = 'ok' | 'degraded' | 'failing';
+
+/** The link's state as /healthz shows it (never the control account's address or name). */
+function brokerLinkHealth(state: LinkState) {
+  return {
+    status: state.status,
+    since: state.since.toISOString(),
+    ...(state.lastError && { lastError: state.lastError.message, lastErrorAt: state.lastError.at.toISOString() }),
+  };
+}
 
 export function createEnrollment(ctx: EnrollDeps) {
   const ping = databasePing(ctx.db);
@@ -95,6 +105,15 @@ export function createEnrollment(ctx: EnrollDeps) {
     /** Where phones connect: MQTT_HOST, else the address entered on the Settings page, else none yet. */
     brokerAddress: () => brokerAddress(ctx),
     setBrokerAddress: (input: BrokerAddressInput, actor: Actor) => setBrokerAddress(ctx, input, actor),
+
+    /**
+     * The broker link, for the Broker page: undefined without BROKER_CONTROL_URL. `reconcile` makes
+     * dynsec match the database now (audited with the admin's name).
+     */
+    broker: ctx.broker && {
+      overview: ctx.broker.overview,
+      reconcile: (actor: Actor) => ctx.broker!.reconcile('on demand', actor),
+    },
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),
@@ -175,7 +194,8 @@ export function createEnrollment(ctx: EnrollDeps) {
           : nextUpdate.getTime() - now < CRL_DEGRADED_WITHIN_MS || pending
             ? 'degraded'
             : 'ok';
-      const checks = { database, ca, crl };
+      // The broker link away is degraded, not failing: issuing and revoking still work, kicks wait.
+      const checks = { database, ca, crl, ...(ctx.broker && { broker: ctx.broker.health() as Check }) };
       const values = Object.values(checks);
       const status: Check = values.includes('failing') ? 'failing' : values.includes('degraded') ? 'degraded' : 'ok';
       return {
@@ -183,6 +203,7 @@ export function createEnrollment(ctx: EnrollDeps) {
         checks,
         crlNextUpdate: nextUpdate?.toISOString(),
         ...(pending && { crlPublication: { failingSince: pending.since.toISOString(), error: pending.error } }),
+        ...(ctx.broker && { brokerLink: brokerLinkHealth(ctx.broker.state()) }),
       };
     },
 

@@ -3,6 +3,7 @@
 import { enrollmentMessage } from '../mail/enrollment.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
+import { wordsFor } from '../words/index.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
@@ -41,7 +42,7 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
 
 type IssueDeps = Pick<
   EnrollDeps,
-  'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
+  'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl' | 'broker'
 >;
 
 export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
@@ -54,6 +55,11 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
   const daysLeft = caDaysLeft(ctx);
   if (request.days > daysLeft)
     return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
+
+  // A certificate whose CN is a broker account the portal did not create (the control account, Home
+  // Assistant, a Recorder) would inherit that account's roles, up to full control of the broker.
+  if (ctx.broker && (await ctx.broker.isUnmanagedClient(request.username)))
+    return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
 
   const existing = ctx.users.find(request.username);
   if (existing && existing.email !== request.email && !request.changeEmail) {
@@ -133,6 +139,8 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
   });
   if (!recorded.ok) return recorded; // nothing was recorded; the bundle never leaves this function
   const { certificateId } = recorded;
+  // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
+  await ctx.broker?.syncPerson(request.username);
 
   try {
     const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial

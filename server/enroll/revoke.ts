@@ -1,16 +1,26 @@
 // Revoking certificates: status, time, reason and audit row in one transaction; then the bundle's
 // outbox message goes, and a new CRL. A CRL that cannot be published does not undo the
-// revocation: it is retried until it succeeds.
+// revocation: it is retried until it succeeds. With a broker link, the device is then disconnected:
+// the kick is queued in the revocation's transaction, a probe certificate rides in the same CRL, and
+// the kick is carried out once the broker refuses that probe (server/broker/access.ts).
+import type { KickReport } from '../broker/access.js';
 import { removeOutboxMessages } from '../mail/transport.js';
 import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
 
-export type Revoked = Ok<{ serial: string; publication: PublicationResult }>;
+export type { KickReport };
+
+export type Revoked = Ok<{
+  serial: string;
+  publication: PublicationResult;
+  /** What became of the device's connection; undefined without a broker link. */
+  kick: KickReport | undefined;
+}>;
 export type RevokeOutcome = Revoked | Failed<'not-found' | 'already-revoked'>;
 
-type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl' | 'files'>;
+type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl' | 'files' | 'broker'>;
 
 export async function revokeCertificate(
   ctx: RevokeDeps,
@@ -29,6 +39,7 @@ export async function revokeCertificate(
       outcome: 'success',
       detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
     });
+    ctx.broker?.queueKick(existing.username, id, ctx.now());
     return true;
   });
   if (!changed) return failed('already-revoked');
@@ -39,8 +50,11 @@ export async function revokeCertificate(
   } catch {
     /* removed by age at the latest */
   }
+  // The CRL must be in force before the kick: the probe that will show it is listed in this CRL.
+  await ctx.broker?.prepareProbe();
   const publication = await ctx.crl.publishOrRetry(actor.name, `revoked ${existing.serial}`);
-  return ok({ serial: existing.serial, publication });
+  const kick = ctx.broker ? await ctx.broker.enforce() : undefined;
+  return ok({ serial: existing.serial, publication, kick });
 }
 
 /**

@@ -1,7 +1,9 @@
 // A real Mosquitto broker on a free loopback port, configured the way the portal tells admins to:
 // TLS with require_certificate, use_identity_as_username, a crlfile and the OwnTracks ACL pattern.
+// With `dynsec`, the dynamic-security plugin and a plain control listener on loopback as well (the
+// broker link's setup); `acl: false` leaves the acl_file out (access then comes from dynsec only).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +30,24 @@ export interface BrokerFiles {
   serverKey: string;
 }
 
+/** The dynamic-security plugin: its JSON file (made with `mosquitto_ctrl dynsec init` when missing). */
+export interface DynsecOptions {
+  file: string;
+  controlPort: number;
+  /** The control account `mosquitto_ctrl dynsec init` creates with a missing file. */
+  admin?: { username: string; password: string };
+}
+
+export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+
+export interface MosquittoOptions {
+  pidFile?: string;
+  port?: number;
+  dynsec?: DynsecOptions;
+  /** The acl_file with `pattern readwrite owntracks/%u/#` (default true). */
+  acl?: boolean;
+}
+
 export interface ClientIdentity {
   certFile: string;
   keyFile: string;
@@ -41,34 +61,27 @@ export class Mosquitto {
     private readonly log: string[],
   ) {}
 
-  static async start(files: BrokerFiles, options: { pidFile?: string; port?: number } = {}): Promise<Mosquitto> {
+  /** The configuration file; `writeConfig` rewrites it (then `reload()` applies what SIGHUP re-reads). */
+  conf = '';
+  options: MosquittoOptions = {};
+
+  static async start(files: BrokerFiles, options: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = tempDir('enroll-mosquitto-');
     const port = options.port ?? (await freePort());
-    const acl = path.join(dir, 'acl');
-    writeFileSync(acl, 'pattern readwrite owntracks/%u/#\n');
     const conf = path.join(dir, 'mosquitto.conf');
-    writeFileSync(
-      conf,
-      [
-        'user root', // a broker started as root drops to "mosquitto" before reading files; tests keep root
-        'persistence false',
-        ...(options.pidFile ? [`pid_file ${options.pidFile}`] : []),
-        'log_dest stderr',
-        'log_type error',
-        'log_type warning',
-        'log_type notice',
-        `listener ${port} 127.0.0.1`,
-        `cafile ${files.caFile}`,
-        `certfile ${files.serverCert}`,
-        `keyfile ${files.serverKey}`,
-        `crlfile ${files.crlFile}`,
-        'require_certificate true',
-        'use_identity_as_username true',
-        `acl_file ${acl}`,
-        '',
-      ].join('\n'),
-    );
-    return Mosquitto.run(conf, port, files);
+    if (options.dynsec && !existsSync(options.dynsec.file)) {
+      const admin = options.dynsec.admin ?? { username: 'enroll-control', password: 'control-password' };
+      await execFileAsync('mosquitto_ctrl', ['dynsec', 'init', options.dynsec.file, admin.username, admin.password]);
+    }
+    Mosquitto.writeConfig(conf, dir, port, files, options);
+    const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const log: string[] = [];
+    child.stderr.on('data', (chunk: Buffer) => log.push(String(chunk)));
+    const broker = new Mosquitto(port, child, files, log);
+    broker.conf = conf;
+    broker.options = options;
+    await broker.waitUntilListening();
+    return broker;
   }
 
   /**
@@ -80,16 +93,66 @@ export class Mosquitto {
     const log: string[] = [];
     child.stderr.on('data', (chunk: Buffer) => log.push(String(chunk)));
     const broker = new Mosquitto(port, child, files, log);
+    broker.conf = confFile;
     await broker.waitUntilListening();
     return broker;
   }
 
+  /** Rewrites this broker's configuration (e.g. without the acl_file); `reload()` makes it re-read it. */
+  rewriteConfig(options: MosquittoOptions) {
+    this.options = options;
+    Mosquitto.writeConfig(this.conf, path.dirname(this.conf), this.port, this.files, options);
+  }
+
+  private static writeConfig(conf: string, dir: string, port: number, files: BrokerFiles, options: MosquittoOptions) {
+    const acl = path.join(dir, 'acl');
+    writeFileSync(acl, 'pattern readwrite owntracks/%u/#\n');
+    const dynsec = options.dynsec;
+    writeFileSync(
+      conf,
+      [
+        'user root', // a broker started as root drops to "mosquitto" before reading files; tests keep root
+        'persistence false',
+        ...(options.pidFile ? [`pid_file ${options.pidFile}`] : []),
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+        ...(dynsec
+          ? [
+              // One set of security settings for every listener: the plugin's, plus the listeners' own TLS.
+              'per_listener_settings false',
+              'allow_anonymous false',
+              `plugin ${DYNSEC_PLUGIN}`,
+              `plugin_opt_config_file ${dynsec.file}`,
+            ]
+          : []),
+        `listener ${port} 127.0.0.1`,
+        `cafile ${files.caFile}`,
+        `certfile ${files.serverCert}`,
+        `keyfile ${files.serverKey}`,
+        `crlfile ${files.crlFile}`,
+        'require_certificate true',
+        'use_identity_as_username true',
+        ...(options.acl === false ? [] : [`acl_file ${acl}`]),
+        // The control listener: passwords (the dynsec control account), loopback only.
+        ...(dynsec ? [`listener ${dynsec.controlPort} 127.0.0.1`] : []),
+        '',
+      ].join('\n'),
+    );
+  }
+
   private async waitUntilListening() {
+    for (const port of [this.port, ...(this.options.dynsec ? [this.options.dynsec.controlPort] : [])])
+      await this.waitForPort(port);
+  }
+
+  private async waitForPort(port: number) {
     const { connect } = await import('node:net');
     for (let attempt = 0; attempt < 100; attempt++) {
       if (this.process.exitCode !== null) throw new Error(`mosquitto exited: ${this.log.join('')}`);
       const open = await new Promise<boolean>((resolve) => {
-        const socket = connect(this.port, '127.0.0.1', () => {
+        const socket = connect(port, '127.0.0.1', () => {
           socket.destroy();
           resolve(true);
         });

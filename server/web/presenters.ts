@@ -1,5 +1,7 @@
 // Small helpers that turn stored values into what pages show.
 import type { PublicationResult, ReloadOutcome } from '../enroll/crl-publisher.js';
+import type { KickReport } from '../enroll/revoke.js';
+import { wordsFor } from '../words/index.js';
 
 /** "in 11 months", "3 days ago". */
 export function relativeTime(date: Date | string, now: Date): string {
@@ -53,4 +55,24 @@ export function describePublication(done: string, result: PublicationResult): No
   const reload = describeReload(publication.reload);
   if (reload) notices.push({ kind: reload.ok ? 'info' : 'error', message: reload.message });
   return notices;
+}
+
+/** What became of a revoked device's connection (the broker link), as one notice. */
+export function describeKick(kick: KickReport | undefined): Notice | undefined {
+  const words = wordsFor().broker.kick;
+  if (!kick) return { kind: 'info', message: words.withoutLink };
+  switch (kick.state) {
+    case 'none':
+      return undefined;
+    case 'queued':
+      return { kind: 'warning', message: words.queued };
+    case 'crl-not-in-force':
+      return { kind: 'error', message: words.crlNotInForce };
+    case 'done':
+      if (kick.failures.length) return { kind: 'warning', message: words.failed(kick.failures.join('; ')) };
+      if (kick.notes.length) return { kind: 'warning', message: words.takenOver(kick.notes.join('; ')) };
+      return kick.probe.verdict === 'unreachable'
+        ? { kind: 'warning', message: words.unverified(kick.probe.error) }
+        : { kind: 'success', message: words.done };
+  }
 }

@@ -1,4 +1,5 @@
-// GET /broker: the mosquitto.conf lines for this portal, and the broker's TLS server certificate.
+// GET /broker: the mosquitto.conf lines for this portal, the broker's TLS server certificate, and
+// with a broker link its state, the last reconcile and kicks, and a button to reconcile now.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
@@ -6,6 +7,7 @@ import { revocationReasonSchema, splitNames } from '../../enroll/rules.js';
 import { describePublication } from '../presenters.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 import { OneTimeSecrets } from '../one-time-secrets.js';
+import { wordsFor } from '../../words/index.js';
 
 const serverCertBody = z.object({
   hosts: z.string().max(2000).default(''),
@@ -30,7 +32,7 @@ function mosquittoConf(setup: { dataDir: string; mqttPort: number }): string {
 }
 
 const brokerRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons' | 'now'>;
+  enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons' | 'now' | 'broker'>;
 }> = async (app, { enrollment }) => {
   // A new server certificate's key, in memory only, for ten minutes: the result page (which a reload
   // shows again, issuing nothing) and its download read it; then it is gone for good.
@@ -50,6 +52,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       caConstrained: setup.caConstrained,
       caServerNames: setup.caServerNames,
       serverCertificates: enrollment.serverCertificates.list(),
+      brokerLink: enrollment.broker?.overview(),
       reasons: enrollment.revocationReasons(),
       values: { hosts: setup.mqttHost ?? '', ips: '' },
       errors: {},
@@ -59,6 +62,15 @@ const brokerRoutes: FastifyPluginAsyncZod<{
   };
 
   app.get('/broker', async (_request, reply) => reply.page('broker', render()));
+
+  app.post('/broker/reconcile', async (request, reply) => {
+    if (!enrollment.broker) return reply.callNotFound();
+    const words = wordsFor().broker.page;
+    const report = await enrollment.broker.reconcile({ name: request.session.admin!, ip: request.ip });
+    if (report.error) request.flash('error', words.reconcileFailed(report.error));
+    else request.flash('success', words.reconcileDone(report.changes.length));
+    return reply.redirect('/broker#broker-link', 303);
+  });
 
   app.post(
     '/broker/server-cert/:id/revoke',

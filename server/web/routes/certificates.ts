@@ -6,7 +6,7 @@ import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
 import type { Passphrases } from '../one-time-secrets.js';
 import { fieldErrors } from '../forms.js';
-import { describePublication } from '../presenters.js';
+import { describeKick, describePublication } from '../presenters.js';
 
 const PAGE_SIZE = 50;
 
@@ -120,7 +120,8 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       } else {
         for (const notice of describePublication('Certificate revoked.', outcome.publication))
           request.flash(notice.kind, notice.message);
-        request.flash('info', 'Phones already connected stay connected until they reconnect or the broker restarts.');
+        const kick = describeKick(outcome.kick);
+        if (kick) request.flash(kick.kind, kick.message);
       }
       return reply.redirect(`/certificates/${id}`, 303);
     },

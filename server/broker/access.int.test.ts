@@ -1,0 +1,210 @@
+// Access managed in dynsec, against real Mosquitto 2.0.11 with the plugin: a person's first
+// certificate creates their client and role, the last revoked deletes them, usernames of broker
+// accounts the portal did not create are refused, reconcile repairs drift (on demand, audited), and
+// a broker on acl_file moves to dynsec without a phone losing access.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser } from '../testing/harness.js';
+import { CONTROL, issueDevice, Phone, startLinkedPortal, until, type LinkedPortal } from '../testing/broker-link.js';
+import { Dynsec } from './dynsec.js';
+import { BrokerLink } from './link.js';
+
+/** A second control connection of the test's own, to look at dynsec and to change it behind the portal's back. */
+async function inspector(linked: LinkedPortal) {
+  const link = new BrokerLink({ url: `mqtt://127.0.0.1:${linked.controlPort}`, ...CONTROL });
+  const dynsec = new Dynsec(link);
+  link.start();
+  await until(() => link.connected, 10_000, 'the inspector link');
+  return { dynsec, stop: () => link.stop() };
+}
+
+async function linkUp(linked: LinkedPortal) {
+  await until(
+    () =>
+      linked.portal.services.broker!.state().status === 'connected' &&
+      linked.portal.services.broker!.overview().lastReconcile !== undefined,
+    15_000,
+    'the link and its first reconcile',
+  );
+}
+
+describe('access in dynsec', () => {
+  test('first certificate creates the client and role; the last revoked deletes them; others untouched', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      const alicePhone = await issueDevice(linked, 'alice', 'phone');
+      const client = await look.dynsec.getClient('alice');
+      assert.deepEqual(
+        client?.roles.map((role) => role.rolename),
+        ['owntracks-enroll-alice'],
+      );
+      assert.equal(client?.textname, 'OwnTracks Enroll: alice');
+      const role = await look.dynsec.getRole('owntracks-enroll-alice');
+      assert.deepEqual(role?.acls.map((acl) => `${acl.acltype} ${acl.topic}`).sort(), [
+        'publishClientReceive owntracks/alice/#',
+        'publishClientSend owntracks/alice/#',
+        'subscribePattern owntracks/alice/#',
+      ]);
+      const phone = new Phone(linked, alicePhone);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'alice’s phone to connect');
+      assert.equal(await phone.roundTrip(), true, 'alice reads her own topics');
+      const others = await phone.client.subscribeAsync('owntracks/bob/#', { qos: 1 }).then(
+        (granted) => granted[0]!.qos,
+        () => 128, // MQTT.js rejects a refused subscription
+      );
+      assert.equal(others, 128, 'but not bob’s');
+
+      // A second device changes nothing in dynsec, so the first stays connected.
+      const aliceTablet = await issueDevice(linked, 'alice', 'tablet');
+      assert.equal(phone.closes, 0);
+      await issueDevice(linked, 'bob', 'phone');
+
+      // Revoking one of two keeps the client; revoking the last deletes client and role.
+      await linked.portal.services.enrollment.revoke(alicePhone.certificateId, 'keyCompromise', { name: 'admin' });
+      assert.ok(await look.dynsec.getClient('alice'), 'alice still has her tablet');
+      await linked.portal.services.enrollment.revoke(aliceTablet.certificateId, 'cessationOfOperation', {
+        name: 'admin',
+      });
+      assert.equal(await look.dynsec.getClient('alice'), undefined);
+      assert.equal(await look.dynsec.getRole('owntracks-enroll-alice'), undefined);
+      assert.ok(await look.dynsec.getClient('bob'), 'bob untouched');
+      const managed = linked.portal.db.prepare('SELECT kind, name FROM broker_managed ORDER BY kind, name').all();
+      assert.deepEqual(managed, [
+        { kind: 'client', name: 'bob' },
+        { kind: 'role', name: 'owntracks-enroll-bob' },
+      ]);
+      assert.ok(await look.dynsec.getClient(CONTROL.username), 'the control account is never touched');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('a username equal to a broker account the portal did not create is refused at issue time and listed', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    try {
+      await look.dynsec.createClient('homeassistant', 'Home Assistant', []);
+      await linkUp(linked);
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      for (const username of ['homeassistant', CONTROL.username]) {
+        const refused = await browser.submit('/certificates/new', '/certificates', {
+          username,
+          email: 'ha@example.org',
+          device: 'x',
+          days: '30',
+        });
+        assert.equal(refused.statusCode, 400, username);
+        assert.match(refused.body, /is an account on the broker that this portal does not manage/);
+      }
+      assert.equal(linked.portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0);
+      // Listed on the Broker page once a reconcile has seen it.
+      await browser.submit('/broker', '/broker/reconcile', {});
+      const page = await browser.get('/broker');
+      const listed = /data-testid="unmanaged-clients">([\s\S]*?)<\/ul>/.exec(page.body)?.[1] ?? '';
+      assert.match(listed, /<code>homeassistant<\/code>/);
+      assert.match(listed, /<code>enroll-control<\/code>/);
+      // With the link down, the list the last reconcile kept still refuses it.
+      await linked.broker.stop();
+      await until(() => !linked.portal.services.broker!.state().status.startsWith('connected'), 10_000, 'link down');
+      const offline = await linked.portal.services.enrollment.issue(
+        {
+          username: 'homeassistant',
+          email: 'ha@example.org',
+          device: null,
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: false,
+        },
+        { name: 'admin' },
+      );
+      assert.equal(offline.ok, false);
+      assert.equal(!offline.ok && offline.reason, 'invalid');
+    } finally {
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('reconcile on demand repairs what changed behind the portal, shows it, and is audited', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    try {
+      await linkUp(linked);
+      await issueDevice(linked, 'carol', 'phone');
+      await issueDevice(linked, 'dave', 'phone');
+      // Someone deletes carol's client and empties dave's role on the broker.
+      await look.dynsec.deleteClient('carol');
+      await look.dynsec.removeRoleAcl('owntracks-enroll-dave', {
+        acltype: 'subscribePattern',
+        topic: 'owntracks/dave/#',
+      });
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const answer = await browser.submit('/broker', '/broker/reconcile', {});
+      assert.equal(answer.statusCode, 303);
+      const page = await browser.get('/broker');
+      assert.match(page.body, /Reconciled: 2 change\(s\)/);
+      assert.match(
+        page.body,
+        /data-testid="reconcile-changes"[\s\S]*created client carol[\s\S]*restored the access of role owntracks-enroll-dave/,
+      );
+      assert.ok(await look.dynsec.getClient('carol'));
+      assert.equal((await look.dynsec.getRole('owntracks-enroll-dave'))?.acls.length, 3);
+      const row = linked.portal.db
+        .prepare("SELECT actor, detail FROM audit_log WHERE action = 'broker-reconcile' ORDER BY id DESC")
+        .get() as { actor: string; detail: string };
+      assert.equal(row.actor, 'admin');
+      assert.match(row.detail, /^on demand: created client carol; restored the access/);
+      // Nothing to do the second time.
+      await browser.submit('/broker', '/broker/reconcile', {});
+      assert.match((await browser.get('/broker')).body, /nothing changed/);
+    } finally {
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('moving an acl_file broker to dynsec: no phone loses access', async () => {
+    // Step 1 (README): the broker restarted with the plugin and the control listener, acl_file kept.
+    const linked = await startLinkedPortal({ acl: true });
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      // Phones enrolled before the link, connected on acl_file access: simulated by issuing, then
+      // deleting what the portal made, as a portal without the link would have left it.
+      const erin = await issueDevice(linked, 'erin', 'phone');
+      const look = await inspector(linked);
+      await look.dynsec.deleteClient('erin');
+      linked.portal.db.prepare("DELETE FROM broker_managed WHERE name = 'erin'").run();
+      const phone = new Phone(linked, erin);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'erin’s phone');
+      assert.equal(await phone.roundTrip(), true, 'acl_file gives access, with the plugin loaded');
+      // Step 2: the portal reconciles (here on demand; at start or reconnect in practice).
+      const report = await linked.portal.services.broker!.reconcile('test');
+      assert.deepEqual(report.changes, ['created client erin']);
+      // Step 3: acl_file removed from the configuration, broker reloaded (SIGHUP, no restart).
+      linked.broker.rewriteConfig({ ...linked.brokerOptions, acl: false });
+      linked.broker.reload();
+      // Connected phones stay connected and keep their access, now from dynsec.
+      for (let i = 0; i < 5; i++) assert.equal(await phone.roundTrip(), true, `round trip ${i} after the move`);
+      assert.equal(phone.closes, 0, 'never disconnected');
+      // And the acl_file really is gone: a phone whose person has no dynsec client gets nothing.
+      await look.dynsec.deleteClient('erin'); // kicks erin
+      await until(() => phone.connected, 10_000, 'erin back without a client');
+      assert.equal(await phone.roundTrip(), false, 'no acl_file access any more');
+      await look.stop();
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+});

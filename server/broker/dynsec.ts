@@ -1,0 +1,198 @@
+// Mosquitto's dynamic-security commands over the broker link: JSON on $CONTROL/dynamic-security/v1,
+// answers on .../response matched by correlation data, each with a timeout, and every answer
+// checked with zod before anyone reads it. Only the commands the portal uses are typed here.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { BrokerLink } from './link.js';
+
+const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
+const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
+const COMMAND_TIMEOUT_MS = 5_000;
+
+const responseSchema = z.object({
+  responses: z.array(
+    z.object({
+      command: z.string(),
+      correlationData: z.string().optional(),
+      error: z.string().optional(),
+      data: z.unknown().optional(),
+    }),
+  ),
+});
+
+const aclSchema = z.object({
+  acltype: z.string(),
+  topic: z.string(),
+  allow: z.boolean(),
+  priority: z.number().optional(),
+});
+export type Acl = z.infer<typeof aclSchema>;
+
+const roleRefSchema = z.object({ rolename: z.string(), priority: z.number().optional() });
+
+const clientSchema = z.object({
+  username: z.string(),
+  textname: z.string().optional(),
+  roles: z.array(roleRefSchema).default([]),
+  groups: z.array(z.object({ groupname: z.string() })).default([]),
+  disabled: z.boolean().optional(),
+});
+export type DynsecClient = z.infer<typeof clientSchema>;
+
+const roleSchema = z.object({
+  rolename: z.string(),
+  textname: z.string().optional(),
+  acls: z.array(aclSchema).default([]),
+});
+export type DynsecRole = z.infer<typeof roleSchema>;
+
+const listClientsData = z.object({ totalCount: z.number(), clients: z.array(clientSchema) });
+const listRolesData = z.object({ totalCount: z.number(), roles: z.array(roleSchema) });
+
+/** A command the broker answered with an error ("Client not found", "Role already exists", ...). */
+export class DynsecError extends Error {
+  override name = 'DynsecError';
+  constructor(
+    readonly command: string,
+    readonly brokerError: string,
+  ) {
+    super(`${command}: ${brokerError}`);
+  }
+}
+
+/** No answer in time, or the link went away while waiting. */
+export class DynsecUnavailable extends Error {
+  override name = 'DynsecUnavailable';
+}
+
+interface Waiting {
+  resolve: (data: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  command: string;
+}
+
+export class Dynsec {
+  #waiting = new Map<string, Waiting>();
+  // One process, one prefix: another portal on the same broker (or a stale answer) never matches.
+  #prefix = randomBytes(6).toString('hex');
+  #next = 0;
+
+  constructor(
+    private readonly link: BrokerLink,
+    private readonly timeoutMs = COMMAND_TIMEOUT_MS,
+  ) {
+    link.subscribe(DYNSEC_RESPONSE_TOPIC, (_topic, payload) => this.#receive(payload));
+    link.onState((state) => {
+      if (state.status === 'connected') return;
+      for (const [id, waiting] of this.#waiting) {
+        clearTimeout(waiting.timer);
+        this.#waiting.delete(id);
+        waiting.reject(new DynsecUnavailable(`${waiting.command}: the broker link went down`));
+      }
+    });
+  }
+
+  #receive(payload: Buffer): void {
+    let parsed: z.infer<typeof responseSchema>;
+    try {
+      parsed = responseSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      return; // not an answer we can read; the command it belongs to times out
+    }
+    for (const response of parsed.responses) {
+      const waiting = response.correlationData ? this.#waiting.get(response.correlationData) : undefined;
+      if (!waiting) continue;
+      this.#waiting.delete(response.correlationData!);
+      clearTimeout(waiting.timer);
+      if (response.error) waiting.reject(new DynsecError(response.command, response.error));
+      else waiting.resolve(response.data);
+    }
+  }
+
+  /** Sends one command and resolves with its `data` (unchecked); rejects with DynsecError or DynsecUnavailable. */
+  async command(command: string, parameters: Record<string, unknown> = {}): Promise<unknown> {
+    if (!this.link.connected) throw new DynsecUnavailable(`${command}: the broker link is not connected`);
+    const correlationData = `${this.#prefix}-${++this.#next}`;
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(correlationData);
+        reject(new DynsecUnavailable(`${command}: no answer from the broker within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.#waiting.set(correlationData, { resolve, reject, timer, command });
+    });
+    try {
+      await this.link.publish(
+        DYNSEC_TOPIC,
+        JSON.stringify({ commands: [{ command, ...parameters, correlationData }] }),
+      );
+    } catch (error) {
+      const waiting = this.#waiting.get(correlationData);
+      if (waiting) {
+        clearTimeout(waiting.timer);
+        this.#waiting.delete(correlationData);
+      }
+      throw new DynsecUnavailable(`${command}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return answer;
+  }
+
+  async listClients(): Promise<DynsecClient[]> {
+    return listClientsData.parse(await this.command('listClients', { verbose: true, count: -1 })).clients;
+  }
+
+  async listRoles(): Promise<DynsecRole[]> {
+    return listRolesData.parse(await this.command('listRoles', { verbose: true, count: -1 })).roles;
+  }
+
+  /** The client, or undefined when the broker has none by that name. */
+  async getClient(username: string): Promise<DynsecClient | undefined> {
+    try {
+      return z.object({ client: clientSchema }).parse(await this.command('getClient', { username })).client;
+    } catch (error) {
+      if (error instanceof DynsecError && /not found/i.test(error.brokerError)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The role, or undefined when the broker has none by that name. */
+  async getRole(rolename: string): Promise<DynsecRole | undefined> {
+    try {
+      return z.object({ role: roleSchema }).parse(await this.command('getRole', { rolename })).role;
+    } catch (error) {
+      if (error instanceof DynsecError && /not found/i.test(error.brokerError)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A client without a password: it can only come in with a certificate (use_identity_as_username). */
+  async createClient(username: string, textname: string, roles: string[]): Promise<void> {
+    await this.command('createClient', { username, textname, roles: roles.map((rolename) => ({ rolename })) });
+  }
+
+  /** Deletes the client; Mosquitto disconnects every connection with that username at once. */
+  async deleteClient(username: string): Promise<void> {
+    await this.command('deleteClient', { username });
+  }
+
+  async createRole(rolename: string, textname: string, acls: Acl[]): Promise<void> {
+    await this.command('createRole', { rolename, textname, acls });
+  }
+
+  async deleteRole(rolename: string): Promise<void> {
+    await this.command('deleteRole', { rolename });
+  }
+
+  /** Adds a role to a client. Mosquitto 2.0 disconnects the client's connections when it does. */
+  async addClientRole(username: string, rolename: string): Promise<void> {
+    await this.command('addClientRole', { username, rolename });
+  }
+
+  async addRoleAcl(rolename: string, acl: Acl): Promise<void> {
+    await this.command('addRoleACL', { rolename, ...acl });
+  }
+
+  async removeRoleAcl(rolename: string, acl: Pick<Acl, 'acltype' | 'topic'>): Promise<void> {
+    await this.command('removeRoleACL', { rolename, acltype: acl.acltype, topic: acl.topic });
+  }
+}

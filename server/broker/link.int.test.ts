@@ -1,0 +1,168 @@
+// The broker link against real Mosquitto 2.0.11 with the dynamic-security plugin: it connects,
+// shows its state on /healthz and the Broker page, survives the broker going away and coming back,
+// and its dynsec commands are answered, refused with the broker's error, or time out.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { Browser } from '../testing/harness.js';
+import { issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { freePort } from '../testing/mosquitto.js';
+import { Dynsec, DynsecError, DynsecUnavailable } from './dynsec.js';
+import { BrokerLink } from './link.js';
+
+describe('broker link', () => {
+  test('connects, shows its state, goes degraded (not down) while the broker is away, and comes back', async () => {
+    const linked = await startLinkedPortal();
+    try {
+      const { portal } = linked;
+      const broker = portal.services.broker!;
+      await until(() => broker.state().status === 'connected', 10_000, 'the link to connect');
+      const healthy = await portal.app.inject({ url: '/healthz' });
+      assert.equal(healthy.statusCode, 200);
+      assert.equal(healthy.json().checks.broker, 'ok');
+      assert.equal(healthy.json().brokerLink.status, 'connected');
+      assert.doesNotMatch(healthy.body, /control-password|enroll-control/, 'no account name or password');
+
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const page = await browser.get('/broker');
+      assert.match(page.body, /data-testid="broker-link-status">connected</);
+      assert.doesNotMatch(page.body, /control-password/);
+
+      await linked.broker.stop();
+      await until(() => broker.state().status !== 'connected', 10_000, 'the link to notice');
+      const away = await portal.app.inject({ url: '/healthz' });
+      assert.equal(away.statusCode, 200, 'degraded, not down');
+      assert.equal(away.json().status, 'degraded');
+      assert.equal(away.json().checks.broker, 'degraded');
+      assert.notEqual(away.json().brokerLink.status, 'connected');
+      const downPage = await browser.get('/broker');
+      assert.match(downPage.body, /data-testid="broker-link-status">(down|connecting)</);
+
+      await restartBroker(linked);
+      await until(() => broker.state().status === 'connected', 10_000, 'the link to reconnect');
+      assert.equal((await portal.app.inject({ url: '/healthz' })).json().checks.broker, 'ok');
+    } finally {
+      await linked.close();
+    }
+  });
+
+  test('a wrong control password is reported as the last error and the link keeps trying', async () => {
+    const linked = await startLinkedPortal({
+      portal: { env: { BROKER_CONTROL_URL: 'mqtt://enroll-control:wrong-password@127.0.0.1:1' } },
+    });
+    try {
+      const link = new BrokerLink(
+        { url: `mqtt://127.0.0.1:${linked.controlPort}`, username: 'enroll-control', password: 'wrong-password' },
+        { backoffFirstMs: 50, backoffMaxMs: 200 },
+      );
+      const states: string[] = [];
+      link.onState((state) => states.push(state.status));
+      link.start();
+      await until(
+        () => link.state.lastError !== undefined && states.filter((s) => s === 'connecting').length >= 3,
+        10_000,
+        'retries',
+      );
+      assert.match(link.state.lastError!.message, /Not authorized|Bad user name or password/i);
+      assert.notEqual(link.state.status, 'connected');
+      await link.stop();
+    } finally {
+      await linked.close();
+    }
+  });
+
+  test('dynsec commands: answered and checked, refused with the broker error, and timed out', async () => {
+    const linked = await startLinkedPortal();
+    const link = new BrokerLink({
+      url: `mqtt://127.0.0.1:${linked.controlPort}`,
+      username: 'enroll-control',
+      password: 'control-password-for-tests',
+    });
+    try {
+      const dynsec = new Dynsec(link, 2000);
+      await assert.rejects(dynsec.listClients(), DynsecUnavailable, 'refused while not connected');
+      link.start();
+      await until(() => link.connected, 10_000, 'the link');
+      const clients = await dynsec.listClients();
+      assert.ok(clients.some((client) => client.username === 'enroll-control'));
+      await dynsec.createRole('test-role', 'a test', [
+        { acltype: 'publishClientSend', topic: 'test/#', allow: true, priority: 0 },
+      ]);
+      await dynsec.createClient('test-client', 'a test', ['test-role']);
+      const client = await dynsec.getClient('test-client');
+      assert.deepEqual(
+        client?.roles.map((role) => role.rolename),
+        ['test-role'],
+      );
+      assert.equal(await dynsec.getClient('nobody'), undefined);
+      await assert.rejects(dynsec.createClient('test-client', 'again', []), (error: unknown) => {
+        assert.ok(error instanceof DynsecError);
+        assert.match(error.brokerError, /already exists/i);
+        return true;
+      });
+      await assert.rejects(dynsec.command('noSuchCommand'), DynsecError);
+      await dynsec.deleteClient('test-client');
+      assert.equal(await dynsec.getClient('test-client'), undefined);
+      // Parallel commands each get their own answer (correlation data).
+      const [a, b] = await Promise.all([dynsec.getRole('test-role'), dynsec.getClient('enroll-control')]);
+      assert.equal(a?.rolename, 'test-role');
+      assert.equal(b?.username, 'enroll-control');
+    } finally {
+      await link.stop();
+      await linked.close();
+    }
+
+    // A broker without the plugin never answers: the command times out.
+    const port = await freePort();
+    const plain = spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+    const bare = new BrokerLink(
+      { url: `mqtt://127.0.0.1:${port}`, username: 'x', password: 'y' },
+      { backoffFirstMs: 50 },
+    );
+    try {
+      bare.start();
+      await until(() => bare.connected, 10_000, 'the plain broker');
+      const started = Date.now();
+      await assert.rejects(new Dynsec(bare, 300).listClients(), DynsecUnavailable);
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await bare.stop();
+      plain.kill();
+    }
+  });
+
+  test('subscribe (for presence): messages on a filter reach the handler, across a broker restart, until unsubscribed', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      const heard: string[] = [];
+      const stop = broker.subscribe('owntracks/+/+', (topic, payload) => heard.push(`${topic} ${String(payload)}`));
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'gina', 'phone'));
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      await phone.publish('owntracks/gina/phone', 'one');
+      await until(() => heard.includes('owntracks/gina/phone one'), 5_000, 'the first message');
+
+      await restartBroker(linked);
+      await until(() => broker.state().status === 'connected' && phone.connected, 15_000, 'link and phone back');
+      await phone.publish('owntracks/gina/phone', 'two');
+      await until(() => heard.includes('owntracks/gina/phone two'), 5_000, 'a message after the restart');
+
+      stop();
+      await phone.publish('owntracks/gina/phone', 'three');
+      // The phone's own subscription sees "four" after "three": by then "three" would have reached the portal too.
+      assert.equal(await phone.roundTrip(), true);
+      assert.ok(!heard.some((line) => line.endsWith(' three')), heard.join('; '));
+      assert.ok(
+        heard.every((line) => line.startsWith('owntracks/gina/phone ')),
+        'only the filter’s topics',
+      );
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+// The broker link's pieces that need no broker: BROKER_CONTROL_URL as the configuration reads it,
+// and the topic filters its subscribers are matched by.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../config.js';
+import { topicMatches } from './link.js';
+
+describe('BROKER_CONTROL_URL', () => {
+  test('unset: no broker link', () => {
+    assert.equal(loadConfig({}).brokerControl, undefined);
+  });
+
+  test('mqtt:// with a user and password; the probe goes to the same host at MQTT_PORT unless told', () => {
+    const control = loadConfig({
+      BROKER_CONTROL_URL: 'mqtt://enroll:p%40ss@mosquitto:1884',
+      MQTT_PORT: '8883',
+    }).brokerControl!;
+    assert.deepEqual(
+      { ...control },
+      {
+        url: 'mqtt://mosquitto:1884',
+        host: 'mosquitto',
+        port: 1884,
+        tls: false,
+        username: 'enroll',
+        password: 'p@ss',
+        probe: { host: 'mosquitto', port: 8883 },
+      },
+    );
+    const tls = loadConfig({
+      BROKER_CONTROL_URL: 'mqtts://enroll:secret@broker.example.org',
+      BROKER_PROBE_URL: 'mqtts://10.0.0.5:18883',
+    }).brokerControl!;
+    assert.equal(tls.port, 8883);
+    assert.equal(tls.tls, true);
+    assert.deepEqual(tls.probe, { host: '10.0.0.5', port: 18883 });
+  });
+
+  for (const value of [
+    'http://enroll:secret@mosquitto:1884',
+    'mqtt://mosquitto:1884',
+    'mqtt://enroll@mosquitto:1884',
+    'not a url',
+  ])
+    test(`refuses ${value} in one line that does not repeat it`, () => {
+      assert.throws(
+        () => loadConfig({ BROKER_CONTROL_URL: value }),
+        (error: Error) => {
+          assert.match(error.message, /^Configuration error: BROKER_CONTROL_URL: must/);
+          assert.doesNotMatch(error.message, /secret|\n/);
+          return true;
+        },
+      );
+    });
+
+  test('BROKER_PROBE_URL is the TLS listener: mqtts:// only', () => {
+    assert.throws(
+      () => loadConfig({ BROKER_PROBE_URL: 'mqtt://mosquitto:1883' }),
+      /BROKER_PROBE_URL: must be an mqtts/,
+    );
+  });
+});
+
+describe('topic filters', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['owntracks/+/+', 'owntracks/alice/phone', true],
+    ['owntracks/+/+', 'owntracks/alice/phone/event', false],
+    ['owntracks/#', 'owntracks', true],
+    ['owntracks/#', 'owntracks/alice/phone/cmd', true],
+    ['#', '$SYS/broker/uptime', false],
+    ['+/broker/uptime', '$SYS/broker/uptime', false],
+    ['$CONTROL/dynamic-security/v1/response', '$CONTROL/dynamic-security/v1/response', true],
+    ['owntracks/alice/#', 'owntracks/bob/phone', false],
+  ];
+  for (const [filter, topic, expected] of cases)
+    test(`${filter} ${expected ? 'matches' : 'does not match'} ${topic}`, () =>
+      assert.equal(topicMatches(filter, topic), expected));
+});

@@ -1,0 +1,224 @@
+// Revocation that takes effect now, against real Mosquitto 2.0.11 with the dynsec plugin and the
+// portal's CRL: the revoked phone (MQTT.js reconnecting every 100 ms) is off within 5 s and refused
+// on every reconnect for 30 s, the person's other device is back within 10 s, a third person never
+// drops; and the broker going away (issues and revokes meanwhile) and coming back is survived and
+// reconciled without restarting the portal.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser, csrfTokenOf } from '../testing/harness.js';
+import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { Dynsec } from './dynsec.js';
+import { BrokerLink } from './link.js';
+
+describe('revocation with the broker link', () => {
+  test('the revoked phone is off within 5 s and stays off; the other device is back within 10 s; others never drop', async (t) => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const revoked = new Phone(linked, await issueDevice(linked, 'alice', 'phone'), 100);
+      const tablet = new Phone(linked, await issueDevice(linked, 'alice', 'tablet'), 100);
+      const other = new Phone(linked, await issueDevice(linked, 'bob', 'phone'), 100);
+      phones.push(revoked, tablet, other);
+      await until(() => revoked.connected && tablet.connected && other.connected, 10_000, 'three phones');
+      assert.equal(await other.roundTrip(), true);
+
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const detail = await browser.get(`/certificates/${revoked.device.certificateId}`);
+      const started = Date.now();
+      const answer = await browser.post(`/certificates/${revoked.device.certificateId}/revoke`, {
+        _csrf: csrfTokenOf(detail.body),
+        reason: 'keyCompromise',
+      });
+      assert.equal(answer.statusCode, 303);
+      await until(() => !revoked.connected, 5_000, 'the revoked phone to be disconnected');
+      // From the admin's click (the revoke page's form posted) to Mosquitto closing the connection.
+      const offAfter = revoked.lastCloseAt - started;
+      t.diagnostic(`revoke to disconnected: ${offAfter} ms`);
+      const page = await browser.get(`/certificates/${revoked.device.certificateId}`);
+      assert.match(page.body, /The revoked device was disconnected from the broker/);
+
+      // The other device comes back (its client id differs; the person's client exists again).
+      await until(() => tablet.connected && tablet.lastConnectAt > started, 10_000, 'the tablet to reconnect');
+      assert.equal(await tablet.roundTrip(), true, 'the tablet has its access back');
+
+      // Refused on every reconnect for the next 30 s, while it keeps trying every 100 ms.
+      const connectsBefore = revoked.connects;
+      const errorsBefore = revoked.errors.length;
+      const watchUntil = Date.now() + 30_000;
+      while (Date.now() < watchUntil) {
+        assert.equal(revoked.connected, false, 'the revoked phone got back in');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(revoked.connects, connectsBefore, 'no connection accepted');
+      const refusals = revoked.errors.slice(errorsBefore);
+      assert.ok(refusals.length >= 20, `it kept trying (${refusals.length} refusals)`);
+      assert.ok(
+        refusals.every((code) => /CERTIFICATE_REVOKED/.test(code)),
+        [...new Set(refusals)].join(', '),
+      );
+
+      assert.equal(other.closes, 0, 'bob never dropped');
+      assert.equal(await other.roundTrip(), true);
+      const kick = linked.portal.db.prepare("SELECT outcome FROM broker_kicks WHERE username = 'alice'").get() as {
+        outcome: string;
+      };
+      assert.match(kick.outcome, /^disconnected/);
+      assert.ok(offAfter > 0 && offAfter < 5_000, `off after ${offAfter} ms`);
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('the broker away and back: issues and revokes meanwhile are carried out and reconciled without a restart', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const carolPhone = await issueDevice(linked, 'carol', 'phone');
+      const carolTablet = await issueDevice(linked, 'carol', 'tablet');
+      const dave = await issueDevice(linked, 'dave', 'phone');
+
+      await linked.broker.stop();
+      await until(() => broker.state().status !== 'connected', 10_000, 'the link to go down');
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      // Meanwhile: one of carol's devices revoked, dave's only one, and erin enrolled.
+      await browser.submit(
+        `/certificates/${carolPhone.certificateId}`,
+        `/certificates/${carolPhone.certificateId}/revoke`,
+        {
+          reason: 'keyCompromise',
+        },
+      );
+      const told = await browser.get(`/certificates/${carolPhone.certificateId}`);
+      assert.match(told.body, /The broker link is down: the revoked device will be disconnected/);
+      await linked.portal.services.enrollment.revoke(dave.certificateId, 'affiliationChanged', { name: 'admin' });
+      const erin = await issueDevice(linked, 'erin', 'phone');
+      const page = await browser.get('/broker');
+      assert.match(page.body, /data-testid="pending-kicks">Waiting to disconnect revoked devices of: carol, dave/);
+      assert.equal(
+        linked.portal.db.prepare('SELECT count(*) FROM broker_kicks WHERE done_at IS NULL').pluck().get(),
+        2,
+        'kicks persisted',
+      );
+
+      await restartBroker(linked);
+      await until(
+        () =>
+          broker.state().status === 'connected' &&
+          broker.overview().pendingKicks.length === 0 &&
+          broker.overview().lastReconcile?.trigger === 'link connected' &&
+          broker.overview().lastReconcile!.at.getTime() > Date.now() - 60_000 &&
+          broker.overview().lastReconcile!.changes.length > 0,
+        20_000,
+        'the kicks and the reconcile after the reconnect',
+      );
+      const changes = broker.overview().lastReconcile!.changes;
+      assert.ok(changes.includes('created client erin'), changes.join('; '));
+      // dave's client went with his kick (no certificate left: not made again, his role deleted).
+      assert.deepEqual(
+        linked.portal.db.prepare("SELECT name FROM broker_managed WHERE name LIKE '%dave'").pluck().all(),
+        [],
+      );
+
+      // Everyone is where the database says.
+      const revokedPhone = new Phone(linked, carolPhone, 100);
+      const tablet = new Phone(linked, carolTablet, 100);
+      const erinPhone = new Phone(linked, erin, 100);
+      phones.push(revokedPhone, tablet, erinPhone);
+      await until(() => tablet.connected && erinPhone.connected, 10_000, 'carol’s tablet and erin');
+      assert.equal(await tablet.roundTrip(), true);
+      assert.equal(await erinPhone.roundTrip(), true);
+      await until(() => revokedPhone.errors.length >= 3, 10_000, 'refusals of the revoked phone');
+      assert.equal(revokedPhone.connects, 0);
+      const done = linked.portal.db.prepare('SELECT username, outcome FROM broker_kicks ORDER BY id').all() as Array<{
+        username: string;
+        outcome: string;
+      }>;
+      assert.equal(done.length, 2);
+      assert.ok(done.every((row) => row.outcome !== null));
+      const health = await linked.portal.app.inject({ url: '/healthz' });
+      assert.equal(health.json().checks.broker, 'ok');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('no kick before the broker is seen to read the new CRL: a reload that does nothing leaves the device on, then the retry kicks', async () => {
+    // The reload command "succeeds" without signalling the broker: its exit status proves nothing.
+    const linked = await startLinkedPortal({ portal: { env: { BROKER_RELOAD_COMMAND: 'true' } } });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'frank', 'phone'), 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      const outcome = await linked.portal.services.enrollment.revoke(phone.device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.equal(outcome.ok && outcome.kick?.state, 'crl-not-in-force');
+      assert.equal(phone.closes, 0, 'not kicked: it would have come straight back');
+      assert.equal(broker.overview().pendingKicks.length, 1);
+      // The broker reloads at last (an admin, or the next reload): the retry sees the probe refused and kicks.
+      linked.broker.reload();
+      await until(() => broker.overview().pendingKicks.length === 0, 15_000, 'the retried kick');
+      await until(() => !phone.connected, 5_000, 'the phone to be off');
+      const connects = phone.connects;
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'three refusals as revoked',
+      );
+      assert.equal(phone.connects, connects, 'refused since');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('a person without a client of the portal’s (still on acl_file): the revoked device is taken over by its client id', async () => {
+    const linked = await startLinkedPortal({ acl: true });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const device = await issueDevice(linked, 'ivan', 'phone');
+      // As before the move to dynsec: no dynsec client, access from the acl_file.
+      const inspector = new BrokerLink({ url: `mqtt://127.0.0.1:${linked.controlPort}`, ...CONTROL });
+      const dynsec = new Dynsec(inspector);
+      inspector.start();
+      await until(() => inspector.connected, 10_000, 'the inspector');
+      await dynsec.deleteClient('ivan');
+      await inspector.stop();
+      linked.portal.db.prepare("DELETE FROM broker_managed WHERE name LIKE '%ivan'").run();
+      const phone = new Phone(linked, device, 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      assert.equal(await phone.roundTrip(), true, 'acl_file access');
+
+      const outcome = await linked.portal.services.enrollment.revoke(device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok && outcome.kick?.state === 'done');
+      assert.match(outcome.kick.notes.join(), /ivan \(no dynsec client: client id ivanphone taken over\)/);
+      await until(() => !phone.connected, 5_000, 'the phone to be off');
+      const connects = phone.connects;
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked',
+      );
+      assert.equal(phone.connects, connects, 'not back in');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+});
