@@ -7,6 +7,7 @@ import { createAccounts } from './accounts/accounts.js';
 import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
 import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
+import { PresenceRecorder, type MessageSource } from './broker/presence.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
@@ -14,12 +15,14 @@ import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
 import type { Db } from './db/database.js';
+import { presenceRepository } from './db/presence.js';
 import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
 import { usersRepository } from './db/users.js';
 import { CrlPublisher } from './enroll/crl-publisher.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createMinter, type Minter } from './enroll/minter.js';
+import { mergeTimes } from './enroll/presence.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import type { Ca } from './pki/ca.js';
 
@@ -38,6 +41,11 @@ export interface ServiceDeps {
   hashLimits?: HashLimits;
   /** First retry delay of a failed CRL publication; tests shorten it. */
   crlRetryFirstMs?: number;
+  /**
+   * Where the presence recorder hears the OwnTracks topics: the broker link's connection (issue 16)
+   * once it exists; tests pass an MQTT.js client of their own. Unset: presence is not recorded.
+   */
+  messageSource?: MessageSource;
 }
 
 interface StartLog {
@@ -57,6 +65,11 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const serverCertificates = serverCertificatesRepository(db);
   // Background failures (key pre-generation) are logged once start() has a log to write to.
   let reportBackgroundError: (error: unknown) => void = () => undefined;
+  let reportPresenceError: (error: unknown) => void = () => undefined;
+  const presenceStore = presenceRepository(db);
+  const presence = deps.messageSource
+    ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
+    : undefined;
 
   const enrollment = createEnrollment({
     config,
@@ -73,6 +86,10 @@ export function createServices(config: Config, deps: ServiceDeps) {
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),
+    presence: {
+      recording: presence !== undefined,
+      times: (key) => mergeTimes(presenceStore.find(key), presence?.heldFor(key)),
+    },
     crl: new CrlPublisher({
       db,
       ca,
@@ -119,6 +136,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
       reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
+      reportPresenceError = (error) => log.error({ err: error }, 'presence recording failed');
+      if (presence && deps.messageSource) presence.start(deps.messageSource);
       for (const timer of timers.splice(0)) clearInterval(timer);
       const daily = (what: string, work: () => void, everyMs = 86400_000) => {
         const run = () => {
@@ -147,6 +166,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       backups?.stop();
+      presence?.stop(); // writes the times held in memory
       await enrollment.stop();
     },
   };

@@ -146,6 +146,15 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.equal(now.settings.audit_prune_before, undefined);
     },
   },
+  {
+    migration: '010_presence',
+    check(db) {
+      // A new, empty table: an upgrade invents no sighting, and every certificate reads "never connected".
+      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('device_presence');
+      assert.deepEqual(columns, ['user_id', 'device', 'last_message_at', 'last_will_at']);
+      assert.equal(db.prepare('SELECT count(*) FROM device_presence').pluck().get(), 0);
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

@@ -12,6 +12,7 @@ import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
 import type { CrlPublisher } from './crl-publisher.js';
 import type { Minter } from './minter.js';
+import type { PresenceReads } from './presence.js';
 
 export interface EnrollDeps {
   config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays'>;
@@ -31,6 +32,8 @@ export interface EnrollDeps {
   minter: Minter;
   mailer: Mailer;
   crl: CrlPublisher;
+  /** Who is connected: last-seen times per person and device (recorded only with a broker link). */
+  presence: PresenceReads;
 }
 
 /** Who asked, for the audit log. */
