@@ -6,9 +6,10 @@ import { broker } from './en/broker.js';
 import { mail } from './en/mail.js';
 import { pages } from './en/pages.js';
 import { pickup } from './en/pickup.js';
+import { presence } from './en/presence.js';
 import { steps } from './en/steps.js';
 
-export const en = { steps, mail, pages, pickup, broker } as const;
+export const en = { steps, mail, pages, pickup, broker, presence } as const;
 
 export type Words = typeof en;
 
