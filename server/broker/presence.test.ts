@@ -16,6 +16,7 @@ import {
   PresenceRecorder,
   SWEEP_EVERY_MS,
   WRITE_EVERY_MS,
+  WRITES_PER_STEP,
   type IncomingMessage,
   type MessageSource,
 } from './presence.js';
@@ -104,6 +105,16 @@ describe('presence recorder', () => {
     const stored = store.find(key)!;
     assert.equal(stored.lastWillAt, new Date(START.getTime() + 61_000).toISOString());
     assert.equal(stored.lastMessageAt, heldAt, 'a last will is not a message');
+  });
+
+  test('many devices due at once are written in steps of WRITES_PER_STEP', () => {
+    const { recorder, message, certify, rows } = setup();
+    for (let i = 0; i < WRITES_PER_STEP + 10; i++) certify(`user${i}`, 'phone');
+    for (let i = 0; i < WRITES_PER_STEP + 10; i++) recorder.receive(message(`owntracks/user${i}/phone`));
+    assert.equal(recorder.sweep(), true, 'more are due');
+    assert.equal(rows().length, WRITES_PER_STEP);
+    assert.equal(recorder.sweep(), false, 'the rest, and nothing after');
+    assert.equal(rows().length, WRITES_PER_STEP + 10);
   });
 
   test('an idle device is forgotten from memory once its minute is over', () => {

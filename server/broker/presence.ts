@@ -16,6 +16,11 @@ export const PRESENCE_TOPIC = 'owntracks/+/+';
 export const WRITE_EVERY_MS = 60_000;
 /** How often held times are looked at for writing: a device first seen is stored within this. */
 export const SWEEP_EVERY_MS = 5_000;
+/**
+ * Devices written per transaction: a thousand devices first seen at once are written in steps, the
+ * event loop free between them, rather than in one long transaction.
+ */
+export const WRITES_PER_STEP = 100;
 /** Larger payloads are not parsed (a last will is ~40 bytes); they still count as a message. */
 export const MAX_PARSED_BYTES = 4096;
 /** Topic levels longer than this name no certificate's user or device: dropped before any lookup. */
@@ -65,7 +70,7 @@ const lastWill = z.object({ _type: z.literal('lwt') });
 
 /** Whether a payload is the app's last will. Anything else, malformed or huge included, is "a message". */
 export function isLastWill(payload: Buffer): boolean {
-  if (payload.length > MAX_PARSED_BYTES || payload[0] !== 0x7b /* { */) return false;
+  if (payload.length > MAX_PARSED_BYTES || payload[0] !== 0x7b /* { */ || !payload.includes('lwt')) return false;
   try {
     return lastWill.safeParse(JSON.parse(payload.toString('utf8'))).success;
   } catch {
@@ -108,7 +113,10 @@ export class PresenceRecorder {
     this.stopTimer();
     this.source = source;
     source.subscribe(PRESENCE_TOPIC, (message) => this.receive(message));
-    this.timer = setInterval(() => this.sweep(), SWEEP_EVERY_MS).unref();
+    const step = () => {
+      if (this.sweep() && this.timer) setImmediate(step);
+    };
+    this.timer = setInterval(step, SWEEP_EVERY_MS).unref();
   }
 
   /** Unsubscribes and writes everything still held, throttle or not. */
@@ -159,10 +167,11 @@ export class PresenceRecorder {
   }
 
   /**
-   * Writes, in one transaction, every device with held times whose last write is at least
-   * WRITE_EVERY_MS old (or that was not written since start). Called every SWEEP_EVERY_MS.
+   * Writes, in one transaction, up to WRITES_PER_STEP devices with held times whose last write is
+   * at least WRITE_EVERY_MS old (or that were not written since start). Called every SWEEP_EVERY_MS,
+   * and again at once while it returns true (more are due).
    */
-  sweep() {
+  sweep(): boolean {
     const now = this.now().getTime();
     // A certificate issued since a topic was looked up is noticed within one interval.
     if (now - this.topicsClearedAt >= WRITE_EVERY_MS) {
@@ -170,12 +179,16 @@ export class PresenceRecorder {
       this.topicsClearedAt = now;
     }
     const due: Held[] = [];
+    let more = false;
     for (const [id, entry] of this.held) {
       const free = entry.writtenAt === undefined || now - entry.writtenAt >= WRITE_EVERY_MS;
-      if (entry.dirty && free) due.push(entry);
-      else if (!entry.dirty && free) this.held.delete(id); // nothing held, no throttle left to keep
+      if (!free) continue;
+      if (!entry.dirty)
+        this.held.delete(id); // nothing held, no throttle left to keep
+      else if (due.length < WRITES_PER_STEP) due.push(entry);
+      else more = true;
     }
-    this.write(due, now);
+    return this.write(due, now) && more;
   }
 
   /** Writes everything held now, throttle or not (on stop). */
@@ -186,20 +199,22 @@ export class PresenceRecorder {
     );
   }
 
-  private write(entries: Held[], now: number) {
-    if (entries.length === 0) return;
+  /** Returns whether the write succeeded (or there was nothing to write). */
+  private write(entries: Held[], now: number): boolean {
+    if (entries.length === 0) return true;
     try {
       this.store.write(
         entries.map((entry) => ({ ...entry.key, lastMessageAt: entry.lastMessageAt, lastWillAt: entry.lastWillAt })),
       );
     } catch (error) {
       this.onError(error); // kept dirty: tried again at the next sweep
-      return;
+      return false;
     }
     for (const entry of entries) {
       entry.dirty = false;
       entry.writtenAt = now;
     }
+    return true;
   }
 
   /** The times held for a device and not yet written, for pages to show at once. */
