@@ -88,7 +88,7 @@ async function startBroker(): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       log += String(chunk);
       if (log.includes('Opening ipv4 listen socket')) resolve();
     });
@@ -151,7 +151,7 @@ async function main() {
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     const nextLine = () =>
       new Promise<string>((resolve, reject) => {
         lines.once('line', resolve);
@@ -161,7 +161,7 @@ async function main() {
     const loop = monitorEventLoopDelay({ resolution: 1 });
     const heardBefore = heard;
     loop.enable();
-    child.stdin!.write('go\n');
+    child.stdin.write('go\n');
     const result = JSON.parse(await nextLine()) as { health: number[]; sent: number; sendSeconds: number };
     loop.disable();
     results.push({

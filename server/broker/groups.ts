@@ -34,13 +34,13 @@ export interface DynsecCommands {
   send(commands: DynsecCommand[]): Promise<void>;
 }
 
-export const PEOPLE_GROUP = 'owntracks-people';
+const PEOPLE_GROUP = 'owntracks-people';
 /** Group priorities per client: higher is checked first, so a sharing group's allow beats the deny. */
 export const PEOPLE_PRIORITY = -10;
 export const SHARE_PRIORITY = 10;
 
-export const personRole = (username: string) => `person-${username}`;
-export const shareName = (groupId: number) => `share-${groupId}`;
+const personRole = (username: string) => `person-${username}`;
+const shareName = (groupId: number) => `share-${groupId}`;
 const own = (username: string) => `owntracks/${username}/#`;
 
 /** The people group and its role: subscribe to everything under owntracks/, receive nothing of it. */

@@ -33,7 +33,7 @@ async function startBroker(): Promise<{ port: number; process: ChildProcess; sto
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const listening = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       log += String(chunk);
       if (log.includes('Opening ipv4 listen socket')) resolve();
     });
@@ -134,7 +134,9 @@ describe('presence against a real Mosquitto', () => {
   });
 
   test('never connected, connected, last will, hostile payloads, restart', async () => {
-    let { portal, account, browser } = await portalWithRecorder();
+    const first = await portalWithRecorder();
+    const account = first.account;
+    let { portal, browser } = first;
     for (const [username, device] of [
       ['alice', 'pixel'],
       ['bob', 'phone'],
@@ -208,7 +210,7 @@ describe('presence against a real Mosquitto', () => {
     // new subscription before the probe came back, is old news: she stays "last seen", not connected.
     await portal.close();
     account.end(true);
-    ({ portal, account, browser } = await portalWithRecorder());
+    ({ portal, browser } = await portalWithRecorder());
     const rows = portal.db.prepare('SELECT * FROM device_presence').all() as Array<Record<string, string | null>>;
     assert.equal(rows.length, 3, 'one row per known device (alice, bob, carol), nothing for the rest');
     assert.ok(

@@ -79,7 +79,7 @@ export function isLastWill(payload: Buffer): boolean {
 }
 
 /** owntracks/<user>/<device> → its two levels, or undefined for anything else. */
-export function topicLevels(topic: string): { username: string; device: string } | undefined {
+function topicLevels(topic: string): { username: string; device: string } | undefined {
   const levels = topic.split('/');
   if (levels.length !== 3 || levels[0] !== 'owntracks') return undefined;
   const [, username, device] = levels as [string, string, string];

@@ -60,4 +60,3 @@ export function presenceRepository(db: Db) {
     },
   };
 }
-export type PresenceRepository = ReturnType<typeof presenceRepository>;
