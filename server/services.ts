@@ -7,6 +7,7 @@ import { createAccounts } from './accounts/accounts.js';
 import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
 import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
+import type { DynsecCommands } from './broker/groups.js';
 import { PresenceRecorder, type MessageSource } from './broker/presence.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
@@ -15,6 +16,7 @@ import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
 import type { Db } from './db/database.js';
+import { groupsRepository } from './db/groups.js';
 import { presenceRepository } from './db/presence.js';
 import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
@@ -23,6 +25,7 @@ import { CrlPublisher } from './enroll/crl-publisher.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createMinter, type Minter } from './enroll/minter.js';
 import { mergeTimes } from './enroll/presence.js';
+import { createSharing } from './enroll/sharing.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import type { Ca } from './pki/ca.js';
 
@@ -46,6 +49,8 @@ export interface ServiceDeps {
    * once it exists; tests pass an MQTT.js client of their own. Unset: presence is not recorded.
    */
   messageSource?: MessageSource;
+  /** The broker link's dynsec command layer (issue 16) for sharing groups; unset: groups are unavailable. */
+  dynsec?: DynsecCommands;
 }
 
 interface StartLog {
@@ -116,6 +121,14 @@ export function createServices(config: Config, deps: ServiceDeps) {
     passwordCost: deps.passwordCost,
     hashLimits: deps.hashLimits,
   });
+  const sharing = createSharing({
+    groups: groupsRepository(db),
+    users: usersRepository(db),
+    settings,
+    audited,
+    now,
+    dynsec: deps.dynsec,
+  });
   const backups = config.backup
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
     : undefined;
@@ -129,6 +142,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     enrollment,
     accounts,
     backups,
+    sharing,
     audit: { page: audit.page, actions: audit.actions },
 
     /** Start-up work, in order; the portal listens only after it. */

@@ -153,6 +153,9 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('device_presence');
       assert.deepEqual(columns, ['user_id', 'device', 'last_message_at', 'last_will_at']);
       assert.equal(db.prepare('SELECT count(*) FROM device_presence').pluck().get(), 0);
+      // Sharing groups start empty.
+      for (const table of ['sharing_groups', 'sharing_group_members'])
+        assert.equal(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get(), 0, table);
     },
   },
 ];
