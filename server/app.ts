@@ -52,7 +52,7 @@ function trustProxyOption(setting: Config['trustProxy']): FastifyServerOptions['
 }
 
 export async function buildApp(config: Config, services: Services, options: AppOptions = {}) {
-  const { now, enrollment, accounts, backups, audit } = services;
+  const { now, enrollment, accounts, backups, audit, sharing } = services;
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: loggerOptions(config.logLevel, options.logStream) as FastifyServerOptions['logger'],
@@ -93,6 +93,7 @@ export async function buildApp(config: Config, services: Services, options: AppO
     backups,
     accounts,
     audit,
+    sharing,
     // Passphrases of just-issued bundles, shown once on the result page; memory only.
     passphrases: new OneTimeSecrets<{ certificateId: number; passphrase: string }>(now),
   });

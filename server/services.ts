@@ -8,6 +8,8 @@ import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
 import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
 import { createBrokerAccess } from './broker/access.js';
+import type { DynsecCommands } from './broker/groups.js';
+import { PresenceRecorder, type MessageSource } from './broker/presence.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
@@ -16,12 +18,16 @@ import { brokerRepository } from './db/broker.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
 import type { Db } from './db/database.js';
+import { groupsRepository } from './db/groups.js';
+import { presenceRepository } from './db/presence.js';
 import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
 import { usersRepository } from './db/users.js';
 import { CrlPublisher } from './enroll/crl-publisher.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createMinter, type Minter } from './enroll/minter.js';
+import { mergeTimes } from './enroll/presence.js';
+import { createSharing } from './enroll/sharing.js';
 import { createMailer, type Mailer } from './mail/transport.js';
 import type { Ca } from './pki/ca.js';
 
@@ -42,6 +48,13 @@ export interface ServiceDeps {
   crlRetryFirstMs?: number;
   /** The broker link's back-off and probe deadlines; tests shorten them. */
   brokerTimings?: Parameters<typeof createBrokerAccess>[0]['timings'];
+  /**
+   * Where the presence recorder hears the OwnTracks topics: the broker link's connection (issue 16)
+   * once it exists; tests pass an MQTT.js client of their own. Unset: presence is not recorded.
+   */
+  messageSource?: MessageSource;
+  /** The broker link's dynsec command layer (issue 16) for sharing groups; unset: groups are unavailable. */
+  dynsec?: DynsecCommands;
 }
 
 interface StartLog {
@@ -62,6 +75,11 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const brokerRecords = brokerRepository(db);
   // Background failures (key pre-generation) are logged once start() has a log to write to.
   let reportBackgroundError: (error: unknown) => void = () => undefined;
+  let reportPresenceError: (error: unknown) => void = () => undefined;
+  const presenceStore = presenceRepository(db);
+  const presence = deps.messageSource
+    ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
+    : undefined;
 
   const crl = new CrlPublisher({
     db,
@@ -108,6 +126,10 @@ export function createServices(config: Config, deps: ServiceDeps) {
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
     mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),
+    presence: {
+      recording: presence !== undefined,
+      times: (key) => mergeTimes(presenceStore.find(key), presence?.heldFor(key)),
+    },
     crl,
     broker,
   });
@@ -121,6 +143,14 @@ export function createServices(config: Config, deps: ServiceDeps) {
     now,
     passwordCost: deps.passwordCost,
     hashLimits: deps.hashLimits,
+  });
+  const sharing = createSharing({
+    groups: groupsRepository(db),
+    users: usersRepository(db),
+    settings,
+    audited,
+    now,
+    dynsec: deps.dynsec,
   });
   const backups = config.backup
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
@@ -137,6 +167,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     backups,
     /** The broker link (undefined without BROKER_CONTROL_URL); presence subscribes through `broker.subscribe`. */
     broker,
+    sharing,
     audit: { page: audit.page, actions: audit.actions },
 
     /** Start-up work, in order; the portal listens only after it. */
@@ -146,6 +177,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
       await enrollment.start(log);
       // The link connects in the background; each connection reconciles (start included).
       broker?.start(log);
+      reportPresenceError = (error) => log.error({ err: error }, 'presence recording failed');
+      if (presence && deps.messageSource) presence.start(deps.messageSource);
       for (const timer of timers.splice(0)) clearInterval(timer);
       const daily = (what: string, work: () => void, everyMs = 86400_000) => {
         const run = () => {
@@ -174,6 +207,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       backups?.stop();
+      presence?.stop(); // writes the times held in memory
       await broker?.stop();
       await enrollment.stop();
     },

@@ -176,6 +176,18 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.deepEqual(columns, ['serial', 'pem', 'created_at', 'not_after', 'covers_kick']);
     },
   },
+  {
+    migration: '010_presence',
+    check(db) {
+      // A new, empty table: an upgrade invents no sighting, and every certificate reads "never connected".
+      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('device_presence');
+      assert.deepEqual(columns, ['user_id', 'device', 'last_message_at', 'last_will_at']);
+      assert.equal(db.prepare('SELECT count(*) FROM device_presence').pluck().get(), 0);
+      // Sharing groups start empty.
+      for (const table of ['sharing_groups', 'sharing_group_members'])
+        assert.equal(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get(), 0, table);
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

@@ -11,6 +11,8 @@ export interface ListQuery {
   status: ListStatus;
   /** Active certificates that expire within this many days. */
   expiringWithinDays?: number | undefined;
+  /** Active certificates whose device has not been seen on the broker since the certificate was issued. */
+  neverConnected?: boolean | undefined;
   sort: ListSort;
   /** Cursor: the last row of the previous page. */
   after?: { key: string; id: number } | undefined;
@@ -47,6 +49,10 @@ export function certificateQueries(db: Db) {
         where.push("c.status = 'active' AND c.not_after >= @now AND c.not_after < @soon");
         params.soon = new Date(query.now.getTime() + query.expiringWithinDays * 86400_000).toISOString();
       }
+      if (query.neverConnected)
+        where.push(`c.status = 'active' AND c.not_after >= @now AND NOT EXISTS (SELECT 1 FROM device_presence p
+          WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
+            AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at)`);
       const search = query.search?.trim().toLowerCase();
       if (search) {
         where.push(`(c.user_id IN (SELECT id FROM users WHERE (username >= @q AND username < @qEnd) OR (email >= @q AND email < @qEnd))

@@ -24,7 +24,8 @@ export function readMigrations(dir: string): MigrationFile[] {
   const files = readdirSync(dir)
     .filter((file) => file.endsWith('.sql'))
     .sort();
-  // Numbers only go up; a gap is allowed (branches are given their numbers ahead of merging).
+  // Numbers only go up, each used once; a gap is allowed, as numbers are handed out to features
+  // built side by side (a branch holds 010 before 006-009 have landed).
   let previous = 0;
   return files.map((file) => {
     const match = MIGRATION_FILE.exec(file);

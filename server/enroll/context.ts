@@ -14,6 +14,7 @@ import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
 import type { CrlPublisher } from './crl-publisher.js';
 import type { Minter } from './minter.js';
+import type { PresenceReads } from './presence.js';
 
 export interface EnrollDeps {
   config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays'>;
@@ -37,6 +38,8 @@ export interface EnrollDeps {
   crl: CrlPublisher;
   /** The broker link's access management; undefined without BROKER_CONTROL_URL. */
   broker?: BrokerAccess | undefined;
+  /** Who is connected: last-seen times per person and device (recorded only with a broker link). */
+  presence: PresenceReads;
 }
 
 /** Who asked, for the audit log. */

@@ -12,6 +12,7 @@ import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
 import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
+import { certificatePresence } from './presence.js';
 import { replaceCertificate } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
@@ -31,6 +32,8 @@ export interface CertificateListQuery {
   search: string;
   status: ListStatus;
   expiringWithinDays: number | undefined;
+  /** Only active certificates whose device was never seen on the broker since they were issued. */
+  neverConnected?: boolean | undefined;
   sort: ListSort;
   after: { key: string; id: number } | undefined;
   limit: number;
@@ -54,7 +57,10 @@ export function createEnrollment(ctx: EnrollDeps) {
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);
-    return row && { ...row, displayStatus: displayStatus(row, ctx.now()) };
+    const now = ctx.now();
+    return (
+      row && { ...row, displayStatus: displayStatus(row, now), presence: certificatePresence(ctx.presence, row, now) }
+    );
   };
 
   return {
@@ -68,9 +74,15 @@ export function createEnrollment(ctx: EnrollDeps) {
       const now = ctx.now();
       const page = ctx.certificateQueries.page({ ...query, now });
       return {
-        rows: page.rows.map((row) => ({ ...row, displayStatus: displayStatus(row, now) })),
+        rows: page.rows.map((row) => ({
+          ...row,
+          displayStatus: displayStatus(row, now),
+          presence: certificatePresence(ctx.presence, row, now),
+        })),
         next: page.next,
         isEmpty: ctx.certificates.count() === 0,
+        /** Whether presence is recorded (a broker link): otherwise pages neither show nor filter it. */
+        presenceRecorded: ctx.presence.recording,
       };
     },
     certificate,

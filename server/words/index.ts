@@ -3,12 +3,14 @@
 // mail gives and the steps the pickup pages give come from the same source (`steps`).
 // The catalog depends on nothing of ours: pages, mail and use cases may all read it.
 import { broker } from './en/broker.js';
+import { groups } from './en/groups.js';
 import { mail } from './en/mail.js';
 import { pages } from './en/pages.js';
 import { pickup } from './en/pickup.js';
+import { presence } from './en/presence.js';
 import { steps } from './en/steps.js';
 
-export const en = { steps, mail, pages, pickup, broker } as const;
+export const en = { steps, mail, pages, pickup, broker, presence, groups } as const;
 
 export type Words = typeof en;
 

@@ -4,12 +4,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../../accounts/accounts.js';
 import type { BackupScheduler } from '../../backup/scheduler.js';
 import type { Enrollment } from '../../enroll/enrollment.js';
+import type { Sharing } from '../../enroll/sharing.js';
 import type { Services } from '../../services.js';
 import type { Passphrases } from '../one-time-secrets.js';
 import auditRoutes from './audit.js';
 import backupRoutes from './backups.js';
 import brokerRoutes from './broker.js';
 import certificateRoutes from './certificates.js';
+import groupRoutes from './groups.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
 import settingsRoutes from './settings.js';
@@ -21,11 +23,12 @@ export interface AdminOptions {
   accounts: Pick<Accounts, 'confirmPassword'>;
   audit: Services['audit'];
   passphrases: Passphrases;
+  sharing: Sharing;
 }
 
 const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   app,
-  { enrollment, backups, accounts, audit, passphrases },
+  { enrollment, backups, accounts, audit, passphrases, sharing },
 ) => {
   app.addHook('preHandler', app.requireAdmin);
   app.addHook('onSend', async (_request, reply) => {
@@ -38,5 +41,6 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });
   await app.register(settingsRoutes, { enrollment });
+  await app.register(groupRoutes, { sharing });
 };
 export default adminRoutes;

@@ -14,6 +14,7 @@ const listQuery = z.object({
   q: z.string().max(254).default(''),
   status: z.enum(['all', 'active', 'revoked', 'expired']).catch('all'),
   expiring: z.literal('30').optional().catch(undefined),
+  never: z.literal('1').optional().catch(undefined),
   sort: z.enum(['issued', 'expiry']).catch('issued'),
   after: z
     .string()
@@ -49,11 +50,18 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       search: query.q,
       status: query.status,
       expiringWithinDays: query.expiring ? 30 : undefined,
+      neverConnected: query.never === '1',
       sort: query.sort,
       after: afterKey && afterId ? { key: afterKey, id: Number(afterId) } : undefined,
       limit: PAGE_SIZE,
     });
-    const filters = { q: query.q, status: query.status, expiring: query.expiring ?? '', sort: query.sort };
+    const filters = {
+      q: query.q,
+      status: query.status,
+      expiring: query.expiring ?? '',
+      ...(query.never && { never: query.never }),
+      sort: query.sort,
+    };
     const nextUrl = page.next
       ? `/certificates?${new URLSearchParams({ ...filters, after: `${page.next.key}|${page.next.id}` })}`
       : undefined;
@@ -67,6 +75,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       nextUrl,
       firstUrl,
       isEmpty: page.isEmpty,
+      presenceRecorded: page.presenceRecorded,
       now: enrollment.now(),
       mailKind: setup.mailKind,
       caKeyEncrypted: setup.caKeyEncrypted,

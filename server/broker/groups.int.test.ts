@@ -1,0 +1,209 @@
+// The sharing groups' ACL shape against a real Mosquitto 2.0 with the dynamic-security plugin,
+// configured with mosquitto_ctrl from the plan in groups.ts. Phones are MQTT.js clients with client
+// certificates (the CN is the username), subscribed to owntracks/+/+ as the apps are: a member
+// receives another member's location, a non-member does not; removing a member stops delivery to
+// a phone that stays connected.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { freePort } from '../testing/mosquitto.js';
+import { Scratch } from '../testing/openssl.js';
+import { clientFiles, serverFiles, testCa } from '../testing/pki.js';
+import { tempDir } from '../testing/temp-dir.js';
+import { ctrlArguments, groupPlan, peopleGroupPlan, personPlan, type DynsecCommand } from './groups.js';
+
+const execFileAsync = promisify(execFile);
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+const ADMIN = { username: 'enroll-admin', password: 'dynsec admin password' };
+
+describe('sharing groups on a real Mosquitto with dynamic security', () => {
+  let broker: ChildProcess;
+  let plainPort: number;
+  let tlsPort: number;
+  let scratch: Scratch;
+  let ca: Awaited<ReturnType<typeof testCa>>['ca'];
+  const clients: MqttClient[] = [];
+
+  /** Applies commands one by one with mosquitto_ctrl, as an operator would. */
+  async function ctrl(commands: DynsecCommand[]) {
+    for (const command of commands) {
+      const args = ['-h', '127.0.0.1', '-p', String(plainPort), '-u', ADMIN.username, '-P', ADMIN.password];
+      const extra = command.command === 'createClient' ? ['-p', `unused-${Math.random()}`] : []; // certificate clients
+      const { stdout, stderr } = await execFileAsync(
+        'mosquitto_ctrl',
+        [...args, 'dynsec', ...ctrlArguments(command), ...extra],
+        {
+          timeout: 10_000,
+        },
+      ).catch((error: { stdout?: string; stderr?: string }) => ({
+        stdout: error.stdout ?? '',
+        stderr: error.stderr ?? '',
+      }));
+      const output = `${stdout}${stderr}`;
+      if (/error/i.test(output) && !/already exists/i.test(output))
+        throw new Error(`mosquitto_ctrl dynsec ${ctrlArguments(command).join(' ')}: ${output}`);
+    }
+  }
+
+  /** A phone: a client certificate for `username`, subscribed to owntracks/+/+ like the apps. */
+  async function phone(username: string) {
+    const files = await clientFiles(scratch, ca, username, `${username}-${clients.length}`);
+    const client = mqtt.connect(`mqtts://127.0.0.1:${tlsPort}`, {
+      clientId: `${username}phone`,
+      ca: ca.certPem,
+      cert: files.cert.pem,
+      key: files.keys.privateKeyPem,
+      rejectUnauthorized: true,
+      reconnectPeriod: 100, // as the apps do: dynsec disconnects a client whose groups change
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    clients.push(client);
+    const got: string[] = [];
+    let disconnects = 0;
+    client.on('message', (topic, payload) => got.push(`${topic} ${payload}`));
+    client.on('close', () => disconnects++);
+    await client.subscribeAsync('owntracks/+/+', { qos: 1 });
+    /** Publishes on its own topic and waits until it hears itself: everything sent before has been dispatched. */
+    const mark = async () => {
+      if (!client.connected) await new Promise((resolve) => client.once('connect', resolve));
+      const marker = `marker-${Math.random()}`;
+      const heard = new Promise<void>((resolve) => {
+        const listener = (_topic: string, payload: Buffer) => {
+          if (String(payload) === marker) {
+            client.off('message', listener);
+            resolve();
+          }
+        };
+        client.on('message', listener);
+      });
+      await client.publishAsync(`owntracks/${username}/phone`, marker, { qos: 1 });
+      await heard;
+    };
+    return {
+      client,
+      got,
+      mark,
+      publish: (text: string) => client.publishAsync(`owntracks/${username}/phone`, text, { qos: 1 }),
+      /** How often the broker disconnected it so far. */
+      disconnects: () => disconnects,
+      /** Messages other than markers. */
+      locations: () => got.filter((line) => !line.includes(' marker-')),
+    };
+  }
+
+  before(async () => {
+    ({ ca } = await testCa());
+    scratch = new Scratch();
+    const dir = tempDir('enroll-dynsec-');
+    plainPort = await freePort();
+    tlsPort = await freePort();
+    const dynsecFile = path.join(dir, 'dynamic-security.json');
+    await execFileAsync('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, ADMIN.username, ADMIN.password]);
+    const server = await serverFiles(scratch, ca);
+    const conf = path.join(dir, 'mosquitto.conf');
+    writeFileSync(
+      conf,
+      [
+        'user root',
+        'persistence false',
+        'log_dest stderr',
+        'per_listener_settings false',
+        `plugin ${DYNSEC_PLUGIN}`,
+        `plugin_opt_config_file ${dynsecFile}`,
+        `listener ${plainPort} 127.0.0.1`,
+        `listener ${tlsPort} 127.0.0.1`,
+        `cafile ${scratch.file('ca.crt', ca.certPem)}`,
+        `certfile ${server.serverCert}`,
+        `keyfile ${server.serverKey}`,
+        'require_certificate true',
+        'use_identity_as_username true',
+        '',
+      ].join('\n'),
+    );
+    broker = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      broker.stderr!.on('data', (chunk: Buffer) => {
+        log += String(chunk);
+        if ((log.match(/Opening ipv4 listen socket/g) ?? []).length >= 2) resolve();
+      });
+      broker.once('exit', () => reject(new Error(`mosquitto exited: ${log}`)));
+    });
+  });
+
+  after(async () => {
+    for (const client of clients) client.end(true);
+    if (broker && broker.exitCode === null) {
+      const exited = new Promise((resolve) => broker.once('exit', resolve));
+      broker.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  test('members see each other with the apps’ wildcard subscription; others see only themselves; removal stops delivery', async (test) => {
+    await ctrl([...peopleGroupPlan(), ...personPlan('alice'), ...personPlan('bob'), ...personPlan('carol')]);
+    await ctrl(groupPlan(undefined, { id: 1, members: ['alice', 'bob'] }));
+    const alice = await phone('alice');
+    const bob = await phone('bob');
+    const carol = await phone('carol');
+
+    await alice.publish('alice-1');
+    await Promise.all([alice.mark(), bob.mark(), carol.mark()]);
+    assert.ok(bob.locations().includes('owntracks/alice/phone alice-1'), 'a member receives a member');
+    assert.ok(alice.locations().includes('owntracks/alice/phone alice-1'), 'a person receives themselves');
+    assert.deepEqual(carol.locations(), [], 'a non-member receives nothing of the group');
+
+    await carol.publish('carol-1');
+    await Promise.all([alice.mark(), bob.mark(), carol.mark()]);
+    assert.ok(carol.locations().includes('owntracks/carol/phone carol-1'), 'carol sees herself');
+    assert.ok(!alice.locations().some((line) => line.includes('carol-1')), 'the group does not see carol');
+
+    // carol forges alice's topic: refused, nobody receives it.
+    await carol.client.publishAsync('owntracks/alice/phone', 'forged', { qos: 1 });
+    await Promise.all([alice.mark(), bob.mark(), carol.mark()]);
+    for (const who of [alice, bob, carol]) assert.ok(!who.got.some((line) => line.includes('forged')));
+
+    // Remove bob from the group. Mosquitto 2.0's dynsec disconnects a client whose group membership
+    // changes (and every client of a group whose role changes); the phone reconnects, as the apps
+    // do, and from then on receives nothing from the group.
+    const before = { alice: alice.disconnects(), bob: bob.disconnects(), carol: carol.disconnects() };
+    await ctrl(groupPlan({ id: 1, members: ['alice', 'bob'] }, { id: 1, members: ['alice'] }));
+    await Promise.all([alice.mark(), bob.mark(), carol.mark()]); // each is connected and subscribed again
+    const kicked = {
+      alice: alice.disconnects() - before.alice,
+      bob: bob.disconnects() - before.bob,
+      carol: carol.disconnects() - before.carol,
+    };
+    test.diagnostic?.(`disconnects caused by removing bob: ${JSON.stringify(kicked)}`);
+    await alice.publish('alice-2');
+    await Promise.all([alice.mark(), bob.mark()]);
+    assert.ok(alice.locations().includes('owntracks/alice/phone alice-2'));
+    assert.ok(!bob.locations().includes('owntracks/alice/phone alice-2'), 'removal stops delivery');
+    assert.ok(bob.locations().includes('owntracks/alice/phone alice-1'));
+    assert.equal(kicked.carol, 0, 'a client outside the group is left alone');
+
+    // Added again: delivery resumes; a person may be in several groups.
+    await ctrl(groupPlan({ id: 1, members: ['alice'] }, { id: 1, members: ['alice', 'bob'] }));
+    await ctrl(groupPlan(undefined, { id: 2, members: ['bob', 'carol'] }));
+    await alice.publish('alice-3');
+    await carol.publish('carol-2');
+    await Promise.all([alice.mark(), bob.mark(), carol.mark()]);
+    assert.ok(bob.locations().includes('owntracks/alice/phone alice-3'));
+    assert.ok(bob.locations().includes('owntracks/carol/phone carol-2'), 'bob sees carol through the second group');
+    assert.ok(!alice.locations().some((line) => line.includes('carol-2')), 'alice and carol share no group');
+    assert.ok(!carol.locations().some((line) => line.includes('alice-3')));
+
+    // Deleting a group ends what it shared.
+    await ctrl(groupPlan({ id: 2, members: ['bob', 'carol'] }, undefined));
+    await carol.publish('carol-3');
+    await Promise.all([bob.mark(), carol.mark()]);
+    assert.ok(!bob.locations().some((line) => line.includes('carol-3')));
+  });
+});

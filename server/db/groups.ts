@@ -1,0 +1,61 @@
+// The sharing groups: a name and the people in it (people in a group see each other in the app).
+import type { Db } from './database.js';
+
+export interface GroupView {
+  id: number;
+  name: string;
+  created_at: string;
+  members: string[];
+}
+
+export function groupsRepository(db: Db) {
+  const all = db.prepare<[], { id: number; name: string; created_at: string }>(
+    'SELECT id, name, created_at FROM sharing_groups ORDER BY name COLLATE NOCASE, id',
+  );
+  const byId = db.prepare<[number], { id: number; name: string; created_at: string }>(
+    'SELECT id, name, created_at FROM sharing_groups WHERE id = ?',
+  );
+  const members = db.prepare<[number], { username: string }>(
+    `SELECT u.username FROM sharing_group_members m JOIN users u ON u.id = m.user_id
+      WHERE m.group_id = ? ORDER BY u.username`,
+  );
+  const byName = db.prepare<[string], { id: number }>('SELECT id FROM sharing_groups WHERE name = ?');
+  const insert = db.prepare<[string, string]>('INSERT INTO sharing_groups (name, created_at) VALUES (?, ?)');
+  const rename = db.prepare<[string, number]>('UPDATE sharing_groups SET name = ? WHERE id = ?');
+  const add = db.prepare<[number, number, string]>(
+    'INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const remove = db.prepare<[number, number]>('DELETE FROM sharing_group_members WHERE group_id = ? AND user_id = ?');
+  const groupsOf = db.prepare<[number], { n: number }>(
+    'SELECT count(*) AS n FROM sharing_group_members WHERE user_id = ?',
+  );
+  const people = db.prepare<[], { username: string }>('SELECT username FROM users ORDER BY username');
+  const view = (row: { id: number; name: string; created_at: string }): GroupView => ({
+    ...row,
+    members: members.all(row.id).map((member) => member.username),
+  });
+
+  return {
+    list: (): GroupView[] => all.all().map(view),
+    find: (id: number): GroupView | undefined => {
+      const row = byId.get(id);
+      return row && view(row);
+    },
+    /** Whether another group has this name (names are unique, case aside). */
+    nameTaken: (name: string, exceptId?: number) => {
+      const row = byName.get(name);
+      return row !== undefined && row.id !== exceptId;
+    },
+    create: (name: string, at: Date): number => Number(insert.run(name, at.toISOString()).lastInsertRowid),
+    rename: (id: number, name: string) => void rename.run(name, id),
+    /** Returns false when the person was already in the group. */
+    addMember: (groupId: number, userId: number, at: Date) => add.run(groupId, userId, at.toISOString()).changes === 1,
+    /** Returns false when the person was not in the group. */
+    removeMember: (groupId: number, userId: number) => remove.run(groupId, userId).changes === 1,
+    /** How many groups a person is in. */
+    countFor: (userId: number) => groupsOf.get(userId)!.n,
+    /** Everyone who could join a group: the people certificates were issued to. */
+    people: () => people.all().map((row) => row.username),
+  };
+}
+export type GroupsRepository = ReturnType<typeof groupsRepository>;

@@ -1,0 +1,55 @@
+// How a certificate's connection reads: never connected, connected, last seen; and that pages say
+// nothing about it when the portal records no presence (no broker link).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser, withPortal } from '../testing/harness.js';
+import { CONNECTED_WITHIN_MS, presenceOf } from './presence.js';
+
+const DELIVERED = '2026-11-27T12:00:00.000Z';
+const at = (ms: number) => new Date(Date.parse(DELIVERED) + ms).toISOString();
+const NOW = new Date(Date.parse(DELIVERED) + 10 * 3600_000);
+
+describe('presence of a certificate', () => {
+  test('never connected until its device publishes after delivery', () => {
+    assert.deepEqual(presenceOf(undefined, DELIVERED, NOW), { state: 'never' });
+    assert.deepEqual(presenceOf({ lastMessageAt: null, lastWillAt: null }, DELIVERED, NOW), { state: 'never' });
+    assert.deepEqual(presenceOf({ lastMessageAt: at(-1), lastWillAt: at(-1) }, DELIVERED, NOW), { state: 'never' });
+  });
+
+  test('connected: a message within the hour and no last will since', () => {
+    const recent = NOW.getTime() - Date.parse(DELIVERED) - CONNECTED_WITHIN_MS + 1;
+    assert.equal(presenceOf({ lastMessageAt: at(recent), lastWillAt: null }, DELIVERED, NOW).state, 'connected');
+    assert.equal(
+      presenceOf({ lastMessageAt: at(recent), lastWillAt: at(recent - 1) }, DELIVERED, NOW).state,
+      'connected',
+      'a will before the message is an earlier connection',
+    );
+    assert.deepEqual(presenceOf({ lastMessageAt: at(recent), lastWillAt: at(recent + 5) }, DELIVERED, NOW), {
+      state: 'seen',
+      at: at(recent + 5),
+    });
+    assert.deepEqual(presenceOf({ lastMessageAt: at(recent - 2), lastWillAt: null }, DELIVERED, NOW), {
+      state: 'seen',
+      at: at(recent - 2),
+    });
+  });
+
+  test('a last will alone shows the device did connect', () => {
+    assert.deepEqual(presenceOf({ lastMessageAt: null, lastWillAt: at(60_000) }, DELIVERED, NOW), {
+      state: 'seen',
+      at: at(60_000),
+    });
+  });
+
+  test('without a broker link the pages neither show nor filter presence', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({ username: 'alice', email: 'alice@example.org', days: '30' });
+      const list = await browser.get('/certificates');
+      assert.doesNotMatch(list.body, /never connected|Issued but never connected/i);
+      const detail = await browser.get(`/certificates/${id}`);
+      assert.match(detail.body, /Not recorded: the portal has no broker link/);
+    });
+  });
+});

@@ -1,0 +1,53 @@
+// Who is connected, as pages show it: "never connected", "connected", or "last seen 3 hours ago",
+// derived from the times the presence recorder keeps per person and device (broker/presence.ts).
+// A certificate counts as connected once its device published after the certificate was delivered
+// (DESIGN.md); the topic names the device, not the certificate, so a replaced certificate's phone
+// that is still on the old certificate counts for the new one too.
+import type { PresenceKey, PresenceTimes } from '../db/presence.js';
+
+/** A device with a message this recent, and no last will since, shows as connected. */
+export const CONNECTED_WITHIN_MS = 60 * 60_000;
+
+export type Presence =
+  /** Recording is off (no broker link): nothing is known. */
+  { state: 'unknown' } | { state: 'never' } | { state: 'connected'; at: string } | { state: 'seen'; at: string };
+
+/** What enroll/ reads: the stored times merged with those the recorder still holds in memory. */
+export interface PresenceReads {
+  /** Whether the portal records presence (a broker link is configured). */
+  recording: boolean;
+  times(key: PresenceKey): PresenceTimes | undefined;
+}
+
+const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+
+/** Merges two sets of times, the later of each. */
+export function mergeTimes(a: PresenceTimes | undefined, b: PresenceTimes | undefined): PresenceTimes | undefined {
+  if (!a || !b) return a ?? b;
+  return { lastMessageAt: later(a.lastMessageAt, b.lastMessageAt), lastWillAt: later(a.lastWillAt, b.lastWillAt) };
+}
+
+/**
+ * A certificate's presence. `deliveredAt`: when it was handed over (its issue time: the mail goes out
+ * as it is issued). A last will counts as a sign of life too (the app was connected until the broker
+ * lost it), but a device whose last word is its last will is "last seen", not connected.
+ */
+export function presenceOf(times: PresenceTimes | undefined, deliveredAt: string, now: Date): Presence {
+  const latest = times ? later(times.lastMessageAt, times.lastWillAt) : null;
+  if (!times || latest === null || latest < deliveredAt) return { state: 'never' };
+  const message = times.lastMessageAt;
+  const willSince = times.lastWillAt !== null && message !== null && times.lastWillAt >= message;
+  if (message !== null && !willSince && now.getTime() - new Date(message).getTime() < CONNECTED_WITHIN_MS)
+    return { state: 'connected', at: message };
+  return { state: 'seen', at: latest };
+}
+
+/** The presence of a certificate row (its user, device and issue time). */
+export function certificatePresence(
+  reads: PresenceReads,
+  row: { user_id: number; device: string | null; issued_at: string },
+  now: Date,
+): Presence {
+  if (!reads.recording) return { state: 'unknown' };
+  return presenceOf(reads.times({ userId: row.user_id, device: row.device ?? '' }), row.issued_at, now);
+}

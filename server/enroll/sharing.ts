@@ -1,0 +1,137 @@
+// Sharing groups (issue 17): create, rename, add and remove people. Each change is stored with its
+// audit row in one transaction, then sent to the broker as dynsec commands (broker/groups.ts) through
+// the broker link's command layer. Without a broker link a group would share nothing, so nothing is
+// changed and the page explains why.
+import { z } from 'zod';
+import { groupPlan, peopleGroupPlan, personPlan, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
+import type { AuditedTransaction } from '../db/audit.js';
+import type { GroupsRepository } from '../db/groups.js';
+import type { SettingsRepository } from '../db/settings.js';
+import type { UsersRepository } from '../db/users.js';
+import { failed, fieldIssues, ok } from '../outcome.js';
+import { by, type Actor } from './context.js';
+
+export interface SharingDeps {
+  groups: GroupsRepository;
+  users: UsersRepository;
+  settings: SettingsRepository;
+  audited: AuditedTransaction;
+  now: () => Date;
+  /** The broker link's dynsec commands; undefined without a broker link. */
+  dynsec: DynsecCommands | undefined;
+}
+
+const groupNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Enter a name')
+  .max(64, 'Use at most 64 characters')
+  // eslint-disable-next-line no-control-regex -- control characters are what this rejects
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'Use no control characters');
+
+/** Set once the people group (everyone may subscribe, nobody receives by default) is on the broker. */
+const PEOPLE_GROUP_SETTING = 'dynsec_people_group';
+
+export function createSharing(deps: SharingDeps) {
+  const subject = (id: number) => `group:${id}`;
+
+  /** Sends the commands; the change is stored either way, and the page says when the broker refused. */
+  async function send(commands: DynsecCommand[]): Promise<{ brokerError?: string }> {
+    if (!deps.dynsec || commands.length === 0) return {};
+    try {
+      if (deps.settings.get(PEOPLE_GROUP_SETTING) !== '1') {
+        await deps.dynsec.send(peopleGroupPlan());
+        deps.settings.put(PEOPLE_GROUP_SETTING, '1');
+      }
+      await deps.dynsec.send(commands);
+      return {};
+    } catch (error) {
+      return { brokerError: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  const nameOrIssues = (name: string) => {
+    const parsed = groupNameSchema.safeParse(name);
+    return parsed.success ? { name: parsed.data } : { issues: fieldIssues(parsed.error.issues) };
+  };
+
+  return {
+    /** Whether groups can be used: they need the broker link. */
+    available: deps.dynsec !== undefined,
+    list: () => ({ groups: deps.groups.list(), people: deps.groups.people() }),
+
+    async create(name: string, actor: Actor) {
+      if (!deps.dynsec) return failed('no-broker-link');
+      const checked = nameOrIssues(name);
+      if ('issues' in checked) return failed('invalid', { issues: checked.issues });
+      if (deps.groups.nameTaken(checked.name)) return failed('invalid', { issues: { name: 'A group has this name' } });
+      const id = deps.audited(deps.now(), (audit) => {
+        const created = deps.groups.create(checked.name, deps.now());
+        audit({
+          ...by(actor),
+          action: 'group-create',
+          subject: subject(created),
+          outcome: 'success',
+          detail: checked.name,
+        });
+        return created;
+      });
+      return ok({ id, ...(await send(groupPlan(undefined, { id, members: [] }))) });
+    },
+
+    rename(id: number, name: string, actor: Actor) {
+      if (!deps.dynsec) return failed('no-broker-link');
+      const group = deps.groups.find(id);
+      if (!group) return failed('not-found');
+      const checked = nameOrIssues(name);
+      if ('issues' in checked) return failed('invalid', { issues: checked.issues });
+      if (deps.groups.nameTaken(checked.name, id))
+        return failed('invalid', { issues: { name: 'A group has this name' } });
+      deps.audited(deps.now(), (audit) => {
+        deps.groups.rename(id, checked.name);
+        audit({
+          ...by(actor),
+          action: 'group-rename',
+          subject: subject(id),
+          outcome: 'success',
+          detail: `${group.name} → ${checked.name}`,
+        });
+      });
+      return ok(); // the broker knows the group by its id: nothing to send
+    },
+
+    async addMember(id: number, username: string, actor: Actor) {
+      if (!deps.dynsec) return failed('no-broker-link');
+      const group = deps.groups.find(id);
+      const user = deps.users.find(username);
+      if (!group || !user) return failed('not-found');
+      const firstGroup = deps.groups.countFor(user.id) === 0;
+      const added = deps.audited(deps.now(), (audit) => {
+        const changed = deps.groups.addMember(id, user.id, deps.now());
+        if (changed)
+          audit({ ...by(actor), action: 'group-add', subject: subject(id), outcome: 'success', detail: username });
+        return changed;
+      });
+      if (!added) return failed('unchanged');
+      const plan = groupPlan(group, { id, members: [...group.members, username] });
+      return ok(await send(firstGroup ? [...personPlan(username), ...plan] : plan));
+    },
+
+    async removeMember(id: number, username: string, actor: Actor) {
+      if (!deps.dynsec) return failed('no-broker-link');
+      const group = deps.groups.find(id);
+      const user = deps.users.find(username);
+      if (!group || !user) return failed('not-found');
+      const removed = deps.audited(deps.now(), (audit) => {
+        const changed = deps.groups.removeMember(id, user.id);
+        if (changed)
+          audit({ ...by(actor), action: 'group-remove', subject: subject(id), outcome: 'success', detail: username });
+        return changed;
+      });
+      if (!removed) return failed('unchanged');
+      return ok(await send(groupPlan(group, { id, members: group.members.filter((member) => member !== username) })));
+    },
+  };
+}
+
+export type Sharing = ReturnType<typeof createSharing>;

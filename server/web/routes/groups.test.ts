@@ -1,0 +1,76 @@
+// The sharing groups' pages: without a broker link the page says why it is empty and refuses
+// changes; with one (here a recording stand-in for the link's dynsec command layer) each change is
+// stored, audited and sent to the broker as the plan in broker/groups.ts says.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { DynsecCommand } from '../../broker/groups.js';
+import { Browser, withPortal } from '../../testing/harness.js';
+
+describe('sharing groups pages', () => {
+  test('without a broker link the page explains why it is empty and changes nothing', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const page = await browser.get('/groups');
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /Sharing groups need the broker link/);
+      assert.doesNotMatch(page.body, /Create group/);
+      const response = await browser.post('/groups', {
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!,
+        name: 'family',
+      });
+      assert.equal(response.statusCode, 303);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 0);
+    });
+  });
+
+  test('create, add, remove and rename, each sent to the broker and audited', async () => {
+    const sent: DynsecCommand[][] = [];
+    const dynsec = { send: async (commands: DynsecCommand[]) => void sent.push(commands) };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      for (const username of ['alice', 'bob'])
+        await browser.issue({ username, email: `${username}@example.org`, days: '30' });
+      assert.equal((await browser.submit('/groups', '/groups', { name: 'Family' })).statusCode, 303);
+      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
+      assert.match((await browser.get('/groups')).body, /Group Family created/);
+      for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+      let page = await browser.get('/groups');
+      assert.match(page.body, /<li>alice/);
+      assert.match(page.body, /<li>bob/);
+      await browser.submit('/groups', `/groups/${id}/members/remove`, { username: 'bob' });
+      await browser.submit('/groups', `/groups/${id}/rename`, { name: 'Parents' });
+      page = await browser.get('/groups');
+      assert.match(page.body, /<h2 id="g-\d+">Parents<\/h2>/);
+      assert.doesNotMatch(page.body, /<li>bob/);
+
+      const commands = sent.flat().map((command) => command.command);
+      assert.equal(commands.filter((c) => c === 'createGroup').length, 2, 'the people group, then share-1');
+      assert.equal(commands.filter((c) => c === 'createClient').length, 2, 'each person once, on their first group');
+      assert.deepEqual(
+        sent.at(-1)!.map((command) => command.command),
+        ['removeGroupClient', 'removeRoleACL'],
+      );
+      const actions = portal.db
+        .prepare("SELECT action FROM audit_log WHERE subject LIKE 'group:%' ORDER BY id")
+        .pluck()
+        .all();
+      assert.deepEqual(actions, ['group-create', 'group-add', 'group-add', 'group-remove', 'group-rename']);
+    });
+  });
+
+  test('a refusing broker: the change is kept and the page says it did not take effect', async () => {
+    const dynsec = {
+      send: async () => {
+        throw new Error('Role not found');
+      },
+    };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      await browser.submit('/groups', '/groups', { name: 'Team' });
+      assert.match((await browser.get('/groups')).body, /the broker refused the change \(Role not found\)/);
+    });
+  });
+});
