@@ -9,7 +9,7 @@ import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
 import { createBrokerAccess } from './broker/access.js';
 import type { DynsecCommands } from './broker/groups.js';
-import { PresenceRecorder, type MessageSource } from './broker/presence.js';
+import { linkMessageSource, PresenceRecorder, type MessageSource } from './broker/presence.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
@@ -49,11 +49,11 @@ export interface ServiceDeps {
   /** The broker link's back-off and probe deadlines; tests shorten them. */
   brokerTimings?: Parameters<typeof createBrokerAccess>[0]['timings'];
   /**
-   * Where the presence recorder hears the OwnTracks topics: the broker link's connection (issue 16)
-   * once it exists; tests pass an MQTT.js client of their own. Unset: presence is not recorded.
+   * Where the presence recorder hears the OwnTracks topics; unset: the broker link's connection when
+   * there is one (else presence is not recorded). Tests may pass an MQTT.js client of their own.
    */
   messageSource?: MessageSource;
-  /** The broker link's dynsec command layer (issue 16) for sharing groups; unset: groups are unavailable. */
+  /** Sharing groups' dynsec command layer; unset: the broker link's (without a link, groups are unavailable). */
   dynsec?: DynsecCommands;
 }
 
@@ -77,9 +77,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
   let reportBackgroundError: (error: unknown) => void = () => undefined;
   let reportPresenceError: (error: unknown) => void = () => undefined;
   const presenceStore = presenceRepository(db);
-  const presence = deps.messageSource
-    ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
-    : undefined;
+  const groups = groupsRepository(db);
 
   const crl = new CrlPublisher({
     db,
@@ -107,8 +105,15 @@ export function createServices(config: Config, deps: ServiceDeps) {
         audited,
         now,
         publishCrl: (cause) => crl.publish('system', cause),
+        groups: () => groups.list().map((group) => ({ id: group.id, members: group.members })),
         ...(deps.brokerTimings && { timings: deps.brokerTimings }),
       })
+    : undefined;
+  // Presence hears the OwnTracks topics through the broker link's one connection (its subscriptions
+  // are renewed on every reconnect); tests without a link may pass a source of their own.
+  const messageSource = deps.messageSource ?? (broker && linkMessageSource(broker));
+  const presence = messageSource
+    ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
     : undefined;
   const enrollment = createEnrollment({
     config,
@@ -145,12 +150,13 @@ export function createServices(config: Config, deps: ServiceDeps) {
     hashLimits: deps.hashLimits,
   });
   const sharing = createSharing({
-    groups: groupsRepository(db),
+    groups,
     users: usersRepository(db),
     settings,
     audited,
     now,
-    dynsec: deps.dynsec,
+    // The broker link's command layer when there is a link; tests may pass a stand-in.
+    dynsec: deps.dynsec ?? broker?.groupCommands,
   });
   const backups = config.backup
     ? new BackupScheduler(config.backup, { db, dataDir: config.dataDir, settings, audited, now })
@@ -178,7 +184,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
       // The link connects in the background; each connection reconciles (start included).
       broker?.start(log);
       reportPresenceError = (error) => log.error({ err: error }, 'presence recording failed');
-      if (presence && deps.messageSource) presence.start(deps.messageSource);
+      if (presence && messageSource) presence.start(messageSource);
       for (const timer of timers.splice(0)) clearInterval(timer);
       const daily = (what: string, work: () => void, everyMs = 86400_000) => {
         const run = () => {

@@ -1,14 +1,29 @@
 // Access managed in Mosquitto's dynamic security: each person with an active certificate has a
-// dynsec client (no password: certificates only) and a role of their own that publishes and reads
-// `owntracks/<username>/#`. The portal records what it created (broker_managed) and never changes
-// anything else. It reconciles dynsec with the database at start, on every reconnect and on
-// demand, and carries out the kicks revocations queue once the broker is known to read the new CRL.
+// dynsec client (no password: certificates only), a role of their own that publishes and reads
+// `owntracks/<username>/#`, and a place in the people group and in each sharing group they are in
+// (the rules: groups.ts). The portal records what it created (broker_managed) and never changes
+// anything else. It reconciles dynsec with the database (people and groups) at start, on every
+// reconnect and on demand, and carries out the kicks revocations queue once the broker is known to
+// read the new CRL.
 import mqtt from 'mqtt';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { BrokerRepository, KickRow } from '../db/broker.js';
 import type { SettingsRepository } from '../db/settings.js';
 import type { Ca } from '../pki/ca.js';
-import { Dynsec, DynsecError, type Acl, type DynsecClient, type DynsecRole } from './dynsec.js';
+import { Dynsec, DynsecError, type Acl, type DynsecClient, type DynsecGroup, type DynsecRole } from './dynsec.js';
+import {
+  PEOPLE_GROUP,
+  peopleAcls,
+  personAcls,
+  personGroups,
+  personRole,
+  shareAcls,
+  shareId,
+  shareName,
+  type DynsecCommand,
+  type DynsecCommands,
+  type SharingGroup,
+} from './groups.js';
 import { BrokerLink, type LinkState, type MessageHandler } from './link.js';
 import { probeKeyPem, probeUntilRefused, signProbe, type ProbeTarget, type ProbeVerdict } from './probe.js';
 
@@ -23,17 +38,9 @@ const KICK_RETRY_MS = 10_000;
 const RETRY_RECONCILE_MS = 10_000;
 const RECONCILE_EVERY_MS = 3600_000;
 
-const roleOf = (username: string) => `${ROLE_PREFIX}${username}`;
-
-/** A person's role: publish and read their own topics (wider reading is a group's business). */
-function personAcls(username: string): Acl[] {
-  const topic = `owntracks/${username}/#`;
-  return [
-    { acltype: 'publishClientSend', topic, allow: true, priority: 0 },
-    { acltype: 'publishClientReceive', topic, allow: true, priority: 0 },
-    { acltype: 'subscribePattern', topic, allow: true, priority: 0 },
-  ];
-}
+const roleOf = personRole;
+/** The groups (and their roles, of the same name) the portal makes: the people group and share-<id>. */
+const isOurGroupName = (name: string) => name === PEOPLE_GROUP || shareId(name) !== undefined;
 
 export interface BrokerControlSettings {
   url: string;
@@ -51,6 +58,8 @@ export interface BrokerAccessDeps {
   now: () => Date;
   /** Publishes the CRL (with the newest probe in it) and runs the reload command. */
   publishCrl: (cause: string) => Promise<unknown>;
+  /** The sharing groups as the database holds them (id and members' usernames). */
+  groups: () => SharingGroup[];
   /** Tests shorten these. */
   timings?: { backoffFirstMs?: number; backoffMaxMs?: number; probeDeadlineMs?: number; kickRetryMs?: number };
 }
@@ -88,6 +97,9 @@ interface Log {
   error(details: object, message: string): void;
 }
 
+const hasAcl = (acls: Acl[], acl: Acl) =>
+  acls.some((a) => a.acltype === acl.acltype && a.topic === acl.topic && a.allow === acl.allow);
+
 const sameAcls = (actual: Acl[], wanted: Acl[]) =>
   actual.length === wanted.length &&
   wanted.every((acl) =>
@@ -124,15 +136,77 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     }
   };
 
+  type Found = { client: DynsecClient | undefined; role: DynsecRole | undefined };
+  type Managed = { clients: Set<string>; roles: Set<string> };
+
   /**
-   * Makes one person's dynsec entries what the database says. `client` and `role` are what the broker
-   * holds now (undefined: none). Returns what it changed.
+   * Makes a group of the portal's (the people group, a sharing group) and its role of the same name
+   * hold `acls`. `found` is what the broker holds now. A role or group by that name that exists is
+   * taken as the portal's (the names are its own). Returns what it changed.
+   */
+  async function syncGroup(
+    name: string,
+    acls: Acl[],
+    found: { group: DynsecGroup | undefined; role: DynsecRole | undefined },
+  ): Promise<string[]> {
+    const changes: string[] = [];
+    if (!found.role) {
+      repository.markManaged('role', name, now());
+      await dynsec.createRole(name, `${CLIENT_TEXTNAME_PREFIX}${name}`, acls);
+      changes.push(`created role ${name}`);
+    } else {
+      repository.markManaged('role', name, now());
+      // Only what differs: Mosquitto disconnects the role's clients on each change.
+      let changed = false;
+      for (const acl of found.role.acls)
+        if (!hasAcl(acls, acl)) {
+          await dynsec.removeRoleAcl(name, acl);
+          changed = true;
+        }
+      for (const acl of acls)
+        if (!hasAcl(found.role.acls, acl)) {
+          await dynsec.addRoleAcl(name, acl);
+          changed = true;
+        }
+      if (changed) changes.push(`updated the access of role ${name}`);
+    }
+    if (!found.group) {
+      await dynsec.createGroup(name);
+      changes.push(`created group ${name}`);
+    }
+    if (!found.group?.roles.some((role) => role.rolename === name)) await dynsec.addGroupRole(name, name, 0);
+    return changes;
+  }
+
+  /** Deletes a sharing group the database no longer has (only one the portal made). */
+  async function dropGroup(
+    name: string,
+    found: { group: DynsecGroup | undefined; role: DynsecRole | undefined },
+  ): Promise<string[]> {
+    const changes: string[] = [];
+    if (found.group) {
+      await dynsec.deleteGroup(name);
+      changes.push(`deleted group ${name}`);
+    }
+    if (found.role) {
+      await dynsec.deleteRole(name);
+      changes.push(`deleted role ${name}`);
+    }
+    repository.unmarkManaged('role', name);
+    return changes;
+  }
+
+  /**
+   * Makes one person's dynsec entries what the database says: their client, their own role, and
+   * their groups (the people group, their sharing groups). `found` is what the broker holds now
+   * (undefined: none); the groups must exist already. Returns what it changed.
    */
   async function syncOne(
     username: string,
     wanted: boolean,
-    found: { client: DynsecClient | undefined; role: DynsecRole | undefined },
-    managed: { clients: Set<string>; roles: Set<string> },
+    found: Found,
+    managed: Managed,
+    groups: SharingGroup[],
   ): Promise<string[]> {
     const changes: string[] = [];
     const rolename = roleOf(username);
@@ -170,53 +244,174 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       for (const acl of acls) await dynsec.addRoleAcl(rolename, acl);
       changes.push(`restored the access of role ${rolename}`);
     }
+    const wantedGroups = personGroups(username, groups);
     if (!found.client) {
-      // Marked first: a portal stopped between the two steps still owns what it made.
+      // Marked first: a portal stopped between the two steps still owns what it made. Made with its
+      // groups in the same command (a kick's recreation restores them; no second disconnect).
       repository.markManaged('client', username, now());
       try {
-        await dynsec.createClient(username, `${CLIENT_TEXTNAME_PREFIX}${username}`, [rolename]);
+        await dynsec.createClient(username, `${CLIENT_TEXTNAME_PREFIX}${username}`, [rolename], wantedGroups);
       } catch (error) {
         if (error instanceof DynsecError && /already exists/i.test(error.brokerError))
           repository.unmarkManaged('client', username);
         throw error;
       }
       changes.push(`created client ${username}`);
-    } else if (!found.client.roles.some((role) => role.rolename === rolename)) {
+      return changes;
+    }
+    // Checked before each command: Mosquitto 2.0.11 answers a repeated addClientRole with "Internal error".
+    if (!found.client.roles.some((role) => role.rolename === rolename)) {
       await dynsec.addClientRole(username, rolename);
       changes.push(`gave client ${username} its role`);
     }
+    const has = new Set(found.client.groups.map((group) => group.groupname));
+    for (const group of wantedGroups)
+      if (!has.has(group.groupname)) {
+        await dynsec.addGroupClient(group.groupname, username, group.priority);
+        changes.push(`added ${username} to group ${group.groupname}`);
+      }
+    const wants = new Set(wantedGroups.map((group) => group.groupname));
+    for (const group of found.client.groups)
+      if (isOurGroupName(group.groupname) && !wants.has(group.groupname)) {
+        await dynsec.removeGroupClient(group.groupname, username);
+        changes.push(`removed ${username} from group ${group.groupname}`);
+      }
     return changes;
   }
 
   const managedSets = () => ({ clients: repository.managed('client'), roles: repository.managed('role') });
 
+  /** The groups a person's client needs, made to match the database (before the person is synced). */
+  async function syncGroupsOf(username: string, groups: SharingGroup[]): Promise<string[]> {
+    const changes: string[] = [];
+    for (const { groupname } of personGroups(username, groups)) {
+      const [group, role] = await Promise.all([dynsec.getGroup(groupname), dynsec.getRole(groupname)]);
+      const id = shareId(groupname);
+      const acls = id === undefined ? peopleAcls() : shareAcls(groups.find((g) => g.id === id)?.members ?? []);
+      changes.push(...(await syncGroup(groupname, acls, { group, role })));
+    }
+    return changes;
+  }
+
   /** Brings one person's entries in line with the database (after an issue, or a kick). */
   async function syncPersonNow(username: string): Promise<string[]> {
+    const groups = deps.groups();
+    const wanted = repository.hasAccess(username, now());
+    const changes = wanted ? await syncGroupsOf(username, groups) : [];
     const [client, role] = await Promise.all([dynsec.getClient(username), dynsec.getRole(roleOf(username))]);
-    return syncOne(username, repository.hasAccess(username, now()), { client, role }, managedSets());
+    changes.push(...(await syncOne(username, wanted, { client, role }, managedSets(), groups)));
+    return changes;
   }
 
   async function reconcileNow(trigger: string): Promise<ReconcileReport> {
     const at = now();
-    const [clients, roles] = await Promise.all([dynsec.listClients(), dynsec.listRoles()]);
+    const [clients, roles, brokerGroups] = await Promise.all([
+      dynsec.listClients(),
+      dynsec.listRoles(),
+      dynsec.listGroups(),
+    ]);
     const managed = managedSets();
     const clientsByName = new Map(clients.map((client) => [client.username, client]));
     const rolesByName = new Map(roles.map((role) => [role.rolename, role]));
+    const groupsByName = new Map(brokerGroups.map((group) => [group.groupname, group]));
     const unmanaged = clients.map((client) => client.username).filter((name) => !managed.clients.has(name));
     deps.settings.put(UNMANAGED_SETTING, JSON.stringify(unmanaged));
     const people = repository.peopleWithAccess(at);
     const wanted = new Set(people);
     const conflicts = people.filter((username) => unmanaged.includes(username));
     const changes: string[] = [];
+    // The groups first (a person's client joins them): the people group, each sharing group with
+    // its members' topics, and no sharing group of the portal's that the database no longer has.
+    const groups = deps.groups();
+    const found = (name: string) => ({ group: groupsByName.get(name), role: rolesByName.get(name) });
+    changes.push(...(await syncGroup(PEOPLE_GROUP, peopleAcls(), found(PEOPLE_GROUP))));
+    for (const group of groups)
+      changes.push(...(await syncGroup(shareName(group.id), shareAcls(group.members), found(shareName(group.id)))));
+    const ids = new Set(groups.map((group) => group.id));
+    for (const name of new Set([...groupsByName.keys(), ...managed.roles])) {
+      const id = shareId(name);
+      if (id !== undefined && !ids.has(id) && managed.roles.has(name))
+        changes.push(...(await dropGroup(name, found(name))));
+    }
     // Everyone the portal manages or should: people with access, and what it made for people without.
     const names = new Set([...people, ...managed.clients]);
     for (const role of managed.roles) if (role.startsWith(ROLE_PREFIX)) names.add(role.slice(ROLE_PREFIX.length));
     for (const username of [...names].sort()) {
-      const found = { client: clientsByName.get(username), role: rolesByName.get(roleOf(username)) };
-      changes.push(...(await syncOne(username, wanted.has(username), found, managed)));
+      const person = { client: clientsByName.get(username), role: rolesByName.get(roleOf(username)) };
+      changes.push(...(await syncOne(username, wanted.has(username), person, managed, groups)));
     }
     return { at, trigger, changes, conflicts };
   }
+
+  /**
+   * Sharing groups' commands (groups.ts), carried out in the queue of broker operations, each only
+   * when the broker's state asks for it (read first): a plan can be sent again, and Mosquitto 2.0.11
+   * answers some repeated commands with "Internal error". A member without a client (no active
+   * certificate) is skipped: their client joins the group when it is made. Rejects while the link
+   * is down; the next reconcile applies the database's groups then.
+   */
+  async function applyCommand(command: DynsecCommand): Promise<void> {
+    switch (command.command) {
+      case 'createRole':
+        if (await dynsec.getRole(command.rolename)) return;
+        repository.markManaged('role', command.rolename, now());
+        return dynsec.createRole(command.rolename, `${CLIENT_TEXTNAME_PREFIX}${command.rolename}`, []);
+      case 'deleteRole':
+        if (!(await dynsec.getRole(command.rolename))) return;
+        await dynsec.deleteRole(command.rolename);
+        repository.unmarkManaged('role', command.rolename);
+        return;
+      case 'addRoleACL': {
+        const { command: _, rolename, ...acl } = command;
+        const role = await dynsec.getRole(rolename);
+        if (role && hasAcl(role.acls, acl)) return;
+        return dynsec.addRoleAcl(rolename, acl);
+      }
+      case 'removeRoleACL': {
+        const role = await dynsec.getRole(command.rolename);
+        if (!role?.acls.some((acl) => acl.acltype === command.acltype && acl.topic === command.topic)) return;
+        return dynsec.removeRoleAcl(command.rolename, command);
+      }
+      case 'createGroup':
+        if (await dynsec.getGroup(command.groupname)) return;
+        return dynsec.createGroup(command.groupname);
+      case 'deleteGroup':
+        if (!(await dynsec.getGroup(command.groupname))) return;
+        return dynsec.deleteGroup(command.groupname);
+      case 'addGroupRole': {
+        const group = await dynsec.getGroup(command.groupname);
+        if (group?.roles.some((role) => role.rolename === command.rolename)) return;
+        return dynsec.addGroupRole(command.groupname, command.rolename, command.priority);
+      }
+      case 'createClient':
+        // A person's client is the link's to make (with their role and groups): their sync does it.
+        await syncPersonNow(command.username);
+        return;
+      case 'addClientRole': {
+        const client = await dynsec.getClient(command.username);
+        if (!client || client.roles.some((role) => role.rolename === command.rolename)) return;
+        return dynsec.addClientRole(command.username, command.rolename);
+      }
+      case 'addGroupClient': {
+        const client = await dynsec.getClient(command.username);
+        if (!client || client.groups.some((group) => group.groupname === command.groupname)) return;
+        if (!repository.managed('client').has(command.username)) return; // not the portal's to change
+        return dynsec.addGroupClient(command.groupname, command.username, command.priority);
+      }
+      case 'removeGroupClient': {
+        const client = await dynsec.getClient(command.username);
+        if (!client?.groups.some((group) => group.groupname === command.groupname)) return;
+        return dynsec.removeGroupClient(command.groupname, command.username);
+      }
+    }
+  }
+
+  const groupCommands: DynsecCommands = {
+    send: (commands) =>
+      serial(async () => {
+        for (const command of commands) await applyCommand(command);
+      }),
+  };
 
   function auditReconcile(report: ReconcileReport, actor: { name: string; ip?: string | undefined }) {
     deps.audited(report.at, (audit) =>
@@ -479,6 +674,8 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     prepareProbe,
     enforce,
     reconcile,
+    /** The sharing groups' command layer (enroll/sharing.ts sends each change's plan through it). */
+    groupCommands,
 
     /** What the Broker page shows. */
     overview() {

@@ -34,10 +34,17 @@ const clientSchema = z.object({
   username: z.string(),
   textname: z.string().optional(),
   roles: z.array(roleRefSchema).default([]),
-  groups: z.array(z.object({ groupname: z.string() })).default([]),
+  groups: z.array(z.object({ groupname: z.string(), priority: z.number().optional() })).default([]),
   disabled: z.boolean().optional(),
 });
 export type DynsecClient = z.infer<typeof clientSchema>;
+
+const groupSchema = z.object({
+  groupname: z.string(),
+  roles: z.array(roleRefSchema).default([]),
+  clients: z.array(z.object({ username: z.string() })).default([]),
+});
+export type DynsecGroup = z.infer<typeof groupSchema>;
 
 const roleSchema = z.object({
   rolename: z.string(),
@@ -48,6 +55,7 @@ export type DynsecRole = z.infer<typeof roleSchema>;
 
 const listClientsData = z.object({ totalCount: z.number(), clients: z.array(clientSchema) });
 const listRolesData = z.object({ totalCount: z.number(), roles: z.array(roleSchema) });
+const listGroupsData = z.object({ totalCount: z.number(), groups: z.array(groupSchema) });
 
 /** A command the broker answered with an error ("Client not found", "Role already exists", ...). */
 export class DynsecError extends Error {
@@ -145,6 +153,20 @@ export class Dynsec {
     return listRolesData.parse(await this.command('listRoles', { verbose: true, count: -1 })).roles;
   }
 
+  async listGroups(): Promise<DynsecGroup[]> {
+    return listGroupsData.parse(await this.command('listGroups', { verbose: true, count: -1 })).groups;
+  }
+
+  /** The group, or undefined when the broker has none by that name. */
+  async getGroup(groupname: string): Promise<DynsecGroup | undefined> {
+    try {
+      return z.object({ group: groupSchema }).parse(await this.command('getGroup', { groupname })).group;
+    } catch (error) {
+      if (error instanceof DynsecError && /not found/i.test(error.brokerError)) return undefined;
+      throw error;
+    }
+  }
+
   /** The client, or undefined when the broker has none by that name. */
   async getClient(username: string): Promise<DynsecClient | undefined> {
     try {
@@ -166,8 +188,18 @@ export class Dynsec {
   }
 
   /** A client without a password: it can only come in with a certificate (use_identity_as_username). */
-  async createClient(username: string, textname: string, roles: string[]): Promise<void> {
-    await this.command('createClient', { username, textname, roles: roles.map((rolename) => ({ rolename })) });
+  async createClient(
+    username: string,
+    textname: string,
+    roles: string[],
+    groups: { groupname: string; priority: number }[] = [],
+  ): Promise<void> {
+    await this.command('createClient', {
+      username,
+      textname,
+      roles: roles.map((rolename) => ({ rolename })),
+      ...(groups.length && { groups }),
+    });
   }
 
   /** Deletes the client; Mosquitto disconnects every connection with that username at once. */
@@ -186,6 +218,27 @@ export class Dynsec {
   /** Adds a role to a client. Mosquitto 2.0 disconnects the client's connections when it does. */
   async addClientRole(username: string, rolename: string): Promise<void> {
     await this.command('addClientRole', { username, rolename });
+  }
+
+  async createGroup(groupname: string): Promise<void> {
+    await this.command('createGroup', { groupname });
+  }
+
+  async deleteGroup(groupname: string): Promise<void> {
+    await this.command('deleteGroup', { groupname });
+  }
+
+  async addGroupRole(groupname: string, rolename: string, priority: number): Promise<void> {
+    await this.command('addGroupRole', { groupname, rolename, priority });
+  }
+
+  /** Mosquitto 2.0 disconnects the client's connections when its groups change. */
+  async addGroupClient(groupname: string, username: string, priority: number): Promise<void> {
+    await this.command('addGroupClient', { groupname, username, priority });
+  }
+
+  async removeGroupClient(groupname: string, username: string): Promise<void> {
+    await this.command('removeGroupClient', { groupname, username });
   }
 
   async addRoleAcl(rolename: string, acl: Acl): Promise<void> {

@@ -1,7 +1,7 @@
 // Sharing groups on the broker, as pure functions: the dynamic-security commands that give a person
 // their own topics, and a sharing group its members' locations. The shape (tried on Mosquitto 2.0
 // with the apps' own subscription to owntracks/+/+):
-// - each person has a role of their own (person-<user>): send, receive and subscribe on
+// - each person has a role of their own (owntracks-enroll-<user>, the broker link's): send, receive and subscribe on
 //   owntracks/<user>/#, and nothing else, since a client's own roles are checked before its groups';
 // - every person is in the group owntracks-people (lowest priority), whose role lets them subscribe
 //   to owntracks/# (so the apps' wildcard subscription is accepted) and denies receiving owntracks/#;
@@ -34,59 +34,91 @@ export interface DynsecCommands {
   send(commands: DynsecCommand[]): Promise<void>;
 }
 
-const PEOPLE_GROUP = 'owntracks-people';
+export const PEOPLE_GROUP = 'owntracks-people';
 /** Group priorities per client: higher is checked first, so a sharing group's allow beats the deny. */
 export const PEOPLE_PRIORITY = -10;
 export const SHARE_PRIORITY = 10;
 
-const personRole = (username: string) => `person-${username}`;
-const shareName = (groupId: number) => `share-${groupId}`;
+/** A person's own role: the broker link (access.ts) makes it with their client. */
+export const personRole = (username: string) => `owntracks-enroll-${username}`;
+/** A sharing group's dynsec group and role; `shareId` reads the id back (undefined: not one of ours). */
+export const shareName = (groupId: number) => `share-${groupId}`;
+export const shareId = (name: string): number | undefined => {
+  const match = /^share-([1-9][0-9]{0,15})$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+};
 const own = (username: string) => `owntracks/${username}/#`;
+
+/** An ACL as dynsec holds it. */
+export interface PlannedAcl {
+  acltype: AclType;
+  topic: string;
+  allow: boolean;
+  priority: number;
+}
+
+/** A person's own role: their own topics and nothing else. */
+export function personAcls(username: string): PlannedAcl[] {
+  return (['publishClientSend', 'publishClientReceive', 'subscribePattern'] as const).map((acltype) => ({
+    acltype,
+    topic: own(username),
+    allow: true,
+    priority: 0,
+  }));
+}
+
+/** The people group's role: subscribe to everything under owntracks/, receive none of it. */
+export function peopleAcls(): PlannedAcl[] {
+  return [
+    { acltype: 'subscribePattern', topic: 'owntracks/#', allow: true, priority: 0 },
+    { acltype: 'publishClientReceive', topic: 'owntracks/#', allow: false, priority: 0 },
+  ];
+}
+
+/** A sharing group's role: receive each member's topics. */
+export function shareAcls(members: readonly string[]): PlannedAcl[] {
+  return members.map((username) => ({
+    acltype: 'publishClientReceive',
+    topic: own(username),
+    allow: true,
+    priority: 0,
+  }));
+}
+
+/** The groups a person's client belongs to: the people group, and each sharing group they are in. */
+export function personGroups(
+  username: string,
+  groups: readonly SharingGroup[],
+): { groupname: string; priority: number }[] {
+  return [
+    { groupname: PEOPLE_GROUP, priority: PEOPLE_PRIORITY },
+    ...groups
+      .filter((group) => group.members.includes(username))
+      .map((group) => ({ groupname: shareName(group.id), priority: SHARE_PRIORITY })),
+  ];
+}
 
 /** The people group and its role: subscribe to everything under owntracks/, receive nothing of it. */
 export function peopleGroupPlan(): DynsecCommand[] {
   return [
     { command: 'createRole', rolename: PEOPLE_GROUP },
-    {
-      command: 'addRoleACL',
-      rolename: PEOPLE_GROUP,
-      acltype: 'subscribePattern',
-      topic: 'owntracks/#',
-      allow: true,
-      priority: 0,
-    },
-    {
-      command: 'addRoleACL',
-      rolename: PEOPLE_GROUP,
-      acltype: 'publishClientReceive',
-      topic: 'owntracks/#',
-      allow: false,
-      priority: 0,
-    },
+    ...peopleAcls().map((acl): DynsecCommand => ({ command: 'addRoleACL', rolename: PEOPLE_GROUP, ...acl })),
     { command: 'createGroup', groupname: PEOPLE_GROUP },
     { command: 'addGroupRole', groupname: PEOPLE_GROUP, rolename: PEOPLE_GROUP, priority: 0 },
   ];
 }
 
 /**
- * A person: their client (certificate CN), their own role, and their place in the people group.
- * Sent once, before the person joins their first sharing group: Mosquitto 2.0.11 answers a repeated
- * addClientRole with "Internal error", not "already exists".
+ * A person: their client (certificate CN), their own role, and their place in the people group, as
+ * the broker link makes them at the person's first certificate (for mosquitto_ctrl and tests; the
+ * link checks the broker's state first: Mosquitto 2.0.11 answers a repeated addClientRole with
+ * "Internal error", not "already exists").
  */
 export function personPlan(username: string): DynsecCommand[] {
   const rolename = personRole(username);
   return [
     { command: 'createRole', rolename },
-    ...(['publishClientSend', 'publishClientReceive', 'subscribePattern'] as const).map(
-      (acltype): DynsecCommand => ({
-        command: 'addRoleACL',
-        rolename,
-        acltype,
-        topic: own(username),
-        allow: true,
-        priority: 0,
-      }),
-    ),
+    ...personAcls(username).map((acl): DynsecCommand => ({ command: 'addRoleACL', rolename, ...acl })),
     { command: 'createClient', username },
     { command: 'addClientRole', username, rolename, priority: 0 },
     { command: 'addGroupClient', groupname: PEOPLE_GROUP, username, priority: PEOPLE_PRIORITY },

@@ -22,7 +22,15 @@ export interface LinkSettings {
   ca?: string | undefined;
 }
 
-export type MessageHandler = (topic: string, payload: Buffer) => void;
+/** `retain`: a retained message the broker replays at subscribe time. */
+export type MessageHandler = (topic: string, payload: Buffer, retain: boolean) => void;
+
+/**
+ * The largest packet the portal accepts (MQTT 5 Maximum Packet Size, sent in CONNECT): Mosquitto
+ * drops a larger PUBLISH for this connection instead of sending it, so a phone's huge payload never
+ * reaches the portal. Big enough for dynsec's answers (listClients of thousands of people).
+ */
+export const MAX_PACKET_BYTES = 1024 * 1024;
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -78,6 +86,7 @@ export class BrokerLink {
       protocolVersion: 5,
       clean: true,
       keepalive: 30,
+      properties: { maximumPacketSize: MAX_PACKET_BYTES },
       connectTimeout: 10_000,
       reconnectPeriod: 0, // the back-off below decides when to try again
       ...(this.settings.ca && { ca: this.settings.ca }),
@@ -97,12 +106,12 @@ export class BrokerLink {
         for (const listener of this.#connectListeners) listener();
       });
     });
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       for (const [filter, handlers] of this.#subscriptions)
         if (topicMatches(filter, topic))
           for (const handler of handlers) {
             try {
-              handler(topic, payload);
+              handler(topic, payload, packet.retain);
             } catch {
               /* a handler's failure is its own; the others still get the message */
             }

@@ -6,7 +6,7 @@
 // minute, the times in between held in memory (and shown from there), everything flushed on stop.
 //
 // It takes its messages from a MessageSource: the broker link's one MQTT connection in production
-// (mqttMessageSource adapts an MQTT.js client), anything else in tests.
+// (linkMessageSource), an MQTT.js client (mqttMessageSource) or anything else in tests.
 import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
 
@@ -247,6 +247,29 @@ export function mqttMessageSource(client: MqttClient): MessageSource {
     unsubscribe(filter) {
       handlers.delete(filter);
       if (client.connected) client.unsubscribe(filter);
+    },
+  };
+}
+
+/**
+ * The broker link as a MessageSource: its `subscribe` renews the subscription on every reconnect, on
+ * the link's one connection (no second account or socket).
+ */
+export function linkMessageSource(link: {
+  subscribe(filter: string, handler: (topic: string, payload: Buffer, retain: boolean) => void): () => void;
+}): MessageSource {
+  const ends = new Map<string, () => void>();
+  return {
+    subscribe(filter, onMessage) {
+      ends.get(filter)?.();
+      ends.set(
+        filter,
+        link.subscribe(filter, (topic, payload, retain) => onMessage({ topic, payload, retain })),
+      );
+    },
+    unsubscribe(filter) {
+      ends.get(filter)?.();
+      ends.delete(filter);
     },
   };
 }

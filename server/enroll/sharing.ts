@@ -1,9 +1,9 @@
 // Sharing groups (issue 17): create, rename, add and remove people. Each change is stored with its
 // audit row in one transaction, then sent to the broker as dynsec commands (broker/groups.ts) through
-// the broker link's command layer. Without a broker link a group would share nothing, so nothing is
+// the broker link's command layer, which reconciles the stored groups as well. Without a broker link a group would share nothing, so nothing is
 // changed and the page explains why.
 import { z } from 'zod';
-import { groupPlan, peopleGroupPlan, personPlan, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
+import { groupPlan, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { GroupsRepository } from '../db/groups.js';
 import type { SettingsRepository } from '../db/settings.js';
@@ -29,20 +29,17 @@ const groupNameSchema = z
   // eslint-disable-next-line no-control-regex -- control characters are what this rejects
   .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'Use no control characters');
 
-/** Set once the people group (everyone may subscribe, nobody receives by default) is on the broker. */
-const PEOPLE_GROUP_SETTING = 'dynsec_people_group';
-
 export function createSharing(deps: SharingDeps) {
   const subject = (id: number) => `group:${id}`;
 
-  /** Sends the commands; the change is stored either way, and the page says when the broker refused. */
+  /**
+   * Sends the commands; the change is stored either way, and the page says when the broker refused
+   * (the broker link's reconcile applies the stored groups when it is back). The people group and a
+   * person's own client and role are the broker link's, made from their first certificate.
+   */
   async function send(commands: DynsecCommand[]): Promise<{ brokerError?: string }> {
     if (!deps.dynsec || commands.length === 0) return {};
     try {
-      if (deps.settings.get(PEOPLE_GROUP_SETTING) !== '1') {
-        await deps.dynsec.send(peopleGroupPlan());
-        deps.settings.put(PEOPLE_GROUP_SETTING, '1');
-      }
       await deps.dynsec.send(commands);
       return {};
     } catch (error) {
@@ -105,7 +102,6 @@ export function createSharing(deps: SharingDeps) {
       const group = deps.groups.find(id);
       const user = deps.users.find(username);
       if (!group || !user) return failed('not-found');
-      const firstGroup = deps.groups.countFor(user.id) === 0;
       const added = deps.audited(deps.now(), (audit) => {
         const changed = deps.groups.addMember(id, user.id, deps.now());
         if (changed)
@@ -114,7 +110,7 @@ export function createSharing(deps: SharingDeps) {
       });
       if (!added) return failed('unchanged');
       const plan = groupPlan(group, { id, members: [...group.members, username] });
-      return ok(await send(firstGroup ? [...personPlan(username), ...plan] : plan));
+      return ok(await send(plan));
     },
 
     async removeMember(id: number, username: string, actor: Actor) {

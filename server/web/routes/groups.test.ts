@@ -46,8 +46,13 @@ describe('sharing groups pages', () => {
       assert.doesNotMatch(page.body, /<li>bob/);
 
       const commands = sent.flat().map((command) => command.command);
-      assert.equal(commands.filter((c) => c === 'createGroup').length, 2, 'the people group, then share-1');
-      assert.equal(commands.filter((c) => c === 'createClient').length, 2, 'each person once, on their first group');
+      assert.equal(commands.filter((c) => c === 'createGroup').length, 1, 'share-1 (the people group is the link’s)');
+      assert.equal(
+        commands.filter((c) => c === 'createClient').length,
+        0,
+        'clients are the link’s, from a first certificate',
+      );
+      assert.equal(commands.filter((c) => c === 'addGroupClient').length, 2);
       assert.deepEqual(
         sent.at(-1)!.map((command) => command.command),
         ['removeGroupClient', 'removeRoleACL'],
