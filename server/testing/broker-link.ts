@@ -4,7 +4,7 @@
 // holding the bundles the portal mailed (read back in-process with node-forge).
 import path from 'node:path';
 import forge from 'node-forge';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startTestPortal, type TestPortal, type TestPortalOptions } from './harness.js';
 import { MemoryMailer } from './mailer.js';
 import { freePort, Mosquitto, type MosquittoOptions } from './mosquitto.js';
@@ -151,6 +151,8 @@ export class Phone {
     linked: LinkedPortal,
     readonly device: Device,
     reconnectMs = 100,
+    /** More MQTT.js options (e.g. `resubscribe: false` for a phone that subscribes on each connect). */
+    extra: IClientOptions = {},
   ) {
     this.client = mqtt.connect({
       protocol: 'mqtts',
@@ -163,6 +165,7 @@ export class Phone {
       reconnectPeriod: reconnectMs,
       connectTimeout: 3000,
       keepalive: 30,
+      ...extra,
     });
     this.client.on('connect', () => {
       this.connects++;
