@@ -1,7 +1,9 @@
 #!/bin/sh
 # One-shot (the Compose service broker-control): makes the broker's dynamic-security file with the
 # portal's control account, and writes that account's URL for the portal (BROKER_CONTROL_URL_FILE).
-# Both are made once, together; a second run keeps them. The password is random and lives only in
+# Both are made once, together; a second run keeps them. `dynsec init` gives the account the role
+# `admin`: the dynsec commands, and subscribing to and receiving every topic (the portal's presence
+# subscribes to owntracks/+/+ with it). The password is random and lives only in
 # the URL file (the dynsec file keeps a salted hash), which only the portal's user can read.
 set -eu
 
