@@ -136,7 +136,10 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       }
       // The audit log: every row of the release is there (001's case); only old rows could ever be
       // deleted, through the prune setting, which is absent outside a prune.
-      const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all();
+      const triggers = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit%' ORDER BY name")
+        .pluck()
+        .all();
       assert.deepEqual(triggers, [
         'audit_log_delete_only_expired',
         'audit_log_no_update',
@@ -144,6 +147,27 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
         'audit_prune_before_update',
       ]);
       assert.equal(now.settings.audit_prune_before, undefined);
+    },
+  },
+  {
+    migration: '007_delivery_search_people',
+    check(db, release) {
+      const now = snapshotDatabase(db);
+      // The table was rebuilt for the new delivery states: every row kept (001's case), none replaces another.
+      const sql = String(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'certificates'").pluck().get());
+      for (const state of ['sent', 'outbox', 'forwarded', 'picked_up', 'failed']) assert.ok(sql.includes(`'${state}'`));
+      assert.ok(now.certificates.every((row) => row.replaces === null));
+      // The release mailed through SMTP: nothing it sent is taken for outbox mail.
+      const sent = (rows: Row[]) => rows.filter((row) => row.delivery === 'sent').map((row) => row.id);
+      assert.deepEqual(sent(now.certificates), sent(release.certificates));
+      const indexes = db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'certificates' AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all();
+      for (const index of ['certificates_user', 'certificates_issued', 'certificates_expiry', 'certificates_revoked'])
+        assert.ok(indexes.includes(index), `index ${index} rebuilt`);
     },
   },
 ];

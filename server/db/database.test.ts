@@ -70,7 +70,7 @@ describe('database', () => {
     const db = freshDb();
     const dir = tempDir();
     cpSync(migrationsDir, dir, { recursive: true });
-    const next = String(readMigrations(dir).length + 1).padStart(3, '0');
+    const next = String(readMigrations(dir).at(-1)!.version + 1).padStart(3, '0');
     writeFileSync(path.join(dir, `${next}_broken.sql`), 'CREATE TABLE half (x);\nTHIS IS NOT SQL;\n');
     assert.throws(() => migrate(db, readMigrations(dir)));
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);

@@ -10,7 +10,8 @@ import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
-import { replaceCertificate } from './replace.js';
+import { markForwarded } from './forward.js';
+import { replaceCertificate, type ReplaceReason } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import { displayStatus, REASON_LABELS, REVOCATION_CHOICES, type ServerCertificateRequest } from './rules.js';
 import { issueBrokerCertificate, revokeBrokerCertificate } from './server-cert.js';
@@ -42,7 +43,10 @@ export function createEnrollment(ctx: EnrollDeps) {
     now: ctx.now,
     issue: (request: IssueRequest, actor: Actor) => issueCertificate(ctx, request, actor),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
-    replace: (id: number, actor: Actor) => replaceCertificate(ctx, id, actor),
+    replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
+      replaceCertificate(ctx, id, actor, reason),
+    /** Outbox mail the admin forwarded; a Replace's predecessor is revoked now. */
+    markForwarded: (id: number, actor: Actor) => markForwarded(ctx, id, actor),
 
     /** A page of the certificate list; `isEmpty` when nothing was ever issued. */
     list(query: CertificateListQuery) {
@@ -60,10 +64,16 @@ export function createEnrollment(ctx: EnrollDeps) {
       const found = certificate(id);
       if (!found) return undefined;
       const reason = found.revocation_reason as RevocationReason | null;
+      const predecessor = found.replaces === null ? undefined : ctx.certificates.find(found.replaces);
       return {
         certificate: found,
         trail: ctx.audit.forSubject(`certificate:${id}`),
         reasonLabel: reason ? REASON_LABELS[reason] : undefined,
+        /** The certificate a Replace revokes once this one is forwarded, while it is still active. */
+        awaitingSupersede:
+          predecessor?.status === 'active' && found.delivery === 'outbox'
+            ? { id: predecessor.id, serial: predecessor.serial }
+            : undefined,
       };
     },
     /** A person the issue form is about to issue to: their address and how many certificates they hold. */
@@ -82,7 +92,22 @@ export function createEnrollment(ctx: EnrollDeps) {
     },
 
     outbox: {
-      list: () => listOutbox(ctx.files.outbox),
+      /** The messages, newest first, each with the certificate it carries (named by its serial). */
+      list: () =>
+        listOutbox(ctx.files.outbox).map((entry) => {
+          const serial = /-([0-9a-f]+)\.eml$/.exec(entry.name)?.[1];
+          const found = serial ? ctx.certificates.findBySerial(serial) : undefined;
+          return {
+            ...entry,
+            certificate: found && {
+              id: found.id,
+              username: found.username,
+              device: found.device,
+              email: found.email,
+              delivery: found.delivery,
+            },
+          };
+        }),
       /** How many days a message stays (it goes sooner when its certificate is revoked). */
       retentionDays: ctx.config.outboxRetentionDays,
       /** One message as a stream; undefined for a name that is not in the outbox. */

@@ -21,7 +21,16 @@ export interface IssueRequest {
   changeEmail: boolean;
 }
 
-export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
+/** How the bundle left: accepted by the SMTP server, or written to the outbox for an admin to forward. */
+export type HandedOver = 'sent' | 'outbox';
+
+export type Issued = Ok<{
+  certificateId: number;
+  passphrase: string;
+  serial: string;
+  mailResponse: string;
+  delivery: HandedOver;
+}>;
 export type IssueOutcome =
   | Issued
   | Invalid
@@ -39,7 +48,12 @@ type IssueDeps = Pick<
   'config' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
 >;
 
-export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+export async function issueCertificate(
+  ctx: IssueDeps,
+  input: IssueRequest,
+  actor: Actor,
+  options: { replaces?: number } = {},
+): Promise<IssueOutcome> {
   // Whatever the entry point, the same rules: the username is the CN and the MQTT username.
   const parsed = issueRequestSchema.safeParse(input);
   if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
@@ -107,6 +121,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       bundle_format: request.format,
       issued_by: actor.name,
       issued_at: ctx.now().toISOString(),
+      replaces: options.replaces ?? null,
     });
     audit({
       ...by(actor),
@@ -122,8 +137,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
 
   try {
     const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial
+    const delivery: HandedOver = ctx.mailer.kind === 'outbox' ? 'outbox' : 'sent';
     ctx.audited(ctx.now(), (audit) => {
-      ctx.certificates.setDelivery(certificateId, 'sent');
+      ctx.certificates.setDelivery(certificateId, delivery);
       audit({
         ...by(actor),
         action: 'mail',
@@ -132,7 +148,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
         detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
       });
     });
-    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response });
+    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response, delivery });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);

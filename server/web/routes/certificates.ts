@@ -7,6 +7,9 @@ import { revocationReasonSchema } from '../../enroll/rules.js';
 import type { Passphrases } from '../one-time-secrets.js';
 import { fieldErrors } from '../forms.js';
 import { describePublication } from '../presenters.js';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().pages;
 
 const PAGE_SIZE = 50;
 
@@ -26,11 +29,13 @@ const listQuery = z.object({
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 const revokeBody = z.object({ reason: revocationReasonSchema });
+const replaceBody = z.object({ reason: z.enum(['superseded', 'keyCompromise']).catch('superseded') });
+const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
 
 const certificateRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
     Enrollment,
-    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'setup' | 'revocationReasons' | 'now'
+    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'markForwarded' | 'setup' | 'revocationReasons' | 'now'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -117,11 +122,31 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     },
   );
 
-  app.post('/certificates/:id/replace', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = await enrollment.replace(request.params.id, {
-      name: request.session.admin!,
-      ip: request.ip,
-    });
+  app.post(
+    '/certificates/:id/forwarded',
+    { schema: { params: idParams, body: forwardedBody } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const outcome = await enrollment.markForwarded(id, { name: request.session.admin!, ip: request.ip });
+      if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
+      if (!outcome.ok) request.flash('warning', words.forward.notInOutbox);
+      else if (outcome.superseded)
+        for (const notice of describePublication(
+          words.forward.superseded(outcome.superseded.serial),
+          outcome.superseded.publication,
+        ))
+          request.flash(notice.kind, notice.message);
+      else request.flash('success', words.forward.done);
+      return reply.redirect(request.body.from === 'outbox' ? '/outbox' : `/certificates/${id}`, 303);
+    },
+  );
+
+  app.post('/certificates/:id/replace', { schema: { params: idParams, body: replaceBody } }, async (request, reply) => {
+    const outcome = await enrollment.replace(
+      request.params.id,
+      { name: request.session.admin!, ip: request.ip },
+      request.body.reason,
+    );
     if (outcome.ok) {
       const ticket = passphrases.put({
         certificateId: outcome.issued.certificateId,
@@ -130,15 +155,15 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       const superseded = outcome.superseded;
       if (superseded.ok || superseded.reason === 'crl-failed')
         for (const notice of describePublication(
-          `New certificate mailed; the old one (serial ${outcome.oldSerial}) is revoked as superseded.`,
+          request.body.reason === 'keyCompromise'
+            ? words.replace.compromised(outcome.oldSerial)
+            : words.replace.sent(outcome.oldSerial),
           superseded,
         ))
           request.flash(notice.kind, notice.message);
-      else
-        request.flash(
-          'success',
-          `New certificate mailed; the old one (serial ${outcome.oldSerial}) had been revoked meanwhile.`,
-        );
+      else if (superseded.reason === 'awaiting-forward')
+        request.flash('info', words.replace.waiting(outcome.oldSerial));
+      else request.flash('success', words.replace.raced(outcome.oldSerial));
       return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
     }
     if (outcome.reason === 'not-found') return reply.callNotFound();

@@ -1,2 +1,51 @@
 // English words: pages. Part of the catalog in ../index.ts; keep user-facing text here, not in code or views.
-export const pages = {} as const;
+
+/** "1 certificate", "2 certificates". */
+const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+export const pages = {
+  count,
+
+  /** Each delivery state (DESIGN.md) as the detail page and the person page say it. */
+  delivery: {
+    pending: 'Not handed over yet',
+    sent: 'Sent: the mail server accepted it',
+    outbox: 'In the outbox, not yet forwarded',
+    forwarded: 'Forwarded from the outbox',
+    picked_up: 'Picked up through a pickup link',
+    failed: 'Failed: it never left',
+  } as Record<string, string>,
+  /** Short forms for tables. */
+  deliveryShort: {
+    pending: 'pending',
+    sent: 'sent',
+    outbox: 'in the outbox',
+    forwarded: 'forwarded',
+    picked_up: 'picked up',
+    failed: 'failed',
+  } as Record<string, string>,
+
+  forward: {
+    button: 'Mark as forwarded',
+    hint: 'Forward the message from the outbox to the person, then mark it here: the portal cannot tell.',
+    replaceWaits: (serial: string) =>
+      `When you mark it forwarded, the certificate it replaces (serial ${serial}) is revoked as superseded.`,
+    done: 'Marked as forwarded.',
+    notInOutbox: 'Only mail in the outbox can be marked as forwarded.',
+    superseded: (serial: string) => `Marked as forwarded; the certificate it replaces (serial ${serial}) is revoked.`,
+  },
+
+  issued: {
+    sent: 'was mailed to',
+    outboxNext: 'Forward the message from the outbox to the person, then mark it forwarded on its page.',
+  },
+
+  replace: {
+    sent: (serial: string) => `New certificate mailed; the old one (serial ${serial}) is revoked as superseded.`,
+    compromised: (serial: string) =>
+      `New certificate issued; the old one (serial ${serial}) is revoked because its key is compromised.`,
+    waiting: (serial: string) =>
+      `New certificate written to the outbox. The old one (serial ${serial}) stays active until you mark the new one forwarded.`,
+    raced: (serial: string) => `New certificate issued; the old one (serial ${serial}) had been revoked meanwhile.`,
+  },
+} as const;
