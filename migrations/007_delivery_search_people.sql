@@ -51,3 +51,36 @@ UPDATE certificates SET delivery = 'outbox'
     AND id IN (SELECT CAST(substr(subject, 13) AS INTEGER) FROM audit_log
                WHERE action = 'mail' AND outcome = 'success' AND subject LIKE 'certificate:%'
                  AND detail LIKE '%: written to outbox/%');
+
+-- Search by any part of a username, email, device or serial: FTS5 with the trigram tokenizer over
+-- the rows themselves (external content), kept up to date by triggers, so an index entry commits
+-- or rolls back with its row. Queries shorter than three characters are served by prefix instead.
+CREATE VIRTUAL TABLE users_search USING fts5 (
+  username, email, content = 'users', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+  INSERT INTO users_search (rowid, username, email) VALUES (new.id, new.username, new.email);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF username, email ON users BEGIN
+  INSERT INTO users_search (users_search, rowid, username, email) VALUES ('delete', old.id, old.username, old.email);
+  INSERT INTO users_search (rowid, username, email) VALUES (new.id, new.username, new.email);
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+  INSERT INTO users_search (users_search, rowid, username, email) VALUES ('delete', old.id, old.username, old.email);
+END;
+INSERT INTO users_search (users_search) VALUES ('rebuild');
+
+CREATE VIRTUAL TABLE certificates_search USING fts5 (
+  device, serial, content = 'certificates', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER certificates_search_insert AFTER INSERT ON certificates BEGIN
+  INSERT INTO certificates_search (rowid, device, serial) VALUES (new.id, new.device, new.serial);
+END;
+CREATE TRIGGER certificates_search_update AFTER UPDATE OF device, serial ON certificates BEGIN
+  INSERT INTO certificates_search (certificates_search, rowid, device, serial) VALUES ('delete', old.id, old.device, old.serial);
+  INSERT INTO certificates_search (rowid, device, serial) VALUES (new.id, new.device, new.serial);
+END;
+CREATE TRIGGER certificates_search_delete AFTER DELETE ON certificates BEGIN
+  INSERT INTO certificates_search (certificates_search, rowid, device, serial) VALUES ('delete', old.id, old.device, old.serial);
+END;
+INSERT INTO certificates_search (certificates_search) VALUES ('rebuild');

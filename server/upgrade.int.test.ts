@@ -168,6 +168,14 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
         .all();
       for (const index of ['certificates_user', 'certificates_issued', 'certificates_expiry', 'certificates_revoked'])
         assert.ok(indexes.includes(index), `index ${index} rebuilt`);
+      // The search indexes hold the release's rows: any part of an address or a device finds them.
+      const found = (table: string, term: string) =>
+        db.prepare(`SELECT rowid FROM ${table} WHERE ${table} MATCH ? ORDER BY rowid`).pluck().all(`"${term}"`);
+      const withText = (rows: Row[], key: string, term: string) =>
+        rows.filter((row) => String(row[key] ?? '').includes(term)).map((row) => row.id);
+      assert.deepEqual(found('users_search', 'example.org'), withText(now.users, 'email', 'example.org'));
+      assert.deepEqual(found('certificates_search', 'hone'), withText(now.certificates, 'device', 'hone'));
+      assert.ok(found('certificates_search', 'hone').length > 0);
     },
   },
 ];

@@ -25,6 +25,10 @@ export const pages = {
     failed: 'failed',
   } as Record<string, string>,
 
+  list: {
+    searchPlaceholder: 'any part of a username, email, device or serial',
+  },
+
   forward: {
     button: 'Mark as forwarded',
     hint: 'Forward the message from the outbox to the person, then mark it here: the portal cannot tell.',
