@@ -161,6 +161,9 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
   await checkPage(page, '07-detail');
   await page.getByLabel('Reason').selectOption('keyCompromise');
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
+  // The confirmation page names the person and the device; the same button revokes.
+  await expect(page.getByRole('heading', { name: 'Revoke the certificate of jjolie (phone)?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await expect(page.getByText('Certificate revoked.')).toBeVisible();
   await expect(page.getByText('The broker was asked to re-read the CRL')).toBeVisible();
   await checkPage(page, '08-revoked');

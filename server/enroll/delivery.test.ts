@@ -21,7 +21,7 @@ async function signedIn(portal: TestPortal) {
 }
 
 const replace = (browser: Browser, id: number, reason = 'superseded') =>
-  browser.submit(`/certificates/${id}/replace`, `/certificates/${id}/replace`, { reason });
+  browser.submit(`/certificates/${id}/replace?reason=${reason}`, `/certificates/${id}/replace`, { reason });
 
 describe('delivery states', () => {
   test('mail written to the outbox is `outbox`, never called mailed or sent, until an admin marks it forwarded', async () => {

@@ -29,7 +29,8 @@ const listQuery = z.object({
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 const revokeBody = z.object({ reason: revocationReasonSchema });
-const replaceBody = z.object({ reason: z.enum(['superseded', 'keyCompromise']).catch('superseded') });
+const replaceReason = z.enum(['superseded', 'keyCompromise']);
+const replaceBody = z.object({ reason: replaceReason.catch('superseded') });
 const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
 
 const certificateRoutes: FastifyPluginAsyncZod<{
@@ -95,6 +96,53 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       .header('content-disposition', `attachment; filename="${name}"`)
       .send(certificate.pem);
   });
+
+  // Revoke and Replace ask first, on a page that names the person and the device.
+  const confirmQuery = z.object({ reason: z.string().max(40).default('') });
+  app.get(
+    '/certificates/:id/revoke',
+    { schema: { params: idParams, querystring: confirmQuery } },
+    async (request, reply) => {
+      const certificate = enrollment.certificate(request.params.id);
+      if (!certificate) return reply.callNotFound();
+      const reason = revocationReasonSchema.safeParse(request.query.reason);
+      if (certificate.status !== 'active' || !reason.success)
+        return reply.redirect(`/certificates/${certificate.id}`, 303);
+      return reply.page('certificates/confirm', {
+        title: words.confirm.revokeTitle(certificate.username, certificate.device),
+        certificate,
+        action: 'revoke',
+        reason: reason.data,
+        reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
+        explanation: words.confirm.revokeExplanation,
+        button: 'Revoke certificate',
+        buttonClass: 'danger',
+      });
+    },
+  );
+
+  app.get(
+    '/certificates/:id/replace',
+    { schema: { params: idParams, querystring: confirmQuery } },
+    async (request, reply) => {
+      const certificate = enrollment.certificate(request.params.id);
+      if (!certificate) return reply.callNotFound();
+      const reason = replaceReason.safeParse(request.query.reason);
+      if (certificate.status !== 'active' || !reason.success)
+        return reply.redirect(`/certificates/${certificate.id}`, 303);
+      const outbox = enrollment.setup().mailKind === 'outbox';
+      return reply.page('certificates/confirm', {
+        title: words.confirm.replaceTitle(certificate.username, certificate.device),
+        certificate,
+        action: 'replace',
+        reason: reason.data,
+        reasonLabel: words.confirm.replaceReasons[reason.data],
+        explanation: words.confirm.replaceExplanation(certificate.email, reason.data === 'keyCompromise', outbox),
+        button: 'Replace certificate',
+        buttonClass: 'primary',
+      });
+    },
+  );
 
   app.post(
     '/certificates/:id/revoke',

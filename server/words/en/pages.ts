@@ -25,6 +25,27 @@ export const pages = {
     failed: 'failed',
   } as Record<string, string>,
 
+  confirm: {
+    revokeTitle: (username: string, device: string | null) =>
+      `Revoke the certificate of ${username}${device ? ` (${device})` : ''}?`,
+    replaceTitle: (username: string, device: string | null) =>
+      `Replace the certificate of ${username}${device ? ` (${device})` : ''}?`,
+    revokeExplanation:
+      'The broker refuses this certificate once it reads the new revocation list. Phones already connected stay connected until they reconnect or the broker restarts. A revocation cannot be undone.',
+    replaceExplanation: (email: string, compromised: boolean, outbox: boolean) =>
+      `A new key and certificate with the same settings go to ${email}, and you get a new passphrase to hand over. ` +
+      (compromised
+        ? 'This certificate is revoked at once, whether or not the new one has arrived.'
+        : outbox
+          ? 'The new mail goes to the outbox: this certificate stays active until you mark the new one forwarded.'
+          : 'This certificate is revoked as superseded once the new mail went out.'),
+    replaceReasons: {
+      superseded: 'Routine: a new phone, a renewal, a lost passphrase',
+      keyCompromise: 'The key got out (stolen phone, leaked bundle): revoke the old one at once',
+    },
+    cancel: 'Cancel',
+  },
+
   list: {
     searchPlaceholder: 'any part of a username, email, device or serial',
   },
