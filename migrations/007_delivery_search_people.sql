@@ -84,3 +84,7 @@ CREATE TRIGGER certificates_search_delete AFTER DELETE ON certificates BEGIN
   INSERT INTO certificates_search (certificates_search, rowid, device, serial) VALUES ('delete', old.id, old.device, old.serial);
 END;
 INSERT INTO certificates_search (certificates_search) VALUES ('rebuild');
+
+-- People can be deleted: their certificates revoked (the serials stay in the CRL), their address
+-- erased, the row kept as a tombstone so the certificates and the audit log still name them.
+ALTER TABLE users ADD COLUMN deleted_at TEXT;

@@ -176,6 +176,8 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.deepEqual(found('users_search', 'example.org'), withText(now.users, 'email', 'example.org'));
       assert.deepEqual(found('certificates_search', 'hone'), withText(now.certificates, 'device', 'hone'));
       assert.ok(found('certificates_search', 'hone').length > 0);
+      // Nobody is deleted by the upgrade.
+      assert.ok(now.users.every((row) => row.deleted_at === null));
     },
   },
 ];

@@ -85,6 +85,9 @@ export function certificatesRepository(db: Db) {
   const revoked = db.prepare<[], RevokedRow>(
     `SELECT serial, revoked_at, revocation_reason FROM certificates WHERE status = 'revoked' ORDER BY revoked_at`,
   );
+  const forUser = db.prepare<[number], CertificateView>(
+    `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.user_id = ? ORDER BY c.id`,
+  );
   const countForUser = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM certificates WHERE user_id = ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM certificates');
 
@@ -103,6 +106,8 @@ export function certificatesRepository(db: Db) {
     /** Every revoked certificate, streamed: the CRL can hold 100,000 of them. */
     revokedEntries: () => revoked.iterate(),
     countForUser: (userId: number) => countForUser.get(userId)!.n,
+    /** Every certificate of one person, oldest first. */
+    forUser: (userId: number) => forUser.all(userId),
     count: () => count.get()!.n,
   };
 }

@@ -11,6 +11,7 @@ import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { markForwarded } from './forward.js';
+import { createPeople } from './people.js';
 import { replaceCertificate, type ReplaceReason } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import { displayStatus, REASON_LABELS, REVOCATION_CHOICES, type ServerCertificateRequest } from './rules.js';
@@ -84,6 +85,8 @@ export function createEnrollment(ctx: EnrollDeps) {
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
+    /** People: their devices, their address, revoke all, delete. */
+    people: createPeople(ctx),
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),

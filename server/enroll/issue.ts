@@ -65,7 +65,7 @@ export async function issueCertificate(
     return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
 
   const existing = ctx.users.find(request.username);
-  if (existing && existing.email !== request.email && !request.changeEmail) {
+  if (existing && existing.deleted_at === null && existing.email !== request.email && !request.changeEmail) {
     return failed('email-differs', { currentEmail: existing.email });
   }
 
@@ -97,6 +97,9 @@ export async function issueCertificate(
     let user = ctx.users.find(request.username);
     if (!user) {
       user = ctx.users.create(request.username, request.email, ctx.now());
+    } else if (user.deleted_at !== null) {
+      // A deleted person's name, given to someone again: they start with this address.
+      ctx.users.restore(user.id, request.email);
     } else if (user.email !== request.email) {
       // Checked again inside the transaction: a concurrent issue may have changed the address.
       if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });

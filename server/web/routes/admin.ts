@@ -12,6 +12,7 @@ import brokerRoutes from './broker.js';
 import certificateRoutes from './certificates.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
+import peopleRoutes from './people.js';
 
 export interface AdminOptions {
   enrollment: Enrollment;
@@ -33,6 +34,7 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   await app.register(issueRoutes, { enrollment, passphrases });
   await app.register(certificateRoutes, { enrollment, passphrases });
   await app.register(outboxRoutes, { enrollment });
+  await app.register(peopleRoutes, { enrollment });
   await app.register(auditRoutes, { audit });
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });

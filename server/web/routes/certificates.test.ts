@@ -146,14 +146,22 @@ describe('the certificate list', () => {
 
   test('expires within 30 days, sorted by soonest expiry', async () => {
     const body = (await browser.get('/certificates?expiring=30&sort=expiry')).body;
-    const dates = [...body.matchAll(/<td><time datetime="([^"]+)">[^<]*<\/time> <span class="muted">/g)].map(
+    // Within 30 days, the expiry is marked as such.
+    const dates = [...body.matchAll(/<time datetime="([^"]+)">[^<]*<\/time> <span class="expiring">/g)].map(
       (m) => m[1]!,
     );
+    assert.doesNotMatch(body, /<\/time> <span class="muted">/);
     assert.ok(dates.length > 0);
     const now = portal.clock.now().getTime();
     for (const date of dates) assert.ok(Date.parse(date) >= now && Date.parse(date) < now + 30 * 86400_000, date);
     assert.deepEqual([...dates].sort(), dates, 'soonest first');
     assert.match(body, /\(in \d+ days?\)|\(tomorrow\)|\(in \d+ hours?\)/);
+  });
+
+  test('a revoked row gives its expiry date without "(in 12 months)"; plurals read right', async () => {
+    const body = (await browser.get('/certificates?status=revoked')).body;
+    assert.ok(rowsOf(body).length > 0);
+    assert.doesNotMatch(body, /\((in|tomorrow)[^)]*\)/);
   });
 
   test('nonsense in the query string falls back to the defaults', async () => {

@@ -46,7 +46,37 @@ export const pages = {
     cancel: 'Cancel',
   },
 
+  people: {
+    devices: 'Devices',
+    noCertificates: 'No certificates.',
+    deletedNote: (at: string) =>
+      `Deleted on ${at}: the address is erased and every certificate revoked. The audit log keeps what happened.`,
+    addressHint: 'Future mail goes here. Changing it issues nothing and mails nothing.',
+    saveAddress: 'Save address',
+    emailChanged: (email: string) => `The address is now ${email}. Nothing was issued or mailed.`,
+    revokeAllHeading: 'Revoke all devices',
+    revokeAllHint: 'For a stolen bag or a person who leaves: every active certificate of this person, in one step.',
+    revokeAllTitle: (username: string, n: number) => `Revoke all ${count(n, 'certificate')} of ${username}?`,
+    revokeAllExplanation:
+      'The broker refuses these certificates once it reads the new revocation list. Phones already connected stay connected until they reconnect. This cannot be undone.',
+    revokeAllButton: 'Revoke all certificates',
+    revokedAll: (n: number) => (n ? `${count(n, 'certificate')} revoked.` : 'Nothing was active: nothing revoked.'),
+    deleteHeading: 'Delete person',
+    deleteHint:
+      'Revokes every certificate and erases the address. The serials stay in the revocation list and the audit log keeps what happened.',
+    deleteTitle: (username: string) => `Delete ${username}?`,
+    deleteExplanation: (active: number) =>
+      `${active ? `${count(active, 'active certificate')} will be revoked. ` : ''}The address is erased; the username stays on the revoked certificates and in the audit log. This cannot be undone.`,
+    deleteButton: 'Delete person',
+    deleted: (username: string, n: number) =>
+      `${username} is deleted${n ? ` and ${count(n, 'certificate')} revoked` : ''}.`,
+    alreadyDeleted: 'This person was already deleted.',
+    issueAnother: (username: string) => `Issue a certificate for ${username}`,
+  },
+
   list: {
+    /** Beside each username: the person page, with all their devices. */
+    personLink: 'person',
     searchPlaceholder: 'any part of a username, email, device or serial',
   },
 
