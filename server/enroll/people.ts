@@ -127,4 +127,3 @@ export function createPeople(ctx: PeopleDeps) {
   };
 }
 
-export type People = ReturnType<typeof createPeople>;
