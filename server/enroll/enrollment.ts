@@ -85,6 +85,29 @@ export function createEnrollment(ctx: EnrollDeps) {
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
+    /**
+     * What the audit log's subjects name, for links: `certificate:3` → its person and device and
+     * page, `user:alice` → the person page. Subjects it does not know are left out.
+     */
+    auditSubjects(subjects: Iterable<string | null>) {
+      const named: Record<string, { label: string; href: string }> = {};
+      for (const subject of new Set(subjects)) {
+        const [kind, key] = subject
+          ? [subject.slice(0, subject.indexOf(':')), subject.slice(subject.indexOf(':') + 1)]
+          : [];
+        if (kind === 'certificate' && /^\d+$/.test(key!)) {
+          const found = ctx.certificates.find(Number(key));
+          if (found)
+            named[subject!] = {
+              label: `${found.username}${found.device ? ` (${found.device})` : ''}`,
+              href: `/certificates/${found.id}`,
+            };
+        } else if (kind === 'user') named[subject!] = { label: key!, href: `/people/${encodeURIComponent(key!)}` };
+        else if (kind === 'server-certificate')
+          named[subject!] = { label: `broker certificate ${key}`, href: '/broker' };
+      }
+      return named;
+    },
     /** People: their devices, their address, revoke all, delete. */
     people: createPeople(ctx),
 
@@ -196,7 +219,10 @@ export function createEnrollment(ctx: EnrollDeps) {
     async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
       ctx.crl.removeStaleTemporaries();
       const undelivered = revokeUndelivered(ctx);
-      if (undelivered > 0) log.warn(`Revoked ${undelivered} certificate(s) left undelivered by an earlier stop`);
+      if (undelivered > 0)
+        log.warn(
+          `Revoked ${undelivered} certificate${undelivered === 1 ? '' : 's'} left undelivered by an earlier stop`,
+        );
       const publication = await ctx.crl.publish('system', 'start');
       log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));

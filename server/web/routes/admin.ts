@@ -35,7 +35,7 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   await app.register(certificateRoutes, { enrollment, passphrases });
   await app.register(outboxRoutes, { enrollment });
   await app.register(peopleRoutes, { enrollment });
-  await app.register(auditRoutes, { audit });
+  await app.register(auditRoutes, { audit, enrollment });
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });
 };

@@ -247,7 +247,7 @@ describe('issuing', () => {
       );
       assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'email-change'").pluck().get(), 1);
       const form = await browser.get('/certificates/new?username=jjolie');
-      assert.match(form.body, /already exists with 2 certificate\(s\)/);
+      assert.match(form.body, /already exists with 2 certificates:/);
     });
   });
 
@@ -263,6 +263,7 @@ describe('issuing', () => {
         format: 'modern',
       });
       assert.equal(answer.statusCode, 409);
+      assert.match(answer.body, /already exists with 1 certificate:/, 'one, not "1 certificate(s)"');
       assert.match(answer.body, /href="\/certificates\/new" aria-current="page"/, 'the menu still says Issue');
       const fields = formFields(answer.body, 'action="/certificates"');
       assert.equal(fields.days, '90', 'Valid for kept');

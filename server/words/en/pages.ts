@@ -74,6 +74,36 @@ export const pages = {
     issueAnother: (username: string) => `Issue a certificate for ${username}`,
   },
 
+  audit: {
+    /** Each action the audit log records, in words; an action not listed shows as recorded. */
+    actions: {
+      issue: 'Certificate issued',
+      mail: 'Mail',
+      revoke: 'Certificate revoked',
+      replace: 'Certificate replaced',
+      forward: 'Marked forwarded',
+      'email-change': 'Address changed',
+      'person-delete': 'Person deleted',
+      'crl-publish': 'CRL published',
+      'broker-reload': 'Broker reloaded',
+      'server-cert': 'Broker certificate issued',
+      'sign-in': 'Signed in',
+      'sign-out': 'Signed out',
+      'admin-created': 'Admin created',
+      'admin-deleted': 'Admin deleted',
+      'admin-disabled': 'Admin disabled',
+      'admin-enabled': 'Admin enabled',
+      'password-reset': 'Password reset',
+      'password-confirm': 'Password confirmed',
+      'sessions-ended': 'Sessions ended',
+      'audit-pruned': 'Audit log pruned',
+      'outbox-prune': 'Outbox pruned',
+      backup: 'Backup',
+      'import-ca': 'CA imported',
+    } as Record<string, string>,
+    outcomes: { success: 'done', failure: 'failed' } as Record<string, string>,
+  },
+
   list: {
     /** Beside each username: the person page, with all their devices. */
     personLink: 'person',
