@@ -65,6 +65,7 @@ describe('issuing', () => {
         assert.match(page.body, new RegExp(`<label for="f-\\w+">${label}`));
       assert.match(page.body, /<button type="submit" class="primary">Issue certificate<\/button>/);
       assert.match(page.body, /name="days" type="number" value="365"/);
+      assert.match(page.body, /<details class="expert">/, 'the expert choices folded away');
     });
   });
 
@@ -266,6 +267,7 @@ describe('issuing', () => {
       assert.match(answer.body, /already exists with 1 certificate:/, 'one, not "1 certificate(s)"');
       assert.match(answer.body, /href="\/certificates\/new" aria-current="page"/, 'the menu still says Issue');
       const fields = formFields(answer.body, 'action="/certificates"');
+      assert.match(answer.body, /<details class="expert" open>/, 'open: a choice in it was changed');
       assert.equal(fields.days, '90', 'Valid for kept');
       assert.equal(fields.keyBits, '4096', 'key size kept');
       assert.equal(fields.format, 'modern', 'format kept');

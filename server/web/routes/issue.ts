@@ -62,7 +62,15 @@ const issueRoutes: FastifyPluginAsyncZod<{
     return reply.page('certificates/new', {
       title: 'Issue a certificate',
       nav: '/certificates/new', // the form answered at POST /certificates is still the Issue page
-      values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
+      // A typed passphrase is never echoed back; a choice left out falls back to its default.
+      values: {
+        ...FORM_DEFAULTS,
+        ...values,
+        keyBits: values.keyBits || FORM_DEFAULTS.keyBits,
+        format: values.format || FORM_DEFAULTS.format,
+        passphraseMode: values.passphraseMode || FORM_DEFAULTS.passphraseMode,
+        passphrase: '',
+      },
       errors,
       existing,
       mailKind: enrollment.setup().mailKind,

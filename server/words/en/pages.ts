@@ -104,6 +104,10 @@ export const pages = {
     outcomes: { success: 'done', failure: 'failed' } as Record<string, string>,
   },
 
+  issue: {
+    expert: 'More choices: passphrase, key size, bundle format',
+  },
+
   list: {
     /** Beside each username: the person page, with all their devices. */
     personLink: 'person',
