@@ -116,7 +116,8 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
         'users.name is gone',
       );
       const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('users');
-      assert.deepEqual(columns, ['id', 'username', 'email', 'created_at']);
+      assert.deepEqual(columns.slice(0, 4), ['id', 'username', 'email', 'created_at']); // later migrations add after
+      assert.ok(!columns.includes('name'));
     },
   },
   {
@@ -172,7 +173,7 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       const found = (table: string, term: string) =>
         db.prepare(`SELECT rowid FROM ${table} WHERE ${table} MATCH ? ORDER BY rowid`).pluck().all(`"${term}"`);
       const withText = (rows: Row[], key: string, term: string) =>
-        rows.filter((row) => String(row[key] ?? '').includes(term)).map((row) => row.id);
+        rows.filter((row) => typeof row[key] === 'string' && row[key].includes(term)).map((row) => row.id);
       assert.deepEqual(found('users_search', 'example.org'), withText(now.users, 'email', 'example.org'));
       assert.deepEqual(found('certificates_search', 'hone'), withText(now.certificates, 'device', 'hone'));
       assert.ok(found('certificates_search', 'hone').length > 0);
