@@ -71,6 +71,17 @@ describe('delivery states', () => {
 
       await browser.submit(`/certificates/${newId}`, `/certificates/${newId}/forwarded`, {});
       assert.deepEqual(row(portal, old.id), { status: 'revoked', delivery: 'outbox', revocation_reason: 'superseded' });
+
+      // A replacement revoked before it was forwarded cannot be marked, and its predecessor stays.
+      const again = await replace(browser, newId);
+      const newest = Number(/\/certificates\/(\d+)\//.exec(String(again.headers.location))![1]);
+      await browser.submit(`/certificates/${newest}/revoke?reason=keyCompromise`, `/certificates/${newest}/revoke`, {
+        reason: 'keyCompromise',
+      });
+      assert.doesNotMatch((await browser.get(`/certificates/${newest}`)).body, /Mark as forwarded/);
+      await browser.submit(`/certificates/${newId}`, `/certificates/${newest}/forwarded`, {});
+      assert.equal(row(portal, newest).delivery, 'outbox');
+      assert.equal(row(portal, newId).status, 'active', 'the person still has only this one');
     });
   });
 

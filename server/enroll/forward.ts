@@ -12,6 +12,8 @@ export type ForwardOutcome =
 export async function markForwarded(ctx: EnrollDeps, id: number, actor: Actor): Promise<ForwardOutcome> {
   const certificate = ctx.certificates.find(id);
   if (!certificate) return failed('not-found');
+  // A revoked certificate's message is gone from the outbox: nothing is left to forward.
+  if (certificate.status !== 'active') return failed('not-in-outbox');
   const marked = ctx.audited(ctx.now(), (audit) => {
     if (!ctx.certificates.markForwarded(id)) return false;
     audit({
@@ -24,10 +26,9 @@ export async function markForwarded(ctx: EnrollDeps, id: number, actor: Actor): 
     return true;
   });
   if (!marked) return failed('not-in-outbox');
-  // The predecessor of a Replace goes now, unless the new certificate was revoked meanwhile.
+  // The predecessor of a Replace goes now.
   const predecessor = certificate.replaces === null ? undefined : ctx.certificates.find(certificate.replaces);
-  if (!predecessor || predecessor.status !== 'active' || certificate.status !== 'active')
-    return ok({ superseded: undefined });
+  if (!predecessor || predecessor.status !== 'active') return ok({ superseded: undefined });
   const revoked = await revokeCertificate(ctx, predecessor.id, 'superseded', actor);
   return ok({ superseded: revoked.ok ? { serial: revoked.serial, publication: revoked.publication } : undefined });
 }
