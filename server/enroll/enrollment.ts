@@ -80,8 +80,14 @@ export function createEnrollment(ctx: EnrollDeps) {
     /** A person the issue form is about to issue to: their address and how many certificates they hold. */
     person(username: string) {
       const user = ctx.users.find(username);
+      // A deleted person's name is free for someone new: the form treats it as a new person.
       return (
-        user && { username: user.username, email: user.email, certificates: ctx.certificates.countForUser(user.id) }
+        user &&
+        user.deleted_at === null && {
+          username: user.username,
+          email: user.email,
+          certificates: ctx.certificates.countForUser(user.id),
+        }
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,

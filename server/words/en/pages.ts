@@ -48,6 +48,7 @@ export const pages = {
 
   people: {
     devices: 'Devices',
+    noDevice: 'no device name',
     noCertificates: 'No certificates.',
     deletedNote: (at: string) =>
       `Deleted on ${at}: the address is erased and every certificate revoked. The audit log keeps what happened.`,
