@@ -13,7 +13,9 @@ import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
 import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { certificatePresence } from './presence.js';
-import { replaceCertificate } from './replace.js';
+import { markForwarded } from './forward.js';
+import { createPeople } from './people.js';
+import { replaceCertificate, type ReplaceReason } from './replace.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
   defaultDeviceName,
@@ -67,7 +69,10 @@ export function createEnrollment(ctx: EnrollDeps) {
     now: ctx.now,
     issue: (request: IssueRequest, actor: Actor) => issueCertificate(ctx, request, actor),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
-    replace: (id: number, actor: Actor) => replaceCertificate(ctx, id, actor),
+    replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
+      replaceCertificate(ctx, id, actor, reason),
+    /** Outbox mail the admin forwarded; a Replace's predecessor is revoked now. */
+    markForwarded: (id: number, actor: Actor) => markForwarded(ctx, id, actor),
 
     /** A page of the certificate list; `isEmpty` when nothing was ever issued. */
     list(query: CertificateListQuery) {
@@ -91,17 +96,29 @@ export function createEnrollment(ctx: EnrollDeps) {
       const found = certificate(id);
       if (!found) return undefined;
       const reason = found.revocation_reason as RevocationReason | null;
+      const predecessor = found.replaces === null ? undefined : ctx.certificates.find(found.replaces);
       return {
         certificate: found,
         trail: ctx.audit.forSubject(`certificate:${id}`),
         reasonLabel: reason ? REASON_LABELS[reason] : undefined,
+        /** The certificate a Replace revokes once this one is forwarded, while it is still active. */
+        awaitingSupersede:
+          predecessor?.status === 'active' && found.delivery === 'outbox'
+            ? { id: predecessor.id, serial: predecessor.serial }
+            : undefined,
       };
     },
     /** A person the issue form is about to issue to: their address and how many certificates they hold. */
     person(username: string) {
       const user = ctx.users.find(username);
+      // A deleted person's name is free for someone new: the form treats it as a new person.
       return (
-        user && { username: user.username, email: user.email, certificates: ctx.certificates.countForUser(user.id) }
+        user &&
+        user.deleted_at === null && {
+          username: user.username,
+          email: user.email,
+          certificates: ctx.certificates.countForUser(user.id),
+        }
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
@@ -126,6 +143,31 @@ export function createEnrollment(ctx: EnrollDeps) {
       overview: ctx.broker.overview,
       reconcile: (actor: Actor) => ctx.broker!.reconcile('on demand', actor),
     },
+    /**
+     * What the audit log's subjects name, for links: `certificate:3` → its person and device and
+     * page, `user:alice` → the person page. Subjects it does not know are left out.
+     */
+    auditSubjects(subjects: Iterable<string | null>) {
+      const named: Record<string, { label: string; href: string }> = {};
+      for (const subject of new Set(subjects)) {
+        const [kind, key] = subject
+          ? [subject.slice(0, subject.indexOf(':')), subject.slice(subject.indexOf(':') + 1)]
+          : [];
+        if (kind === 'certificate' && /^\d+$/.test(key!)) {
+          const found = ctx.certificates.find(Number(key));
+          if (found)
+            named[subject!] = {
+              label: `${found.username}${found.device ? ` (${found.device})` : ''}`,
+              href: `/certificates/${found.id}`,
+            };
+        } else if (kind === 'user') named[subject!] = { label: key!, href: `/people/${encodeURIComponent(key!)}` };
+        else if (kind === 'server-certificate')
+          named[subject!] = { label: `broker certificate ${key}`, href: '/broker' };
+      }
+      return named;
+    },
+    /** People: their devices, their address, revoke all, delete. */
+    people: createPeople(ctx),
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),
@@ -135,7 +177,22 @@ export function createEnrollment(ctx: EnrollDeps) {
     },
 
     outbox: {
-      list: () => listOutbox(ctx.files.outbox),
+      /** The messages, newest first, each with the certificate it carries (named by its serial). */
+      list: () =>
+        listOutbox(ctx.files.outbox).map((entry) => {
+          const serial = /-([0-9a-f]+)\.eml$/.exec(entry.name)?.[1];
+          const found = serial ? ctx.certificates.findBySerial(serial) : undefined;
+          return {
+            ...entry,
+            certificate: found && {
+              id: found.id,
+              username: found.username,
+              device: found.device,
+              email: found.email,
+              delivery: found.delivery,
+            },
+          };
+        }),
       /** How many days a message stays (it goes sooner when its certificate is revoked). */
       retentionDays: ctx.config.outboxRetentionDays,
       /** One message as a stream; undefined for a name that is not in the outbox. */
@@ -223,7 +280,10 @@ export function createEnrollment(ctx: EnrollDeps) {
     async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
       ctx.crl.removeStaleTemporaries();
       const undelivered = revokeUndelivered(ctx);
-      if (undelivered > 0) log.warn(`Revoked ${undelivered} certificate(s) left undelivered by an earlier stop`);
+      if (undelivered > 0)
+        log.warn(
+          `Revoked ${undelivered} certificate${undelivered === 1 ? '' : 's'} left undelivered by an earlier stop`,
+        );
       const publication = await ctx.crl.publish('system', 'start');
       log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));

@@ -26,7 +26,16 @@ export interface IssueRequest {
   replaces?: number | undefined;
 }
 
-export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
+/** How the bundle left: accepted by the SMTP server, or written to the outbox for an admin to forward. */
+export type HandedOver = 'sent' | 'outbox';
+
+export type Issued = Ok<{
+  certificateId: number;
+  passphrase: string;
+  serial: string;
+  mailResponse: string;
+  delivery: HandedOver;
+}>;
 export type IssueOutcome =
   | Issued
   | Invalid
@@ -45,7 +54,12 @@ type IssueDeps = Pick<
   'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl' | 'broker'
 >;
 
-export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+export async function issueCertificate(
+  ctx: IssueDeps,
+  input: IssueRequest,
+  actor: Actor,
+  options: { replaces?: number } = {},
+): Promise<IssueOutcome> {
   // Whatever the entry point, the same rules: the username is the CN and the MQTT username.
   const parsed = issueRequestSchema.safeParse(input);
   if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
@@ -62,7 +76,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
 
   const existing = ctx.users.find(request.username);
-  if (existing && existing.email !== request.email && !request.changeEmail) {
+  if (existing && existing.deleted_at === null && existing.email !== request.email && !request.changeEmail) {
     return failed('email-differs', { currentEmail: existing.email });
   }
 
@@ -100,6 +114,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     let user = ctx.users.find(request.username);
     if (!user) {
       user = ctx.users.create(request.username, request.email, ctx.now());
+    } else if (user.deleted_at !== null) {
+      // A deleted person's name, given to someone again: they start with this address.
+      ctx.users.restore(user.id, request.email);
     } else if (user.email !== request.email) {
       // Checked again inside the transaction: a concurrent issue may have changed the address.
       if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
@@ -127,6 +144,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       bundle_format: request.format,
       issued_by: actor.name,
       issued_at: ctx.now().toISOString(),
+      replaces: options.replaces ?? null,
     });
     audit({
       ...by(actor),
@@ -144,8 +162,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
 
   try {
     const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial
+    const delivery: HandedOver = ctx.mailer.kind === 'outbox' ? 'outbox' : 'sent';
     ctx.audited(ctx.now(), (audit) => {
-      ctx.certificates.setDelivery(certificateId, 'sent');
+      ctx.certificates.setDelivery(certificateId, delivery);
       audit({
         ...by(actor),
         action: 'mail',
@@ -154,7 +173,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
         detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
       });
     });
-    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response });
+    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response, delivery });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);

@@ -40,6 +40,7 @@ export default fp<{ now: () => Date }>(
         productName: 'OwnTracks Enroll',
         words: wordsFor(),
         relative: (date: Date | string) => relativeTime(date, options.now()),
+        now: options.now(),
         scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
       });
       return this.type('text/html; charset=utf-8').send(html);

@@ -15,6 +15,7 @@ import groupRoutes from './groups.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
 import settingsRoutes from './settings.js';
+import peopleRoutes from './people.js';
 
 export interface AdminOptions {
   enrollment: Enrollment;
@@ -37,7 +38,8 @@ const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   await app.register(issueRoutes, { enrollment, passphrases });
   await app.register(certificateRoutes, { enrollment, passphrases });
   await app.register(outboxRoutes, { enrollment });
-  await app.register(auditRoutes, { audit });
+  await app.register(peopleRoutes, { enrollment });
+  await app.register(auditRoutes, { audit, enrollment });
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });
   await app.register(settingsRoutes, { enrollment });

@@ -62,7 +62,16 @@ const issueRoutes: FastifyPluginAsyncZod<{
     const existing = username.success ? enrollment.person(username.data) : undefined;
     return reply.page('certificates/new', {
       title: 'Issue a certificate',
-      values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
+      nav: '/certificates/new', // the form answered at POST /certificates is still the Issue page
+      // A typed passphrase is never echoed back; a choice left out falls back to its default.
+      values: {
+        ...FORM_DEFAULTS,
+        ...values,
+        keyBits: values.keyBits || FORM_DEFAULTS.keyBits,
+        format: values.format || FORM_DEFAULTS.format,
+        passphraseMode: values.passphraseMode || FORM_DEFAULTS.passphraseMode,
+        passphrase: '',
+      },
       errors,
       existing,
       mailKind: enrollment.setup().mailKind,
@@ -94,65 +103,79 @@ const issueRoutes: FastifyPluginAsyncZod<{
     },
   );
 
-  app.post('/certificates', { schema: { body: issueBody }, attachValidation: true }, async (request, reply) => {
-    const values = Object.fromEntries(
-      Object.keys(FORM_DEFAULTS)
-        .concat('changeEmail')
-        .map((key) => [key, formValue(request.body, key)]),
+  // The form as typed, kept before validation replaces the body with its parsed values (numbers,
+  // defaults): a form sent back must show what the admin entered, not an empty "Valid for".
+  const typed = new WeakMap<object, Record<string, string>>();
+  const keepTyped = async (request: { body: unknown; raw: object }) => {
+    typed.set(
+      request.raw,
+      Object.fromEntries(
+        Object.keys(FORM_DEFAULTS)
+          .concat('changeEmail')
+          .map((key) => [key, formValue(request.body, key)]),
+      ),
     );
-    if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
+  };
 
-    const body = request.body;
-    const outcome = await enrollment.issue(
-      {
+  app.post(
+    '/certificates',
+    { schema: { body: issueBody }, attachValidation: true, preValidation: keepTyped },
+    async (request, reply) => {
+      const values = typed.get(request.raw) ?? {};
+      if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
+
+      const body = request.body;
+      const outcome = await enrollment.issue(
+        {
+          username: body.username,
+          email: body.email,
+          device: body.device,
+          days: body.days,
+          keyBits: body.keyBits,
+          format: body.format,
+          passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
+          changeEmail: body.changeEmail === 'yes',
+        },
+        { name: request.session.admin!, ip: request.ip },
+      );
+      if (outcome.ok) {
+        const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
+        return reply.redirect(`/certificates/${outcome.certificateId}/issued?ticket=${ticket}`, 303);
+      }
+      if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
+      if (outcome.reason === 'outlives-ca') {
+        return renderForm(reply.status(400), values, {
+          days: `The CA expires in ${outcome.caDaysLeft} days (${outcome.caExpires.toISOString().slice(0, 10)}): choose at most ${outcome.caDaysLeft}`,
+        });
+      }
+      if (outcome.reason === 'email-differs') {
+        return renderForm(
+          reply.status(409),
+          values,
+          {
+            email: `${body.username} is registered with ${outcome.currentEmail}. To send this certificate to the new address and keep it for ${body.username}, tick “Change the address”.`,
+          },
+          { offerEmailChange: true },
+        );
+      }
+      if (outcome.reason === 'device-taken') {
+        return renderForm(
+          reply.status(409),
+          values,
+          {
+            device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
+          },
+          { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
+        );
+      }
+      return reply.status(502).page('certificates/mail-failed', {
+        title: 'The mail could not be sent',
+        outcome,
         username: body.username,
         email: body.email,
-        device: body.device,
-        days: body.days,
-        keyBits: body.keyBits,
-        format: body.format,
-        passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
-        changeEmail: body.changeEmail === 'yes',
-      },
-      { name: request.session.admin!, ip: request.ip },
-    );
-    if (outcome.ok) {
-      const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
-      return reply.redirect(`/certificates/${outcome.certificateId}/issued?ticket=${ticket}`, 303);
-    }
-    if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
-    if (outcome.reason === 'outlives-ca') {
-      return renderForm(reply.status(400), values, {
-        days: `The CA expires in ${outcome.caDaysLeft} days (${outcome.caExpires.toISOString().slice(0, 10)}): choose at most ${outcome.caDaysLeft}`,
       });
-    }
-    if (outcome.reason === 'email-differs') {
-      return renderForm(
-        reply.status(409),
-        values,
-        {
-          email: `${body.username} is registered with ${outcome.currentEmail}. To send this certificate to the new address and keep it for ${body.username}, tick “Change the address”.`,
-        },
-        { offerEmailChange: true },
-      );
-    }
-    if (outcome.reason === 'device-taken') {
-      return renderForm(
-        reply.status(409),
-        values,
-        {
-          device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
-        },
-        { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
-      );
-    }
-    return reply.status(502).page('certificates/mail-failed', {
-      title: 'The mail could not be sent',
-      outcome,
-      username: body.username,
-      email: body.email,
-    });
-  });
+    },
+  );
 
   app.get(
     '/certificates/:id/issued',
