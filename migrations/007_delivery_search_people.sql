@@ -3,8 +3,13 @@
 -- Delivery states of DESIGN.md. `sent` meant "handed over" whether an SMTP server accepted the mail
 -- or it was written to the outbox; now `sent` is only the former, `outbox` the latter until an admin
 -- marks it `forwarded`; `picked_up` is for pickup links. A CHECK constraint cannot be altered in
--- SQLite, so the table is rebuilt (nothing references it). `replaces` names the certificate a
--- Replace supersedes once this one is forwarded (a bundle still in the outbox has reached nobody).
+-- SQLite, so the table is rebuilt. 006's device_collisions references it: its rows are set aside
+-- while the old table is dropped and put back once the rebuilt one holds the same ids (a deferred
+-- foreign-key check would still count the drop's violations at commit). `replaces` names the
+-- certificate a Replace supersedes once this one is forwarded (a bundle still in the outbox has
+-- reached nobody).
+CREATE TEMP TABLE device_collisions_007 AS SELECT certificate_id FROM device_collisions;
+DELETE FROM device_collisions;
 CREATE TABLE certificates_007 (
   id                 INTEGER PRIMARY KEY,
   user_id            INTEGER NOT NULL REFERENCES users (id),
@@ -35,6 +40,8 @@ INSERT INTO certificates_007 (id, user_id, serial, device, fingerprint_sha256, p
   FROM certificates;
 DROP TABLE certificates;
 ALTER TABLE certificates_007 RENAME TO certificates;
+INSERT INTO device_collisions (certificate_id) SELECT certificate_id FROM temp.device_collisions_007;
+DROP TABLE temp.device_collisions_007;
 CREATE INDEX certificates_user ON certificates (user_id, id);
 CREATE INDEX certificates_issued ON certificates (issued_at, id);
 CREATE INDEX certificates_expiry ON certificates (not_after, id);
