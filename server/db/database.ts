@@ -24,13 +24,16 @@ export function readMigrations(dir: string): MigrationFile[] {
   const files = readdirSync(dir)
     .filter((file) => file.endsWith('.sql'))
     .sort();
-  return files.map((file, index) => {
+  // Numbers rise strictly; a gap is allowed, because numbers are handed out to changes built side by side.
+  let previous = 0;
+  return files.map((file) => {
     const match = MIGRATION_FILE.exec(file);
     if (!match) throw new MigrationError(`Migration ${file}: name must look like 001_name.sql`);
     const version = Number(match[1]);
-    if (version !== index + 1) {
-      throw new MigrationError(`Migration ${file}: expected number ${String(index + 1).padStart(3, '0')}`);
+    if (version <= previous) {
+      throw new MigrationError(`Migration ${file}: expected a number above ${String(previous).padStart(3, '0')}`);
     }
+    previous = version;
     const sql = readFileSync(path.join(dir, file), 'utf8');
     return { version, name: match[2]!, sql, sha256: createHash('sha256').update(sql).digest('hex') };
   });
