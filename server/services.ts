@@ -13,6 +13,7 @@ import { adminsRepository } from './db/admins.js';
 import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
+import { invitationsRepository } from './db/invitations.js';
 import type { Db } from './db/database.js';
 import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
@@ -69,6 +70,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     users: usersRepository(db),
     certificates,
     certificateQueries: certificateQueries(db),
+    invitations: invitationsRepository(db),
     serverCertificates,
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),

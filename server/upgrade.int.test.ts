@@ -146,6 +146,35 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.equal(now.settings.audit_prune_before, undefined);
     },
   },
+  {
+    migration: '009_invitations',
+    check(db, release) {
+      const now = snapshotDatabase(db);
+      // certificates was rebuilt to widen its delivery states: every row and column is as before
+      // (001's case compares content and state), ids included, and the indexes are back.
+      assert.deepEqual(
+        now.certificates.map((row) => row.id),
+        release.certificates.map((row) => row.id),
+      );
+      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('certificates');
+      assert.deepEqual(columns, Object.keys(release.certificates[0]!));
+      const indexes = db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'certificates' AND sql IS NOT NULL ORDER BY name",
+        )
+        .pluck()
+        .all();
+      const releaseIndexes = release.schema
+        .filter((row) => row.type === 'index' && row.tbl_name === 'certificates' && row.sql !== null)
+        .map((row) => row.name)
+        .sort();
+      assert.deepEqual(indexes, releaseIndexes);
+      const definition = String(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'certificates'").pluck().get());
+      assert.match(definition, /'picked_up'/);
+      assert.deepEqual(table(db, 'invitations', 'id'), [], 'no invitation before the first is made');
+      assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

@@ -2,7 +2,7 @@
 import type { Db } from './database.js';
 
 export type CertificateStatus = 'active' | 'revoked';
-export type Delivery = 'pending' | 'sent' | 'failed';
+export type Delivery = 'pending' | 'sent' | 'picked_up' | 'failed';
 
 export interface CertificateRow {
   id: number;

@@ -8,13 +8,17 @@ import type { Db } from '../db/database.js';
 import type { ServerCertificatesRepository } from '../db/server-certificates.js';
 import type { UsersRepository } from '../db/users.js';
 import type { DataFiles } from '../data-dir.js';
+import type { InvitationsRepository } from '../db/invitations.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
 import type { CrlPublisher } from './crl-publisher.js';
 import type { Minter } from './minter.js';
 
 export interface EnrollDeps {
-  config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays'>;
+  config: Pick<
+    Config,
+    'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays' | 'publicUrl' | 'pickup'
+  >;
   files: DataFiles;
   db: Db;
   ca: Ca;
@@ -26,6 +30,7 @@ export interface EnrollDeps {
   users: UsersRepository;
   certificates: CertificatesRepository;
   certificateQueries: CertificateQueries;
+  invitations: InvitationsRepository;
   serverCertificates: ServerCertificatesRepository;
   audit: AuditRepository;
   minter: Minter;

@@ -27,6 +27,7 @@ export type IssueOutcome =
   | Invalid
   | Failed<'email-differs', { currentEmail: string }>
   | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
+  | Failed<'device-invited'>
   | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
@@ -36,7 +37,7 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
 
 type IssueDeps = Pick<
   EnrollDeps,
-  'config' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl'
+  'config' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'invitations' | 'minter' | 'mailer' | 'crl'
 >;
 
 export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
@@ -95,6 +96,8 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       });
       ctx.users.setEmail(user.id, request.email);
     }
+    // The one-device rule covers open pickup invitations: their certificate is made later.
+    if (ctx.invitations.occupied(user.id, request.device, ctx.now()) === 'invitation') return failed('device-invited');
     const id = ctx.certificates.insert({
       user_id: user.id,
       serial: bundle.serial,

@@ -151,3 +151,12 @@ export function displayStatus(row: { status: string; not_after: string }, now: D
   if (row.status === 'revoked') return 'revoked';
   return new Date(row.not_after).getTime() < now.getTime() ? 'expired' : 'active';
 }
+
+/**
+ * The names a person's bundle files carry: `<user>-<device>` when a device is named, so that a
+ * phone's files are told from a tablet's; the `.otrc`'s `clientpkcs` names the `.otrp`.
+ */
+export function bundleFileNames(username: string, device: string | null): { p12: string; otrp: string; otrc: string } {
+  const base = device ? `${username}-${device}` : username;
+  return { p12: `${base}.p12`, otrp: `${base}.otrp`, otrc: `${base}.otrc` };
+}
