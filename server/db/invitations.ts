@@ -83,6 +83,9 @@ export function invitationsRepository(db: Db) {
     `UPDATE invitations SET token_sha256 = ?, code_hmac = ?, expires_at = ?, state = 'open', wrong_codes = 0,
        closed_at = NULL WHERE id = ? AND state <> 'redeemed'`,
   );
+  const openCount = db.prepare<[string], { n: number }>(
+    "SELECT count(*) AS n FROM invitations WHERE state = 'open' AND expires_at > ?",
+  );
   const recent = db.prepare<[number], InvitationView>(`${VIEW} ORDER BY i.id DESC LIMIT ?`);
   const forCertificate = db.prepare<[number], InvitationView>(`${VIEW} WHERE i.certificate_id = ?`);
 
@@ -113,6 +116,7 @@ export function invitationsRepository(db: Db) {
     /** A new token and code for an invitation not yet redeemed: the old ones stop working. */
     renew: (id: number, tokenSha256: string, codeHmac: string, expiresAt: Date) =>
       renew.run(tokenSha256, codeHmac, expiresAt.toISOString(), id).changes === 1,
+    openCount: (now: Date) => openCount.get(now.toISOString())!.n,
     recent: (limit: number) => recent.all(limit),
     forCertificate: (certificateId: number) => forCertificate.get(certificateId),
   };

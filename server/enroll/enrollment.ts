@@ -113,6 +113,8 @@ export function createEnrollment(ctx: EnrollDeps) {
         const row = ctx.invitations.find(id);
         return row && describeInvitation(row, ctx.now());
       },
+      /** Invitations still waiting for their person (open and unexpired). */
+      openCount: () => ctx.invitations.openCount(ctx.now()),
       list: (limit = 100) => ctx.invitations.recent(limit).map((row) => describeInvitation(row, ctx.now())),
       /** The invitation a certificate was picked up through, if any. */
       forCertificate(certificateId: number) {

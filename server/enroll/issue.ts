@@ -21,7 +21,14 @@ export interface IssueRequest {
   changeEmail: boolean;
 }
 
-export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
+export type Issued = Ok<{
+  certificateId: number;
+  passphrase: string;
+  serial: string;
+  mailResponse: string;
+  /** The bundle, for the admin's own download (held in memory for a short while by the web layer). */
+  pkcs12: Uint8Array;
+}>;
 export type IssueOutcome =
   | Issued
   | Invalid
@@ -135,7 +142,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
         detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
       });
     });
-    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response });
+    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response, pkcs12: bundle.pkcs12 });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);

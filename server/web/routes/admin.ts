@@ -5,7 +5,9 @@ import type { Accounts } from '../../accounts/accounts.js';
 import type { BackupScheduler } from '../../backup/scheduler.js';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { Services } from '../../services.js';
-import type { Passphrases } from '../one-time-secrets.js';
+import type { OneTimeSecrets, Passphrases } from '../one-time-secrets.js';
+import type { HeldBundles, PickupTicket } from '../held-bundles.js';
+import invitationRoutes from './invitations.js';
 import auditRoutes from './audit.js';
 import backupRoutes from './backups.js';
 import brokerRoutes from './broker.js';
@@ -20,17 +22,20 @@ export interface AdminOptions {
   accounts: Pick<Accounts, 'confirmPassword'>;
   audit: Services['audit'];
   passphrases: Passphrases;
+  bundles: HeldBundles;
+  pickupTickets: OneTimeSecrets<PickupTicket>;
 }
 
 const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   app,
-  { enrollment, backups, accounts, audit, passphrases },
+  { enrollment, backups, accounts, audit, passphrases, bundles, pickupTickets },
 ) => {
   app.addHook('preHandler', app.requireAdmin);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
-  await app.register(issueRoutes, { enrollment, passphrases });
+  await app.register(issueRoutes, { enrollment, passphrases, bundles, pickupTickets });
+  await app.register(invitationRoutes, { enrollment, pickupTickets });
   await app.register(certificateRoutes, { enrollment, passphrases });
   await app.register(outboxRoutes, { enrollment });
   await app.register(auditRoutes, { audit });

@@ -30,7 +30,7 @@ const revokeBody = z.object({ reason: revocationReasonSchema });
 const certificateRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
     Enrollment,
-    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'setup' | 'revocationReasons' | 'now'
+    'list' | 'detail' | 'certificate' | 'revoke' | 'replace' | 'setup' | 'revocationReasons' | 'now' | 'invitations'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -61,6 +61,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       now: enrollment.now(),
       mailKind: setup.mailKind,
       caKeyEncrypted: setup.caKeyEncrypted,
+      openInvitations: enrollment.invitations.openCount(),
     });
   });
 
@@ -71,6 +72,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       title: `Certificate of ${detail.certificate.username}`,
       ...detail,
       reasons: enrollment.revocationReasons(),
+      invitation: enrollment.invitations.forCertificate(id),
       errors: {},
       ...extra,
     };
