@@ -63,11 +63,11 @@ type PickupDeps = Pick<
 export type Holds = PickupHolds<RedeemOutcome>;
 
 /** The broker's address for phones: the same source the enrollment mail uses. */
-export function brokerAddress(ctx: Pick<EnrollDeps, 'config'>): BrokerAddress | undefined {
+function brokerAddress(ctx: Pick<EnrollDeps, 'config'>): BrokerAddress | undefined {
   return ctx.config.mqtt.host ? { host: ctx.config.mqtt.host, port: ctx.config.mqtt.port } : undefined;
 }
 
-export const pickupUrl = (ctx: Pick<EnrollDeps, 'config'>, token: string) => `${ctx.config.publicUrl}/pickup/${token}`;
+const pickupUrl = (ctx: Pick<EnrollDeps, 'config'>, token: string) => `${ctx.config.publicUrl}/pickup/${token}`;
 
 const who = (row: { username: string; device: string | null }) =>
   `${row.username}${row.device ? ` (${row.device})` : ''}`;

@@ -5,9 +5,9 @@ import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 
 import { z } from 'zod';
 
 /** 128 random bits, base64url: 22 characters in the link. */
-export const TOKEN_BYTES = 16;
+const TOKEN_BYTES = 16;
 /** A pickup code is this many digits: a phone's number pad, read out or written on paper. */
-export const CODE_DIGITS = 6;
+const CODE_DIGITS = 6;
 /** Wrong codes an invitation survives; the next one cancels it (counted per invitation, not per address). */
 export const MAX_WRONG_CODES = 5;
 /** How long a redeemed bundle stays in memory for the person's download (and reloads across app switches). */
