@@ -58,9 +58,13 @@ export function createEnrollment(ctx: EnrollDeps) {
   };
   const tokenRow = (token: string) =>
     tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
+  // Open and unexpired; or just redeemed while its bundle is still held, so that the person who
+  // redeemed in a mail app's browser can open the page in Safari and enter the code again there.
   const pickupPreview = (token: string) => {
     const row = tokenRow(token);
-    return row && redeemable(row, ctx.now()) ? row : undefined;
+    if (!row) return undefined;
+    const held = row.state === 'redeemed' && (holds.forInvitation(row.id) ?? holds.minting(row.id));
+    return redeemable(row, ctx.now()) || held ? row : undefined;
   };
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);

@@ -259,7 +259,21 @@ export async function redeemInvitation(
   const subject = `invitation:${row.id}`;
 
   if (row.state === 'redeemed') {
-    if (!code.success || !codeMatches(token, code.data, row.code_hmac)) return failed('unavailable');
+    // Wrong codes still count: after MAX_WRONG_CODES only the browser that holds the cookie keeps the files.
+    if (row.wrong_codes >= MAX_WRONG_CODES) return failed('unavailable');
+    if (!code.success || !codeMatches(token, code.data, row.code_hmac)) {
+      ctx.audited(now, (audit) => {
+        ctx.invitations.countWrongCode(row.id);
+        audit({
+          ...by(actor),
+          action: 'pickup-code',
+          subject,
+          outcome: 'failure',
+          detail: 'wrong code after redemption',
+        });
+      });
+      return failed('unavailable');
+    }
     const inFlight = holds.minting(row.id);
     if (inFlight) return inFlight;
     const held = holds.forInvitation(row.id);

@@ -168,6 +168,8 @@ describe('pickup links', () => {
       const phone = new Phone(portal, ANDROID);
       const page = await phone.get(used.path);
       await phone.post(used.path, { _csrf: csrfTokenOf(page.body), code: used.code });
+      await phone.get(`${used.path}/files/p12`);
+      await phone.post(`${used.path}/done`, { _csrf: csrfTokenOf((await phone.get(used.path)).body) });
       const cancelled = await invite('b');
       const detail = await admin.get(`/invitations/${cancelled.id}`);
       assert.equal(
@@ -205,8 +207,31 @@ describe('pickup links', () => {
       const inApp = new Phone(portal, IPHONE_GMAIL);
       const page = await inApp.get(path);
       assert.doesNotMatch(page.body, /pickup-own-qr/);
+      assert.match(page.body, /data-testid="open-in-safari"/, 'told before redeeming');
       await inApp.post(path, { _csrf: csrfTokenOf(page.body), code });
       assert.match((await inApp.get(path)).body, /data-testid="open-in-safari"/);
+      // Opened in Safari afterwards (no cookie there): the code again finds the same bundle.
+      const safari = new Phone(portal, IPHONE);
+      const form = await safari.get(path);
+      assert.equal(form.statusCode, 200);
+      assert.equal((await safari.post(path, { _csrf: csrfTokenOf(form.body), code })).statusCode, 303);
+      assert.match((await safari.get(path)).body, /data-testid="guide-ios"/);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1);
+    });
+  });
+
+  test('limits count per link: a venue behind one address gets through, one link is held back', async () => {
+    await pickupPortal(async ({ portal }) => {
+      const venue = new Phone(portal, ANDROID);
+      // More pages than the anonymous limit of one address allows (300 a minute), each its own link.
+      for (let rider = 0; rider < 320; rider++) {
+        const response = await venue.get(`/pickup/${String(rider).padStart(22, 'A')}`);
+        assert.equal(response.statusCode, 404, `rider ${rider}`);
+      }
+      let limited = 0;
+      for (let attempt = 0; attempt < 130; attempt++)
+        if ((await venue.get('/pickup/BBBBBBBBBBBBBBBBBBBBBB')).statusCode === 429) limited++;
+      assert.equal(limited, 10, 'one link: 120 a minute');
     });
   });
 
