@@ -63,8 +63,8 @@ function child(args: string[], env: Record<string, string>): { process: ChildPro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  started.stdout!.on('data', (chunk: Buffer) => lines.push(...String(chunk).split('\n').filter(Boolean)));
-  started.stderr!.on('data', (chunk: Buffer) => lines.push(...String(chunk).split('\n').filter(Boolean)));
+  started.stdout.on('data', (chunk: Buffer) => lines.push(...String(chunk).split('\n').filter(Boolean)));
+  started.stderr.on('data', (chunk: Buffer) => lines.push(...String(chunk).split('\n').filter(Boolean)));
   return { process: started, lines };
 }
 
