@@ -221,6 +221,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/audit', 'Audit log', '11-audit'],
     ['/broker', 'Broker', '12-broker'],
     ['/backups', 'Backups', '12b-backups'],
+    ['/invitations', 'Pickup invitations', '12c-pickups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
   ] as const) {

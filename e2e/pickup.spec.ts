@@ -118,6 +118,7 @@ test('from the mail to the downloads: desktop QR, iPhone by link and code, Andro
 
   // In person: the QR code on the admin's screen carries link and code; the Android phone types nothing.
   await invite(page, 'rider2', 'Show a pickup QR code');
+  await noSeriousViolations(page);
   const scanned = await scan(page.getByTestId('pickup-qr'), 'admin-qr');
   expect(scanned).toMatch(/\/pickup\/[A-Za-z0-9_-]{22}#code=\d{6}$/);
   expect(scanned.split('#')[0]).toBe((await page.getByTestId('pickup-link').textContent())!.trim());
