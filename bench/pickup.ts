@@ -122,7 +122,7 @@ async function opensslRoutine(dir: string, i: number) {
   );
 }
 
-const ms = (value: number) => `${value.toFixed(1)} ms`;
+const ms = (value: number | undefined) => (value === undefined ? '—' : `${value.toFixed(1)} ms`);
 
 async function main() {
   const sink = child([path.join(projectRoot, 'bench/smtp-sink.ts')], {});
@@ -140,6 +140,7 @@ async function main() {
     LOG_LEVEL: 'warn',
   });
   const base = `http://127.0.0.1:${port}`;
+  console.log(`Pickup bench (${quick ? 'quick' : 'full'}), portal in its own process, load from this one`);
   try {
     await until(() => portal.process.exitCode === null && portal.lines.length >= 0, 'portal');
     for (let ready = false; !ready; ) {
@@ -216,6 +217,15 @@ async function main() {
       }),
     );
     const createSeconds = (performance.now() - createStart) / 1000;
+    const routineMedian = median(routine);
+    console.log(`OpenSSL routine (genrsa, req, x509 -req, pkcs12 -export), median: ${ms(routineMedian)}`);
+    console.log(
+      `issue, POST only (what the old bench timed), paced, median: ${ms(median(postOnly))} (${(median(postOnly) / routineMedian).toFixed(2)}×)`,
+    );
+    console.log(
+      `issue, POST + result page (what a client sees), paced, median: ${ms(median(withPage))} (${(median(withPage) / routineMedian).toFixed(2)}×, target ≤ 0.15×)`,
+    );
+    console.log(`${invitations.length} invitations created and mailed: ${createSeconds.toFixed(2)} s (target ≤ 10 s)`);
 
     // 3. Redemptions at a steady 2 per second (open loop), /healthz every 100 ms.
     const health: number[] = [];
@@ -229,6 +239,7 @@ async function main() {
       }
     })();
     const redeem: number[] = [];
+    const failures: string[] = [];
     const total = Math.min(invitations.length, REDEEM_SECONDS * REDEEM_PER_SECOND);
     const runs: Array<Promise<void>> = [];
     const redeemStart = performance.now();
@@ -239,15 +250,19 @@ async function main() {
       runs.push(
         (async () => {
           const phone = new Client(base);
-          const page = await phone.get(pickupPath);
-          const start = performance.now();
-          const posted = await phone.post(pickupPath, { _csrf: csrfOf(page.body), code });
-          if (posted.status !== 303) throw new Error(`redemption answered ${posted.status}`);
-          const guide = await phone.get(posted.location!);
-          if (!guide.body.includes('data-testid="guide-')) throw new Error('no guide after redemption');
-          redeem.push(performance.now() - start);
-          const bundle = await phone.get(`${pickupPath}/files/p12`);
-          if (bundle.status !== 200) throw new Error(`bundle answered ${bundle.status}`);
+          try {
+            const page = await phone.get(pickupPath);
+            const start = performance.now();
+            const posted = await phone.post(pickupPath, { _csrf: csrfOf(page.body), code });
+            if (posted.status !== 303) throw new Error(`redemption answered ${posted.status}`);
+            const guide = await phone.get(posted.location!);
+            if (!guide.body.includes('data-testid="guide-')) throw new Error('no guide after redemption');
+            redeem.push(performance.now() - start);
+            const bundle = await phone.get(`${pickupPath}/files/p12`);
+            if (bundle.status !== 200) throw new Error(`bundle answered ${bundle.status}`);
+          } catch (error) {
+            failures.push(String((error as Error).message));
+          }
         })(),
       );
     }
@@ -255,14 +270,8 @@ async function main() {
     polling = false;
     await poller;
 
-    const routineMedian = median(routine);
     const lines = [
-      `Pickup bench (${quick ? 'quick' : 'full'}), portal in its own process, load from this one`,
-      `OpenSSL routine (genrsa, req, x509 -req, pkcs12 -export), median: ${ms(routineMedian)}`,
-      `issue, POST only (what the old bench timed), paced, median: ${ms(median(postOnly))} (${(median(postOnly) / routineMedian).toFixed(2)}×)`,
-      `issue, POST + result page (what a client sees), paced, median: ${ms(median(withPage))} (${(median(withPage) / routineMedian).toFixed(2)}×, target ≤ 0.15×)`,
-      `${invitations.length} invitations created and mailed: ${createSeconds.toFixed(2)} s (target ≤ 10 s)`,
-      `${redeem.length} redemptions at ${REDEEM_PER_SECOND}/s (POST + guide), p50 ${ms(median(redeem))}, p99 ${ms(percentile(redeem, 99))} (target ≤ 1500 ms)`,
+      `${redeem.length} redemptions at ${REDEEM_PER_SECOND}/s (POST + guide), p50 ${ms(median(redeem))}, p99 ${ms(percentile(redeem, 99))} (target ≤ 1500 ms); ${failures.length} failed${failures.length ? `: ${[...new Set(failures)].join('; ')}` : ''}`,
       `/healthz during redemptions (${health.length} polls): p50 ${ms(median(health))}, p99 ${ms(percentile(health, 99))} (target ≤ 50 ms)`,
     ];
     console.log(lines.join('\n'));
