@@ -5,8 +5,13 @@
 
 -- A certificate handed over through a pickup link is `picked_up`. SQLite cannot widen a CHECK in
 -- place, so the table is rebuilt with every delivery state of DESIGN.md (`outbox` and `forwarded`
--- belong to the mail path), rows and ids unchanged. Nothing references `certificates` yet.
-CREATE TABLE certificates_new (
+-- belong to the mail path), rows and ids unchanged. Tables of other migrations may reference
+-- `certificates`: with foreign keys deferred, dropping the table counts their rows as dangling
+-- and inserting the same ids into the new table settles them again before the commit.
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE certificates_before_009 AS SELECT * FROM certificates;
+DROP TABLE certificates;
+CREATE TABLE certificates (
   id                 INTEGER PRIMARY KEY,
   user_id            INTEGER NOT NULL REFERENCES users (id),
   serial             TEXT NOT NULL UNIQUE,
@@ -28,11 +33,10 @@ CREATE TABLE certificates_new (
   revoked_by         TEXT,
   CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
 );
-INSERT INTO certificates_new SELECT id, user_id, serial, device, fingerprint_sha256, pem, key_bits, not_before,
+INSERT INTO certificates SELECT id, user_id, serial, device, fingerprint_sha256, pem, key_bits, not_before,
   not_after, bundle_format, status, delivery, delivery_error, issued_by, issued_at, revoked_at, revocation_reason,
-  revoked_by FROM certificates;
-DROP TABLE certificates;
-ALTER TABLE certificates_new RENAME TO certificates;
+  revoked_by FROM certificates_before_009;
+DROP TABLE certificates_before_009;
 CREATE INDEX certificates_user ON certificates (user_id, id);
 CREATE INDEX certificates_issued ON certificates (issued_at, id);
 CREATE INDEX certificates_expiry ON certificates (not_after, id);
