@@ -226,6 +226,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/broker', 'Broker', '12-broker'],
     ['/backups', 'Backups', '12b-backups'],
     ['/settings', 'Settings', '12c-settings'],
+    ['/invitations', 'Pickup invitations', '12d-pickups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
   ] as const) {

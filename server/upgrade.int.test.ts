@@ -212,6 +212,16 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
     },
   },
   {
+    migration: '009_invitations',
+    check(db) {
+      // 007 widened the delivery states for picked-up certificates; the invitations start empty.
+      const definition = String(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'certificates'").pluck().get());
+      assert.match(definition, /'picked_up'/);
+      assert.deepEqual(table(db, 'invitations', 'id'), [], 'no invitation before the first is made');
+      assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
+    },
+  },
+  {
     migration: '010_presence',
     check(db) {
       // A new, empty table: an upgrade invents no sighting, and every certificate reads "never connected".

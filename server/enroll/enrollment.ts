@@ -11,11 +11,28 @@ import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
-import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
+import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { certificatePresence } from './presence.js';
 import { markForwarded } from './forward.js';
 import { createPeople } from './people.js';
 import { replaceCertificate, type ReplaceReason } from './replace.js';
+import {
+  abandonHeld,
+  cancelInvitation,
+  createInvitation,
+  describeInvitation,
+  pickupFile,
+  pickupGuide,
+  redeemInvitation,
+  reopenInterrupted,
+  resendInvitation,
+  type Holds,
+  type InviteRequest,
+  type PickupFile,
+} from './invitations.js';
+import { PickupHolds } from './pickup-holds.js';
+import { PICKUP_HOLD_MS, redeemable, tokenHash, tokenSchema } from './pickup-rules.js';
+import { caMobileconfig } from '../pki/mobileconfig.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
   defaultDeviceName,
@@ -57,6 +74,22 @@ export function createEnrollment(ctx: EnrollDeps) {
   // Read once: the CA does not change while the portal runs.
   const caConstraints = ctx.ca.nameConstraints;
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
+  const holds: Holds = new PickupHolds(ctx.now, PICKUP_HOLD_MS);
+  let holdSweep: NodeJS.Timeout | undefined;
+  /** Holds past their time: what never left is revoked and its invitation opened again. */
+  const sweepHolds = async () => {
+    for (const held of holds.takeExpired()) await abandonHeld(ctx, held, 'not downloaded within the pickup time');
+  };
+  const tokenRow = (token: string) =>
+    tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
+  // Open and unexpired; or just redeemed while its bundle is still held, so that the person who
+  // redeemed in a mail app's browser can open the page in Safari and enter the code again there.
+  const pickupPreview = (token: string) => {
+    const row = tokenRow(token);
+    if (!row) return undefined;
+    const held = row.state === 'redeemed' && (holds.forInvitation(row.id) ?? holds.minting(row.id));
+    return redeemable(row, ctx.now()) || held ? row : undefined;
+  };
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);
     const now = ctx.now();
@@ -126,7 +159,7 @@ export function createEnrollment(ctx: EnrollDeps) {
     defaultDevice(username: string): string {
       const user = ctx.users.find(username);
       const active = user ? ctx.certificates.activeForUser(user.id, ctx.now()) : [];
-      return defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+      return freeDevice(ctx, user?.id, active, ctx.now());
     },
     /** Two or more active certificates of one person for one device (made before the rule): each pair knocks the other off. */
     deviceCollisions: () => ctx.certificates.deviceCollisions(ctx.now()),
@@ -168,6 +201,50 @@ export function createEnrollment(ctx: EnrollDeps) {
     },
     /** People: their devices, their address, revoke all, delete. */
     people: createPeople(ctx),
+
+    /** Pickup links: the admin's side (create, resend, cancel, list) and the person's (redeem, files). */
+    invitations: {
+      create: (request: InviteRequest, actor: Actor) => createInvitation(ctx, request, actor),
+      resend: (id: number, actor: Actor) => resendInvitation(ctx, id, actor),
+      cancel: (id: number, actor: Actor) => cancelInvitation(ctx, id, actor),
+      find(id: number) {
+        const row = ctx.invitations.find(id);
+        return row && describeInvitation(row, ctx.now());
+      },
+      /** Invitations still waiting for their person (open and unexpired). */
+      openCount: () => ctx.invitations.openCount(ctx.now()),
+      list: (limit = 100) => ctx.invitations.recent(limit).map((row) => describeInvitation(row, ctx.now())),
+      /** The invitation a certificate was picked up through, if any. */
+      forCertificate(certificateId: number) {
+        const row = ctx.invitations.forCertificate(certificateId);
+        return row && describeInvitation(row, ctx.now());
+      },
+      /** The person's side: shows nothing about an invitation that cannot be redeemed. */
+      preview(token: string) {
+        const row = pickupPreview(token);
+        return row && { username: row.username, device: row.device, expiresAt: new Date(row.expires_at) };
+      },
+      redeem: (token: string, code: string, actor: Actor) => redeemInvitation(ctx, holds, token, code, actor),
+      /** Whether a hold belongs to this link: its token must name the redeemed invitation. */
+      holdFor(token: string, holdId: string) {
+        const held = holds.get(holdId);
+        if (!held) return undefined;
+        const row = tokenRow(token);
+        return row && row.id === held.invitationId ? pickupGuide(ctx, holds, holdId) : undefined;
+      },
+      file: (holdId: string, which: PickupFile, ip?: string) => pickupFile(ctx, holds, holdId, which, ip),
+      /** "Done": the files go; a bundle never downloaded is revoked and its invitation reopens. */
+      async finish(holdId: string) {
+        const held = holds.drop(holdId);
+        if (held) await abandonHeld(ctx, held, 'Done was tapped before any download');
+      },
+      caProfile: () =>
+        caMobileconfig({
+          caDer: ctx.ca.certDer,
+          caName: ctx.ca.x509.subject.replace(/^CN=/, ''),
+          organisation: 'OwnTracks Enroll',
+        }),
+    },
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),
@@ -279,6 +356,8 @@ export function createEnrollment(ctx: EnrollDeps) {
     /** Start-up work: revoke what a crash left undelivered, publish a fresh CRL, keep it fresh. */
     async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
       ctx.crl.removeStaleTemporaries();
+      const reopened = reopenInterrupted(ctx);
+      if (reopened > 0) log.warn(`Reopened ${reopened} pickup invitation(s) interrupted by an earlier stop`);
       const undelivered = revokeUndelivered(ctx);
       if (undelivered > 0)
         log.warn(
@@ -288,8 +367,15 @@ export function createEnrollment(ctx: EnrollDeps) {
       log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));
       ctx.minter.start();
+      clearInterval(holdSweep);
+      holdSweep = setInterval(
+        () => void sweepHolds().catch((error: unknown) => log.error({ err: error }, 'pickup sweep failed')),
+        60_000,
+      ).unref();
     },
+    sweepPickups: sweepHolds,
     async stop() {
+      clearInterval(holdSweep);
       ctx.crl.stop();
       await ctx.minter.close();
       ctx.mailer.close();

@@ -35,6 +35,8 @@ export type Issued = Ok<{
   serial: string;
   mailResponse: string;
   delivery: HandedOver;
+  /** The bundle, for the admin's own download (held in memory for a short while by the web layer). */
+  pkcs12: Uint8Array;
 }>;
 export type IssueOutcome =
   | Issued
@@ -42,6 +44,7 @@ export type IssueOutcome =
   | Failed<'email-differs', { currentEmail: string }>
   | Failed<'device-taken', { device: string; existing: ActiveDevice }>
   | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
+  | Failed<'device-invited'>
   | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
@@ -51,8 +54,37 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
 
 type IssueDeps = Pick<
   EnrollDeps,
-  'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl' | 'broker'
+  | 'config'
+  | 'settings'
+  | 'ca'
+  | 'now'
+  | 'audited'
+  | 'users'
+  | 'certificates'
+  | 'invitations'
+  | 'minter'
+  | 'mailer'
+  | 'crl'
+  | 'broker'
 >;
+
+/**
+ * The first default device name (`phone`, `phone-2`, …) that neither an active certificate nor an
+ * open pickup invitation of this person holds: an empty Device field gets it, on both paths.
+ */
+export function freeDevice(
+  ctx: Pick<EnrollDeps, 'invitations'>,
+  userId: number | undefined,
+  active: ReadonlyArray<{ device: string | null }>,
+  now: Date,
+): string {
+  const used = new Set(active.map((certificate) => deviceOf(certificate.device)));
+  for (;;) {
+    const name = defaultDeviceName(used);
+    if (userId === undefined || ctx.invitations.occupied(userId, name, now) !== 'invitation') return name;
+    used.add(name);
+  }
+}
 
 export async function issueCertificate(
   ctx: IssueDeps,
@@ -82,7 +114,7 @@ export async function issueCertificate(
 
   // One active certificate per person and device: an empty Device gets the first free default name.
   const active = existing ? ctx.certificates.activeForUser(existing.id, ctx.now()) : [];
-  const device = request.device ?? defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+  const device = request.device ?? freeDevice(ctx, existing?.id, active, ctx.now());
   const taken = deviceConflict(active, device, request.replaces);
   if (taken) return failed('device-taken', { device, existing: taken });
 
@@ -132,6 +164,8 @@ export async function issueCertificate(
     // Checked again inside the transaction: a concurrent issue may have taken the device.
     const collision = deviceConflict(ctx.certificates.activeForUser(user.id, ctx.now()), device, request.replaces);
     if (collision) return failed('device-taken', { device, existing: collision });
+    // The one-device rule covers open pickup invitations: their certificate is made later.
+    if (ctx.invitations.occupied(user.id, device, ctx.now()) === 'invitation') return failed('device-invited');
     const id = ctx.certificates.insert({
       user_id: user.id,
       serial: bundle.serial,
@@ -173,7 +207,14 @@ export async function issueCertificate(
         detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
       });
     });
-    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response, delivery });
+    return ok({
+      certificateId,
+      passphrase,
+      serial: bundle.serial,
+      mailResponse: sent.response,
+      delivery,
+      pkcs12: bundle.pkcs12,
+    });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);

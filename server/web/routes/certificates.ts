@@ -47,6 +47,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     | 'now'
     | 'markForwarded'
     | 'deviceCollisions'
+    | 'invitations'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -86,6 +87,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       now: enrollment.now(),
       mailKind: setup.mailKind,
       caKeyEncrypted: setup.caKeyEncrypted,
+      openInvitations: enrollment.invitations.openCount(),
     });
   });
 
@@ -96,6 +98,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       title: `Certificate of ${detail.certificate.username}`,
       ...detail,
       reasons: enrollment.revocationReasons(),
+      invitation: enrollment.invitations.forCertificate(id),
       errors: {},
       ...extra,
     };
