@@ -35,8 +35,6 @@ import { PICKUP_HOLD_MS, redeemable, tokenHash, tokenSchema } from './pickup-rul
 import { caMobileconfig } from '../pki/mobileconfig.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
-  defaultDeviceName,
-  deviceOf,
   displayStatus,
   REASON_LABELS,
   REVOCATION_CHOICES,

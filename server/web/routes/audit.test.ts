@@ -41,7 +41,7 @@ describe('the audit log page', () => {
   test('says what happened in words and links its subject, never "certificate:1" or raw codes', async () => {
     const page = (await browser.get('/audit')).body;
     assert.doesNotMatch(page, />certificate:\d+</);
-    assert.match(page, /<a href="\/certificates\/1">jjolie<\/a>/);
+    assert.match(page, /<a href="\/certificates\/1">jjolie \(phone\)<\/a>/);
     assert.match(page, /<td data-action="issue">Certificate issued<\/td>/);
     assert.match(page, /<td data-action="sign-in">Signed in<\/td>/);
     assert.match(page, /<option value="issue">Certificate issued<\/option>/, 'the filter in words too');
