@@ -95,6 +95,8 @@ async function identityFromMail(index: number, username: string, passphrase: str
 }
 
 test('first run: the setup link creates the first admin; sign in; sign out', async ({ page }) => {
+  // Printed where a person looks: the link alone on a line of its own, not only inside a JSON log line.
+  expect(stack.log.some((line) => /^ {2}http:\/\/\S+\/setup\?token=[\w-]+$/.test(line))).toBe(true);
   await page.goto(`${stack.baseUrl}${stack.setupPath()}`);
   await expect(page.getByRole('heading', { name: 'Create the first admin' })).toBeVisible();
   await checkPage(page, '01-setup');
@@ -160,6 +162,9 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
   await checkPage(page, '07-detail');
   await page.getByLabel('Reason').selectOption('keyCompromise');
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
+  // The confirmation page names the person and the device; the same button revokes.
+  await expect(page.getByRole('heading', { name: 'Revoke the certificate of jjolie (phone)?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await expect(page.getByText('Certificate revoked.')).toBeVisible();
   await expect(page.getByText('The broker was asked to re-read the CRL')).toBeVisible();
   await checkPage(page, '08-revoked');
@@ -221,6 +226,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/broker', 'Broker', '12-broker'],
     ['/backups', 'Backups', '12b-backups'],
     ['/settings', 'Settings', '12c-settings'],
+    ['/invitations', 'Pickup invitations', '12d-pickups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
   ] as const) {
@@ -238,4 +244,55 @@ test('every other page: labelled controls, no accessibility violations, no conso
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${stack.baseUrl}/certificates`);
   await checkPage(page, '16-list-phone');
+});
+
+test('the changed pages at 1280×800 in light and 390×844 in dark mode: axe, nothing wider than the screen', async ({
+  page,
+}) => {
+  await signIn(page);
+  const tabletId = await page
+    .getByRole('row')
+    .filter({ hasText: 'tablet' })
+    .getByRole('link', { name: 'jjolie' })
+    .getAttribute('href');
+  const pages = [
+    ['/certificates', 'Certificates', 'list'],
+    ['/certificates/new', 'Issue a certificate', 'issue-form'],
+    [tabletId!, 'Certificate of jjolie (tablet)', 'detail'],
+    [`${tabletId}/revoke?reason=keyCompromise`, 'Revoke the certificate of jjolie (tablet)?', 'revoke-confirm'],
+    [`${tabletId}/replace?reason=superseded`, 'Replace the certificate of jjolie (tablet)?', 'replace-confirm'],
+    ['/people/jjolie', 'jjolie', 'person'],
+    ['/people/jjolie/delete', 'Delete jjolie?', 'person-delete'],
+    ['/audit', 'Audit log', 'audit'],
+    ['/outbox', 'Outbox', 'outbox'],
+  ] as const;
+  for (const [width, height, scheme] of [
+    [1280, 800, 'light'],
+    [390, 844, 'dark'],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [url, heading, name] of pages) {
+      await page.goto(`${stack.baseUrl}${url}`);
+      await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+      if (name === 'issue-form') await page.getByText('More choices').click(); // the folded choices, checked too
+      await checkPage(page, `20-${name}-${width}-${scheme}`);
+      // Nothing runs past the screen's edge (tables scroll inside their own frame).
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+    }
+    const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
+    expect(background).toBe(scheme === 'dark' ? 'rgb(18, 23, 29)' : 'rgb(244, 246, 248)');
+  }
+  // On a phone the list still tells the phone from the tablet; the issue form's inputs line up.
+  await page.goto(`${stack.baseUrl}/certificates`);
+  await expect(page.getByRole('columnheader', { name: 'Device' })).toBeVisible();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${stack.baseUrl}/certificates/new`);
+  const tops = await Promise.all(
+    ['Username', 'Email', 'Device', 'Valid for (days)'].map(
+      async (label) => (await page.getByLabel(label).boundingBox())!,
+    ),
+  );
+  expect(new Set(tops.map((box) => Math.round(box.height))).size).toBe(1);
+  expect(Math.round(tops[0]!.y)).toBe(Math.round(tops[1]!.y));
 });

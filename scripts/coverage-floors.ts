@@ -41,6 +41,8 @@ const FLOORS: Record<string, { lines: number; branches: number }> = {
   // prompt.ts reads a password from a terminal without echo; the tests pipe stdin instead.
   'server/cli': { lines: 45, branches: 45 },
   'server (top level)': { lines: 90, branches: 70 },
+  // The word catalog (measured 100 / 87.1 with the day-one pages' words): plurals and choices are its branches.
+  'server/words': { lines: 95, branches: 80 },
 };
 
 const root = process.cwd();

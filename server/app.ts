@@ -8,6 +8,8 @@ import type { Config } from './config.js';
 import { loggerOptions } from './logging.js';
 import type { Services } from './services.js';
 import { OneTimeSecrets } from './web/one-time-secrets.js';
+import { HeldBundles, type PickupTicket } from './web/held-bundles.js';
+import pickupRoutes from './web/routes/pickup.js';
 import authPlugin from './web/plugins/auth.js';
 import errorsPlugin from './web/plugins/errors.js';
 import proxyPlugin from './web/plugins/proxy.js';
@@ -96,6 +98,14 @@ export async function buildApp(config: Config, services: Services, options: AppO
     sharing,
     // Passphrases of just-issued bundles, shown once on the result page; memory only.
     passphrases: new OneTimeSecrets<{ certificateId: number; passphrase: string }>(now),
+    // Bundles of mailed issues for the admin's own download (15 minutes), and new pickup codes; memory only.
+    bundles: new HeldBundles(now),
+    pickupTickets: new OneTimeSecrets<PickupTicket>(now),
+  });
+  await app.register(pickupRoutes, {
+    enrollment,
+    publicUrl: config.publicUrl,
+    secureCookies: config.publicUrl.startsWith('https://'),
   });
   return app;
 }

@@ -135,6 +135,18 @@ export const environmentSchema = z
       .min(1, 'must be a whole number of days from 1 to 36500')
       .max(36500, 'must be a whole number of days from 1 to 36500')
       .optional(),
+    PICKUP_TTL_HOURS: z.coerce
+      .number({ error: 'must be a whole number of hours from 1 to 720' })
+      .int('must be a whole number of hours from 1 to 720')
+      .min(1, 'must be a whole number of hours from 1 to 720')
+      .max(720, 'must be a whole number of hours from 1 to 720')
+      .default(72),
+    PICKUP_QR_TTL_MINUTES: z.coerce
+      .number({ error: 'must be a whole number of minutes from 1 to 1440' })
+      .int('must be a whole number of minutes from 1 to 1440')
+      .min(1, 'must be a whole number of minutes from 1 to 1440')
+      .max(1440, 'must be a whole number of minutes from 1 to 1440')
+      .default(15),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -178,6 +190,8 @@ export const environmentSchema = z
     /** Audit rows older than this many days are pruned daily; undefined: kept for ever. */
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     logLevel: env.LOG_LEVEL,
+    /** How long a pickup link lives: mailed, or shown as a QR code on the admin's screen. */
+    pickup: { ttlHours: env.PICKUP_TTL_HOURS, qrTtlMinutes: env.PICKUP_QR_TTL_MINUTES },
   }));
 
 function brokerControlSettings(value: string, env: { MQTT_PORT: number; BROKER_PROBE_URL?: string | undefined }) {

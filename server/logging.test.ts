@@ -22,6 +22,18 @@ describe('logged URLs', () => {
     for (const [url, expected] of cases) assert.equal(redactUrl(url), expected, url);
   });
 
+  test("a pickup link's token in the path and the admin's download ticket are redacted", () => {
+    const cases: Array<[string, string]> = [
+      ['/pickup/AbCdEfGhIjKlMnOpQrStUv', '/pickup/[redacted]'],
+      ['/pickup/AbCdEfGhIjKlMnOpQrStUv?os=android', '/pickup/[redacted]?os=android'],
+      ['/pickup/AbCdEfGhIjKlMnOpQrStUv/files/p12', '/pickup/[redacted]/files/p12'],
+      ['/pickup/finished', '/pickup/finished'],
+      ['/certificates/7/bundle/a.p12?download=abc', '/certificates/7/bundle/a.p12?download=[redacted]'],
+      ['/certificates/7/issued?ticket=a&download=b', '/certificates/7/issued?ticket=[redacted]&download=[redacted]'],
+    ];
+    for (const [url, expected] of cases) assert.equal(redactUrl(url), expected, url);
+  });
+
   test("a just-issued certificate's passphrase ticket is not in the access log", async () => {
     await withPortal({ env: { LOG_LEVEL: 'trace' }, deps: { mailer: new MemoryMailer() } }, async (portal) => {
       const browser = new Browser(portal);

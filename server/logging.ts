@@ -12,8 +12,11 @@ const REDACT = [
   '*._csrf',
 ];
 
-/** Query parameters whose values are secrets: the setup link's token, the result page's ticket. */
-const SECRET_PARAMETERS = new Set(['token', 'ticket']);
+/** Query parameters whose values are secrets: the setup link's token, the result page's tickets. */
+const SECRET_PARAMETERS = new Set(['token', 'ticket', 'download']);
+
+/** A pickup link's token stands in the path: /pickup/<22 characters>[/…]. */
+const PICKUP_TOKEN = /^\/pickup\/[A-Za-z0-9_-]{22}(?=[/?#]|$)/;
 
 function parameterName(raw: string): string {
   try {
@@ -24,7 +27,8 @@ function parameterName(raw: string): string {
 }
 
 /** The URL with the values of secret query parameters replaced by `[redacted]`. */
-export function redactUrl(url: string): string {
+export function redactUrl(path: string): string {
+  const url = path.replace(PICKUP_TOKEN, '/pickup/[redacted]');
   const queryAt = url.indexOf('?');
   if (queryAt === -1) return url;
   const hashAt = url.indexOf('#', queryAt);

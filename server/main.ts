@@ -7,6 +7,7 @@ import { openDataDir } from './data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
 import { StartupError } from './errors.js';
 import { createServices } from './services.js';
+import { setupBanner } from './accounts/setup-token.js';
 
 async function main() {
   const config = loadConfig();
@@ -39,6 +40,9 @@ async function main() {
   await services.start(app.log);
   await app.listen({ port: config.port, host: config.host });
   app.log.info(`OwnTracks Enroll is ready at ${config.publicUrl}`);
+  // The setup link, where a person looks: not only a JSON log line that request lines push away.
+  const setupLink = services.accounts.setupLink();
+  if (setupLink) process.stderr.write(setupBanner(setupLink));
 }
 
 main().catch((error: unknown) => {

@@ -17,6 +17,7 @@ import { auditedTransactions, auditRepository } from './db/audit.js';
 import { brokerRepository } from './db/broker.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
+import { invitationsRepository } from './db/invitations.js';
 import type { Db } from './db/database.js';
 import { groupsRepository } from './db/groups.js';
 import { presenceRepository } from './db/presence.js';
@@ -126,6 +127,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     users: usersRepository(db),
     certificates,
     certificateQueries: certificateQueries(db),
+    invitations: invitationsRepository(db),
     serverCertificates,
     settings,
     audit,

@@ -126,6 +126,12 @@ export function createAccounts(deps: AccountsDeps) {
     sessionSecret: () => deps.settings.getOrCreate('session_secret', () => randomBytes(32).toString('hex')),
     sessionStore: <Session extends { admin?: string | undefined }>(idleMs: number) => sessions.store<Session>(idleMs),
 
+    /** The one-time setup link while no admin exists and it is unused (printed as a banner at start). */
+    setupLink(): string | undefined {
+      const token = setupToken.current;
+      return token && deps.admins.count() === 0 ? `${deps.config.publicUrl}/setup?token=${token}` : undefined;
+    },
+
     /** Start-up: creates the configured first admin, or prints a one-time setup link when there is none. */
     async ensureFirstAdmin(log: { info(message: string): void; warn(message: string): void }) {
       if (deps.admins.count() > 0) return;

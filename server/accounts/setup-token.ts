@@ -4,6 +4,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 export class SetupToken {
   #token: string | undefined;
 
+  /** The token while it is unused. */
+  get current(): string | undefined {
+    return this.#token;
+  }
+
   /** Makes a new token (replacing any earlier one) and returns it. */
   issue(): string {
     this.#token = randomBytes(24).toString('base64url');
@@ -21,4 +26,22 @@ export class SetupToken {
   revoke(): void {
     this.#token = undefined;
   }
+}
+
+/**
+ * The setup link as a person sees it in a terminal: a few plain lines set apart from the log,
+ * printed once the portal listens, so request lines do not push it out of sight.
+ */
+export function setupBanner(url: string): string {
+  const rule = '-'.repeat(Math.min(Math.max(url.length + 4, 40), 100));
+  return [
+    '',
+    rule,
+    'No admin exists yet. Open this link to create the first one (it works once):',
+    '',
+    `  ${url}`,
+    '',
+    rule,
+    '',
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
 // The admin's certificate list: search, filters, two sort orders and keyset pages, every path
-// served by an index (see migrations) so it stays fast at 100,000 certificates.
+// served by an index (see migrations) so it stays fast at 100,000 certificates. Search finds any
+// part of a username, email, device or serial (FTS5 trigram indexes, migration 007).
 import type { Db } from './database.js';
 import type { CertificateView } from './certificates.js';
 
@@ -26,14 +27,32 @@ export interface ListPage {
 }
 
 const HIGHEST = '\u{10FFFF}';
+/** Below this many matches a search term is looked up in the indexes; from it on, rows are read in list order. */
+const NARROW_MATCHES = 1000;
 
-export function certificateQueries(db: Db) {
+export function certificateQueries(db: Db, options: { narrow?: number } = {}) {
+  const NARROW = options.narrow ?? NARROW_MATCHES;
   const cache = new Map<string, ReturnType<Db['prepare']>>();
   const statement = (sql: string) => {
     let prepared = cache.get(sql);
     if (!prepared) cache.set(sql, (prepared = db.prepare(sql)));
     return prepared;
   };
+
+  // How many rows a term matches, counted up to NARROW in each index (cheap: the counts stop there).
+  const ftsMatches = db
+    .prepare(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM users_search WHERE users_search MATCH @phrase LIMIT ${NARROW}))
+            + (SELECT count(*) FROM (SELECT 1 FROM certificates_search WHERE certificates_search MATCH @phrase LIMIT ${NARROW}))`,
+    )
+    .pluck();
+  const prefixMatches = db
+    .prepare(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM users WHERE username >= @q AND username < @qEnd LIMIT ${NARROW}))
+            + (SELECT count(*) FROM (SELECT 1 FROM users WHERE email >= @q AND email < @qEnd LIMIT ${NARROW}))
+            + (SELECT count(*) FROM (SELECT 1 FROM certificates WHERE serial >= @q AND serial < @qEnd LIMIT ${NARROW}))`,
+    )
+    .pluck();
 
   return {
     page(query: ListQuery): ListPage {
@@ -55,10 +74,31 @@ export function certificateQueries(db: Db) {
             AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at)`);
       const search = query.search?.trim().toLowerCase();
       if (search) {
-        where.push(`(c.user_id IN (SELECT id FROM users WHERE (username >= @q AND username < @qEnd) OR (email >= @q AND email < @qEnd))
-                     OR (c.serial >= @q AND c.serial < @qEnd))`);
+        // Narrow terms are looked up in the indexes and the page is taken from their few matches;
+        // broad ones ("example.org", "phone") match most rows, so the page is read in list order
+        // and each row tested, which stops after a page's worth.
+        const trigrams = [...search].length >= 3;
         params.q = search;
-        params.qEnd = search + HIGHEST;
+        if (trigrams) params.phrase = `"${search.replace(/"/g, '""')}"`;
+        else params.qEnd = search + HIGHEST;
+        const matches = (trigrams ? ftsMatches : prefixMatches).get(
+          trigrams ? { phrase: params.phrase } : { q: search, qEnd: params.qEnd },
+        ) as number;
+        if (matches < NARROW && trigrams)
+          // Any part of a username, email, device or serial (trigram FTS5), as one quoted phrase
+          // so that nothing typed is read as query syntax.
+          where.push(`(c.user_id IN (SELECT rowid FROM users_search WHERE users_search MATCH @phrase)
+                       OR c.id IN (SELECT rowid FROM certificates_search WHERE certificates_search MATCH @phrase))`);
+        else if (matches < NARROW)
+          // Too short for trigrams: the start of a username, email or serial, through their indexes.
+          where.push(`(c.user_id IN (SELECT id FROM users WHERE (username >= @q AND username < @qEnd) OR (email >= @q AND email < @qEnd))
+                       OR (c.serial >= @q AND c.serial < @qEnd))`);
+        else if (trigrams)
+          where.push(`(instr(u.username, @q) > 0 OR instr(lower(u.email), @q) > 0
+                       OR instr(coalesce(c.device, ''), @q) > 0 OR instr(c.serial, @q) > 0)`);
+        else
+          where.push(`((u.username >= @q AND u.username < @qEnd) OR (u.email >= @q AND u.email < @qEnd)
+                       OR (c.serial >= @q AND c.serial < @qEnd))`);
       }
       if (query.after) {
         where.push(

@@ -2,7 +2,8 @@
 import type { Db } from './database.js';
 
 export type CertificateStatus = 'active' | 'revoked';
-export type Delivery = 'pending' | 'sent' | 'failed';
+/** DESIGN.md: `sent` = an SMTP server accepted it; `outbox` = written there, `forwarded` once an admin says so. */
+export type Delivery = 'pending' | 'sent' | 'outbox' | 'forwarded' | 'picked_up' | 'failed';
 
 export interface CertificateRow {
   id: number;
@@ -23,6 +24,8 @@ export interface CertificateRow {
   revoked_at: string | null;
   revocation_reason: string | null;
   revoked_by: string | null;
+  /** The certificate this one supersedes once it is forwarded (a Replace whose bundle went to the outbox). */
+  replaces: number | null;
 }
 
 /** A certificate with its user's name and address, as pages show it. */
@@ -44,7 +47,8 @@ export type NewCertificate = Pick<
   | 'bundle_format'
   | 'issued_by'
   | 'issued_at'
->;
+> &
+  Partial<Pick<CertificateRow, 'replaces'>>;
 
 export interface ActiveDevice {
   id: number;
@@ -61,9 +65,15 @@ export interface RevokedRow {
 export function certificatesRepository(db: Db) {
   const insert = db.prepare<NewCertificate>(
     `INSERT INTO certificates (user_id, serial, device, fingerprint_sha256, pem, key_bits, not_before, not_after,
-       bundle_format, issued_by, issued_at)
+       bundle_format, issued_by, issued_at, replaces)
      VALUES (@user_id, @serial, @device, @fingerprint_sha256, @pem, @key_bits, @not_before, @not_after,
-       @bundle_format, @issued_by, @issued_at)`,
+       @bundle_format, @issued_by, @issued_at, @replaces)`,
+  );
+  const bySerial = db.prepare<[string], CertificateView>(
+    `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.serial = ?`,
+  );
+  const markForwarded = db.prepare<[number]>(
+    "UPDATE certificates SET delivery = 'forwarded' WHERE id = ? AND delivery = 'outbox'",
   );
   const byId = db.prepare<[number], CertificateView>(
     `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,
@@ -93,12 +103,18 @@ export function certificatesRepository(db: Db) {
      GROUP BY c.user_id, coalesce(c.device, 'phone') HAVING count(*) > 1
      ORDER BY u.username, 2`,
   );
+  const forUser = db.prepare<[number], CertificateView>(
+    `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.user_id = ? ORDER BY c.id`,
+  );
   const countForUser = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM certificates WHERE user_id = ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM certificates');
 
   return {
-    insert: (row: NewCertificate): number => Number(insert.run(row).lastInsertRowid),
+    insert: (row: NewCertificate): number => Number(insert.run({ replaces: null, ...row }).lastInsertRowid),
     find: (id: number) => byId.get(id),
+    findBySerial: (serial: string) => bySerial.get(serial),
+    /** Outbox mail an admin forwarded; false unless it was in the outbox. */
+    markForwarded: (id: number) => markForwarded.run(id).changes === 1,
     setDelivery: (id: number, delivery: Delivery, error: string | null = null) =>
       void setDelivery.run(delivery, error, id),
     /** Returns false when the certificate was not active (already revoked, or unknown). */
@@ -113,6 +129,8 @@ export function certificatesRepository(db: Db) {
     deviceCollisions: (now: Date) =>
       collisions.all(now.toISOString()).map((row) => ({ ...row, ids: row.ids.split(',').map(Number) })),
     countForUser: (userId: number) => countForUser.get(userId)!.n,
+    /** Every certificate of one person, oldest first. */
+    forUser: (userId: number) => forUser.all(userId),
     count: () => count.get()!.n,
   };
 }

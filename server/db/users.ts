@@ -6,6 +6,8 @@ export interface UserRow {
   username: string;
   email: string;
   created_at: string;
+  /** Set when the person was deleted: the address is erased, the row stays for their certificates. */
+  deleted_at: string | null;
 }
 
 export function usersRepository(db: Db) {
@@ -14,6 +16,8 @@ export function usersRepository(db: Db) {
     'INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)',
   );
   const setEmail = db.prepare<[string, number]>('UPDATE users SET email = ? WHERE id = ?');
+  const erase = db.prepare<[string, number]>("UPDATE users SET email = '', deleted_at = ? WHERE id = ?");
+  const restore = db.prepare<[string, number]>('UPDATE users SET email = ?, deleted_at = NULL WHERE id = ?');
   return {
     find: (username: string) => byName.get(username),
     create: (username: string, email: string, at: Date): UserRow => {
@@ -21,6 +25,10 @@ export function usersRepository(db: Db) {
       return byName.get(username)!;
     },
     setEmail: (id: number, email: string) => void setEmail.run(email, id),
+    /** Deletes a person's personal data (the address) and marks them deleted. */
+    erase: (id: number, at: Date) => void erase.run(at.toISOString(), id),
+    /** A deleted person's name given to someone again, with their address. */
+    restore: (id: number, email: string) => void restore.run(email, id),
   };
 }
 export type UsersRepository = ReturnType<typeof usersRepository>;

@@ -10,6 +10,7 @@ import type { ServerCertificatesRepository } from '../db/server-certificates.js'
 import type { SettingsRepository } from '../db/settings.js';
 import type { UsersRepository } from '../db/users.js';
 import type { DataFiles } from '../data-dir.js';
+import type { InvitationsRepository } from '../db/invitations.js';
 import type { Mailer } from '../mail/transport.js';
 import type { Ca } from '../pki/ca.js';
 import type { CrlPublisher } from './crl-publisher.js';
@@ -17,7 +18,10 @@ import type { Minter } from './minter.js';
 import type { PresenceReads } from './presence.js';
 
 export interface EnrollDeps {
-  config: Pick<Config, 'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays'>;
+  config: Pick<
+    Config,
+    'mailFrom' | 'mqtt' | 'smtpUrl' | 'brokerReloadCommand' | 'outboxRetentionDays' | 'publicUrl' | 'pickup'
+  >;
   files: DataFiles;
   db: Db;
   ca: Ca;
@@ -29,6 +33,7 @@ export interface EnrollDeps {
   users: UsersRepository;
   certificates: CertificatesRepository;
   certificateQueries: CertificateQueries;
+  invitations: InvitationsRepository;
   serverCertificates: ServerCertificatesRepository;
   /** Stored settings: the broker address an owner entered. */
   settings: SettingsRepository;

@@ -11,13 +11,30 @@ import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
-import { issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
+import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { certificatePresence } from './presence.js';
-import { replaceCertificate } from './replace.js';
+import { markForwarded } from './forward.js';
+import { createPeople } from './people.js';
+import { replaceCertificate, type ReplaceReason } from './replace.js';
+import {
+  abandonHeld,
+  cancelInvitation,
+  createInvitation,
+  describeInvitation,
+  pickupFile,
+  pickupGuide,
+  redeemInvitation,
+  reopenInterrupted,
+  resendInvitation,
+  type Holds,
+  type InviteRequest,
+  type PickupFile,
+} from './invitations.js';
+import { PickupHolds } from './pickup-holds.js';
+import { PICKUP_HOLD_MS, redeemable, tokenHash, tokenSchema } from './pickup-rules.js';
+import { caMobileconfig } from '../pki/mobileconfig.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
 import {
-  defaultDeviceName,
-  deviceOf,
   displayStatus,
   REASON_LABELS,
   REVOCATION_CHOICES,
@@ -55,6 +72,22 @@ export function createEnrollment(ctx: EnrollDeps) {
   // Read once: the CA does not change while the portal runs.
   const caConstraints = ctx.ca.nameConstraints;
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
+  const holds: Holds = new PickupHolds(ctx.now, PICKUP_HOLD_MS);
+  let holdSweep: NodeJS.Timeout | undefined;
+  /** Holds past their time: what never left is revoked and its invitation opened again. */
+  const sweepHolds = async () => {
+    for (const held of holds.takeExpired()) await abandonHeld(ctx, held, 'not downloaded within the pickup time');
+  };
+  const tokenRow = (token: string) =>
+    tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
+  // Open and unexpired; or just redeemed while its bundle is still held, so that the person who
+  // redeemed in a mail app's browser can open the page in Safari and enter the code again there.
+  const pickupPreview = (token: string) => {
+    const row = tokenRow(token);
+    if (!row) return undefined;
+    const held = row.state === 'redeemed' && (holds.forInvitation(row.id) ?? holds.minting(row.id));
+    return redeemable(row, ctx.now()) || held ? row : undefined;
+  };
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);
     const now = ctx.now();
@@ -67,7 +100,10 @@ export function createEnrollment(ctx: EnrollDeps) {
     now: ctx.now,
     issue: (request: IssueRequest, actor: Actor) => issueCertificate(ctx, request, actor),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
-    replace: (id: number, actor: Actor) => replaceCertificate(ctx, id, actor),
+    replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
+      replaceCertificate(ctx, id, actor, reason),
+    /** Outbox mail the admin forwarded; a Replace's predecessor is revoked now. */
+    markForwarded: (id: number, actor: Actor) => markForwarded(ctx, id, actor),
 
     /** A page of the certificate list; `isEmpty` when nothing was ever issued. */
     list(query: CertificateListQuery) {
@@ -91,17 +127,29 @@ export function createEnrollment(ctx: EnrollDeps) {
       const found = certificate(id);
       if (!found) return undefined;
       const reason = found.revocation_reason as RevocationReason | null;
+      const predecessor = found.replaces === null ? undefined : ctx.certificates.find(found.replaces);
       return {
         certificate: found,
         trail: ctx.audit.forSubject(`certificate:${id}`),
         reasonLabel: reason ? REASON_LABELS[reason] : undefined,
+        /** The certificate a Replace revokes once this one is forwarded, while it is still active. */
+        awaitingSupersede:
+          predecessor?.status === 'active' && found.delivery === 'outbox'
+            ? { id: predecessor.id, serial: predecessor.serial }
+            : undefined,
       };
     },
     /** A person the issue form is about to issue to: their address and how many certificates they hold. */
     person(username: string) {
       const user = ctx.users.find(username);
+      // A deleted person's name is free for someone new: the form treats it as a new person.
       return (
-        user && { username: user.username, email: user.email, certificates: ctx.certificates.countForUser(user.id) }
+        user &&
+        user.deleted_at === null && {
+          username: user.username,
+          email: user.email,
+          certificates: ctx.certificates.countForUser(user.id),
+        }
       );
     },
     revocationReasons: () => REVOCATION_CHOICES,
@@ -109,7 +157,7 @@ export function createEnrollment(ctx: EnrollDeps) {
     defaultDevice(username: string): string {
       const user = ctx.users.find(username);
       const active = user ? ctx.certificates.activeForUser(user.id, ctx.now()) : [];
-      return defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+      return freeDevice(ctx, user?.id, active, ctx.now());
     },
     /** Two or more active certificates of one person for one device (made before the rule): each pair knocks the other off. */
     deviceCollisions: () => ctx.certificates.deviceCollisions(ctx.now()),
@@ -126,6 +174,75 @@ export function createEnrollment(ctx: EnrollDeps) {
       overview: ctx.broker.overview,
       reconcile: (actor: Actor) => ctx.broker!.reconcile('on demand', actor),
     },
+    /**
+     * What the audit log's subjects name, for links: `certificate:3` → its person and device and
+     * page, `user:alice` → the person page. Subjects it does not know are left out.
+     */
+    auditSubjects(subjects: Iterable<string | null>) {
+      const named: Record<string, { label: string; href: string }> = {};
+      for (const subject of new Set(subjects)) {
+        const [kind, key] = subject
+          ? [subject.slice(0, subject.indexOf(':')), subject.slice(subject.indexOf(':') + 1)]
+          : [];
+        if (kind === 'certificate' && /^\d+$/.test(key!)) {
+          const found = ctx.certificates.find(Number(key));
+          if (found)
+            named[subject!] = {
+              label: `${found.username}${found.device ? ` (${found.device})` : ''}`,
+              href: `/certificates/${found.id}`,
+            };
+        } else if (kind === 'user') named[subject!] = { label: key!, href: `/people/${encodeURIComponent(key!)}` };
+        else if (kind === 'server-certificate')
+          named[subject!] = { label: `broker certificate ${key}`, href: '/broker' };
+      }
+      return named;
+    },
+    /** People: their devices, their address, revoke all, delete. */
+    people: createPeople(ctx),
+
+    /** Pickup links: the admin's side (create, resend, cancel, list) and the person's (redeem, files). */
+    invitations: {
+      create: (request: InviteRequest, actor: Actor) => createInvitation(ctx, request, actor),
+      resend: (id: number, actor: Actor) => resendInvitation(ctx, id, actor),
+      cancel: (id: number, actor: Actor) => cancelInvitation(ctx, id, actor),
+      find(id: number) {
+        const row = ctx.invitations.find(id);
+        return row && describeInvitation(row, ctx.now());
+      },
+      /** Invitations still waiting for their person (open and unexpired). */
+      openCount: () => ctx.invitations.openCount(ctx.now()),
+      list: (limit = 100) => ctx.invitations.recent(limit).map((row) => describeInvitation(row, ctx.now())),
+      /** The invitation a certificate was picked up through, if any. */
+      forCertificate(certificateId: number) {
+        const row = ctx.invitations.forCertificate(certificateId);
+        return row && describeInvitation(row, ctx.now());
+      },
+      /** The person's side: shows nothing about an invitation that cannot be redeemed. */
+      preview(token: string) {
+        const row = pickupPreview(token);
+        return row && { username: row.username, device: row.device, expiresAt: new Date(row.expires_at) };
+      },
+      redeem: (token: string, code: string, actor: Actor) => redeemInvitation(ctx, holds, token, code, actor),
+      /** Whether a hold belongs to this link: its token must name the redeemed invitation. */
+      holdFor(token: string, holdId: string) {
+        const held = holds.get(holdId);
+        if (!held) return undefined;
+        const row = tokenRow(token);
+        return row && row.id === held.invitationId ? pickupGuide(ctx, holds, holdId) : undefined;
+      },
+      file: (holdId: string, which: PickupFile, ip?: string) => pickupFile(ctx, holds, holdId, which, ip),
+      /** "Done": the files go; a bundle never downloaded is revoked and its invitation reopens. */
+      async finish(holdId: string) {
+        const held = holds.drop(holdId);
+        if (held) await abandonHeld(ctx, held, 'Done was tapped before any download');
+      },
+      caProfile: () =>
+        caMobileconfig({
+          caDer: ctx.ca.certDer,
+          caName: ctx.ca.x509.subject.replace(/^CN=/, ''),
+          organisation: 'OwnTracks Enroll',
+        }),
+    },
 
     serverCertificates: {
       list: () => ctx.serverCertificates.recent(),
@@ -135,7 +252,22 @@ export function createEnrollment(ctx: EnrollDeps) {
     },
 
     outbox: {
-      list: () => listOutbox(ctx.files.outbox),
+      /** The messages, newest first, each with the certificate it carries (named by its serial). */
+      list: () =>
+        listOutbox(ctx.files.outbox).map((entry) => {
+          const serial = /-([0-9a-f]+)\.eml$/.exec(entry.name)?.[1];
+          const found = serial ? ctx.certificates.findBySerial(serial) : undefined;
+          return {
+            ...entry,
+            certificate: found && {
+              id: found.id,
+              username: found.username,
+              device: found.device,
+              email: found.email,
+              delivery: found.delivery,
+            },
+          };
+        }),
       /** How many days a message stays (it goes sooner when its certificate is revoked). */
       retentionDays: ctx.config.outboxRetentionDays,
       /** One message as a stream; undefined for a name that is not in the outbox. */
@@ -222,14 +354,26 @@ export function createEnrollment(ctx: EnrollDeps) {
     /** Start-up work: revoke what a crash left undelivered, publish a fresh CRL, keep it fresh. */
     async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
       ctx.crl.removeStaleTemporaries();
+      const reopened = reopenInterrupted(ctx);
+      if (reopened > 0) log.warn(`Reopened ${reopened} pickup invitation(s) interrupted by an earlier stop`);
       const undelivered = revokeUndelivered(ctx);
-      if (undelivered > 0) log.warn(`Revoked ${undelivered} certificate(s) left undelivered by an earlier stop`);
+      if (undelivered > 0)
+        log.warn(
+          `Revoked ${undelivered} certificate${undelivered === 1 ? '' : 's'} left undelivered by an earlier stop`,
+        );
       const publication = await ctx.crl.publish('system', 'start');
       log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));
       ctx.minter.start();
+      clearInterval(holdSweep);
+      holdSweep = setInterval(
+        () => void sweepHolds().catch((error: unknown) => log.error({ err: error }, 'pickup sweep failed')),
+        60_000,
+      ).unref();
     },
+    sweepPickups: sweepHolds,
     async stop() {
+      clearInterval(holdSweep);
       ctx.crl.stop();
       await ctx.minter.close();
       ctx.mailer.close();

@@ -26,13 +26,25 @@ export interface IssueRequest {
   replaces?: number | undefined;
 }
 
-export type Issued = Ok<{ certificateId: number; passphrase: string; serial: string; mailResponse: string }>;
+/** How the bundle left: accepted by the SMTP server, or written to the outbox for an admin to forward. */
+export type HandedOver = 'sent' | 'outbox';
+
+export type Issued = Ok<{
+  certificateId: number;
+  passphrase: string;
+  serial: string;
+  mailResponse: string;
+  delivery: HandedOver;
+  /** The bundle, for the admin's own download (held in memory for a short while by the web layer). */
+  pkcs12: Uint8Array;
+}>;
 export type IssueOutcome =
   | Issued
   | Invalid
   | Failed<'email-differs', { currentEmail: string }>
   | Failed<'device-taken', { device: string; existing: ActiveDevice }>
   | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
+  | Failed<'device-invited'>
   | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
@@ -42,10 +54,44 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
 
 type IssueDeps = Pick<
   EnrollDeps,
-  'config' | 'settings' | 'ca' | 'now' | 'audited' | 'users' | 'certificates' | 'minter' | 'mailer' | 'crl' | 'broker'
+  | 'config'
+  | 'settings'
+  | 'ca'
+  | 'now'
+  | 'audited'
+  | 'users'
+  | 'certificates'
+  | 'invitations'
+  | 'minter'
+  | 'mailer'
+  | 'crl'
+  | 'broker'
 >;
 
-export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, actor: Actor): Promise<IssueOutcome> {
+/**
+ * The first default device name (`phone`, `phone-2`, …) that neither an active certificate nor an
+ * open pickup invitation of this person holds: an empty Device field gets it, on both paths.
+ */
+export function freeDevice(
+  ctx: Pick<EnrollDeps, 'invitations'>,
+  userId: number | undefined,
+  active: ReadonlyArray<{ device: string | null }>,
+  now: Date,
+): string {
+  const used = new Set(active.map((certificate) => deviceOf(certificate.device)));
+  for (;;) {
+    const name = defaultDeviceName(used);
+    if (userId === undefined || ctx.invitations.occupied(userId, name, now) !== 'invitation') return name;
+    used.add(name);
+  }
+}
+
+export async function issueCertificate(
+  ctx: IssueDeps,
+  input: IssueRequest,
+  actor: Actor,
+  options: { replaces?: number } = {},
+): Promise<IssueOutcome> {
   // Whatever the entry point, the same rules: the username is the CN and the MQTT username.
   const parsed = issueRequestSchema.safeParse(input);
   if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
@@ -62,13 +108,13 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
 
   const existing = ctx.users.find(request.username);
-  if (existing && existing.email !== request.email && !request.changeEmail) {
+  if (existing && existing.deleted_at === null && existing.email !== request.email && !request.changeEmail) {
     return failed('email-differs', { currentEmail: existing.email });
   }
 
   // One active certificate per person and device: an empty Device gets the first free default name.
   const active = existing ? ctx.certificates.activeForUser(existing.id, ctx.now()) : [];
-  const device = request.device ?? defaultDeviceName(active.map((certificate) => deviceOf(certificate.device)));
+  const device = request.device ?? freeDevice(ctx, existing?.id, active, ctx.now());
   const taken = deviceConflict(active, device, request.replaces);
   if (taken) return failed('device-taken', { device, existing: taken });
 
@@ -100,6 +146,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     let user = ctx.users.find(request.username);
     if (!user) {
       user = ctx.users.create(request.username, request.email, ctx.now());
+    } else if (user.deleted_at !== null) {
+      // A deleted person's name, given to someone again: they start with this address.
+      ctx.users.restore(user.id, request.email);
     } else if (user.email !== request.email) {
       // Checked again inside the transaction: a concurrent issue may have changed the address.
       if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
@@ -115,6 +164,8 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
     // Checked again inside the transaction: a concurrent issue may have taken the device.
     const collision = deviceConflict(ctx.certificates.activeForUser(user.id, ctx.now()), device, request.replaces);
     if (collision) return failed('device-taken', { device, existing: collision });
+    // The one-device rule covers open pickup invitations: their certificate is made later.
+    if (ctx.invitations.occupied(user.id, device, ctx.now()) === 'invitation') return failed('device-invited');
     const id = ctx.certificates.insert({
       user_id: user.id,
       serial: bundle.serial,
@@ -127,6 +178,7 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
       bundle_format: request.format,
       issued_by: actor.name,
       issued_at: ctx.now().toISOString(),
+      replaces: options.replaces ?? null,
     });
     audit({
       ...by(actor),
@@ -144,8 +196,9 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
 
   try {
     const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial
+    const delivery: HandedOver = ctx.mailer.kind === 'outbox' ? 'outbox' : 'sent';
     ctx.audited(ctx.now(), (audit) => {
-      ctx.certificates.setDelivery(certificateId, 'sent');
+      ctx.certificates.setDelivery(certificateId, delivery);
       audit({
         ...by(actor),
         action: 'mail',
@@ -154,7 +207,14 @@ export async function issueCertificate(ctx: IssueDeps, input: IssueRequest, acto
         detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
       });
     });
-    return ok({ certificateId, passphrase, serial: bundle.serial, mailResponse: sent.response });
+    return ok({
+      certificateId,
+      passphrase,
+      serial: bundle.serial,
+      mailResponse: sent.response,
+      delivery,
+      pkcs12: bundle.pkcs12,
+    });
   } catch (error) {
     // Nothing undelivered stays active: its key is gone with this request.
     const mailError = describeMailError(error);

@@ -42,6 +42,10 @@ describe('outbox retention', () => {
 
       const replaced = await browser.submit(`/certificates/${bob.id}`, `/certificates/${bob.id}/replace`, {});
       assert.equal(replaced.statusCode, 303);
+      // The new bundle is in the outbox: bob's old certificate (and its message) stay until it is forwarded.
+      assert.equal(outboxOf(portal).length, 3);
+      const newBob = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
+      await browser.submit(`/certificates/${newBob}`, `/certificates/${newBob}/forwarded`, {});
       const after = outboxOf(portal);
       assert.equal(after.length, 2, after.join(', '));
       assert.ok(!after.some((name) => name.includes(serialOf(portal, bob.id))), "bob's old bundle is gone");

@@ -1,5 +1,7 @@
 // Replacing a certificate: a new key and certificate for the same person and device, mailed; the
-// old one is revoked as superseded only after the new mail went out.
+// old one is revoked once the new bundle reached the person: at once when an SMTP server accepted
+// it, when an admin marks it forwarded when it went to the outbox (see forward.ts). A compromised
+// key is revoked at once whatever happens to the new bundle.
 import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import type { Actor, EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
@@ -9,17 +11,28 @@ import { CLIENT_MAX_DAYS, deviceOf } from './rules.js';
 
 const DAY_MS = 86400_000;
 
+/** Why a certificate is replaced: routine (renewal, a new phone), or because its key got out. */
+export type ReplaceReason = 'superseded' | 'keyCompromise';
+
 export type ReplaceOutcome =
   | Ok<{
       issued: Issued;
       oldSerial: string;
-      /** The old certificate's revocation: its CRL, or `already-revoked` when someone else revoked it meanwhile. */
-      superseded: PublicationResult | Failed<'already-revoked'>;
+      /**
+       * The old certificate's revocation: its CRL; `already-revoked` when someone else revoked it
+       * meanwhile; `awaiting-forward` while the new bundle waits in the outbox.
+       */
+      superseded: PublicationResult | Failed<'already-revoked' | 'awaiting-forward'>;
     }>
   | Failed<'not-found' | 'not-active'>
   | Exclude<IssueOutcome, { ok: true }>;
 
-export async function replaceCertificate(ctx: EnrollDeps, id: number, actor: Actor): Promise<ReplaceOutcome> {
+export async function replaceCertificate(
+  ctx: EnrollDeps,
+  id: number,
+  actor: Actor,
+  reason: ReplaceReason = 'superseded',
+): Promise<ReplaceOutcome> {
   const old = ctx.certificates.find(id);
   if (!old) return failed('not-found');
   if (old.status !== 'active') return failed('not-active');
@@ -37,11 +50,14 @@ export async function replaceCertificate(ctx: EnrollDeps, id: number, actor: Act
       replaces: old.id, // the one active certificate of this device that may stay until it is revoked below
     },
     actor,
+    { replaces: id },
   );
   if (!issued.ok) return issued; // the old certificate stays active: the person still has only it
+  if (issued.delivery === 'outbox' && reason !== 'keyCompromise')
+    return ok({ issued, oldSerial: old.serial, superseded: failed('awaiting-forward') });
   // The new bundle is on its way: whatever happened to the old certificate meanwhile (a revoke
   // racing this replace), the new passphrase must reach the admin.
-  const revoked = await revokeCertificate(ctx, id, 'superseded', actor);
+  const revoked = await revokeCertificate(ctx, id, reason, actor);
   return ok({
     issued,
     oldSerial: old.serial,

@@ -254,7 +254,7 @@ describe('replacing and crash recovery', () => {
         .get(pendingId);
       assert.deepEqual(row, { status: 'revoked', delivery: 'failed', revocation_reason: 'cessationOfOperation' });
       assert.deepEqual(publishedCrl(second).entries, [{ serial: '1234abcd', reason: 'cessationOfOperation' }]);
-      assert.ok(second.logs.some((line) => line.includes('Revoked 1 certificate(s) left undelivered')));
+      assert.ok(second.logs.some((line) => line.includes('Revoked 1 certificate left undelivered')));
     } finally {
       await second.close();
     }

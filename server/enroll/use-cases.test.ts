@@ -127,7 +127,7 @@ describe('a replace that races a revoke', () => {
   test('the new passphrase is still shown, and the old certificate ends revoked', async () => {
     let revokeDuringMail: (() => Promise<void>) | undefined;
     const mailer: Mailer = {
-      kind: 'outbox',
+      kind: 'smtp',
       async send() {
         await revokeDuringMail?.();
         return { messageId: 'x', response: '250 accepted' };

@@ -35,6 +35,8 @@ export async function signedInClient(base: string, admin: Credentials) {
   if (signedIn.status !== 303) throw new Error(`sign-in answered ${signedIn.status}`);
   const csrf = await token('/certificates/new');
   return {
+    /** GETs a page with the admin's cookies (the redirect target of a POST, as a browser follows it). */
+    get: async (url: string) => keep(await fetch(base + url, { headers: { cookie: cookieHeader() } })),
     /** POSTs the issue form; resolves with the response (303 on success). */
     issue: (username: string) =>
       post('/certificates', { _csrf: csrf, username, email: `${username}@example.org`, days: '365' }),

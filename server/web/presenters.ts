@@ -50,7 +50,10 @@ export function describePublication(done: string, result: PublicationResult): No
     ];
   const { publication } = result;
   const notices: Notice[] = [
-    { kind: 'success', message: `${done} CRL ${publication.crlNumber} published with ${publication.entries} entries.` },
+    {
+      kind: 'success',
+      message: `${done} CRL ${publication.crlNumber} published with ${publication.entries} ${publication.entries === 1 ? 'entry' : 'entries'}.`,
+    },
   ];
   const reload = describeReload(publication.reload);
   if (reload) notices.push({ kind: reload.ok ? 'info' : 'error', message: reload.message });

@@ -12,6 +12,9 @@ export const signInRateLimit = { rateLimit: { max: 10, timeWindow: 60_000 } };
 /** Anonymous requests, any page: 300 a minute from one address. */
 export const ANONYMOUS_RATE_LIMIT = { max: 300, timeWindow: 60_000 };
 
+/** Pickup pages from one address: 500 people behind one venue NAT, ten requests each, in a few minutes. */
+const PICKUP_ADDRESS_RATE_LIMIT = { max: 6000, timeWindow: 60_000 };
+
 /** Never limited: polled by brokers and monitors, or static (by route, so `/static/..` tricks do not count). */
 const EXEMPT_ROUTES = new Set(['/healthz', '/ca.crt', '/ca.otre', '/crl.pem']);
 const exempt = (request: FastifyRequest) => {
@@ -50,9 +53,14 @@ export default fp<RateLimitOptions>(
 
     // After the session is loaded (registered before this plugin), before routing work.
     const anonymousLimit = app.createRateLimit(ANONYMOUS_RATE_LIMIT);
+    // Pickup pages count per link (their own route limit); per address only a wide bound, so that
+    // a whole event behind one NAT gets through.
+    const pickupAddressLimit = app.createRateLimit(PICKUP_ADDRESS_RATE_LIMIT);
     app.addHook('onRequest', async (request) => {
       if (request.session?.admin || exempt(request)) return;
-      const limit = await anonymousLimit(request);
+      const route = request.routeOptions.url ?? '';
+      const pickup = route.startsWith('/pickup/') || route === '/ca.mobileconfig';
+      const limit = await (pickup ? pickupAddressLimit : anonymousLimit)(request);
       if (!limit.isAllowed && limit.isExceeded) {
         const wait = limit.ttlInSeconds;
         throw new RateLimited(

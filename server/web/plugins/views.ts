@@ -16,7 +16,7 @@ import { csrfUserInfo } from './session.js';
 const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV !== 'development', autoEscape: true });
 
 /** The pages a visitor who is not signed in gets a form on. */
-const ANONYMOUS_FORMS = new Set(['login', 'setup']);
+const ANONYMOUS_FORMS = new Set(['login', 'setup', 'pickup/redeem', 'pickup/guide']);
 
 export default fp<{ now: () => Date }>(
   async (app, options) => {
@@ -40,6 +40,7 @@ export default fp<{ now: () => Date }>(
         productName: 'OwnTracks Enroll',
         words: wordsFor(),
         relative: (date: Date | string) => relativeTime(date, options.now()),
+        now: options.now(),
         scripts: ['/static/js/local-time.js', ...((data.scripts as string[] | undefined) ?? [])],
       });
       return this.type('text/html; charset=utf-8').send(html);

@@ -6,7 +6,9 @@ import type { BackupScheduler } from '../../backup/scheduler.js';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { Sharing } from '../../enroll/sharing.js';
 import type { Services } from '../../services.js';
-import type { Passphrases } from '../one-time-secrets.js';
+import type { OneTimeSecrets, Passphrases } from '../one-time-secrets.js';
+import type { HeldBundles, PickupTicket } from '../held-bundles.js';
+import invitationRoutes from './invitations.js';
 import auditRoutes from './audit.js';
 import backupRoutes from './backups.js';
 import brokerRoutes from './broker.js';
@@ -15,6 +17,7 @@ import groupRoutes from './groups.js';
 import issueRoutes from './issue.js';
 import outboxRoutes from './outbox.js';
 import settingsRoutes from './settings.js';
+import peopleRoutes from './people.js';
 
 export interface AdminOptions {
   enrollment: Enrollment;
@@ -24,20 +27,24 @@ export interface AdminOptions {
   audit: Services['audit'];
   passphrases: Passphrases;
   sharing: Sharing;
+  bundles: HeldBundles;
+  pickupTickets: OneTimeSecrets<PickupTicket>;
 }
 
 const adminRoutes: FastifyPluginAsync<AdminOptions> = async (
   app,
-  { enrollment, backups, accounts, audit, passphrases, sharing },
+  { enrollment, backups, accounts, audit, passphrases, sharing, bundles, pickupTickets },
 ) => {
   app.addHook('preHandler', app.requireAdmin);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
-  await app.register(issueRoutes, { enrollment, passphrases });
+  await app.register(issueRoutes, { enrollment, passphrases, bundles, pickupTickets });
+  await app.register(invitationRoutes, { enrollment, pickupTickets });
   await app.register(certificateRoutes, { enrollment, passphrases });
   await app.register(outboxRoutes, { enrollment });
-  await app.register(auditRoutes, { audit });
+  await app.register(peopleRoutes, { enrollment });
+  await app.register(auditRoutes, { audit, enrollment });
   await app.register(brokerRoutes, { enrollment });
   await app.register(backupRoutes, { backups, accounts });
   await app.register(settingsRoutes, { enrollment });

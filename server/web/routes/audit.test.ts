@@ -32,19 +32,29 @@ describe('the audit log page', () => {
     const page = await browser.get('/audit');
     assert.equal(page.statusCode, 200);
     for (const action of ['sign-in', 'issue', 'mail', 'crl-publish', 'admin-created'])
-      assert.match(page.body, new RegExp(`<td>${action}</td>`), action);
-    assert.match(page.body, /badge-revoked">failure</, 'the failed sign-in');
-    assert.match(page.body, /<td class="hide-small mono">192\.0\.2\.44<\/td>/, 'from where');
+      assert.match(page.body, new RegExp(`<td data-action="${action}">`), action);
+    assert.match(page.body, /badge-revoked">failed</, 'the failed sign-in');
+    assert.match(page.body, /<td class="hide-small mono nowrap">192\.0\.2\.44<\/td>/, 'from where, on one line');
     assert.match(page.body, /<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">/, 'UTC, turned into local time by the browser');
+  });
+
+  test('says what happened in words and links its subject, never "certificate:1" or raw codes', async () => {
+    const page = (await browser.get('/audit')).body;
+    assert.doesNotMatch(page, />certificate:\d+</);
+    assert.match(page, /<a href="\/certificates\/1">jjolie \(phone\)<\/a>/);
+    assert.match(page, /<td data-action="issue">Certificate issued<\/td>/);
+    assert.match(page, /<td data-action="sign-in">Signed in<\/td>/);
+    assert.match(page, /<option value="issue">Certificate issued<\/option>/, 'the filter in words too');
+    assert.doesNotMatch(page, />success</);
   });
 
   test('filters by actor and by action', async () => {
     const issues = (await browser.get('/audit?action=issue')).body;
-    assert.match(issues, /<td>issue<\/td>/);
-    assert.doesNotMatch(issues, /<td>sign-in<\/td>/);
+    assert.match(issues, /<td data-action="issue">/);
+    assert.doesNotMatch(issues, /<td data-action="sign-in">/);
     const system = (await browser.get('/audit?actor=system')).body;
-    assert.match(system, /<td>crl-publish<\/td>/);
-    assert.doesNotMatch(system, /<td>sign-in<\/td>/, 'the system never signs in');
+    assert.match(system, /<td data-action="crl-publish">/);
+    assert.doesNotMatch(system, /<td data-action="sign-in">/, 'the system never signs in');
   });
 
   test('pages of 100, newest first', async () => {

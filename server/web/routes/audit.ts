@@ -1,11 +1,15 @@
 // GET /audit: who did what, when and from where; filter by actor and action, pages.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Enrollment } from '../../enroll/enrollment.js';
 import type { Services } from '../../services.js';
 
 const PAGE_SIZE = 100;
 
-const auditRoutes: FastifyPluginAsyncZod<{ audit: Services['audit'] }> = async (app, { audit }) => {
+const auditRoutes: FastifyPluginAsyncZod<{
+  audit: Services['audit'];
+  enrollment: Pick<Enrollment, 'auditSubjects'>;
+}> = async (app, { audit, enrollment }) => {
   app.get(
     '/audit',
     {
@@ -29,6 +33,7 @@ const auditRoutes: FastifyPluginAsyncZod<{ audit: Services['audit'] }> = async (
       return reply.page('audit', {
         title: 'Audit log',
         rows: page.rows,
+        subjects: enrollment.auditSubjects(page.rows.map((row) => row.subject)),
         actions: audit.actions(),
         filters,
         nextUrl: page.nextBeforeId

@@ -102,6 +102,27 @@ describe('the certificate list', () => {
     assert.match((await browser.get('/certificates?q=nobody-like-this')).body, /No certificate matches/);
   });
 
+  test('search finds any part of a username, email, device or serial; shorter than three characters, a prefix', async () => {
+    const count = (html: string) => rowsOf(html).length;
+    // Every seeded address ends in example.org; the first page holds 50 of the 120.
+    assert.equal(count((await browser.get('/certificates?q=example.org')).body), 50);
+    assert.equal(count((await browser.get('/certificates?q=phone')).body), 50, 'odd rows are phones');
+    assert.deepEqual(rowsOf((await browser.get('/certificates?q=r000042')).body), ['user000042']);
+    const serial = portal.db
+      .prepare("SELECT serial FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'user000099'")
+      .pluck()
+      .get() as string;
+    assert.deepEqual(rowsOf((await browser.get(`/certificates?q=${serial.slice(10, 22)}`)).body), ['user000099']);
+    assert.equal(count((await browser.get('/certificates?q=us')).body), 50, 'two characters: a prefix');
+    assert.equal(count((await browser.get('/certificates?q=er')).body), 0, 'two characters: not inside a word');
+    // Characters FTS5 would read as syntax are searched for as text.
+    assert.match((await browser.get('/certificates?q=%22a%20OR%20b*')).body, /No certificate matches/);
+    // A new address is found at once, the old one no more: the index changes with the row.
+    portal.db.prepare("UPDATE users SET email = 'someone@elsewhere.net' WHERE username = 'user000007'").run();
+    assert.deepEqual(rowsOf((await browser.get('/certificates?q=elsewhere')).body), ['user000007']);
+    assert.deepEqual(rowsOf((await browser.get('/certificates?q=user000007%40example')).body), []);
+  });
+
   test('filter by status; expired is computed from the date', async () => {
     const now = portal.clock.now().toISOString();
     const expected = (where: string) =>
@@ -125,14 +146,22 @@ describe('the certificate list', () => {
 
   test('expires within 30 days, sorted by soonest expiry', async () => {
     const body = (await browser.get('/certificates?expiring=30&sort=expiry')).body;
-    const dates = [...body.matchAll(/<td><time datetime="([^"]+)">[^<]*<\/time> <span class="muted">/g)].map(
+    // Within 30 days, the expiry is marked as such.
+    const dates = [...body.matchAll(/<time datetime="([^"]+)">[^<]*<\/time> <span class="expiring">/g)].map(
       (m) => m[1]!,
     );
+    assert.doesNotMatch(body, /<\/time> <span class="muted">/);
     assert.ok(dates.length > 0);
     const now = portal.clock.now().getTime();
     for (const date of dates) assert.ok(Date.parse(date) >= now && Date.parse(date) < now + 30 * 86400_000, date);
     assert.deepEqual([...dates].sort(), dates, 'soonest first');
     assert.match(body, /\(in \d+ days?\)|\(tomorrow\)|\(in \d+ hours?\)/);
+  });
+
+  test('a revoked row gives its expiry date without "(in 12 months)"; plurals read right', async () => {
+    const body = (await browser.get('/certificates?status=revoked')).body;
+    assert.ok(rowsOf(body).length > 0);
+    assert.doesNotMatch(body, /\((in|tomorrow)[^)]*\)/);
   });
 
   test('nonsense in the query string falls back to the defaults', async () => {

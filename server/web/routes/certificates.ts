@@ -7,6 +7,9 @@ import { revocationReasonSchema } from '../../enroll/rules.js';
 import type { Passphrases } from '../one-time-secrets.js';
 import { fieldErrors } from '../forms.js';
 import { describeKick, describePublication } from '../presenters.js';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().pages;
 
 const PAGE_SIZE = 50;
 
@@ -27,6 +30,9 @@ const listQuery = z.object({
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 const revokeBody = z.object({ reason: revocationReasonSchema });
+const replaceReason = z.enum(['superseded', 'keyCompromise']);
+const replaceBody = z.object({ reason: replaceReason.catch('superseded') });
+const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
 
 const certificateRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
@@ -39,7 +45,9 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     | 'setup'
     | 'revocationReasons'
     | 'now'
+    | 'markForwarded'
     | 'deviceCollisions'
+    | 'invitations'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -79,6 +87,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       now: enrollment.now(),
       mailKind: setup.mailKind,
       caKeyEncrypted: setup.caKeyEncrypted,
+      openInvitations: enrollment.invitations.openCount(),
     });
   });
 
@@ -89,6 +98,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       title: `Certificate of ${detail.certificate.username}`,
       ...detail,
       reasons: enrollment.revocationReasons(),
+      invitation: enrollment.invitations.forCertificate(id),
       errors: {},
       ...extra,
     };
@@ -108,6 +118,53 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       .header('content-disposition', `attachment; filename="${name}"`)
       .send(certificate.pem);
   });
+
+  // Revoke and Replace ask first, on a page that names the person and the device.
+  const confirmQuery = z.object({ reason: z.string().max(40).default('') });
+  app.get(
+    '/certificates/:id/revoke',
+    { schema: { params: idParams, querystring: confirmQuery } },
+    async (request, reply) => {
+      const certificate = enrollment.certificate(request.params.id);
+      if (!certificate) return reply.callNotFound();
+      const reason = revocationReasonSchema.safeParse(request.query.reason);
+      if (certificate.status !== 'active' || !reason.success)
+        return reply.redirect(`/certificates/${certificate.id}`, 303);
+      return reply.page('certificates/confirm', {
+        title: words.confirm.revokeTitle(certificate.username, certificate.device),
+        certificate,
+        action: 'revoke',
+        reason: reason.data,
+        reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
+        explanation: words.confirm.revokeExplanation,
+        button: 'Revoke certificate',
+        buttonClass: 'danger',
+      });
+    },
+  );
+
+  app.get(
+    '/certificates/:id/replace',
+    { schema: { params: idParams, querystring: confirmQuery } },
+    async (request, reply) => {
+      const certificate = enrollment.certificate(request.params.id);
+      if (!certificate) return reply.callNotFound();
+      const reason = replaceReason.safeParse(request.query.reason);
+      if (certificate.status !== 'active' || !reason.success)
+        return reply.redirect(`/certificates/${certificate.id}`, 303);
+      const outbox = enrollment.setup().mailKind === 'outbox';
+      return reply.page('certificates/confirm', {
+        title: words.confirm.replaceTitle(certificate.username, certificate.device),
+        certificate,
+        action: 'replace',
+        reason: reason.data,
+        reasonLabel: words.confirm.replaceReasons[reason.data],
+        explanation: words.confirm.replaceExplanation(certificate.email, reason.data === 'keyCompromise', outbox),
+        button: 'Replace certificate',
+        buttonClass: 'primary',
+      });
+    },
+  );
 
   app.post(
     '/certificates/:id/revoke',
@@ -136,11 +193,31 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     },
   );
 
-  app.post('/certificates/:id/replace', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = await enrollment.replace(request.params.id, {
-      name: request.session.admin!,
-      ip: request.ip,
-    });
+  app.post(
+    '/certificates/:id/forwarded',
+    { schema: { params: idParams, body: forwardedBody } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const outcome = await enrollment.markForwarded(id, { name: request.session.admin!, ip: request.ip });
+      if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
+      if (!outcome.ok) request.flash('warning', words.forward.notInOutbox);
+      else if (outcome.superseded)
+        for (const notice of describePublication(
+          words.forward.superseded(outcome.superseded.serial),
+          outcome.superseded.publication,
+        ))
+          request.flash(notice.kind, notice.message);
+      else request.flash('success', words.forward.done);
+      return reply.redirect(request.body.from === 'outbox' ? '/outbox' : `/certificates/${id}`, 303);
+    },
+  );
+
+  app.post('/certificates/:id/replace', { schema: { params: idParams, body: replaceBody } }, async (request, reply) => {
+    const outcome = await enrollment.replace(
+      request.params.id,
+      { name: request.session.admin!, ip: request.ip },
+      request.body.reason,
+    );
     if (outcome.ok) {
       const ticket = passphrases.put({
         certificateId: outcome.issued.certificateId,
@@ -149,15 +226,15 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       const superseded = outcome.superseded;
       if (superseded.ok || superseded.reason === 'crl-failed')
         for (const notice of describePublication(
-          `New certificate mailed; the old one (serial ${outcome.oldSerial}) is revoked as superseded.`,
+          request.body.reason === 'keyCompromise'
+            ? words.replace.compromised(outcome.oldSerial)
+            : words.replace.sent(outcome.oldSerial),
           superseded,
         ))
           request.flash(notice.kind, notice.message);
-      else
-        request.flash(
-          'success',
-          `New certificate mailed; the old one (serial ${outcome.oldSerial}) had been revoked meanwhile.`,
-        );
+      else if (superseded.reason === 'awaiting-forward')
+        request.flash('info', words.replace.waiting(outcome.oldSerial));
+      else request.flash('success', words.replace.raced(outcome.oldSerial));
       return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
     }
     if (outcome.reason === 'not-found') return reply.callNotFound();

@@ -18,6 +18,26 @@ async function issue(browser: Browser, fields: Record<string, string>) {
   return browser.submit('/certificates/new', '/certificates', fields);
 }
 
+/** What a browser would send from the form whose tag contains `marker`: inputs, checked choices, selected options. */
+function formFields(html: string, marker: string): Record<string, string> {
+  const start = html.indexOf(marker);
+  const form = html.slice(start, html.indexOf('</form>', start));
+  const fields: Record<string, string> = {};
+  const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+  for (const [tag] of form.matchAll(/<input[^>]*>/g)) {
+    const name = attr(tag, 'name');
+    const type = attr(tag, 'type') ?? 'text';
+    if (!name || ((type === 'radio' || type === 'checkbox') && !/\schecked/.test(tag))) continue;
+    fields[name] = attr(tag, 'value') ?? '';
+  }
+  for (const [, name, options] of form.matchAll(/<select[^>]*name="([^"]+)"[^>]*>([\s\S]*?)<\/select>/g)) {
+    const selected =
+      /<option value="([^"]*)"[^>]*\sselected/.exec(options!) ?? /<option value="([^"]*)"/.exec(options!);
+    fields[name!] = selected?.[1] ?? '';
+  }
+  return fields;
+}
+
 function passphraseOn(html: string): string | undefined {
   return /data-testid="passphrase">([^<]+)</.exec(html)?.[1];
 }
@@ -45,6 +65,7 @@ describe('issuing', () => {
         assert.match(page.body, new RegExp(`<label for="f-\\w+">${label}`));
       assert.match(page.body, /<button type="submit" class="primary">Issue certificate<\/button>/);
       assert.match(page.body, /name="days" type="number" value="365"/);
+      assert.match(page.body, /<details class="expert">/, 'the expert choices folded away');
     });
   });
 
@@ -234,7 +255,38 @@ describe('issuing', () => {
       );
       assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'email-change'").pluck().get(), 1);
       const form = await browser.get('/certificates/new?username=jjolie');
-      assert.match(form.body, /already exists with 2 certificate\(s\)/);
+      assert.match(form.body, /already exists with 2 certificates:/);
+    });
+  });
+
+  test('the "email differs" answer keeps every field, and ticking the change then issues', async () => {
+    await issuing(async ({ portal, browser }) => {
+      await browser.issue(GOOD);
+      const answer = await issue(browser, {
+        ...GOOD,
+        device: 'tablet',
+        email: 'new@example.org',
+        days: '90',
+        keyBits: '4096',
+        format: 'modern',
+      });
+      assert.equal(answer.statusCode, 409);
+      assert.match(answer.body, /already exists with 1 certificate:/, 'one, not "1 certificate(s)"');
+      assert.match(answer.body, /href="\/certificates\/new" aria-current="page"/, 'the menu still says Issue');
+      const fields = formFields(answer.body, 'action="/certificates"');
+      assert.match(answer.body, /<details class="expert" open>/, 'open: a choice in it was changed');
+      assert.equal(fields.days, '90', 'Valid for kept');
+      assert.equal(fields.keyBits, '4096', 'key size kept');
+      assert.equal(fields.format, 'modern', 'format kept');
+      assert.equal(fields.device, 'tablet');
+      assert.equal(fields.email, 'new@example.org');
+      // The admin ticks "Change the address" and sends the form as it stands.
+      const sent = await browser.post('/certificates', { ...fields, changeEmail: 'yes' });
+      assert.equal(sent.statusCode, 303, sent.body.slice(0, 2000));
+      assert.deepEqual(
+        portal.db.prepare('SELECT key_bits, bundle_format, device FROM certificates ORDER BY id DESC LIMIT 1').get(),
+        { key_bits: 4096, bundle_format: 'modern', device: 'tablet' },
+      );
     });
   });
 

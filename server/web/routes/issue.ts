@@ -11,8 +11,10 @@ import {
   emailSchema,
   typedPassphraseSchema,
   usernameSchema,
+  bundleFileNames,
 } from '../../enroll/rules.js';
-import type { Passphrases } from '../one-time-secrets.js';
+import type { OneTimeSecrets, Passphrases } from '../one-time-secrets.js';
+import { ADMIN_DOWNLOAD_MS, type HeldBundles, type PickupTicket } from '../held-bundles.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 
 /** The issue form: the enrollment rules, plus the form's own fields (passphrase mode, the tick). */
@@ -30,6 +32,8 @@ const issueBody = z
     passphraseMode: z.enum(['generate', 'custom'], { error: 'Choose how to set the passphrase' }).default('generate'),
     passphrase: z.string().max(256, 'Use at most 256 characters').default(''),
     changeEmail: z.literal('yes').optional(),
+    // Mail the bundle (today's path), mail a pickup link, or show a pickup QR code.
+    delivery: z.enum(['bundle', 'link', 'qr'], { error: 'Choose a delivery' }).default('bundle'),
   })
   .superRefine((body, ctx) => {
     if (body.passphraseMode !== 'custom') return;
@@ -46,12 +50,20 @@ const FORM_DEFAULTS = {
   format: 'compatible',
   passphraseMode: 'generate',
   passphrase: '',
+  delivery: 'bundle',
 };
 
 const issueRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress' | 'defaultDevice'>;
+  enrollment: Pick<
+    Enrollment,
+    'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress' | 'defaultDevice' | 'invitations'
+  >;
   passphrases: Passphrases;
-}> = async (app, { enrollment, passphrases }) => {
+  /** The bundles of mailed issues, for the admin's own download (15 minutes). */
+  bundles: HeldBundles;
+  /** A new invitation's code and link, for the admin's one look. */
+  pickupTickets: OneTimeSecrets<PickupTicket>;
+}> = async (app, { enrollment, passphrases, bundles, pickupTickets }) => {
   const renderForm = (
     reply: { page: FastifyReply['page'] },
     values: Record<string, string>,
@@ -62,7 +74,16 @@ const issueRoutes: FastifyPluginAsyncZod<{
     const existing = username.success ? enrollment.person(username.data) : undefined;
     return reply.page('certificates/new', {
       title: 'Issue a certificate',
-      values: { ...FORM_DEFAULTS, ...values, passphrase: '' }, // a typed passphrase is never echoed back
+      nav: '/certificates/new', // the form answered at POST /certificates is still the Issue page
+      // A typed passphrase is never echoed back; a choice left out falls back to its default.
+      values: {
+        ...FORM_DEFAULTS,
+        ...values,
+        keyBits: values.keyBits || FORM_DEFAULTS.keyBits,
+        format: values.format || FORM_DEFAULTS.format,
+        passphraseMode: values.passphraseMode || FORM_DEFAULTS.passphraseMode,
+        passphrase: '',
+      },
       errors,
       existing,
       mailKind: enrollment.setup().mailKind,
@@ -94,32 +115,120 @@ const issueRoutes: FastifyPluginAsyncZod<{
     },
   );
 
-  app.post('/certificates', { schema: { body: issueBody }, attachValidation: true }, async (request, reply) => {
-    const values = Object.fromEntries(
-      Object.keys(FORM_DEFAULTS)
-        .concat('changeEmail')
-        .map((key) => [key, formValue(request.body, key)]),
+  // The form as typed, kept before validation replaces the body with its parsed values (numbers,
+  // defaults): a form sent back must show what the admin entered, not an empty "Valid for".
+  const typed = new WeakMap<object, Record<string, string>>();
+  const keepTyped = async (request: { body: unknown; raw: object }) => {
+    typed.set(
+      request.raw,
+      Object.fromEntries(
+        Object.keys(FORM_DEFAULTS)
+          .concat('changeEmail')
+          .map((key) => [key, formValue(request.body, key)]),
+      ),
     );
-    if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
+  };
 
-    const body = request.body;
-    const outcome = await enrollment.issue(
-      {
-        username: body.username,
-        email: body.email,
-        device: body.device,
-        days: body.days,
-        keyBits: body.keyBits,
-        format: body.format,
-        passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
-        changeEmail: body.changeEmail === 'yes',
-      },
-      { name: request.session.admin!, ip: request.ip },
-    );
-    if (outcome.ok) {
-      const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
-      return reply.redirect(`/certificates/${outcome.certificateId}/issued?ticket=${ticket}`, 303);
-    }
+  app.post(
+    '/certificates',
+    { schema: { body: issueBody }, attachValidation: true, preValidation: keepTyped },
+    async (request, reply) => {
+      const values = typed.get(request.raw) ?? {};
+      if (request.validationError) return renderForm(reply.status(400), values, fieldErrors(request.validationError));
+
+      const body = request.body;
+      const actor = { name: request.session.admin!, ip: request.ip };
+      if (body.delivery !== 'bundle') {
+        const invited = await enrollment.invitations.create(
+          {
+            username: body.username,
+            email: body.email,
+            device: body.device,
+            days: body.days,
+            keyBits: body.keyBits,
+            format: body.format,
+            kind: body.delivery === 'qr' ? 'qr' : 'mail',
+            changeEmail: body.changeEmail === 'yes',
+          },
+          actor,
+        );
+        if (invited.ok) {
+          const ticket = pickupTickets.put({
+            invitationId: invited.invitationId,
+            code: invited.code,
+            url: invited.url,
+            expiresAt: invited.expiresAt,
+          });
+          return reply.redirect(`/invitations/${invited.invitationId}?ticket=${ticket}`, 303);
+        }
+        if (invited.reason === 'device-taken')
+          return renderForm(reply.status(409), values, {
+            device:
+              invited.by === 'invitation'
+                ? `${body.username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`
+                : `${body.username} already has an active certificate for this device: replace or revoke it first.`,
+          });
+        if (invited.reason === 'mail-failed')
+          return renderForm(reply.status(502), values, {
+            email: `The pickup link could not be mailed (${invited.mailError}); the invitation was cancelled.`,
+          });
+        return issueFailure(reply, values, body, invited);
+      }
+      const outcome = await enrollment.issue(
+        {
+          username: body.username,
+          email: body.email,
+          device: body.device,
+          days: body.days,
+          keyBits: body.keyBits,
+          format: body.format,
+          passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
+          changeEmail: body.changeEmail === 'yes',
+        },
+        { name: request.session.admin!, ip: request.ip },
+      );
+      if (outcome.ok) {
+        const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
+        const download = bundles.put({ certificateId: outcome.certificateId, pkcs12: outcome.pkcs12 });
+        return reply.redirect(
+          `/certificates/${outcome.certificateId}/issued?ticket=${ticket}&download=${download}`,
+          303,
+        );
+      }
+      if (outcome.reason === 'device-invited')
+        return renderForm(reply.status(409), values, {
+          device: `${body.username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`,
+        });
+      if (outcome.reason === 'device-taken')
+        return renderForm(
+          reply.status(409),
+          values,
+          {
+            device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
+          },
+          { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
+        );
+      if (outcome.reason === 'mail-failed')
+        return reply.status(502).page('certificates/mail-failed', {
+          title: 'The mail could not be sent',
+          outcome,
+          username: body.username,
+          email: body.email,
+        });
+      return issueFailure(reply, values, body, outcome);
+    },
+  );
+
+  /** The refusals both deliveries share: invalid fields, a CA too close to its end, another address. */
+  function issueFailure(
+    reply: FastifyReply,
+    values: Record<string, string>,
+    body: { username: string; email: string },
+    outcome:
+      | { reason: 'invalid'; issues: FieldErrors }
+      | { reason: 'outlives-ca'; caDaysLeft: number; caExpires: Date }
+      | { reason: 'email-differs'; currentEmail: string },
+  ) {
     if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
     if (outcome.reason === 'outlives-ca') {
       return renderForm(reply.status(400), values, {
@@ -136,30 +245,18 @@ const issueRoutes: FastifyPluginAsyncZod<{
         { offerEmailChange: true },
       );
     }
-    if (outcome.reason === 'device-taken') {
-      return renderForm(
-        reply.status(409),
-        values,
-        {
-          device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
-        },
-        { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
-      );
-    }
-    return reply.status(502).page('certificates/mail-failed', {
-      title: 'The mail could not be sent',
-      outcome,
-      username: body.username,
-      email: body.email,
-    });
-  });
+    return renderForm(reply.status(400), values, {});
+  }
 
   app.get(
     '/certificates/:id/issued',
     {
       schema: {
         params: z.object({ id: z.coerce.number().int().positive() }),
-        querystring: z.object({ ticket: z.string().max(64).default('') }),
+        querystring: z.object({
+          ticket: z.string().max(64).default(''),
+          download: z.string().max(64).default(''),
+        }),
       },
     },
     async (request, reply) => {
@@ -167,13 +264,42 @@ const issueRoutes: FastifyPluginAsyncZod<{
       if (!certificate) return reply.callNotFound();
       const secret = passphrases.take(request.query.ticket);
       const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;
+      // The bundle files, for handing over in person, while the memory holds them.
+      const held = bundles.get(request.query.download, certificate.id);
+      const names = bundleFileNames(certificate.username, certificate.device);
       return reply.page('certificates/issued', {
         title: 'Certificate issued',
         certificate,
         passphrase,
         brokerAddress: enrollment.brokerAddress(),
+        downloads: held && {
+          ticket: request.query.download,
+          files: [names.p12, names.otrp],
+          minutes: ADMIN_DOWNLOAD_MS / 60_000,
+        },
         scripts: ['/static/js/copy.js'],
       });
+    },
+  );
+
+  app.get(
+    '/certificates/:id/bundle/:file',
+    {
+      schema: {
+        params: z.object({ id: z.coerce.number().int().positive(), file: z.string().max(200) }),
+        querystring: z.object({ download: z.string().max(64).default('') }),
+      },
+    },
+    async (request, reply) => {
+      const certificate = enrollment.certificate(request.params.id);
+      const held = certificate && bundles.get(request.query.download, certificate.id);
+      if (!certificate || !held) return reply.callNotFound();
+      const names = bundleFileNames(certificate.username, certificate.device);
+      if (request.params.file !== names.p12 && request.params.file !== names.otrp) return reply.callNotFound();
+      return reply
+        .type(request.params.file === names.p12 ? 'application/x-pkcs12' : 'application/octet-stream')
+        .header('content-disposition', `attachment; filename="${request.params.file}"`)
+        .send(Buffer.from(held.pkcs12));
     },
   );
 };

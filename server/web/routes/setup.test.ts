@@ -1,6 +1,7 @@
 // The one-time setup link that creates the first admin.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setupBanner } from '../../accounts/setup-token.js';
 import { Browser, withPortal } from '../../testing/harness.js';
 
 function setupLink(logs: string[]): string {
@@ -11,6 +12,27 @@ function setupLink(logs: string[]): string {
 }
 
 describe('first admin through the setup link', () => {
+  test('the link is printed as a banner a person sees: the URL alone on its line, set apart', async () => {
+    await withPortal({ withAdmin: false }, async (portal) => {
+      const link = portal.services.accounts.setupLink();
+      assert.ok(link);
+      assert.equal(new URL(link).pathname + new URL(link).search, setupLink(portal.logs));
+      const lines = setupBanner(link).split('\n');
+      assert.ok(lines.includes(`  ${link}`), 'the URL on a line of its own');
+      assert.match(lines[1]!, /^-{40,}$/);
+      assert.equal(lines[0], '', 'a blank line before it');
+      const browser = new Browser(portal);
+      const token = new URL(link).searchParams.get('token')!;
+      await browser.submit(`/setup?token=${token}`, '/setup', {
+        token,
+        username: 'owner',
+        password: 'a long password!',
+        confirm: 'a long password!',
+      });
+      assert.equal(portal.services.accounts.setupLink(), undefined, 'no banner once an admin exists');
+    });
+  });
+
   test('the link creates the first admin once, then dies', async () => {
     await withPortal({ withAdmin: false }, async (portal) => {
       const link = setupLink(portal.logs);

@@ -1,0 +1,124 @@
+// The `invitations` table: pickup links. A row holds hashes only (token and code), the settings of
+// the certificate to make, and its state; the certificate exists once the invitation is redeemed.
+import type { Db } from './database.js';
+
+export type InvitationState = 'open' | 'redeemed' | 'expired' | 'cancelled';
+export type InvitationKind = 'mail' | 'qr';
+
+export interface InvitationRow {
+  id: number;
+  user_id: number;
+  device: string | null;
+  token_sha256: string;
+  code_hmac: string;
+  kind: InvitationKind;
+  days: number;
+  key_bits: number;
+  bundle_format: 'compatible' | 'modern';
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  state: InvitationState;
+  wrong_codes: number;
+  certificate_id: number | null;
+  closed_at: string | null;
+}
+
+/** An invitation with its person's name and address, as pages show it. */
+export interface InvitationView extends InvitationRow {
+  username: string;
+  email: string;
+  /** The delivery of the certificate made at redemption, if any. */
+  certificate_delivery: string | null;
+}
+
+export type NewInvitation = Pick<
+  InvitationRow,
+  | 'user_id'
+  | 'device'
+  | 'token_sha256'
+  | 'code_hmac'
+  | 'kind'
+  | 'days'
+  | 'key_bits'
+  | 'bundle_format'
+  | 'created_by'
+  | 'created_at'
+  | 'expires_at'
+>;
+
+const VIEW = `SELECT i.*, u.username, u.email, c.delivery AS certificate_delivery
+  FROM invitations i JOIN users u ON u.id = i.user_id LEFT JOIN certificates c ON c.id = i.certificate_id`;
+
+export function invitationsRepository(db: Db) {
+  const insert = db.prepare<NewInvitation>(
+    `INSERT INTO invitations (user_id, device, token_sha256, code_hmac, kind, days, key_bits, bundle_format,
+       created_by, created_at, expires_at)
+     VALUES (@user_id, @device, @token_sha256, @code_hmac, @kind, @days, @key_bits, @bundle_format,
+       @created_by, @created_at, @expires_at)`,
+  );
+  const byId = db.prepare<[number], InvitationView>(`${VIEW} WHERE i.id = ?`);
+  const byToken = db.prepare<[string], InvitationView>(`${VIEW} WHERE i.token_sha256 = ?`);
+  const openFor = db.prepare<[number, string | null, string], { id: number }>(
+    `SELECT id FROM invitations WHERE user_id = ? AND device IS ? AND state = 'open' AND expires_at > ? LIMIT 1`,
+  );
+  const activeCertificateFor = db.prepare<[number, string | null, string], { id: number }>(
+    `SELECT id FROM certificates WHERE user_id = ? AND device IS ? AND status = 'active' AND not_after > ? LIMIT 1`,
+  );
+  const setState = db.prepare<[string, string | null, number, string]>(
+    'UPDATE invitations SET state = ?, closed_at = ? WHERE id = ? AND state = ?',
+  );
+  const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
+  const claim = db.prepare<[string, number]>(
+    "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open'",
+  );
+  const attach = db.prepare<[number, number]>('UPDATE invitations SET certificate_id = ? WHERE id = ?');
+  const reopen = db.prepare<[number]>(
+    "UPDATE invitations SET state = 'open', closed_at = NULL, certificate_id = NULL WHERE id = ? AND state = 'redeemed'",
+  );
+  const interrupted = db.prepare<[], InvitationView>(
+    `${VIEW} WHERE i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')`,
+  );
+  const renew = db.prepare<[string, string, string, number]>(
+    `UPDATE invitations SET token_sha256 = ?, code_hmac = ?, expires_at = ?, state = 'open', wrong_codes = 0,
+       closed_at = NULL WHERE id = ? AND state <> 'redeemed'`,
+  );
+  const openCount = db.prepare<[string], { n: number }>(
+    "SELECT count(*) AS n FROM invitations WHERE state = 'open' AND expires_at > ?",
+  );
+  const recent = db.prepare<[number], InvitationView>(`${VIEW} ORDER BY i.id DESC LIMIT ?`);
+  const forCertificate = db.prepare<[number], InvitationView>(`${VIEW} WHERE i.certificate_id = ?`);
+
+  return {
+    insert: (row: NewInvitation): number => Number(insert.run(row).lastInsertRowid),
+    find: (id: number) => byId.get(id),
+    findByToken: (tokenSha256: string) => byToken.get(tokenSha256),
+    /** The one-device rule: an open, unexpired invitation or an active, unexpired certificate for (user, device). */
+    occupied(userId: number, device: string | null, now: Date): 'invitation' | 'certificate' | undefined {
+      const at = now.toISOString();
+      if (openFor.get(userId, device, at)) return 'invitation';
+      if (activeCertificateFor.get(userId, device, at)) return 'certificate';
+      return undefined;
+    },
+    /** An active, unexpired certificate for (user, device): checked again at redemption. */
+    hasActiveCertificate: (userId: number, device: string | null, now: Date) =>
+      activeCertificateFor.get(userId, device, now.toISOString()) !== undefined,
+    /** Moves `from` → `state`; false when the row was no longer in `from`. */
+    transition: (id: number, from: InvitationState, state: InvitationState, at: Date) =>
+      setState.run(state, at.toISOString(), id, from).changes === 1,
+    countWrongCode: (id: number) => void wrongCode.run(id),
+    /** open → redeemed, once: the second of two concurrent redemptions gets false. */
+    claim: (id: number, at: Date) => claim.run(at.toISOString(), id).changes === 1,
+    attachCertificate: (id: number, certificateId: number) => void attach.run(certificateId, id),
+    reopen: (id: number) => reopen.run(id).changes === 1,
+    /** Redeemed, but the bundle never left: no certificate yet, or one still pending. */
+    interrupted: () => interrupted.all(),
+    /** A new token and code for an invitation not yet redeemed: the old ones stop working. */
+    renew: (id: number, tokenSha256: string, codeHmac: string, expiresAt: Date) =>
+      renew.run(tokenSha256, codeHmac, expiresAt.toISOString(), id).changes === 1,
+    openCount: (now: Date) => openCount.get(now.toISOString())!.n,
+    recent: (limit: number) => recent.all(limit),
+    forCertificate: (certificateId: number) => forCertificate.get(certificateId),
+  };
+}
+export type InvitationsRepository = ReturnType<typeof invitationsRepository>;

@@ -1,0 +1,116 @@
+// Delivery states (DESIGN.md): `sent` only when an SMTP server accepted the mail; mail written to
+// the outbox is `outbox` until an admin marks it `forwarded`. A Replace whose new bundle went to the
+// outbox revokes the old certificate only once the new one is forwarded (a bundle in the outbox
+// has reached nobody), unless the old key is compromised.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
+import { MemoryMailer } from '../testing/mailer.js';
+
+const row = (portal: TestPortal, id: number) =>
+  portal.db.prepare('SELECT status, delivery, revocation_reason FROM certificates WHERE id = ?').get(id) as {
+    status: string;
+    delivery: string;
+    revocation_reason: string | null;
+  };
+
+async function signedIn(portal: TestPortal) {
+  const browser = new Browser(portal);
+  await browser.signIn();
+  return browser;
+}
+
+const replace = (browser: Browser, id: number, reason = 'superseded') =>
+  browser.submit(`/certificates/${id}/replace?reason=${reason}`, `/certificates/${id}/replace`, { reason });
+
+describe('delivery states', () => {
+  test('mail written to the outbox is `outbox`, never called mailed or sent, until an admin marks it forwarded', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = await signedIn(portal);
+      const { id, page } = await browser.issue({ username: 'alice', email: 'alice@example.org', days: '30' });
+      assert.equal(row(portal, id).delivery, 'outbox');
+      assert.doesNotMatch(page.body, /was mailed/);
+      assert.match(page.body, /written to the <a href="\/outbox">outbox<\/a>/);
+      const detail = await browser.get(`/certificates/${id}`);
+      assert.doesNotMatch(detail.body, /<dd>sent/);
+      assert.match(detail.body, /In the outbox, not yet forwarded/);
+      assert.match(detail.body, /<button type="submit">Mark as forwarded<\/button>/);
+      const outbox = await browser.get('/outbox');
+      assert.match(outbox.body, /Mark as forwarded/);
+
+      const marked = await browser.submit(`/certificates/${id}`, `/certificates/${id}/forwarded`, {});
+      assert.equal(marked.statusCode, 303);
+      assert.equal(row(portal, id).delivery, 'forwarded');
+      const audit = portal.db
+        .prepare("SELECT actor, outcome FROM audit_log WHERE action = 'forward' AND subject = ?")
+        .get(`certificate:${id}`);
+      assert.deepEqual(audit, { actor: 'admin', outcome: 'success' });
+      assert.match((await browser.get(`/certificates/${id}`)).body, /Forwarded/);
+      // Only outbox mail can be marked, once.
+      const again = await browser.submit(`/certificates/${id}`, `/certificates/${id}/forwarded`, {});
+      assert.equal(again.statusCode, 303);
+      assert.equal(
+        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'forward'").pluck().get(),
+        1,
+        'marked once',
+      );
+    });
+  });
+
+  test('Replace into the outbox keeps the old certificate until the new one is forwarded', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = await signedIn(portal);
+      const old = await browser.issue({ username: 'bob', email: 'bob@example.org', device: 'phone', days: '30' });
+      const replaced = await replace(browser, old.id);
+      assert.equal(replaced.statusCode, 303);
+      const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
+      assert.equal(row(portal, old.id).status, 'active', 'the old one stays while the new one sits in the outbox');
+      assert.equal(row(portal, newId).delivery, 'outbox');
+      const result = await browser.get(String(replaced.headers.location));
+      assert.match(result.body, /stays active until you mark the new one forwarded/);
+
+      await browser.submit(`/certificates/${newId}`, `/certificates/${newId}/forwarded`, {});
+      assert.deepEqual(row(portal, old.id), { status: 'revoked', delivery: 'outbox', revocation_reason: 'superseded' });
+
+      // A replacement revoked before it was forwarded cannot be marked, and its predecessor stays.
+      const again = await replace(browser, newId);
+      const newest = Number(/\/certificates\/(\d+)\//.exec(String(again.headers.location))![1]);
+      await browser.submit(`/certificates/${newest}/revoke?reason=keyCompromise`, `/certificates/${newest}/revoke`, {
+        reason: 'keyCompromise',
+      });
+      assert.doesNotMatch((await browser.get(`/certificates/${newest}`)).body, /Mark as forwarded/);
+      await browser.submit(`/certificates/${newId}`, `/certificates/${newest}/forwarded`, {});
+      assert.equal(row(portal, newest).delivery, 'outbox');
+      assert.equal(row(portal, newId).status, 'active', 'the person still has only this one');
+    });
+  });
+
+  test('Replace because the key is compromised revokes the old certificate at once, outbox or not', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = await signedIn(portal);
+      const old = await browser.issue({ username: 'carol', email: 'carol@example.org', days: '30' });
+      const replaced = await replace(browser, old.id, 'keyCompromise');
+      assert.equal(replaced.statusCode, 303);
+      assert.deepEqual(row(portal, old.id), {
+        status: 'revoked',
+        delivery: 'outbox',
+        revocation_reason: 'keyCompromise',
+      });
+    });
+  });
+
+  test('mail an SMTP server accepted is `sent`, and Replace revokes the old certificate at once', async () => {
+    const mailer = new MemoryMailer();
+    await withPortal({ deps: { mailer } }, async (portal) => {
+      const browser = await signedIn(portal);
+      const old = await browser.issue({ username: 'dave', email: 'dave@example.org', days: '30' });
+      assert.equal(row(portal, old.id).delivery, 'sent');
+      assert.match(old.page.body, /was mailed to/);
+      await replace(browser, old.id);
+      assert.deepEqual(row(portal, old.id), { status: 'revoked', delivery: 'sent', revocation_reason: 'superseded' });
+      const marked = await browser.submit(`/certificates/${old.id}`, `/certificates/${old.id}/forwarded`, {});
+      assert.equal(marked.statusCode, 303);
+      assert.equal(row(portal, old.id).delivery, 'sent', 'sent mail is not marked forwarded');
+    });
+  });
+});

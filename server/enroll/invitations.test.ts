@@ -1,0 +1,221 @@
+// Pickup invitations through the Enrollment facade, with the test clock: nothing is made before
+// redemption, codes count per invitation, two redemptions mint once, expiry, resend and cancel,
+// the one-device rule, and the recovery of a redemption a stopped portal left behind.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { inProcessMinter } from '../testing/minter.js';
+import { testCa } from '../testing/pki.js';
+import { startTestPortal, withPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
+import type { InviteRequest } from './invitations.js';
+import { MAX_WRONG_CODES } from './pickup-rules.js';
+
+const invite: InviteRequest = {
+  username: 'alice',
+  email: 'alice@example.org',
+  device: 'pixel',
+  days: 30,
+  keyBits: 2048,
+  format: 'compatible',
+  kind: 'mail',
+  changeEmail: false,
+};
+const admin = { name: 'admin', ip: '127.0.0.1' };
+const person = { name: 'pickup', ip: '198.51.100.7' };
+const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+describe('pickup invitations', () => {
+  test('an invitation stores hashes only and makes nothing until it is redeemed, once', async () => {
+    const { ca } = await testCa();
+    const minter = inProcessMinter(ca);
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok, JSON.stringify(created));
+      assert.match(created.url, /\/pickup\/[A-Za-z0-9_-]{22}$/);
+      const row = portal.db.prepare('SELECT * FROM invitations').get() as Record<string, unknown>;
+      assert.ok(!JSON.stringify(row).includes(created.token), 'the token is not stored');
+      assert.ok(!JSON.stringify(row).includes(created.code), 'the code is not stored');
+      assert.equal(minter.minted, 0, 'no key before redemption');
+      assert.equal(portal.db.prepare('SELECT count(*) AS n FROM certificates').pluck().get(), 0);
+
+      // Two redemptions at once (a double tap): one certificate, both get the same bundle.
+      const [first, second] = await Promise.all([
+        pickups.redeem(created.token, created.code, person),
+        pickups.redeem(created.token, created.code, person),
+      ]);
+      assert.ok(first.ok && second.ok, JSON.stringify([first, second]));
+      assert.equal(first.holdId, second.holdId);
+      assert.equal(minter.minted, 1);
+      const guide = pickups.holdFor(created.token, first.holdId)!;
+      assert.equal(guide.username, 'alice');
+      assert.equal(guide.files.otrp, 'alice-pixel.otrp');
+      const certificate = portal.db.prepare('SELECT * FROM certificates').get() as Record<string, string>;
+      assert.equal(certificate.delivery, 'pending', 'recorded before it leaves');
+      // A later redemption with the right code finds the same bundle; with a wrong one, nothing.
+      const again = await pickups.redeem(created.token, created.code, person);
+      assert.ok(again.ok && again.holdId === first.holdId);
+      assert.deepEqual(await pickups.redeem(created.token, wrong(created.code), person), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      const file = pickups.file(first.holdId, 'p12', person.ip)!;
+      assert.equal(file.filename, 'alice-pixel.p12');
+      assert.ok(file.body.length > 1000);
+      assert.equal(
+        (portal.db.prepare('SELECT delivery FROM certificates').get() as { delivery: string }).delivery,
+        'picked_up',
+      );
+      assert.equal(pickups.find(created.invitationId)!.status, 'picked-up');
+      await pickups.finish(first.holdId);
+      assert.equal(pickups.holdFor(created.token, first.holdId), undefined, 'Done drops the files');
+      assert.equal(minter.minted, 1);
+      const actions = (
+        portal.db.prepare("SELECT action, outcome FROM audit_log WHERE actor <> 'system'").all() as Array<{
+          action: string;
+        }>
+      ).map((row) => row.action);
+      for (const action of ['invite', 'mail', 'pickup-redeem', 'issue', 'pickup-download'])
+        assert.ok(actions.includes(action), `audited: ${action}`);
+    });
+  });
+
+  test('wrong codes count per invitation, whatever the address, and the last one kills it', async () => {
+    await withPortal({}, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      for (let attempt = 1; attempt <= MAX_WRONG_CODES; attempt++) {
+        const outcome = await pickups.redeem(created.token, wrong(created.code), {
+          name: 'pickup',
+          ip: `203.0.113.${attempt}`,
+        });
+        assert.deepEqual(outcome, { ok: false, reason: 'wrong-code', left: MAX_WRONG_CODES - attempt });
+      }
+      assert.equal(pickups.find(created.invitationId)!.status, 'cancelled');
+      assert.deepEqual(await pickups.redeem(created.token, created.code, person), { ok: false, reason: 'unavailable' });
+      // Other invitations behind the same address are not affected.
+      const other = await pickups.create({ ...invite, username: 'bob', email: 'bob@example.org' }, admin);
+      assert.ok(other.ok);
+      assert.ok((await pickups.redeem(other.token, other.code, { name: 'pickup', ip: '203.0.113.1' })).ok);
+    });
+  });
+
+  test('expiry follows the clock; resend makes a new link and code and kills the old; cancel closes it', async () => {
+    await withPortal({ env: { PICKUP_TTL_HOURS: '2', PICKUP_QR_TTL_MINUTES: '5' } }, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const qr = await pickups.create({ ...invite, kind: 'qr' }, admin);
+      assert.ok(qr.ok);
+      assert.equal(qr.expiresAt.getTime() - portal.clock.now().getTime(), 5 * 60_000);
+      portal.clock.advance(5 * 60_000);
+      assert.equal(pickups.find(qr.invitationId)!.status, 'expired');
+      assert.equal(pickups.preview(qr.token), undefined);
+      assert.deepEqual(await pickups.redeem(qr.token, qr.code, person), { ok: false, reason: 'unavailable' });
+
+      const renewed = await pickups.resend(qr.invitationId, admin);
+      assert.ok(renewed.ok, JSON.stringify(renewed));
+      assert.notEqual(renewed.token, qr.token);
+      assert.equal(pickups.find(qr.invitationId)!.status, 'invited');
+      assert.deepEqual(await pickups.redeem(qr.token, qr.code, person), { ok: false, reason: 'unavailable' });
+      assert.ok(pickups.preview(renewed.token));
+
+      assert.ok(pickups.cancel(qr.invitationId, admin).ok);
+      assert.equal(pickups.find(qr.invitationId)!.status, 'cancelled');
+      assert.deepEqual(await pickups.redeem(renewed.token, renewed.code, person), { ok: false, reason: 'unavailable' });
+      assert.deepEqual(pickups.cancel(qr.invitationId, admin), { ok: false, reason: 'not-open' });
+
+      const mailed = await pickups.create({ ...invite, device: 'tablet' }, admin);
+      assert.ok(mailed.ok);
+      assert.equal(mailed.expiresAt.getTime() - portal.clock.now().getTime(), 2 * 3600_000);
+    });
+  });
+
+  test('one device, one open invitation or active certificate; the CA end clamps a late redemption', async () => {
+    await withPortal({}, async (portal) => {
+      const { invitations: pickups, issue } = portal.services.enrollment;
+      const first = await pickups.create(invite, admin);
+      assert.ok(first.ok);
+      assert.deepEqual(await pickups.create({ ...invite, kind: 'qr' }, admin), {
+        ok: false,
+        reason: 'device-taken',
+        by: 'invitation',
+      });
+      const issued = await issue(
+        {
+          username: 'alice',
+          email: 'alice@example.org',
+          device: 'pixel',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: false,
+        },
+        admin,
+      );
+      assert.deepEqual(issued, { ok: false, reason: 'device-invited' });
+      // Another device of the same person is free.
+      assert.ok((await pickups.create({ ...invite, device: 'tablet' }, admin)).ok);
+
+      // A validity asked for is cut to what the CA has left at redemption.
+      const caEnd = new Date(portal.ca.x509.validTo).getTime();
+      portal.clock.advance(caEnd - portal.clock.now().getTime() - 100 * 86400_000);
+      const long = await pickups.create({ ...invite, device: 'watch', days: 99 }, admin);
+      assert.ok(long.ok, JSON.stringify(long));
+      portal.clock.advance(2 * 86400_000);
+      const redeemed = await pickups.redeem(long.token, long.code, person);
+      assert.ok(redeemed.ok, JSON.stringify(redeemed));
+      const cert = portal.db.prepare("SELECT not_before, not_after FROM certificates WHERE device = 'watch'").get() as {
+        not_before: string;
+        not_after: string;
+      };
+      assert.ok(Date.parse(cert.not_after) <= caEnd, 'never past the CA');
+      assert.ok(
+        Date.parse(cert.not_before) >= portal.clock.now().getTime() - 10 * 60_000,
+        'validity starts at redemption',
+      );
+    });
+  });
+
+  test('a portal that stops before the download revokes that certificate at start; the link works again', async () => {
+    const dataDir = tempDir();
+    const first = await startTestPortal({ dataDir });
+    const created = await first.services.enrollment.invitations.create(invite, admin);
+    assert.ok(created.ok);
+    const redeemed = await first.services.enrollment.invitations.redeem(created.token, created.code, person);
+    assert.ok(redeemed.ok);
+    await first.close(); // the bundle was held in memory only: it is gone
+
+    const second = await startTestPortal({ dataDir });
+    try {
+      const rows = second.db.prepare('SELECT status, delivery FROM certificates').all();
+      assert.deepEqual(rows, [{ status: 'revoked', delivery: 'failed' }]);
+      const pickups = second.services.enrollment.invitations;
+      assert.equal(pickups.find(created.invitationId)!.status, 'invited');
+      const again = await pickups.redeem(created.token, created.code, person);
+      assert.ok(again.ok, JSON.stringify(again));
+      assert.equal(
+        second.db.prepare("SELECT count(*) AS n FROM certificates WHERE status = 'active'").pluck().get(),
+        1,
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('files never downloaded when the hold runs out: revoked, and the invitation opens again', async () => {
+    await withPortal({}, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await pickups.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      portal.clock.advance(30 * 60_000);
+      assert.equal(pickups.holdFor(created.token, redeemed.holdId), undefined);
+      await portal.services.enrollment.sweepPickups();
+      assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').all(), [
+        { status: 'revoked', delivery: 'failed' },
+      ]);
+      assert.equal(pickups.find(created.invitationId)!.status, 'invited');
+    });
+  });
+});

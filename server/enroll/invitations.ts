@@ -1,0 +1,551 @@
+// Pickup invitations: create (mailed link or QR on screen), resend, cancel, and the person's
+// redemption, which makes the key and certificate only then (the rules run again, validity starts
+// now). The certificate is recorded before the bundle leaves, the bundle is held in memory for the
+// person's downloads, and what was never picked up is revoked and its invitation opened again.
+import { pickupMessage } from '../mail/pickup.js';
+import { wordsFor } from '../words/index.js';
+import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import { generatePassphrase } from '../pki/passphrase.js';
+import type { BundleFormat } from '../pki/pkcs12.js';
+import { by, type Actor, type EnrollDeps } from './context.js';
+import { brokerAddress as configuredBrokerAddress } from './broker-address.js';
+import { caDaysLeft, freeDevice } from './issue.js';
+import { inlineConfigLink, owntracksConfiguration, type BrokerAddress } from './pickup-config.js';
+import type { HeldBundle, PickupHolds } from './pickup-holds.js';
+import {
+  clampedDays,
+  codeHmac,
+  codeMatches,
+  codeSchema,
+  invitationExpiry,
+  invitationStatus,
+  MAX_WRONG_CODES,
+  newCode,
+  newToken,
+  redeemable,
+  tokenHash,
+  tokenSchema,
+  type InvitationKind,
+} from './pickup-rules.js';
+import { bundleFileNames, issueRequestSchema } from './rules.js';
+
+export interface InviteRequest {
+  username: string;
+  email: string;
+  device: string | null;
+  days: number;
+  keyBits: number;
+  format: BundleFormat;
+  kind: InvitationKind;
+  changeEmail: boolean;
+}
+
+/** What the admin gets once: the link's token and the code. Neither is stored. */
+export type Invited = Ok<{ invitationId: number; token: string; code: string; url: string; expiresAt: Date }>;
+export type InviteOutcome =
+  | Invited
+  | Invalid
+  | Failed<'email-differs', { currentEmail: string }>
+  | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
+  | Failed<'device-taken', { by: 'invitation' | 'certificate' }>
+  | Failed<'mail-failed', { invitationId: number; mailError: string }>;
+export type ResendOutcome = InviteOutcome | Failed<'not-found' | 'redeemed'>;
+
+export type Redeemed = Ok<{ holdId: string }>;
+export type RedeemOutcome =
+  | Redeemed
+  | Failed<'unavailable'>
+  | Failed<'wrong-code', { left: number }>
+  | Failed<'device-taken' | 'ca-ending' | 'mint-failed'>;
+
+type PickupDeps = Pick<
+  EnrollDeps,
+  | 'config'
+  | 'settings'
+  | 'ca'
+  | 'now'
+  | 'audited'
+  | 'users'
+  | 'certificates'
+  | 'invitations'
+  | 'minter'
+  | 'mailer'
+  | 'crl'
+  | 'broker'
+>;
+export type Holds = PickupHolds<RedeemOutcome>;
+
+/** The broker's address for phones: the same source the enrollment mail uses (MQTT_HOST, else Settings). */
+function brokerAddress(ctx: Pick<EnrollDeps, 'config' | 'settings'>): BrokerAddress | undefined {
+  const address = configuredBrokerAddress(ctx);
+  return address.host ? { host: address.host, port: address.port } : undefined;
+}
+
+const pickupUrl = (ctx: Pick<EnrollDeps, 'config'>, token: string) => `${ctx.config.publicUrl}/pickup/${token}`;
+
+const who = (row: { username: string; device: string | null }) =>
+  `${row.username}${row.device ? ` (${row.device})` : ''}`;
+
+function describeMailError(error: unknown): string {
+  const failure = error as { code?: string; response?: string; message?: string };
+  const text = failure.response ?? failure.message ?? String(error);
+  return `${failure.code ? `${failure.code}: ` : ''}${text}`.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+/** Mails the link of a `mail` invitation; a failure cancels it (nobody could use it). */
+async function mailLink(
+  ctx: PickupDeps,
+  invitation: { id: number; username: string; email: string; device: string | null },
+  url: string,
+  expiresAt: Date,
+  actor: Actor,
+): Promise<Failed<'mail-failed', { invitationId: number; mailError: string }> | undefined> {
+  const message = pickupMessage({
+    from: ctx.config.mailFrom,
+    to: invitation.email,
+    username: invitation.username,
+    device: invitation.device,
+    url,
+    expiresAt,
+  });
+  try {
+    const sent = await ctx.mailer.send(message, `invitation${invitation.id}`);
+    ctx.audited(ctx.now(), (audit) =>
+      audit({
+        ...by(actor),
+        action: 'mail',
+        subject: `invitation:${invitation.id}`,
+        outcome: 'success',
+        detail: `pickup link to ${invitation.email}: ${sent.response}`.slice(0, 500),
+      }),
+    );
+    return undefined;
+  } catch (error) {
+    const mailError = describeMailError(error);
+    ctx.audited(ctx.now(), (audit) => {
+      ctx.invitations.transition(invitation.id, 'open', 'cancelled', ctx.now());
+      audit({
+        ...by(actor),
+        action: 'mail',
+        subject: `invitation:${invitation.id}`,
+        outcome: 'failure',
+        detail: `pickup link to ${invitation.email}: ${mailError}`.slice(0, 500),
+      });
+    });
+    return failed('mail-failed', { invitationId: invitation.id, mailError });
+  }
+}
+
+export async function createInvitation(ctx: PickupDeps, input: InviteRequest, actor: Actor): Promise<InviteOutcome> {
+  const parsed = issueRequestSchema.safeParse({ ...input, passphrase: undefined });
+  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
+  const request = parsed.data;
+  const daysLeft = caDaysLeft(ctx);
+  if (request.days > daysLeft)
+    return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
+
+  // As at any issue: a broker account the portal did not create is no one's username.
+  if (ctx.broker && (await ctx.broker.isUnmanagedClient(request.username)))
+    return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
+
+  const token = newToken();
+  const code = newCode();
+  const now = ctx.now();
+  const expiresAt = invitationExpiry(input.kind, now, ctx.config.pickup);
+  const recorded = ctx.audited(now, (audit) => {
+    let user = ctx.users.find(request.username);
+    if (!user) {
+      user = ctx.users.create(request.username, request.email, now);
+    } else if (user.email !== request.email) {
+      if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
+      audit({
+        ...by(actor),
+        action: 'email-change',
+        subject: `user:${user.username}`,
+        outcome: 'success',
+        detail: `${user.email} → ${request.email}`,
+      });
+      ctx.users.setEmail(user.id, request.email);
+    }
+    // An empty Device gets the first free default name, as on the mailed path.
+    const device = request.device ?? freeDevice(ctx, user.id, ctx.certificates.activeForUser(user.id, now), now);
+    const taken = ctx.invitations.occupied(user.id, device, now);
+    if (taken) return failed('device-taken', { by: taken });
+    const id = ctx.invitations.insert({
+      user_id: user.id,
+      device,
+      token_sha256: tokenHash(token),
+      code_hmac: codeHmac(token, code),
+      kind: input.kind,
+      days: request.days,
+      key_bits: request.keyBits,
+      bundle_format: request.format,
+      created_by: actor.name,
+      created_at: now.toISOString(),
+      expires_at: expiresAt.toISOString(),
+    });
+    audit({
+      ...by(actor),
+      action: 'invite',
+      subject: `invitation:${id}`,
+      outcome: 'success',
+      detail: `${who({ username: request.username, device })}, ${input.kind === 'qr' ? 'QR code' : 'mailed link'}, until ${expiresAt.toISOString()}`,
+    });
+    return ok({ id, device });
+  });
+  if (!recorded.ok) return recorded;
+  const url = pickupUrl(ctx, token);
+  if (input.kind === 'mail') {
+    const mailFailure = await mailLink(
+      ctx,
+      { id: recorded.id, username: request.username, email: request.email, device: recorded.device },
+      url,
+      expiresAt,
+      actor,
+    );
+    if (mailFailure) return mailFailure;
+  }
+  return ok({ invitationId: recorded.id, token, code, url, expiresAt });
+}
+
+/** A new link and code for an invitation not yet redeemed (open, expired or cancelled); the old ones die. */
+export async function resendInvitation(ctx: PickupDeps, id: number, actor: Actor): Promise<ResendOutcome> {
+  const row = ctx.invitations.find(id);
+  if (!row) return failed('not-found');
+  if (row.state === 'redeemed') return failed('redeemed');
+  const token = newToken();
+  const code = newCode();
+  const now = ctx.now();
+  const expiresAt = invitationExpiry(row.kind, now, ctx.config.pickup);
+  const renewed = ctx.audited(now, (audit) => {
+    const current = ctx.invitations.find(id)!;
+    if (current.state === 'redeemed') return failed('redeemed');
+    // Reopening a closed one must not break the one-device rule; an open one holds its own place.
+    if (!redeemable(current, now)) {
+      const taken = ctx.invitations.occupied(current.user_id, current.device, now);
+      if (taken) return failed('device-taken', { by: taken });
+    }
+    ctx.invitations.renew(id, tokenHash(token), codeHmac(token, code), expiresAt);
+    audit({
+      ...by(actor),
+      action: 'invite-resend',
+      subject: `invitation:${id}`,
+      outcome: 'success',
+      detail: `${who(row)}: new link and code until ${expiresAt.toISOString()}; the old ones no longer work`,
+    });
+    return ok();
+  });
+  if (!renewed.ok) return renewed;
+  const url = pickupUrl(ctx, token);
+  if (row.kind === 'mail') {
+    const mailFailure = await mailLink(ctx, row, url, expiresAt, actor);
+    if (mailFailure) return mailFailure;
+  }
+  return ok({ invitationId: id, token, code, url, expiresAt });
+}
+
+export function cancelInvitation(
+  ctx: Pick<EnrollDeps, 'now' | 'audited' | 'invitations'>,
+  id: number,
+  actor: Actor,
+): Ok | Failed<'not-found' | 'not-open'> {
+  const row = ctx.invitations.find(id);
+  if (!row) return failed('not-found');
+  const now = ctx.now();
+  return ctx.audited(now, (audit) => {
+    if (!ctx.invitations.transition(id, 'open', 'cancelled', now)) return failed('not-open');
+    audit({ ...by(actor), action: 'invite-cancel', subject: `invitation:${id}`, outcome: 'success', detail: who(row) });
+    return ok();
+  });
+}
+
+/**
+ * The person's redemption: the code, then the rules again, then the key. A wrong code counts
+ * against the invitation (MAX_WRONG_CODES kill it), whatever address it comes from. A second
+ * redemption with the right code (a double tap, a second tab) gets the first one's bundle.
+ */
+export async function redeemInvitation(
+  ctx: PickupDeps,
+  holds: Holds,
+  token: string,
+  typedCode: string,
+  actor: Actor,
+): Promise<RedeemOutcome> {
+  if (!tokenSchema.safeParse(token).success) return failed('unavailable');
+  const row = ctx.invitations.findByToken(tokenHash(token));
+  if (!row) return failed('unavailable');
+  const code = codeSchema.safeParse(typedCode);
+  const now = ctx.now();
+  const subject = `invitation:${row.id}`;
+
+  if (row.state === 'redeemed') {
+    // Wrong codes still count: after MAX_WRONG_CODES only the browser that holds the cookie keeps the files.
+    if (row.wrong_codes >= MAX_WRONG_CODES) return failed('unavailable');
+    if (!code.success || !codeMatches(token, code.data, row.code_hmac)) {
+      ctx.audited(now, (audit) => {
+        ctx.invitations.countWrongCode(row.id);
+        audit({
+          ...by(actor),
+          action: 'pickup-code',
+          subject,
+          outcome: 'failure',
+          detail: 'wrong code after redemption',
+        });
+      });
+      return failed('unavailable');
+    }
+    const inFlight = holds.minting(row.id);
+    if (inFlight) return inFlight;
+    const held = holds.forInvitation(row.id);
+    return held ? ok({ holdId: held.id }) : failed('unavailable');
+  }
+  if (!redeemable(row, now)) {
+    if (row.state === 'open')
+      ctx.audited(now, (audit) => {
+        if (ctx.invitations.transition(row.id, 'open', 'expired', now))
+          audit({ ...by(actor), action: 'pickup-redeem', subject, outcome: 'failure', detail: 'expired' });
+      });
+    return failed('unavailable');
+  }
+  if (!code.success || !codeMatches(token, code.data, row.code_hmac)) {
+    return ctx.audited(now, (audit): RedeemOutcome => {
+      ctx.invitations.countWrongCode(row.id);
+      const wrong = ctx.invitations.find(row.id)!.wrong_codes;
+      const left = Math.max(0, MAX_WRONG_CODES - wrong);
+      audit({ ...by(actor), action: 'pickup-code', subject, outcome: 'failure', detail: `wrong code ${wrong}` });
+      if (left === 0 && ctx.invitations.transition(row.id, 'open', 'cancelled', now))
+        audit({
+          actor: 'system',
+          action: 'invite-cancel',
+          subject,
+          outcome: 'success',
+          detail: `${MAX_WRONG_CODES} wrong codes`,
+        });
+      return failed('wrong-code', { left });
+    });
+  }
+
+  // The rules again, as at any issue: one active certificate per device, and never past the CA.
+  if (ctx.invitations.hasActiveCertificate(row.user_id, row.device, now)) {
+    ctx.audited(now, (audit) =>
+      audit({
+        ...by(actor),
+        action: 'pickup-redeem',
+        subject,
+        outcome: 'failure',
+        detail: 'device has an active certificate',
+      }),
+    );
+    return failed('device-taken');
+  }
+  const days = clampedDays(row.days, caDaysLeft(ctx));
+  if (days < 1) return failed('ca-ending');
+
+  const claimed = ctx.audited(now, (audit) => {
+    if (!ctx.invitations.claim(row.id, now)) return false;
+    audit({ ...by(actor), action: 'pickup-redeem', subject, outcome: 'success', detail: `${who(row)}, ${days} days` });
+    return true;
+  });
+  // Lost a race with a concurrent redemption: join it.
+  if (!claimed) return redeemInvitation(ctx, holds, token, typedCode, actor);
+  return holds.track(row.id, mintForInvitation(ctx, holds, row, days, actor));
+}
+
+async function mintForInvitation(
+  ctx: PickupDeps,
+  holds: Holds,
+  row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>,
+  days: number,
+  actor: Actor,
+): Promise<RedeemOutcome> {
+  try {
+    const passphrase = generatePassphrase(); // generated only: nobody typed one for this flow
+    const bundle = await ctx.minter.mint({
+      username: row.username,
+      device: row.device,
+      days,
+      keyBits: row.key_bits,
+      format: row.bundle_format,
+      passphrase,
+      now: ctx.now(),
+    });
+    // Record before release.
+    const certificateId = ctx.audited(ctx.now(), (audit) => {
+      const id = ctx.certificates.insert({
+        user_id: row.user_id,
+        serial: bundle.serial,
+        device: row.device,
+        fingerprint_sha256: bundle.fingerprint,
+        pem: bundle.certPem,
+        key_bits: row.key_bits,
+        not_before: bundle.notBefore.toISOString(),
+        not_after: bundle.notAfter.toISOString(),
+        bundle_format: row.bundle_format,
+        issued_by: row.created_by,
+        issued_at: ctx.now().toISOString(),
+      });
+      ctx.invitations.attachCertificate(row.id, id);
+      audit({
+        ...by(actor),
+        action: 'issue',
+        subject: `certificate:${id}`,
+        outcome: 'success',
+        detail: `${who(row)}, serial ${bundle.serial}, RSA ${row.key_bits}, ${row.bundle_format}, ${days} days, picked up through invitation ${row.id}`,
+      });
+      return id;
+    });
+    // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
+    await ctx.broker?.syncPerson(row.username);
+    const held = holds.put({
+      invitationId: row.id,
+      certificateId,
+      username: row.username,
+      device: row.device,
+      pkcs12: bundle.pkcs12,
+      passphrase,
+    });
+    return ok({ holdId: held.id });
+  } catch (error) {
+    ctx.audited(ctx.now(), (audit) => {
+      ctx.invitations.reopen(row.id);
+      audit({
+        actor: 'system',
+        action: 'pickup-redeem',
+        subject: `invitation:${row.id}`,
+        outcome: 'failure',
+        detail: `minting failed, invitation open again: ${String((error as Error).message ?? error)}`.slice(0, 300),
+      });
+    });
+    return failed('mint-failed');
+  }
+}
+
+export type PickupFile = 'otrp' | 'p12' | 'otrc';
+
+/** A held bundle's file; the first download of the bundle marks the certificate picked up. */
+export function pickupFile(
+  ctx: Pick<EnrollDeps, 'config' | 'settings' | 'now' | 'audited' | 'certificates'>,
+  holds: Holds,
+  holdId: string,
+  which: PickupFile,
+  ip: string | undefined,
+): { filename: string; contentType: string; body: Buffer } | undefined {
+  const held = holds.get(holdId);
+  if (!held) return undefined;
+  const names = bundleFileNames(held.username, held.device);
+  if (which === 'otrc') {
+    const broker = brokerAddress(ctx);
+    if (!broker) return undefined;
+    const configuration = owntracksConfiguration(broker, held);
+    return {
+      filename: names.otrc,
+      contentType: 'application/json',
+      body: Buffer.from(`${JSON.stringify(configuration, null, 2)}\n`),
+    };
+  }
+  if (!held.downloaded) {
+    held.downloaded = true;
+    ctx.audited(ctx.now(), (audit) => {
+      ctx.certificates.setDelivery(held.certificateId, 'picked_up');
+      audit({
+        actor: 'pickup',
+        ip: ip ?? null,
+        action: 'pickup-download',
+        subject: `certificate:${held.certificateId}`,
+        outcome: 'success',
+        detail: `${who(held)}: ${names[which]}`,
+      });
+    });
+  }
+  return {
+    filename: names[which],
+    // iOS hands `.otrp` (UTI org.owntracks.otrp, application/binary) to OwnTracks; Android's installer takes PKCS#12.
+    contentType: which === 'otrp' ? 'application/octet-stream' : 'application/x-pkcs12',
+    body: Buffer.from(held.pkcs12),
+  };
+}
+
+/** What the guided page shows for a live hold. */
+export function pickupGuide(ctx: Pick<EnrollDeps, 'config' | 'settings'>, holds: Holds, holdId: string) {
+  const held = holds.get(holdId);
+  if (!held) return undefined;
+  const broker = brokerAddress(ctx);
+  return {
+    invitationId: held.invitationId,
+    username: held.username,
+    device: held.device,
+    files: bundleFileNames(held.username, held.device),
+    passphrase: held.passphrase,
+    expires: new Date(held.expires),
+    links: broker && {
+      ios: inlineConfigLink(owntracksConfiguration(broker, held, { passphrase: held.passphrase })),
+      android: inlineConfigLink(owntracksConfiguration(broker, held)),
+    },
+  };
+}
+
+/**
+ * A bundle that never left (the hold ran out, or Done before any download): its key is gone, so
+ * the certificate is revoked and the invitation can be redeemed again.
+ */
+export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {
+  if (held.downloaded) return;
+  ctx.audited(ctx.now(), (audit) => {
+    ctx.certificates.setDelivery(held.certificateId, 'failed', why);
+    if (ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system'))
+      audit({
+        actor: 'system',
+        action: 'revoke',
+        subject: `certificate:${held.certificateId}`,
+        outcome: 'success',
+        detail: `${who(held)}: ${why}`,
+      });
+    if (ctx.invitations.reopen(held.invitationId))
+      audit({
+        actor: 'system',
+        action: 'invite-reopen',
+        subject: `invitation:${held.invitationId}`,
+        outcome: 'success',
+        detail: 'the bundle was never downloaded',
+      });
+  });
+  await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
+}
+
+/**
+ * At start, before undelivered certificates are revoked: an invitation redeemed by a portal that
+ * stopped before the bundle left (no certificate yet, or one still pending) can be redeemed again.
+ */
+export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'invitations'>): number {
+  const rows = ctx.invitations.interrupted();
+  ctx.audited(ctx.now(), (audit) => {
+    for (const row of rows) {
+      if (ctx.invitations.reopen(row.id))
+        audit({
+          actor: 'system',
+          action: 'invite-reopen',
+          subject: `invitation:${row.id}`,
+          outcome: 'success',
+          detail: `${who(row)}: the portal stopped before the bundle was downloaded`,
+        });
+    }
+  });
+  return rows.length;
+}
+
+/** The admin's view of an invitation. */
+export function describeInvitation(row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>, now: Date) {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    device: row.device,
+    kind: row.kind,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    wrongCodes: row.wrong_codes,
+    certificateId: row.certificate_id,
+    status: invitationStatus(row, now),
+  };
+}

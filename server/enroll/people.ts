@@ -1,0 +1,128 @@
+// People, not only certificates: a person's devices, their address, revoking all their devices
+// at once (a stolen bag), and deleting a person. Each change and its audit rows commit in one
+// transaction; the CRL is published once per change, however many certificates it revoked.
+import type { AuditEntry } from '../db/audit.js';
+import { removeOutboxMessages } from '../mail/transport.js';
+import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import type { PublicationResult } from './crl-publisher.js';
+import type { RevocationReason } from '../pki/crl.js';
+import { by, type Actor, type EnrollDeps } from './context.js';
+import { displayStatus, emailSchema, usernameSchema } from './rules.js';
+
+type PeopleDeps = Pick<EnrollDeps, 'now' | 'audited' | 'users' | 'certificates' | 'crl' | 'files'>;
+
+export type RevokedAll = Ok<{ serials: string[]; publication: PublicationResult | undefined }>;
+
+export function createPeople(ctx: PeopleDeps) {
+  const findUser = (username: string) => {
+    const name = usernameSchema.safeParse(username);
+    return name.success ? ctx.users.find(name.data) : undefined;
+  };
+
+  /** Revokes every active certificate of a user inside the caller's transaction; returns them. */
+  const revokeActive = (userId: number, reason: RevocationReason, actor: Actor, audit: (entry: AuditEntry) => void) => {
+    const revoked: string[] = [];
+    for (const certificate of ctx.certificates.forUser(userId)) {
+      if (!ctx.certificates.revoke(certificate.id, ctx.now(), reason, actor.name)) continue;
+      revoked.push(certificate.serial);
+      audit({
+        ...by(actor),
+        action: 'revoke',
+        subject: `certificate:${certificate.id}`,
+        outcome: 'success',
+        detail: `${certificate.username}${certificate.device ? ` (${certificate.device})` : ''}, serial ${certificate.serial}, ${reason}`,
+      });
+    }
+    return revoked;
+  };
+
+  /** After the transaction: the bundles have no use left, and the broker needs the new CRL. */
+  const afterRevoking = async (serials: string[], actor: Actor, what: string) => {
+    for (const serial of serials)
+      try {
+        removeOutboxMessages(ctx.files.outbox, serial);
+      } catch {
+        /* removed by age at the latest */
+      }
+    return serials.length ? await ctx.crl.publishOrRetry(actor.name, what) : undefined;
+  };
+
+  return {
+    /** A person with every certificate they hold (newest last), or undefined. */
+    find(username: string) {
+      const user = findUser(username);
+      if (!user) return undefined;
+      const now = ctx.now();
+      const certificates = ctx.certificates
+        .forUser(user.id)
+        .map((row) => ({ ...row, displayStatus: displayStatus(row, now) }));
+      return {
+        username: user.username,
+        email: user.email,
+        createdAt: user.created_at,
+        deletedAt: user.deleted_at,
+        certificates,
+        active: certificates.filter((row) => row.displayStatus === 'active'),
+      };
+    },
+
+    /** A new address for a person, without issuing anything. */
+    changeEmail(username: string, email: string, actor: Actor): Ok<{ email: string }> | Invalid | Failed<'not-found'> {
+      const user = findUser(username);
+      if (!user || user.deleted_at !== null) return failed('not-found');
+      const parsed = emailSchema.safeParse(email);
+      if (!parsed.success)
+        return failed('invalid', { issues: fieldIssues(parsed.error.issues.map((i) => ({ ...i, path: ['email'] }))) });
+      const next = parsed.data;
+      if (next !== user.email)
+        ctx.audited(ctx.now(), (audit) => {
+          ctx.users.setEmail(user.id, next);
+          audit({
+            ...by(actor),
+            action: 'email-change',
+            subject: `user:${user.username}`,
+            outcome: 'success',
+            detail: `${user.email} → ${next}`,
+          });
+        });
+      return ok({ email: next });
+    },
+
+    /** Revokes all of a person's active certificates, with one CRL. */
+    async revokeAll(
+      username: string,
+      reason: RevocationReason,
+      actor: Actor,
+    ): Promise<RevokedAll | Failed<'not-found'>> {
+      const user = findUser(username);
+      if (!user) return failed('not-found');
+      const serials = ctx.audited(ctx.now(), (audit) => revokeActive(user.id, reason, actor, audit));
+      const publication = await afterRevoking(serials, actor, `revoked all of ${user.username}`);
+      return ok({ serials, publication });
+    },
+
+    /**
+     * Deletes a person: every certificate revoked (its serial stays in the CRL), the address
+     * erased, the row kept as a tombstone; the audit log keeps what happened.
+     */
+    async remove(username: string, actor: Actor): Promise<RevokedAll | Failed<'not-found' | 'already-deleted'>> {
+      const user = findUser(username);
+      if (!user) return failed('not-found');
+      if (user.deleted_at !== null) return failed('already-deleted');
+      const serials = ctx.audited(ctx.now(), (audit) => {
+        const revoked = revokeActive(user.id, 'cessationOfOperation', actor, audit);
+        ctx.users.erase(user.id, ctx.now());
+        audit({
+          ...by(actor),
+          action: 'person-delete',
+          subject: `user:${user.username}`,
+          outcome: 'success',
+          detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased`,
+        });
+        return revoked;
+      });
+      const publication = await afterRevoking(serials, actor, `deleted ${user.username}`);
+      return ok({ serials, publication });
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Bundles made at a pickup, held in memory only (never on disk) for the person's downloads: the
+// phone leaves Safari for Settings and OwnTracks and comes back, and the page must still offer the
+// files. Each is found by a random id that the web layer puts in a signed, HttpOnly cookie; it
+// goes after PICKUP_HOLD_MS or when the person taps Done. A redemption in progress is kept too, so
+// that a second tap waits for the first one's bundle instead of making another.
+import { randomBytes } from 'node:crypto';
+import type { Ok } from '../outcome.js';
+
+export interface HeldBundle {
+  id: string;
+  invitationId: number;
+  certificateId: number;
+  username: string;
+  device: string | null;
+  pkcs12: Uint8Array;
+  passphrase: string;
+  expires: number;
+  /** The bundle left at least once (the certificate is then `picked_up`). */
+  downloaded: boolean;
+}
+
+export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }> {
+  #held = new Map<string, HeldBundle>();
+  #byInvitation = new Map<number, string>();
+  #minting = new Map<number, Promise<Outcome>>();
+
+  constructor(
+    private readonly now: () => Date,
+    private readonly holdMs: number,
+  ) {}
+
+  put(bundle: Omit<HeldBundle, 'id' | 'expires' | 'downloaded'>): HeldBundle {
+    const held: HeldBundle = {
+      ...bundle,
+      id: randomBytes(18).toString('base64url'),
+      expires: this.now().getTime() + this.holdMs,
+      downloaded: false,
+    };
+    this.#held.set(held.id, held);
+    this.#byInvitation.set(held.invitationId, held.id);
+    return held;
+  }
+
+  /** A live hold; undefined for an unknown, finished or expired id. */
+  get(id: string): HeldBundle | undefined {
+    const held = this.#held.get(id);
+    return held && held.expires > this.now().getTime() ? held : undefined;
+  }
+
+  forInvitation(invitationId: number): HeldBundle | undefined {
+    const id = this.#byInvitation.get(invitationId);
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  drop(id: string): HeldBundle | undefined {
+    const held = this.#held.get(id);
+    if (!held) return undefined;
+    this.#held.delete(id);
+    if (this.#byInvitation.get(held.invitationId) === id) this.#byInvitation.delete(held.invitationId);
+    held.pkcs12 = new Uint8Array(0); // let the bytes go even if a caller still holds the record
+    return held;
+  }
+
+  /** Removes and returns the holds past their time. */
+  takeExpired(): HeldBundle[] {
+    const now = this.now().getTime();
+    const expired = [...this.#held.values()].filter((held) => held.expires <= now);
+    for (const held of expired) this.drop(held.id);
+    return expired;
+  }
+
+  minting(invitationId: number): Promise<Outcome> | undefined {
+    return this.#minting.get(invitationId);
+  }
+
+  track(invitationId: number, work: Promise<Outcome>): Promise<Outcome> {
+    this.#minting.set(invitationId, work);
+    void work.finally(() => this.#minting.delete(invitationId)).catch(() => undefined);
+    return work;
+  }
+
+  get size(): number {
+    return this.#held.size;
+  }
+}

@@ -1,0 +1,65 @@
+// Revoke and Replace ask first: the detail page's forms lead to a confirmation page that names the
+// person and the device (no browser confirm(), which test tools and some browsers dismiss silently).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
+
+const status = (portal: TestPortal, id: number) =>
+  portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(id);
+
+describe('confirmation pages', () => {
+  test('Revoke: the detail page asks for a reason, the confirmation page names person and device, then revokes', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({
+        username: 'alice',
+        email: 'alice@example.org',
+        device: 'phone',
+        days: '30',
+      });
+      const detail = await browser.get(`/certificates/${id}`);
+      assert.match(detail.body, new RegExp(`<form method="get" action="/certificates/${id}/revoke"`));
+      assert.doesNotMatch(detail.body, new RegExp(`method="post" action="/certificates/${id}/revoke"`));
+
+      const confirm = await browser.get(`/certificates/${id}/revoke?reason=keyCompromise`);
+      assert.equal(confirm.statusCode, 200);
+      assert.match(confirm.body, /<h1>Revoke the certificate of alice \(phone\)\?<\/h1>/);
+      assert.match(confirm.body, /Key compromise/);
+      assert.match(confirm.body, /<input type="hidden" name="reason" value="keyCompromise">/);
+      assert.match(confirm.body, /<button type="submit" class="danger">Revoke certificate<\/button>/);
+      assert.equal(status(portal, id), 'active', 'asking changes nothing');
+
+      const done = await browser.post(`/certificates/${id}/revoke`, {
+        _csrf: csrfTokenOf(confirm.body),
+        reason: 'keyCompromise',
+      });
+      assert.equal(done.statusCode, 303);
+      assert.equal(status(portal, id), 'revoked');
+      // A revoked certificate has nothing left to confirm.
+      assert.equal((await browser.get(`/certificates/${id}/revoke?reason=keyCompromise`)).statusCode, 303);
+      assert.equal((await browser.get(`/certificates/${id}/revoke?reason=nonsense`)).statusCode, 303);
+    });
+  });
+
+  test('Replace: the confirmation page names person, device and address, then replaces', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({ username: 'bob', email: 'bob@example.org', device: 'tablet', days: '30' });
+      const detail = await browser.get(`/certificates/${id}`);
+      assert.match(detail.body, new RegExp(`<form method="get" action="/certificates/${id}/replace"`));
+      const confirm = await browser.get(`/certificates/${id}/replace?reason=superseded`);
+      assert.equal(confirm.statusCode, 200);
+      assert.match(confirm.body, /<h1>Replace the certificate of bob \(tablet\)\?<\/h1>/);
+      assert.match(confirm.body, /bob@example.org/);
+      assert.match(confirm.body, /<button type="submit" class="primary">Replace certificate<\/button>/);
+      const done = await browser.post(`/certificates/${id}/replace`, {
+        _csrf: csrfTokenOf(confirm.body),
+        reason: 'superseded',
+      });
+      assert.equal(done.statusCode, 303);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2);
+    });
+  });
+});

@@ -1,0 +1,81 @@
+// The admin's side of pickup links: the list (with each one's status), one invitation with its
+// code shown once after it was made or resent, the QR code for in-person pickup, resend, cancel.
+import { z } from 'zod';
+import QRCode from 'qrcode';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Enrollment } from '../../enroll/enrollment.js';
+import type { OneTimeSecrets } from '../one-time-secrets.js';
+import type { PickupTicket } from '../held-bundles.js';
+
+const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+
+/** An SVG QR code, inline in the page (no script, no style attribute: the CSP stays strict). */
+export const qrSvg = (text: string) => QRCode.toString(text, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+
+const invitationRoutes: FastifyPluginAsyncZod<{
+  enrollment: Pick<Enrollment, 'invitations'>;
+  pickupTickets: OneTimeSecrets<PickupTicket>;
+}> = async (app, { enrollment, pickupTickets }) => {
+  app.get('/invitations', async (_request, reply) =>
+    reply.page('invitations/list', { title: 'Pickup invitations', invitations: enrollment.invitations.list() }),
+  );
+
+  app.get(
+    '/invitations/:id',
+    { schema: { params: idParams, querystring: z.object({ ticket: z.string().max(64).default('') }) } },
+    async (request, reply) => {
+      const invitation = enrollment.invitations.find(request.params.id);
+      if (!invitation) return reply.callNotFound();
+      const secret = pickupTickets.take(request.query.ticket);
+      const fresh = secret?.invitationId === invitation.id ? secret : undefined;
+      // In person, the QR code carries the code too (in the fragment, never sent to the server):
+      // scanned, nothing needs typing. The link's text, for those who cannot scan, does not.
+      const qrTarget = fresh && invitation.kind === 'qr' ? `${fresh.url}#code=${fresh.code}` : undefined;
+      return reply.page('invitations/detail', {
+        title: fresh ? 'Pickup link created' : `Pickup invitation for ${invitation.username}`,
+        invitation,
+        fresh,
+        qr: qrTarget && (await qrSvg(qrTarget)),
+      });
+    },
+  );
+
+  app.post('/invitations/:id/resend', { schema: { params: idParams } }, async (request, reply) => {
+    const outcome = await enrollment.invitations.resend(request.params.id, {
+      name: request.session.admin!,
+      ip: request.ip,
+    });
+    if (outcome.ok) {
+      const ticket = pickupTickets.put({
+        invitationId: outcome.invitationId,
+        code: outcome.code,
+        url: outcome.url,
+        expiresAt: outcome.expiresAt,
+      });
+      return reply.redirect(`/invitations/${outcome.invitationId}?ticket=${ticket}`, 303);
+    }
+    if (outcome.reason === 'not-found') return reply.callNotFound();
+    request.flash(
+      'warning',
+      outcome.reason === 'redeemed'
+        ? 'This invitation was already picked up: issue a new one instead.'
+        : outcome.reason === 'device-taken'
+          ? 'This device now has another open invitation or an active certificate.'
+          : outcome.reason === 'mail-failed'
+            ? `The new link could not be mailed (${outcome.mailError}); the invitation was cancelled.`
+            : 'No new link was made.',
+    );
+    return reply.redirect(`/invitations/${request.params.id}`, 303);
+  });
+
+  app.post('/invitations/:id/cancel', { schema: { params: idParams } }, async (request, reply) => {
+    const outcome = enrollment.invitations.cancel(request.params.id, { name: request.session.admin!, ip: request.ip });
+    if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
+    request.flash(
+      outcome.ok ? 'success' : 'warning',
+      outcome.ok ? 'Invitation cancelled: its link no longer works.' : 'Only an open invitation can be cancelled.',
+    );
+    return reply.redirect(`/invitations/${request.params.id}`, 303);
+  });
+};
+export default invitationRoutes;
