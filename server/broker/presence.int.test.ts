@@ -113,7 +113,7 @@ describe('presence against a real Mosquitto', () => {
   };
   const neverConnectedList = async (browser: Browser) => {
     const page = await browser.get('/certificates?never=1');
-    return [...page.body.matchAll(/<td><a href="\/certificates\/\d+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]).sort();
+    return [...page.body.matchAll(/<td><a href="\/certificates\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]).sort();
   };
   const snapshot = (portal: TestPortal) =>
     Object.fromEntries(
@@ -165,11 +165,11 @@ describe('presence against a real Mosquitto', () => {
     assert.match(await presenceOn(browser, 'alice'), /^connected/, 'connected right after the publish');
     assert.match(await presenceOn(browser, 'bob'), /^never connected/);
 
-    // Carol's certificate names no device: her app's own deviceId counts for it.
+    // Carol's form left Device empty: her certificate got the default `phone`, which her .otrc sets as deviceId.
     const carolPhone = await connect(broker.port, { clientId: 'carolphone' });
     clients.push(carolPhone);
-    heard = received(account, 'owntracks/carol/iphone-7');
-    await carolPhone.publishAsync('owntracks/carol/iphone-7', location(), { qos: 1 });
+    heard = received(account, 'owntracks/carol/phone');
+    await carolPhone.publishAsync('owntracks/carol/phone', location(), { qos: 1 });
     await heard;
     assert.match(await presenceOn(browser, 'carol'), /^connected/);
 
