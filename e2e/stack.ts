@@ -1,6 +1,7 @@
 // The whole product for the browser journeys: the portal as its own process on a free port with a
 // fresh DATA_DIR, a real SMTP server, and a real Mosquitto that trusts the portal's CA, reads its
-// CRL, and is reloaded by the portal through BROKER_RELOAD_COMMAND.
+// CRL, and is reloaded by the portal through BROKER_RELOAD_COMMAND. With `dynsec`, Mosquitto runs
+// the dynamic-security plugin with a control listener, and the portal has a broker link to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,8 +23,12 @@ export class Stack {
     readonly log: string[],
   ) {}
 
-  static async start(): Promise<Stack> {
+  static async start(options: { dynsec?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
     const dataDir = tempDir('enroll-e2e-');
+    const scratch = new Scratch();
+    const control = options.dynsec
+      ? { port: await freePort(), username: 'enroll-control', password: 'control-password-for-journeys' }
+      : undefined;
     const pidFile = path.join(tempDir('enroll-e2e-broker-'), 'mosquitto.pid');
     const smtp = await TestSmtpServer.start();
     const port = await freePort();
@@ -41,6 +46,10 @@ export class Stack {
         MQTT_PORT: String(mqttPort),
         BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
         LOG_LEVEL: 'info',
+        ...(control && {
+          BROKER_CONTROL_URL: `mqtt://${control.username}:${control.password}@127.0.0.1:${control.port}`,
+        }),
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -58,14 +67,20 @@ export class Stack {
       undefined,
       new Date(),
     );
-    const scratch = new Scratch();
     const broker = await Mosquitto.start(
       {
         caFile: path.join(dataDir, 'ca.crt'),
         crlFile: path.join(dataDir, 'crl.pem'),
         ...(await serverFiles(scratch, ca)),
       },
-      { pidFile, port: mqttPort },
+      {
+        pidFile,
+        port: mqttPort,
+        ...(control && {
+          acl: false,
+          dynsec: { file: scratch.path('dynsec.json'), controlPort: control.port, admin: control },
+        }),
+      },
     );
     return new Stack(`http://127.0.0.1:${port}`, dataDir, smtp, broker, scratch, portal, log);
   }
