@@ -30,7 +30,7 @@ export type MessageHandler = (topic: string, payload: Buffer, retain: boolean) =
  * drops a larger PUBLISH for this connection instead of sending it, so a phone's huge payload never
  * reaches the portal. Big enough for dynsec's answers (listClients of thousands of people).
  */
-export const MAX_PACKET_BYTES = 1024 * 1024;
+const MAX_PACKET_BYTES = 1024 * 1024;
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
