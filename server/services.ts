@@ -154,7 +154,6 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const sharing = createSharing({
     groups,
     users: usersRepository(db),
-    settings,
     audited,
     now,
     // The broker link's command layer when there is a link; tests may pass a stand-in.

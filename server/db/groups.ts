@@ -26,9 +26,6 @@ export function groupsRepository(db: Db) {
     'INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const remove = db.prepare<[number, number]>('DELETE FROM sharing_group_members WHERE group_id = ? AND user_id = ?');
-  const groupsOf = db.prepare<[number], { n: number }>(
-    'SELECT count(*) AS n FROM sharing_group_members WHERE user_id = ?',
-  );
   const people = db.prepare<[], { username: string }>('SELECT username FROM users ORDER BY username');
   const view = (row: { id: number; name: string; created_at: string }): GroupView => ({
     ...row,
@@ -53,7 +50,6 @@ export function groupsRepository(db: Db) {
     /** Returns false when the person was not in the group. */
     removeMember: (groupId: number, userId: number) => remove.run(groupId, userId).changes === 1,
     /** How many groups a person is in. */
-    countFor: (userId: number) => groupsOf.get(userId)!.n,
     /** Everyone who could join a group: the people certificates were issued to. */
     people: () => people.all().map((row) => row.username),
   };

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { groupPlan, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { GroupsRepository } from '../db/groups.js';
-import type { SettingsRepository } from '../db/settings.js';
 import type { UsersRepository } from '../db/users.js';
 import { failed, fieldIssues, ok } from '../outcome.js';
 import { by, type Actor } from './context.js';
@@ -14,7 +13,6 @@ import { by, type Actor } from './context.js';
 export interface SharingDeps {
   groups: GroupsRepository;
   users: UsersRepository;
-  settings: SettingsRepository;
   audited: AuditedTransaction;
   now: () => Date;
   /** The broker link's dynsec commands; undefined without a broker link. */
