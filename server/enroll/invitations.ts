@@ -545,7 +545,11 @@ export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'inv
 }
 
 /** The admin's view of an invitation. */
-export function describeInvitation(row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>, now: Date) {
+export function describeInvitation(
+  row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>,
+  now: Date,
+  connected = false,
+) {
   return {
     id: row.id,
     username: row.username,
@@ -557,6 +561,6 @@ export function describeInvitation(row: NonNullable<ReturnType<PickupDeps['invit
     expiresAt: row.expires_at,
     wrongCodes: row.wrong_codes,
     certificateId: row.certificate_id,
-    status: invitationStatus(row, now),
+    status: invitationStatus(row, now, connected),
   };
 }

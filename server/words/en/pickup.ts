@@ -78,6 +78,7 @@ export const pickup = {
       invited: 'invited',
       redeemed: 'redeemed',
       'picked-up': 'picked up',
+      connected: 'connected',
       expired: 'expired',
       cancelled: 'cancelled',
     },
