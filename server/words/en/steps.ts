@@ -75,7 +75,7 @@ const externalConfiguration: Record<'android' | 'ios', (c: StepContext) => Step>
   android: (c) => ({
     title: 'Allow external configuration in OwnTracks',
     action:
-      'Open OwnTracks (install it from Google Play first). In its Preferences switch on “Allow external configuration” ' +
+      'In OwnTracks open Preferences and switch on “Allow external configuration” ' +
       `(OwnTracks 2.6 and later)${c.arrival === 'download' ? ', then come back to this page' : ''}.`,
     result: '“Allow external configuration” is on. Without it OwnTracks ignores the configuration link.',
   }),
