@@ -12,7 +12,7 @@ import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
 import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
-import { certificatePresence } from './presence.js';
+import { certificatePresence, pickupStage } from './presence.js';
 import { markForwarded } from './forward.js';
 import { createPeople } from './people.js';
 import { replaceCertificate, type ReplaceReason } from './replace.js';
@@ -91,10 +91,18 @@ export function createEnrollment(ctx: EnrollDeps) {
   const certificate = (id: number) => {
     const row = ctx.certificates.find(id);
     const now = ctx.now();
-    return (
-      row && { ...row, displayStatus: displayStatus(row, now), presence: certificatePresence(ctx.presence, row, now) }
-    );
+    if (!row) return undefined;
+    const presence = certificatePresence(ctx.presence, row, now);
+    return { ...row, displayStatus: displayStatus(row, now), presence, pickup: pickupStage(row, presence) };
   };
+  /** Whether an invitation's picked-up certificate has connected since (without a broker link: never known). */
+  const invitationConnected = (row: { certificate_id: number | null }) => {
+    if (row.certificate_id === null || !ctx.presence.recording) return false;
+    const cert = ctx.certificates.find(row.certificate_id);
+    return cert !== undefined && pickupStage(cert, certificatePresence(ctx.presence, cert, ctx.now())) === 'connected';
+  };
+  const described = (row: NonNullable<ReturnType<typeof ctx.invitations.find>>) =>
+    describeInvitation(row, ctx.now(), invitationConnected(row));
 
   return {
     now: ctx.now,
@@ -110,11 +118,10 @@ export function createEnrollment(ctx: EnrollDeps) {
       const now = ctx.now();
       const page = ctx.certificateQueries.page({ ...query, now });
       return {
-        rows: page.rows.map((row) => ({
-          ...row,
-          displayStatus: displayStatus(row, now),
-          presence: certificatePresence(ctx.presence, row, now),
-        })),
+        rows: page.rows.map((row) => {
+          const presence = certificatePresence(ctx.presence, row, now);
+          return { ...row, displayStatus: displayStatus(row, now), presence, pickup: pickupStage(row, presence) };
+        }),
         next: page.next,
         isEmpty: ctx.certificates.count() === 0,
         /** Whether presence is recorded (a broker link): otherwise pages neither show nor filter it. */
@@ -207,15 +214,15 @@ export function createEnrollment(ctx: EnrollDeps) {
       cancel: (id: number, actor: Actor) => cancelInvitation(ctx, id, actor),
       find(id: number) {
         const row = ctx.invitations.find(id);
-        return row && describeInvitation(row, ctx.now());
+        return row && described(row);
       },
       /** Invitations still waiting for their person (open and unexpired). */
       openCount: () => ctx.invitations.openCount(ctx.now()),
-      list: (limit = 100) => ctx.invitations.recent(limit).map((row) => describeInvitation(row, ctx.now())),
+      list: (limit = 100) => ctx.invitations.recent(limit).map(described),
       /** The invitation a certificate was picked up through, if any. */
       forCertificate(certificateId: number) {
         const row = ctx.invitations.forCertificate(certificateId);
-        return row && describeInvitation(row, ctx.now());
+        return row && described(row);
       },
       /** The person's side: shows nothing about an invitation that cannot be redeemed. */
       preview(token: string) {

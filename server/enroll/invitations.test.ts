@@ -1,11 +1,13 @@
 // Pickup invitations through the Enrollment facade, with the test clock: nothing is made before
 // redemption, codes count per invitation, two redemptions mint once, expiry, resend and cancel,
-// the one-device rule, and the recovery of a redemption a stopped portal left behind.
+// the one-device rule, the recovery of a redemption a stopped portal left behind, and the status
+// invited → picked up → connected from the presence records.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inProcessMinter } from '../testing/minter.js';
 import { testCa } from '../testing/pki.js';
-import { startTestPortal, withPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, withPortal } from '../testing/harness.js';
+import { presenceRepository } from '../db/presence.js';
 import { tempDir } from '../testing/temp-dir.js';
 import type { InviteRequest } from './invitations.js';
 import { MAX_WRONG_CODES } from './pickup-rules.js';
@@ -217,5 +219,88 @@ describe('pickup invitations', () => {
       ]);
       assert.equal(pickups.find(created.invitationId)!.status, 'invited');
     });
+  });
+
+  test('invited, picked up, then connected once the device published after delivery; without a broker link picked up only', async () => {
+    const { ca } = await testCa();
+    // A message source that never speaks: presence is recorded (a broker link), the test fills the store itself.
+    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
+    for (const link of [true, false]) {
+      await withPortal(
+        { deps: { minter: inProcessMinter(ca), ...(link ? { messageSource: silent } : {}) } },
+        async (portal) => {
+          const enrollment = portal.services.enrollment;
+          const pickups = enrollment.invitations;
+          const created = await pickups.create(invite, admin);
+          assert.ok(created.ok);
+          assert.equal(pickups.find(created.invitationId)!.status, 'invited');
+          const redeemed = await pickups.redeem(created.token, created.code, person);
+          assert.ok(redeemed.ok);
+          pickups.file(redeemed.holdId, 'p12', person.ip);
+          const cert = portal.db.prepare('SELECT id, user_id, issued_at FROM certificates').get() as {
+            id: number;
+            user_id: number;
+            issued_at: string;
+          };
+          const statuses = () => ({
+            invitation: pickups.find(created.invitationId)!.status,
+            listed: pickups.list().find((row) => row.id === created.invitationId)!.status,
+            ofCertificate: pickups.forCertificate(cert.id)!.status,
+            certificate: enrollment.certificate(cert.id)!.pickup,
+            certificateListed: enrollment
+              .list({
+                search: '',
+                status: 'all',
+                expiringWithinDays: undefined,
+                sort: 'issued',
+                after: undefined,
+                limit: 50,
+              })
+              .rows.find((row) => row.id === cert.id)!.pickup,
+          });
+          const all = (status: string) => ({
+            invitation: status,
+            listed: status,
+            ofCertificate: status,
+            certificate: status,
+            certificateListed: status,
+          });
+          assert.deepEqual(statuses(), all('picked-up'));
+
+          // The device published, but before this certificate was delivered: still only picked up.
+          const store = presenceRepository(portal.db);
+          const before = new Date(Date.parse(cert.issued_at) - 60_000).toISOString();
+          store.write([{ userId: cert.user_id, device: 'pixel', lastMessageAt: before, lastWillAt: null }]);
+          assert.deepEqual(statuses(), all('picked-up'));
+
+          portal.clock.advance(5 * 60_000);
+          store.write([
+            {
+              userId: cert.user_id,
+              device: 'pixel',
+              lastMessageAt: portal.clock.now().toISOString(),
+              lastWillAt: null,
+            },
+          ]);
+          assert.deepEqual(statuses(), all(link ? 'connected' : 'picked-up'));
+
+          // The pages say it too.
+          const browser = new Browser(portal);
+          await browser.signIn();
+          const word = link ? 'connected' : 'picked up';
+          for (const page of ['/invitations', `/invitations/${created.invitationId}`])
+            assert.match((await browser.get(page)).body, new RegExp(`data-testid="invitation-status">${word}<`), page);
+          assert.match(
+            (await browser.get('/certificates')).body,
+            new RegExp(`data-testid="pickup-status">${word}<`),
+            'the certificate list',
+          );
+          const detail = (await browser.get(`/certificates/${cert.id}`)).body;
+          if (link) assert.match(detail, /data-testid="pickup-status">connected</);
+          else assert.doesNotMatch(detail, /data-testid="pickup-status"/);
+          assert.match(detail, /Picked up through a pickup link/);
+        },
+      );
+    }
   });
 });

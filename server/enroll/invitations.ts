@@ -4,6 +4,7 @@
 // person's downloads, and what was never picked up is revoked and its invitation opened again.
 import { pickupMessage } from '../mail/pickup.js';
 import { wordsFor } from '../words/index.js';
+import type { StepContext } from '../words/en/steps.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
@@ -470,11 +471,21 @@ export function pickupGuide(ctx: Pick<EnrollDeps, 'config' | 'settings'>, holds:
   const held = holds.get(holdId);
   if (!held) return undefined;
   const broker = brokerAddress(ctx);
+  const files = bundleFileNames(held.username, held.device);
+  // The same steps the mail gives (words/en/steps.ts), for files downloaded from the pickup page.
+  const stepContext: StepContext = {
+    username: held.username,
+    device: held.device ?? 'phone',
+    files: { ...files, ca: 'ca.crt' },
+    server: broker,
+    arrival: 'download',
+  };
   return {
     invitationId: held.invitationId,
     username: held.username,
     device: held.device,
-    files: bundleFileNames(held.username, held.device),
+    files,
+    stepContext,
     passphrase: held.passphrase,
     expires: new Date(held.expires),
     links: broker && {
@@ -534,7 +545,11 @@ export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'inv
 }
 
 /** The admin's view of an invitation. */
-export function describeInvitation(row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>, now: Date) {
+export function describeInvitation(
+  row: NonNullable<ReturnType<PickupDeps['invitations']['find']>>,
+  now: Date,
+  connected = false,
+) {
   return {
     id: row.id,
     username: row.username,
@@ -546,6 +561,6 @@ export function describeInvitation(row: NonNullable<ReturnType<PickupDeps['invit
     expiresAt: row.expires_at,
     wrongCodes: row.wrong_codes,
     certificateId: row.certificate_id,
-    status: invitationStatus(row, now),
+    status: invitationStatus(row, now, connected),
   };
 }

@@ -67,6 +67,11 @@ test('a mailed link lives PICKUP_TTL_HOURS, a QR code PICKUP_QR_TTL_MINUTES; ope
   assert.equal(invitationStatus({ ...row, state: 'cancelled' }, justBefore), 'cancelled');
   assert.equal(invitationStatus({ ...row, state: 'redeemed' }, justBefore), 'redeemed');
   assert.equal(invitationStatus({ ...row, state: 'redeemed', certificate_delivery: 'picked_up' }, qr), 'picked-up');
+  assert.equal(
+    invitationStatus({ ...row, state: 'redeemed', certificate_delivery: 'picked_up' }, qr, true),
+    'connected',
+  );
+  assert.equal(invitationStatus({ ...row, state: 'redeemed' }, qr, true), 'redeemed', 'connected only once picked up');
   assert.equal(clampedDays(365, 100), 100);
   assert.equal(clampedDays(30, 100), 30);
 });

@@ -48,16 +48,23 @@ export function invitationExpiry(
   return new Date(createdAt.getTime() + lifetimeMs);
 }
 
-/** What an admin sees: invited (open), picked up, expired (derived from expires_at), cancelled. */
-export type InvitationStatus = 'invited' | 'redeemed' | 'picked-up' | 'expired' | 'cancelled';
+/**
+ * What an admin sees: invited (open), redeemed, picked up, connected (its device published since the
+ * certificate was delivered; only where a broker link records presence), expired (derived from
+ * expires_at), cancelled.
+ */
+export type InvitationStatus = 'invited' | 'redeemed' | 'picked-up' | 'connected' | 'expired' | 'cancelled';
 
 export function invitationStatus(
   row: { state: string; expires_at: string; certificate_delivery?: string | null | undefined },
   now: Date,
+  /** Whether the picked-up certificate's device has published since (known only with a broker link). */
+  connected = false,
 ): InvitationStatus {
   if (row.state === 'cancelled') return 'cancelled';
   if (row.state === 'expired') return 'expired';
-  if (row.state === 'redeemed') return row.certificate_delivery === 'picked_up' ? 'picked-up' : 'redeemed';
+  if (row.state === 'redeemed')
+    return row.certificate_delivery === 'picked_up' ? (connected ? 'connected' : 'picked-up') : 'redeemed';
   return new Date(row.expires_at).getTime() <= now.getTime() ? 'expired' : 'invited';
 }
 

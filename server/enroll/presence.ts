@@ -51,3 +51,13 @@ export function certificatePresence(
   if (!reads.recording) return { state: 'unknown' };
   return presenceOf(reads.times({ userId: row.user_id, device: row.device ?? '' }), row.issued_at, now);
 }
+
+/**
+ * Where a certificate picked up through a pickup link stands: "picked up", then "connected" once its
+ * device published after the certificate was delivered (seen since counts: it did connect). Without
+ * a broker link presence is unknown and it stays "picked up"; other certificates have no stage.
+ */
+export function pickupStage(row: { delivery: string }, presence: Presence): 'picked-up' | 'connected' | undefined {
+  if (row.delivery !== 'picked_up') return undefined;
+  return presence.state === 'connected' || presence.state === 'seen' ? 'connected' : 'picked-up';
+}

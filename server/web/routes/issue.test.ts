@@ -318,13 +318,24 @@ describe('issuing', () => {
     });
   });
 
-  test('when the mail cannot be sent: a clear error page, no active certificate, and a CRL that lists it', async () => {
+  test('when the mail cannot be sent: a redirect to a clear error page, no active certificate, and a CRL that lists it', async () => {
     await issuing(async ({ portal, browser, mailer }) => {
       mailer.failWith = connectionRefused();
-      const response = await issue(browser, GOOD);
-      assert.equal(response.statusCode, 502);
-      assert.match(response.body, /The mail server said: <span class="mono">[^<]*ECONNREFUSED/);
-      assert.match(response.body, /revoked right away/);
+      const posted = await issue(browser, GOOD);
+      // The POST answers a redirect, so that a reload of the page it leads to re-posts nothing.
+      assert.equal(posted.statusCode, 303);
+      const location = String(posted.headers.location);
+      assert.match(location, /^\/certificates\/mail-failed\?ticket=[A-Za-z0-9_-]+$/);
+      for (let reload = 0; reload < 2; reload++) {
+        const response = await browser.get(location);
+        assert.equal(response.statusCode, 200);
+        assert.match(response.body, /The mail server said: <span class="mono">[^<]*ECONNREFUSED/);
+        assert.match(response.body, /revoked right away/);
+        assert.match(response.body, /alice@example\.org|<strong>[^<]+@[^<]+<\/strong>/);
+      }
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1, 'a reload issues nothing');
+      // Someone else's ticket, or none: no page to show, back to the form.
+      assert.equal((await browser.get('/certificates/mail-failed?ticket=unknown')).statusCode, 303);
       const row = portal.db
         .prepare('SELECT serial, status, delivery, revocation_reason FROM certificates')
         .get() as Record<string, string>;

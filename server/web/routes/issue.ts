@@ -1,4 +1,6 @@
 // GET /certificates/new, POST /certificates: the issue form; the result shows the passphrase once.
+// Every answer to the POST that is not the form again is a redirect, the failed mail included, so
+// that reloading the page it leads to re-posts (and issues) nothing.
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -13,7 +15,7 @@ import {
   usernameSchema,
   bundleFileNames,
 } from '../../enroll/rules.js';
-import type { OneTimeSecrets, Passphrases } from '../one-time-secrets.js';
+import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
 import { ADMIN_DOWNLOAD_MS, type HeldBundles, type PickupTicket } from '../held-bundles.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 
@@ -56,7 +58,7 @@ const FORM_DEFAULTS = {
 const issueRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
     Enrollment,
-    'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress' | 'defaultDevice' | 'invitations'
+    'now' | 'issue' | 'person' | 'certificate' | 'setup' | 'brokerAddress' | 'defaultDevice' | 'invitations'
   >;
   passphrases: Passphrases;
   /** The bundles of mailed issues, for the admin's own download (15 minutes). */
@@ -64,6 +66,12 @@ const issueRoutes: FastifyPluginAsyncZod<{
   /** A new invitation's code and link, for the admin's one look. */
   pickupTickets: OneTimeSecrets<PickupTicket>;
 }> = async (app, { enrollment, passphrases, bundles, pickupTickets }) => {
+  /** A failed mail's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
+  const mailFailures = new OneTimeSecrets<{
+    outcome: Extract<Awaited<ReturnType<typeof enrollment.issue>>, { reason: 'mail-failed' }>;
+    username: string;
+    email: string;
+  }>(enrollment.now);
   const renderForm = (
     reply: { page: FastifyReply['page'] },
     values: Record<string, string>,
@@ -208,14 +216,21 @@ const issueRoutes: FastifyPluginAsyncZod<{
           },
           { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
         );
-      if (outcome.reason === 'mail-failed')
-        return reply.status(502).page('certificates/mail-failed', {
-          title: 'The mail could not be sent',
-          outcome,
-          username: body.username,
-          email: body.email,
-        });
+      if (outcome.reason === 'mail-failed') {
+        const ticket = mailFailures.put({ outcome, username: body.username, email: body.email });
+        return reply.redirect(`/certificates/mail-failed?ticket=${ticket}`, 303);
+      }
       return issueFailure(reply, values, body, outcome);
+    },
+  );
+
+  app.get(
+    '/certificates/mail-failed',
+    { schema: { querystring: z.object({ ticket: z.string().max(64).default('') }) } },
+    async (request, reply) => {
+      const failure = mailFailures.peek(request.query.ticket);
+      if (!failure) return reply.redirect('/certificates/new', 303);
+      return reply.page('certificates/mail-failed', { title: 'The mail could not be sent', ...failure });
     },
   );
 

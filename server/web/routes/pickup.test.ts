@@ -9,6 +9,8 @@ import { testCa } from '../../testing/pki.js';
 import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
 import { MemoryMailer } from '../../testing/mailer.js';
 import { openBundle } from '../../testing/pki.js';
+import { bundleFileNames } from '../../enroll/rules.js';
+import { wordsFor } from '../../words/index.js';
 
 const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1';
@@ -19,6 +21,12 @@ const ANDROID =
 const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 const PERSON = { username: 'rider7', email: 'rider7@example.org', device: 'phone', days: '30' };
+
+const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+const unescaped = (html: string) => html.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => entities[name]!);
+/** Every text marked with a test id, in page order. */
+const allTestIds = (html: string, id: string) =>
+  [...html.matchAll(new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`, 'g'))].map((match) => unescaped(match[1]!));
 
 const testId = (html: string, id: string) => new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
 
@@ -249,6 +257,72 @@ describe('pickup links', () => {
       portal.clock.advance(15 * 60_000);
       assert.equal((await admin.get(links[0]!)).statusCode, 404);
       assert.equal((await new Browser(portal).get(links[0]!)).statusCode, 303, 'admins only');
+    });
+  });
+
+  test('the guide and the mail give the same steps from one catalog (words/en/steps.ts)', async () => {
+    await pickupPortal(async ({ portal, admin, mailer }) => {
+      await admin.issue({ ...PERSON, device: 'tablet', delivery: 'bundle' });
+      const mail = String(mailer.messages.at(-1)!.parsed.text);
+      const created = await admin.submit('/certificates/new', '/certificates', { ...PERSON, delivery: 'qr' });
+      const screen = await admin.get(String(created.headers.location));
+      const path = new URL(testId(screen.body, 'pickup-link')!).pathname;
+      const phone = new Phone(portal, IPHONE);
+      const page = await phone.get(path);
+      const redeemed = await phone.post(path, {
+        _csrf: csrfTokenOf(page.body),
+        code: testId(screen.body, 'pickup-code')!,
+      });
+      assert.equal(redeemed.statusCode, 303);
+
+      const { steps } = wordsFor();
+      const server = { host: 'mqtt.example.org', port: 8883 };
+      const context = (device: string, arrival: 'attachment' | 'download') => ({
+        username: PERSON.username,
+        device,
+        files: { ...bundleFileNames(PERSON.username, device), ca: 'ca.crt' },
+        server,
+        arrival,
+      });
+      for (const os of ['ios', 'android'] as const) {
+        const guide = (await phone.get(`${path}?os=${os}`)).body;
+        assert.match(guide, new RegExp(`data-testid="guide-${os}"`));
+        const shown = allTestIds(guide, 'step-action').map((action, i) => ({
+          action,
+          result: allTestIds(guide, 'step-result')[i],
+        }));
+        const picked = steps[os](context('phone', 'download')).steps;
+        const mailed = steps[os](context('tablet', 'attachment')).steps;
+        // The page renders the catalog's entries, in order, each with what the person should see now.
+        assert.deepEqual(
+          shown,
+          picked.map(({ action, result }) => ({ action, result })),
+        );
+        assert.equal((guide.match(/What you should see now:/g) ?? []).length, picked.length);
+        // The mail renders the same catalog's entries for attachments.
+        for (const step of mailed) {
+          assert.ok(mail.includes(step.action), `the mail says: ${step.action}`);
+          assert.ok(mail.includes(step.result), `the mail says: ${step.result}`);
+        }
+        // And where the two paths do the same thing, the words are the same: the same entries.
+        const same = shown.filter((step) => mail.includes(step.result));
+        assert.ok(same.length >= 2, `${os}: ${same.length} results shared with the mail`);
+      }
+      // The texts both paths share, word for word.
+      const guide = (await phone.get(`${path}?os=android`)).body;
+      for (const text of [
+        'In OwnTracks open Preferences › Connection, tap “Client certificate” and pick the certificate you installed.',
+        'and in its TLS section tap “Install client certificate”. On Android 7 to 9',
+        'Android says the certificate is installed.',
+      ])
+        assert.ok(mail.includes(text) && unescaped(guide).includes(text), text);
+      const iphoneGuide = unescaped((await phone.get(`${path}?os=ios`)).body);
+      for (const text of [
+        'open Settings › Remote Control (tap ⓘ), switch on “Allow external configuration” and confirm with “Continue”',
+        'The switch for the certificate is on.',
+        'Start OwnTracks and leave it open',
+      ])
+        assert.ok(mail.includes(text) && iphoneGuide.includes(text), text);
     });
   });
 });
