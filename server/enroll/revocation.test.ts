@@ -200,9 +200,20 @@ describe('replacing and crash recovery', () => {
 
       mailer.failWith = connectionRefused();
       const newId = rows[1]!.id as number;
+      const count = () => portal.db.prepare('SELECT count(*) FROM certificates').pluck().get() as number;
+      const before = count();
       const failed = await browser.submit(`/certificates/${newId}`, `/certificates/${newId}/replace`, {});
-      assert.equal(failed.statusCode, 502);
-      assert.match(failed.body, /stays active/);
+      // A POST that created something answers with a redirect: a reload of the page shows the
+      // failure again and issues nothing.
+      assert.equal(failed.statusCode, 303);
+      const location = String(failed.headers.location);
+      assert.match(location, new RegExp(`^/certificates/${newId}/replace-failed\\?ticket=[A-Za-z0-9_-]+$`));
+      for (let reload = 0; reload < 2; reload++) {
+        const page = await browser.get(location);
+        assert.equal(page.statusCode, 200);
+        assert.match(page.body, /stays active/);
+      }
+      assert.equal(count(), before + 1, 'one failed replacement recorded, nothing issued by the reloads');
       assert.equal(portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(newId), 'active');
     });
   });

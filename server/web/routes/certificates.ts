@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
-import type { Passphrases } from '../one-time-secrets.js';
+import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
 import { fieldErrors } from '../forms.js';
 import { describeKick, describePublication } from '../presenters.js';
 import { wordsFor } from '../../words/index.js';
@@ -51,6 +51,14 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
+  /** A failed Replace's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
+  const replaceFailures = new OneTimeSecrets<{
+    certificateId: number;
+    outcome: Extract<Awaited<ReturnType<typeof enrollment.replace>>, { reason: 'mail-failed' }>;
+    username: string;
+    email: string;
+  }>(enrollment.now);
+
   app.get('/certificates', { schema: { querystring: listQuery } }, async (request, reply) => {
     const query = request.query;
     const [afterKey, afterId] = query.after ? query.after.split('|') : [];
@@ -240,13 +248,13 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     if (outcome.reason === 'not-found') return reply.callNotFound();
     const old = enrollment.certificate(request.params.id)!;
     if (outcome.reason === 'mail-failed') {
-      return reply.status(502).page('certificates/mail-failed', {
-        title: 'The mail could not be sent',
+      const ticket = replaceFailures.put({
+        certificateId: request.params.id,
         outcome,
         username: old.username,
         email: old.email,
-        oldKept: true,
       });
+      return reply.redirect(`/certificates/${request.params.id}/replace-failed?ticket=${ticket}`, 303);
     }
     request.flash(
       'warning',
@@ -262,5 +270,15 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     );
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });
+  app.get(
+    '/certificates/:id/replace-failed',
+    { schema: { params: idParams, querystring: z.object({ ticket: z.string().max(64).default('') }) } },
+    async (request, reply) => {
+      const failure = replaceFailures.peek(request.query.ticket);
+      if (failure?.certificateId !== request.params.id)
+        return reply.redirect(`/certificates/${request.params.id}`, 303);
+      return reply.page('certificates/mail-failed', { title: 'The mail could not be sent', ...failure, oldKept: true });
+    },
+  );
 };
 export default certificateRoutes;
