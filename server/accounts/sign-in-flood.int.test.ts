@@ -113,9 +113,11 @@ test('the admin signs in during a flood of bogus sign-ins at the production cost
     assert.equal(adminResponse.status, 303, adminResponse.body);
     // The admin's check runs beside the flood's, not behind it: about one check's time (on an idle
     // machine a few hundred milliseconds; on a loaded one each check takes longer, so the bound is
-    // counted in checks as long as they took during this flood).
+    // counted in checks as long as they took during this flood). Behind the flood it would wait about
+    // five (ten checked two at a time); beside it one, measured up to 2.2 on a machine running other
+    // test suites at the same time, hence the bound of three.
     assert.ok(
-      duringFlood <= 2 * perCheck,
+      duringFlood <= 3 * perCheck,
       `the admin waited ${duringFlood} ms: ${(duringFlood / perCheck).toFixed(1)} checks`,
     );
     assert.ok(
