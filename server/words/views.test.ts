@@ -19,8 +19,6 @@ const NOT_YET_CONVERTED = new Set<string>([
   'invitations/list.eta',
   'login.eta',
   'outbox.eta',
-  'people/confirm.eta',
-  'people/person.eta',
   'settings.eta',
   'setup.eta',
 ]);

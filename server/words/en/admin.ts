@@ -177,6 +177,21 @@ export const admin = {
     reason: 'Reason',
   },
 
+  person: {
+    columns: { device: 'Device', status: 'Status', expires: 'Expires', delivery: 'Delivery', serial: 'Serial' },
+    address: 'Address',
+    email: 'Email',
+    reason: 'Reason',
+  },
+
+  personConfirm: {
+    person: 'Person',
+    email: 'Email',
+    activeDevices: 'Active devices',
+    none: 'none',
+    reason: 'Reason',
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
