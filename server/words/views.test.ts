@@ -19,7 +19,6 @@ const NOT_YET_CONVERTED = new Set<string>([
   'invitations/list.eta',
   'login.eta',
   'outbox.eta',
-  'settings.eta',
   'setup.eta',
 ]);
 

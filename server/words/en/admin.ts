@@ -192,6 +192,26 @@ export const admin = {
     reason: 'Reason',
   },
 
+  settings: {
+    title: 'Settings',
+    brokerAddress: 'Broker address for phones',
+    brokerAddressHintHtml:
+      "Where the OwnTracks apps connect: the enrollment mail names it, and the <code>.otrc</code> file that configures the app carries it. It must be a name the broker's server certificate holds.",
+    host: 'Host',
+    port: 'Port',
+    environmentHtml:
+      "Set by <code>MQTT_HOST</code> and <code>MQTT_PORT</code> in the portal's environment, which win over this page. Change them there and restart the portal.",
+    noAddressHtml:
+      'No broker address is set: enrollment mail cannot say where to connect, and carries no <code>.otrc</code>.',
+    nothingSaved: 'Nothing was saved. Correct the fields marked below.',
+    hostHint: 'Host name or IP address phones reach the broker at, for example mqtt.example.org',
+    portHint: "The broker's TLS listener; 8883 is usual",
+    save: 'Save broker address',
+    mailKeeps:
+      "Mail already sent keeps the address it had. Any signed-in admin may change this for now; it becomes an owner's setting when admins get roles.",
+    saved: (host: string | undefined, port: number) => `Broker address saved: ${host}, port ${port}.`,
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
