@@ -212,6 +212,74 @@ export const admin = {
     saved: (host: string | undefined, port: number) => `Broker address saved: ${host}, port ${port}.`,
   },
 
+  broker: {
+    title: 'Broker',
+    crlPending: (since: string, error: string, attempts: number, next: string) =>
+      `CRL publication failed since ${since} (${error}). Revocations are recorded, but the broker still reads the previous CRL. The portal retries on its own (attempt ${attempts}, next at ${next}).`,
+    confHint:
+      "These lines make Mosquitto trust this portal's certificates and refuse revoked ones. The usernames come from the certificates.",
+    copy: 'Copy',
+    aclHtml: 'And in <code>/etc/mosquitto/acl</code>:',
+    dropsRootHtml:
+      'Mosquitto drops root before it reads these files: <code>ca.crt</code>, <code>crl.pem</code> and the server key must be readable by the <code>mosquitto</code> user.',
+    readsCrlHtml: 'Mosquitto reads <code>crlfile</code> at start and on SIGHUP.',
+    reloadRuns: 'After each revocation the portal runs',
+    reloadUnsetHtml:
+      'Set <code>BROKER_RELOAD_COMMAND</code> (for example <code>kill -HUP $(pidof mosquitto)</code>) so the portal reloads it after each revocation.',
+    stayConnected: 'Phones already connected stay connected until they reconnect.',
+    brokenCrlHtml:
+      'A missing or broken <code>crlfile</code> stops Mosquitto at start, and is ignored on reload: the portal only ever replaces it with a complete, verified CRL.',
+    webSockets: 'WebSocket listeners do not check CRLs: use the TLS listener above for phones.',
+    serverCertificate: 'Broker server certificate',
+    serverIssued: 'Server certificate issued (serial',
+    validUntil: (date: string) => `, valid until ${date}).`,
+    saveBoth: 'Save both now:',
+    keyHeld: 'the key is held in memory for ten minutes only',
+    thenGone: ', then it is gone.',
+    serverKeyLabelHtml: "server.key (the broker's <code>keyfile</code>, keep it private, mode 0600)",
+    downloadKey: 'Download server.key',
+    keyGone:
+      'The key of this certificate is no longer held: if it was not saved, issue another server certificate and revoke this one.',
+    serverCrtLabelHtml: "server.crt (the broker's <code>certfile</code>)",
+    downloadCrt: 'Download server.crt',
+    constrained: "This portal's CA is name-constrained: it can sign server certificates only for",
+    constrainedAfterHtml:
+      '(and names below them), so even a stolen CA key cannot make a certificate that phones accept for another site. These names were fixed when the CA was made (<code>CA_SERVER_NAMES</code>).',
+    unconstrainedHtml:
+      "This CA is unconstrained: phones that trust it would accept a certificate it signs for any website, so its key is as sensitive as a public CA's. It was made by an earlier version or imported; a CA made by this version limits itself to the broker's names (<code>CA_SERVER_NAMES</code>), but moving to one means enrolling every phone again, so keep this one unless you plan that.",
+    serverHintHtml:
+      "Phones check the broker's name: list every host name and IP address they use to reach it. Valid for 825 days (Apple's limit). The command line does the same: <code>npm run admin -- server-cert --host mqtt.example.org --out DIR</code>.",
+    hosts: 'Host names',
+    hostsHint: 'For example mqtt.example.org, separated by spaces or commas',
+    ips: 'IP addresses',
+    ipsHint: 'For example 192.0.2.10',
+    issueServer: 'Issue server certificate',
+    issuedServer: 'Issued server certificates',
+    columns: { names: 'Names', serial: 'Serial', expires: 'Expires', status: 'Status' },
+    reason: 'Reason',
+    revoke: 'Revoke',
+    revoked: 'revoked',
+    controlConnection: 'Control connection to',
+    since: 'since',
+    lastError: 'Last error',
+    accountsHtml:
+      'Each person with an active certificate has a dynamic-security client (certificate only, no password) and a role <code>owntracks-enroll-&lt;username&gt;</code> that publishes and reads <code>owntracks/&lt;username&gt;/#</code>, and belongs to the group <code>owntracks-people</code> (may subscribe to <code>owntracks/#</code>, receives nothing of others); each <a href="/groups">sharing group</a> is a group <code>share-&lt;id&gt;</code> whose role lets its members receive each other\'s topics. The portal changes only what it created. After a revocation it checks that the broker refuses a certificate revoked in the same CRL (at',
+    accountsAfter: "), then disconnects the person's devices; the others reconnect at once.",
+    pendingKicks: (usernames: string, since: string) =>
+      `Waiting to disconnect revoked devices of: ${usernames} (queued since ${since}). They are disconnected once the link is up and the broker uses the new CRL.`,
+    unmanaged: 'Broker accounts the portal does not manage',
+    unmanagedHint: "No certificate is issued for these usernames: it would get the account's rights.",
+    conflict: '(a person with certificates has this name: resolve it on the broker)',
+    lastReconcile: 'Last reconcile',
+    failed: (error: string) => `failed: ${error}`,
+    noChange: 'no change',
+    changes: (n: number) => `${n} change(s)`,
+    notYet: 'Not yet: the portal reconciles each time the link connects.',
+    recentKicks: 'Recent disconnections',
+    kickColumns: { person: 'Person', queued: 'Queued', done: 'Done', outcome: 'Outcome' },
+    waiting: 'waiting',
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
