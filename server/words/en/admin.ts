@@ -280,6 +280,44 @@ export const admin = {
     waiting: 'waiting',
   },
 
+  audit: {
+    title: 'Audit log',
+    actor: 'Actor',
+    actorPlaceholder: 'admin name, system, cli',
+    action: 'Action',
+    all: 'all',
+    apply: 'Apply',
+    noMatch: 'No entries match.',
+    columns: {
+      when: 'When',
+      actor: 'Actor',
+      action: 'Action',
+      subject: 'Subject',
+      outcome: 'Outcome',
+      detail: 'Detail',
+      from: 'From',
+    },
+    pages: 'Pages',
+    newest: 'Newest',
+    older: 'Older',
+  },
+
+  outbox: {
+    title: 'Outbox',
+    noSmtpHtml:
+      'No SMTP server is configured (<code>SMTP_URL</code>), so mail is written here as <code>.eml</code> files. Download one and open it in a mail program to forward it.',
+    smtp: 'Mail goes out through the SMTP server. Messages written before it was configured stay listed here.',
+    holds:
+      "A message holds the person's bundle (their private key, protected by the passphrase shown once at issue). It is removed when its certificate is revoked or replaced, and",
+    retentionHtml:
+      'days after it was written (<code>OUTBOX_RETENTION_DAYS</code>); to send a certificate again after that, use Replace on its page.',
+    empty: 'The outbox is empty.',
+    columns: { to: 'To', certificate: 'Certificate', written: 'Written', delivery: 'Delivery', actions: 'Actions' },
+    earlierVersion: 'written by an earlier version',
+    download: 'Download',
+    theMessageTo: (to: string) => `the message to ${to}`,
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
