@@ -318,6 +318,35 @@ export const admin = {
     theMessageTo: (to: string) => `the message to ${to}`,
   },
 
+  backups: {
+    title: 'Backups',
+    introHtml:
+      "A backup holds the database, <code>ca.crt</code> and <code>ca.key</code>: with it, a new machine takes over and no phone has to be enrolled again. Keep copies somewhere other than this machine, and safe: whoever has one can run this portal's CA. It holds no sign-in (no sessions, no cookie secret): admins sign in again after a restore. Downloading an archive asks for your password again.",
+    offHtml:
+      'Scheduled backups are off. Set <code>BACKUP_DIR</code> to turn them on (daily by default), or run <code>npm run admin -- backup --out FILE</code>.',
+    folder: 'Folder',
+    schedule: 'Schedule',
+    every: (hours: number, keep: number) => `every ${hours} hours, the newest ${keep} kept`,
+    lastBackup: 'Last backup',
+    noneYet: 'none yet',
+    failed: 'failed',
+    backUpNow: 'Back up now',
+    columns: { archive: 'Archive', written: 'Written', size: 'Size' },
+    written: (file: string | undefined, kib: number) => `Backup ${file} written (${kib} KiB).`,
+    runFailed: (error: string | undefined) => `The backup failed: ${error}`,
+  },
+
+  backupDownload: {
+    title: 'Download a backup',
+    archive: 'The archive',
+    holds:
+      "holds the CA key and every admin's password hash: whoever has it can run this portal's CA. Enter your password to download it, and keep the file somewhere safe.",
+    password: 'Password',
+    wrongPassword: 'The password is wrong.',
+    download: 'Download backup',
+    back: 'Back to Backups',
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
