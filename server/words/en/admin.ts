@@ -347,6 +347,29 @@ export const admin = {
     back: 'Back to Backups',
   },
 
+  invitations: {
+    columns: {
+      username: 'Username',
+      device: 'Device',
+      how: 'How',
+      created: 'Created',
+      expires: 'Expires',
+      status: 'Status',
+    },
+    person: 'Person',
+    device: 'Device',
+    how: 'How',
+    qr: 'QR code',
+    qrOnScreen: 'QR code on screen',
+    mailedLink: 'mailed link',
+    created: 'Created',
+    by: 'by',
+    expires: 'Expires',
+    wrongCodes: 'Wrong codes',
+    certificate: 'Certificate',
+    details: 'details',
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
