@@ -370,6 +370,51 @@ export const admin = {
     details: 'details',
   },
 
+  login: {
+    title: 'Sign in',
+    proxyCannot: 'Signing in cannot work yet.',
+    proxyWhy:
+      "This portal's address is https, but this page came through a proxy it does not trust, so the request looks like plain HTTP and the portal does not set its secure sign-in cookie.",
+    add: 'Add',
+    oneProxy: '(one proxy in front) or',
+    thisProxyHtml:
+      "(this proxy's address) to the portal's environment and restart it. The proxy must send <code>X-Forwarded-Proto</code> and append to <code>X-Forwarded-For</code>.",
+    username: 'Username',
+    password: 'Password',
+    submit: 'Sign in',
+    enterUsername: 'Enter your username',
+    enterPassword: 'Enter your password',
+    tooLong: 'Too long',
+    invalid: 'Username or password is wrong.',
+    backoff: (seconds: number) => `Too many failed attempts for this account. Wait ${seconds} seconds and try again.`,
+    checking: 'A sign-in for this account is already being checked. Try again in a moment.',
+    overloadedAddress: (seconds: number) =>
+      `A sign-in from your address is already waiting. Try again in ${seconds} seconds.`,
+    overloadedServer: (seconds: number) =>
+      `Too many sign-ins are being checked right now. Try again in ${seconds} seconds.`,
+    expired: 'Your session ended. Sign in again.',
+    signedOut: 'You are signed out.',
+    created: 'The first admin was created. Sign in to continue.',
+  },
+
+  setup: {
+    title: 'Create the first admin',
+    intro:
+      'This portal has no admin yet. The account you create here can issue and revoke certificates. This link works once.',
+    username: 'Username',
+    password: 'Password',
+    passwordHint: 'At least 12 characters.',
+    confirm: 'Confirm password',
+    submit: 'Create admin',
+    mismatch: 'The passwords do not match',
+    goneTitle: 'Setup link not valid',
+    gone: 'This setup link was used already or is not valid. Sign in, or restart the portal to print a new link if no admin exists.',
+  },
+
+  error: {
+    start: 'Go to the start page',
+  },
+
   mailFailed: {
     title: 'The mail could not be sent',
     theMailTo: 'The mail to',
