@@ -1,7 +1,7 @@
 // Issue 15, "Words in one place": a view holds markup and catalog look-ups, not English. This test
-// strips eta code (keeping the text it quotes), HTML tags and whitespace from each view, mail templates
-// included, and fails when prose is left, so a page
-// that grows literal text is caught before a translation has to hunt for it.
+// strips eta code (keeping the text it quotes), HTML tags and whitespace from each view, mail
+// templates included, and fails when prose is left, so a page that grows literal text is caught
+// before a translation has to hunt for it.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,8 +20,8 @@ const ALLOWED = new Set<string>([
 function proseIn(source: string): string[] {
   const withoutComments = source.replace(/<%\/\*[\s\S]*?\*\/-?%>/g, ' ');
   // Quoted text inside eta code (a label or hint passed to a partial) counts as well.
-  const quoted = (withoutComments.match(/<%[\s\S]*?%>/g) ?? []).flatMap(
-    (code) => code.match(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`/g) ?? [],
+  const quoted = (withoutComments.match(/<%[\s\S]*?%>/g) ?? []).flatMap((code) =>
+    (code.match(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`/g) ?? []).map((literal) => literal.slice(1, -1)),
   );
   const text = [withoutComments.replace(/<%[\s\S]*?%>/g, ' '), ...quoted]
     .join('\n')
