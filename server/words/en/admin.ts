@@ -103,6 +103,18 @@ export const admin = {
     history: 'History',
     noEntries: 'No entries.',
     columns: { when: 'When', who: 'Who', what: 'What', outcome: 'Outcome', detail: 'Detail' },
+    // The page's messages (server/web/routes/certificates.ts).
+    pageTitle: (username: string) => `Certificate of ${username}`,
+    alreadyRevoked: 'This certificate was already revoked.',
+    revokedNotice: 'Certificate revoked.',
+    replaceOutlivesCa: (daysLeft: number) =>
+      `The CA expires in ${daysLeft} days: no new certificate can be issued under it.`,
+    replaceInvalid: (issues: string) => `No new certificate was issued: ${issues}`,
+    replaceEmailDiffers: (username: string, current: string) =>
+      `No new certificate was issued: ${username} is now registered with ${current}.`,
+    replaceDeviceTaken: (username: string, device: string, serial: string) =>
+      `No new certificate was issued: ${username} has another active certificate for ${device} (serial ${serial}).`,
+    replaceNotActive: 'Only an active certificate can be replaced.',
   },
 
   certificateNew: {
@@ -150,6 +162,23 @@ export const admin = {
       'No SMTP server is configured: the mail is written to the <a href="/outbox">outbox</a> for you to forward.',
     smtp: 'The mail is sent through the configured SMTP server.',
     submit: 'Issue certificate',
+    // The form's messages (server/web/routes/issue.ts).
+    chooseKeySize: 'Choose a key size',
+    chooseFormat: 'Choose a bundle format',
+    choosePassphraseMode: 'Choose how to set the passphrase',
+    passphraseTooLong: 'Use at most 256 characters',
+    chooseDelivery: 'Choose a delivery',
+    deviceInvited: (username: string) =>
+      `${username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`,
+    deviceTaken: (username: string) =>
+      `${username} already has an active certificate for this device: replace or revoke it first.`,
+    deviceTakenSerial: (username: string, device: string, serial: string) =>
+      `${username} already has an active certificate for ${device} (serial ${serial}). One device has one certificate: replace it, or choose another device name.`,
+    linkMailFailed: (error: string) => `The pickup link could not be mailed (${error}); the invitation was cancelled.`,
+    outlivesCa: (daysLeft: number, expires: string) =>
+      `The CA expires in ${daysLeft} days (${expires}): choose at most ${daysLeft}`,
+    emailDiffers: (username: string, current: string) =>
+      `${username} is registered with ${current}. To send this certificate to the new address and keep it for ${username}, tick “Change the address”.`,
   },
 
   certificateIssued: {
