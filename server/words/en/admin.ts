@@ -307,6 +307,8 @@ export const admin = {
     recentKicks: 'Recent disconnections',
     kickColumns: { person: 'Person', queued: 'Queued', done: 'Done', outcome: 'Outcome' },
     waiting: 'waiting',
+    notActive: 'That server certificate is not active.',
+    serverRevoked: 'Server certificate revoked.',
   },
 
   audit: {
@@ -397,6 +399,16 @@ export const admin = {
     wrongCodes: 'Wrong codes',
     certificate: 'Certificate',
     details: 'details',
+    // The routes' titles and messages (server/web/routes/invitations.ts).
+    listTitle: 'Pickup invitations',
+    linkCreated: 'Pickup link created',
+    titleFor: (username: string) => `Pickup invitation for ${username}`,
+    alreadyPickedUp: 'This invitation was already picked up: issue a new one instead.',
+    deviceTaken: 'This device now has another open invitation or an active certificate.',
+    mailFailed: (error: string) => `The new link could not be mailed (${error}); the invitation was cancelled.`,
+    noNewLink: 'No new link was made.',
+    cancelled: 'Invitation cancelled: its link no longer works.',
+    notOpen: 'Only an open invitation can be cancelled.',
   },
 
   login: {
