@@ -5,6 +5,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { wordsFor } from '../../words/index.js';
 
 /** Route config for the sign-in style forms: 10 attempts a minute from one address. */
 export const signInRateLimit = { rateLimit: { max: 10, timeWindow: 60_000 } };
@@ -47,7 +48,7 @@ export default fp<RateLimitOptions>(
         statusCode: 429,
         code: 'RATE_LIMITED',
         error: 'Too Many Requests',
-        message: `Too many attempts from your address. Wait ${context.after} and try again.`,
+        message: wordsFor().admin.error.rateLimited(context.after),
       }),
     });
 

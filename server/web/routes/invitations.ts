@@ -20,7 +20,10 @@ const invitationRoutes: FastifyPluginAsyncZod<{
   pickupTickets: OneTimeSecrets<PickupTicket>;
 }> = async (app, { enrollment, pickupTickets }) => {
   app.get('/invitations', async (_request, reply) =>
-    reply.page('invitations/list', { title: words.listTitle, invitations: enrollment.invitations.list() }),
+    reply.page('invitations/list', {
+      title: wordsFor().pickup.admin.listTitle,
+      invitations: enrollment.invitations.list(),
+    }),
   );
 
   app.get(

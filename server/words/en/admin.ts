@@ -400,7 +400,6 @@ export const admin = {
     certificate: 'Certificate',
     details: 'details',
     // The routes' titles and messages (server/web/routes/invitations.ts).
-    listTitle: 'Pickup invitations',
     linkCreated: 'Pickup link created',
     titleFor: (username: string) => `Pickup invitation for ${username}`,
     alreadyPickedUp: 'This invitation was already picked up: issue a new one instead.',
@@ -454,6 +453,30 @@ export const admin = {
 
   error: {
     start: 'Go to the start page',
+    // The error pages' titles and messages (server/web/plugins/errors.ts, rate-limit.ts).
+    csrf: 'This form expired or did not come from this portal. Go back, reload the page and try again.',
+    tooLarge: 'What you sent is too large.',
+    server: 'Something went wrong on our side. The details are in the portal’s log.',
+    bad: 'The request could not be handled.',
+    tooManyRequests: 'Too many requests',
+    tooManyAttempts: 'Too many attempts',
+    notAllowed: 'Not allowed',
+    serverError: 'Server error',
+    badRequest: 'Bad request',
+    notFoundTitle: 'Page not found',
+    notFound: 'There is no page at this address.',
+    rateLimited: (after: string) => `Too many attempts from your address. Wait ${after} and try again.`,
+  },
+
+  /** What the admin is told after a change that republishes the CRL (server/web/presenters.ts). */
+  publication: {
+    reloaded: (message: string) => `The broker was asked to re-read the CRL (${message}).`,
+    reloadFailed: (message: string) =>
+      `The broker reload command failed (${message}). The broker still uses the old CRL: reload or restart it by hand.`,
+    failed: (error: string) =>
+      `The CRL could not be published (${error}). The portal retries on its own; until it succeeds the broker still accepts this certificate. The Broker page shows the state.`,
+    published: (done: string, crlNumber: string, entries: number) =>
+      `${done} CRL ${crlNumber} published with ${entries} ${entries === 1 ? 'entry' : 'entries'}.`,
   },
 
   mailFailed: {
