@@ -64,10 +64,7 @@ export default fp<RateLimitOptions>(
       const limit = await (pickup ? pickupAddressLimit : anonymousLimit)(request);
       if (!limit.isAllowed && limit.isExceeded) {
         const wait = limit.ttlInSeconds;
-        throw new RateLimited(
-          `Too many requests from your address. Wait ${wait} second${wait === 1 ? '' : 's'} and try again.`,
-          { 'retry-after': String(wait) },
-        );
+        throw new RateLimited(wordsFor().admin.error.anonymousLimited(wait), { 'retry-after': String(wait) });
       }
     });
   },

@@ -465,6 +465,8 @@ export const admin = {
     badRequest: 'Bad request',
     notFoundTitle: 'Page not found',
     notFound: 'There is no page at this address.',
+    anonymousLimited: (wait: number) =>
+      `Too many requests from your address. Wait ${wait} second${wait === 1 ? '' : 's'} and try again.`,
     rateLimited: (after: string) => `Too many attempts from your address. Wait ${after} and try again.`,
   },
 
