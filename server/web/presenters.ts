@@ -22,10 +22,10 @@ export function relativeTime(date: Date | string, now: Date): string {
 function describeReload(reload: ReloadOutcome | undefined): { ok: boolean; message: string } | undefined {
   if (!reload) return undefined;
   return reload.ok
-    ? { ok: true, message: `The broker was asked to re-read the CRL (${reload.message}).` }
+    ? { ok: true, message: wordsFor().admin.publication.reloaded(reload.message) }
     : {
         ok: false,
-        message: `The broker reload command failed (${reload.message}). The broker still uses the old CRL: reload or restart it by hand.`,
+        message: wordsFor().admin.publication.reloadFailed(reload.message),
       };
 }
 
@@ -45,14 +45,14 @@ export function describePublication(done: string, result: PublicationResult): No
       { kind: 'success', message: done },
       {
         kind: 'error',
-        message: `The CRL could not be published (${result.error}). The portal retries on its own; until it succeeds the broker still accepts this certificate. The Broker page shows the state.`,
+        message: wordsFor().admin.publication.failed(result.error),
       },
     ];
   const { publication } = result;
   const notices: Notice[] = [
     {
       kind: 'success',
-      message: `${done} CRL ${publication.crlNumber} published with ${publication.entries} ${publication.entries === 1 ? 'entry' : 'entries'}.`,
+      message: wordsFor().admin.publication.published(done, String(publication.crlNumber), publication.entries),
     },
   ];
   const reload = describeReload(publication.reload);

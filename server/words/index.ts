@@ -2,6 +2,7 @@
 // their words from here, so a translation is one more catalog beside `en`, and the setup steps the
 // mail gives and the steps the pickup pages give come from the same source (`steps`).
 // The catalog depends on nothing of ours: pages, mail and use cases may all read it.
+import { admin } from './en/admin.js';
 import { broker } from './en/broker.js';
 import { groups } from './en/groups.js';
 import { mail } from './en/mail.js';
@@ -10,7 +11,7 @@ import { pickup } from './en/pickup.js';
 import { presence } from './en/presence.js';
 import { steps } from './en/steps.js';
 
-export const en = { steps, mail, pages, pickup, broker, presence, groups } as const;
+export const en = { steps, mail, pages, pickup, broker, presence, groups, admin } as const;
 
 export type Words = typeof en;
 

@@ -1,15 +1,18 @@
 // One error handler: a page that explains, never a stack trace; and a proper 404 page.
 import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().admin.error;
 
 function messageFor(error: FastifyError, status: number): string {
   if (status === 403 && error.code?.startsWith('FST_CSRF')) {
-    return 'This form expired or did not come from this portal. Go back, reload the page and try again.';
+    return words.csrf;
   }
   if (status === 429) return error.message;
-  if (status === 413) return 'What you sent is too large.';
-  if (status >= 500) return 'Something went wrong on our side. The details are in the portal’s log.';
-  return 'The request could not be handled.';
+  if (status === 413) return words.tooLarge;
+  if (status >= 500) return words.server;
+  return words.bad;
 }
 
 export default fp(
@@ -22,13 +25,13 @@ export default fp(
       const title =
         status === 429
           ? error.code === 'ANONYMOUS_RATE_LIMITED'
-            ? 'Too many requests'
-            : 'Too many attempts'
+            ? words.tooManyRequests
+            : words.tooManyAttempts
           : status === 403
-            ? 'Not allowed'
+            ? words.notAllowed
             : status >= 500
-              ? 'Server error'
-              : 'Bad request';
+              ? words.serverError
+              : words.badRequest;
       try {
         return await reply.status(status).page('error', { title, status, message: messageFor(error, status) });
       } catch (renderError) {
@@ -39,9 +42,9 @@ export default fp(
 
     app.setNotFoundHandler(async (_request, reply) =>
       reply.status(404).page('error', {
-        title: 'Page not found',
+        title: words.notFoundTitle,
         status: 404,
-        message: 'There is no page at this address.',
+        message: words.notFound,
       }),
     );
   },

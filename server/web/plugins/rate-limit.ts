@@ -5,6 +5,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { wordsFor } from '../../words/index.js';
 
 /** Route config for the sign-in style forms: 10 attempts a minute from one address. */
 export const signInRateLimit = { rateLimit: { max: 10, timeWindow: 60_000 } };
@@ -47,7 +48,7 @@ export default fp<RateLimitOptions>(
         statusCode: 429,
         code: 'RATE_LIMITED',
         error: 'Too Many Requests',
-        message: `Too many attempts from your address. Wait ${context.after} and try again.`,
+        message: wordsFor().admin.error.rateLimited(context.after),
       }),
     });
 
@@ -63,10 +64,7 @@ export default fp<RateLimitOptions>(
       const limit = await (pickup ? pickupAddressLimit : anonymousLimit)(request);
       if (!limit.isAllowed && limit.isExceeded) {
         const wait = limit.ttlInSeconds;
-        throw new RateLimited(
-          `Too many requests from your address. Wait ${wait} second${wait === 1 ? '' : 's'} and try again.`,
-          { 'retry-after': String(wait) },
-        );
+        throw new RateLimited(wordsFor().admin.error.anonymousLimited(wait), { 'retry-after': String(wait) });
       }
     });
   },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { Services } from '../../services.js';
+import { wordsFor } from '../../words/index.js';
 
 const PAGE_SIZE = 100;
 
@@ -31,7 +32,7 @@ const auditRoutes: FastifyPluginAsyncZod<{
       });
       const filters = { actor, action };
       return reply.page('audit', {
-        title: 'Audit log',
+        title: wordsFor().admin.audit.title,
         rows: page.rows,
         subjects: enrollment.auditSubjects(page.rows.map((row) => row.subject)),
         actions: audit.actions(),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
 import { BACKUP_FILE, type BackupScheduler } from '../../backup/scheduler.js';
+import { wordsFor } from '../../words/index.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
 const archiveParams = z.object({ name: z.string().regex(BACKUP_FILE) });
@@ -15,7 +16,7 @@ const backupRoutes: FastifyPluginAsyncZod<{
 }> = async (app, { backups, accounts }) => {
   app.get('/backups', async (_request, reply) =>
     reply.page('backups', {
-      title: 'Backups',
+      title: wordsFor().admin.backups.title,
       schedule: backups?.schedule,
       last: backups?.last,
       files: backups?.files() ?? [],
@@ -26,14 +27,14 @@ const backupRoutes: FastifyPluginAsyncZod<{
     if (!backups) return reply.callNotFound();
     const last = await backups.run(request.session.admin!);
     if (last.outcome === 'success')
-      request.flash('success', `Backup ${last.file} written (${Math.ceil((last.size ?? 0) / 1024)} KiB).`);
-    else request.flash('error', `The backup failed: ${last.error}`);
+      request.flash('success', wordsFor().admin.backups.written(last.file, Math.ceil((last.size ?? 0) / 1024)));
+    else request.flash('error', wordsFor().admin.backups.runFailed(last.error));
     return reply.redirect('/backups', 303);
   });
 
   const exists = (name: string) => backups?.files().some((file) => file.name === name) ?? false;
   const form = (name: string, error?: string) => ({
-    title: 'Download a backup',
+    title: wordsFor().admin.backupDownload.title,
     name,
     errors: error ? { form: error } : {},
   });
@@ -57,7 +58,8 @@ const backupRoutes: FastifyPluginAsyncZod<{
         subject: `backup:${name}`,
         ip: request.ip,
       });
-      if (!confirmed.ok) return reply.status(401).page('backup-download', form(name, 'The password is wrong.'));
+      if (!confirmed.ok)
+        return reply.status(401).page('backup-download', form(name, wordsFor().admin.backupDownload.wrongPassword));
       const archive = backups?.open(name);
       if (!archive) return reply.callNotFound();
       return reply

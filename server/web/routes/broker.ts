@@ -43,7 +43,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
   const render = (extra: { values?: { hosts: string; ips: string }; errors?: FieldErrors; issued?: unknown } = {}) => {
     const setup = enrollment.setup();
     return {
-      title: 'Broker',
+      title: wordsFor().admin.broker.title,
       dataDir: setup.dataDir,
       mqttPort: setup.mqttPort,
       mosquittoConf: mosquittoConf(setup),
@@ -85,9 +85,9 @@ const brokerRoutes: FastifyPluginAsyncZod<{
         name: request.session.admin!,
         ip: request.ip,
       });
-      if (!outcome.ok) request.flash('warning', 'That server certificate is not active.');
+      if (!outcome.ok) request.flash('warning', wordsFor().admin.broker.notActive);
       else
-        for (const notice of describePublication('Server certificate revoked.', outcome.publication))
+        for (const notice of describePublication(wordsFor().admin.broker.serverRevoked, outcome.publication))
           request.flash(notice.kind, notice.message);
       return reply.redirect('/broker', 303);
     },

@@ -10,6 +10,7 @@ import { describeKick, describePublication } from '../presenters.js';
 import { wordsFor } from '../../words/index.js';
 
 const words = wordsFor().pages;
+const admin = wordsFor().admin;
 
 const PAGE_SIZE = 50;
 
@@ -84,7 +85,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     const firstUrl = query.after ? `/certificates?${new URLSearchParams(filters)}` : undefined;
     const setup = enrollment.setup();
     return reply.page('certificates/list', {
-      title: 'Certificates',
+      title: admin.certificateList.title,
       rows: page.rows,
       deviceCollisions: enrollment.deviceCollisions(),
       filters,
@@ -103,7 +104,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     const detail = enrollment.detail(id);
     if (!detail) return undefined;
     return {
-      title: `Certificate of ${detail.certificate.username}`,
+      title: admin.certificateDetail.pageTitle(detail.certificate.username),
       ...detail,
       reasons: enrollment.revocationReasons(),
       invitation: enrollment.invitations.forCertificate(id),
@@ -145,7 +146,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         reason: reason.data,
         reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
         explanation: words.confirm.revokeExplanation,
-        button: 'Revoke certificate',
+        button: admin.certificateDetail.revokeButton,
         buttonClass: 'danger',
       });
     },
@@ -168,7 +169,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         reason: reason.data,
         reasonLabel: words.confirm.replaceReasons[reason.data],
         explanation: words.confirm.replaceExplanation(certificate.email, reason.data === 'keyCompromise', outbox),
-        button: 'Replace certificate',
+        button: admin.certificateDetail.replaceButton,
         buttonClass: 'primary',
       });
     },
@@ -190,9 +191,9 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         ip: request.ip,
       });
       if (!outcome.ok) {
-        request.flash('warning', 'This certificate was already revoked.');
+        request.flash('warning', admin.certificateDetail.alreadyRevoked);
       } else {
-        for (const notice of describePublication('Certificate revoked.', outcome.publication))
+        for (const notice of describePublication(admin.certificateDetail.revokedNotice, outcome.publication))
           request.flash(notice.kind, notice.message);
         const kick = describeKick(outcome.kick);
         if (kick) request.flash(kick.kind, kick.message);
@@ -259,14 +260,14 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     request.flash(
       'warning',
       outcome.reason === 'outlives-ca'
-        ? `The CA expires in ${outcome.caDaysLeft} days: no new certificate can be issued under it.`
+        ? admin.certificateDetail.replaceOutlivesCa(outcome.caDaysLeft)
         : outcome.reason === 'invalid'
-          ? `No new certificate was issued: ${Object.values(outcome.issues).join('; ')}`
+          ? admin.certificateDetail.replaceInvalid(Object.values(outcome.issues).join('; '))
           : outcome.reason === 'email-differs'
-            ? `No new certificate was issued: ${old.username} is now registered with ${outcome.currentEmail}.`
+            ? admin.certificateDetail.replaceEmailDiffers(old.username, outcome.currentEmail)
             : outcome.reason === 'device-taken'
-              ? `No new certificate was issued: ${old.username} has another active certificate for ${outcome.device} (serial ${outcome.existing.serial}).`
-              : 'Only an active certificate can be replaced.',
+              ? admin.certificateDetail.replaceDeviceTaken(old.username, outcome.device, outcome.existing.serial)
+              : admin.certificateDetail.replaceNotActive,
     );
     return reply.redirect(`/certificates/${request.params.id}`, 303);
   });
@@ -277,7 +278,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       const failure = replaceFailures.peek(request.query.ticket);
       if (failure?.certificateId !== request.params.id)
         return reply.redirect(`/certificates/${request.params.id}`, 303);
-      return reply.page('certificates/mail-failed', { title: 'The mail could not be sent', ...failure, oldKept: true });
+      return reply.page('certificates/mail-failed', { title: admin.mailFailed.title, ...failure, oldKept: true });
     },
   );
 };

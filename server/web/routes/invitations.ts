@@ -6,6 +6,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { OneTimeSecrets } from '../one-time-secrets.js';
 import type { PickupTicket } from '../held-bundles.js';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().admin.invitations;
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
@@ -17,7 +20,10 @@ const invitationRoutes: FastifyPluginAsyncZod<{
   pickupTickets: OneTimeSecrets<PickupTicket>;
 }> = async (app, { enrollment, pickupTickets }) => {
   app.get('/invitations', async (_request, reply) =>
-    reply.page('invitations/list', { title: 'Pickup invitations', invitations: enrollment.invitations.list() }),
+    reply.page('invitations/list', {
+      title: wordsFor().pickup.admin.listTitle,
+      invitations: enrollment.invitations.list(),
+    }),
   );
 
   app.get(
@@ -32,7 +38,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
       // scanned, nothing needs typing. The link's text, for those who cannot scan, does not.
       const qrTarget = fresh && invitation.kind === 'qr' ? `${fresh.url}#code=${fresh.code}` : undefined;
       return reply.page('invitations/detail', {
-        title: fresh ? 'Pickup link created' : `Pickup invitation for ${invitation.username}`,
+        title: fresh ? words.linkCreated : words.titleFor(invitation.username),
         invitation,
         fresh,
         qr: qrTarget && (await qrSvg(qrTarget)),
@@ -58,12 +64,12 @@ const invitationRoutes: FastifyPluginAsyncZod<{
     request.flash(
       'warning',
       outcome.reason === 'redeemed'
-        ? 'This invitation was already picked up: issue a new one instead.'
+        ? words.alreadyPickedUp
         : outcome.reason === 'device-taken'
-          ? 'This device now has another open invitation or an active certificate.'
+          ? words.deviceTaken
           : outcome.reason === 'mail-failed'
-            ? `The new link could not be mailed (${outcome.mailError}); the invitation was cancelled.`
-            : 'No new link was made.',
+            ? words.mailFailed(outcome.mailError)
+            : words.noNewLink,
     );
     return reply.redirect(`/invitations/${request.params.id}`, 303);
   });
@@ -71,10 +77,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
   app.post('/invitations/:id/cancel', { schema: { params: idParams } }, async (request, reply) => {
     const outcome = enrollment.invitations.cancel(request.params.id, { name: request.session.admin!, ip: request.ip });
     if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
-    request.flash(
-      outcome.ok ? 'success' : 'warning',
-      outcome.ok ? 'Invitation cancelled: its link no longer works.' : 'Only an open invitation can be cancelled.',
-    );
+    request.flash(outcome.ok ? 'success' : 'warning', outcome.ok ? words.cancelled : words.notOpen);
     return reply.redirect(`/invitations/${request.params.id}`, 303);
   });
 };

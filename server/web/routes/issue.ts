@@ -18,6 +18,9 @@ import {
 import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
 import { ADMIN_DOWNLOAD_MS, type HeldBundles, type PickupTicket } from '../held-bundles.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().admin;
 
 /** The issue form: the enrollment rules, plus the form's own fields (passphrase mode, the tick). */
 const issueBody = z
@@ -27,15 +30,19 @@ const issueBody = z
     device: deviceSchema.default(''),
     days: daysSchema,
     keyBits: z
-      .enum(CLIENT_KEY_SIZES.map(String) as [string, ...string[]], { error: 'Choose a key size' })
+      .enum(CLIENT_KEY_SIZES.map(String) as [string, ...string[]], { error: words.certificateNew.chooseKeySize })
       .default('2048')
       .transform(Number),
-    format: z.enum(BUNDLE_FORMATS, { error: 'Choose a bundle format' }).default('compatible'),
-    passphraseMode: z.enum(['generate', 'custom'], { error: 'Choose how to set the passphrase' }).default('generate'),
-    passphrase: z.string().max(256, 'Use at most 256 characters').default(''),
+    format: z.enum(BUNDLE_FORMATS, { error: words.certificateNew.chooseFormat }).default('compatible'),
+    passphraseMode: z
+      .enum(['generate', 'custom'], {
+        error: words.certificateNew.choosePassphraseMode,
+      })
+      .default('generate'),
+    passphrase: z.string().max(256, words.certificateNew.passphraseTooLong).default(''),
     changeEmail: z.literal('yes').optional(),
     // Mail the bundle (today's path), mail a pickup link, or show a pickup QR code.
-    delivery: z.enum(['bundle', 'link', 'qr'], { error: 'Choose a delivery' }).default('bundle'),
+    delivery: z.enum(['bundle', 'link', 'qr'], { error: words.certificateNew.chooseDelivery }).default('bundle'),
   })
   .superRefine((body, ctx) => {
     if (body.passphraseMode !== 'custom') return;
@@ -81,7 +88,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
     const username = usernameSchema.safeParse(values.username ?? '');
     const existing = username.success ? enrollment.person(username.data) : undefined;
     return reply.page('certificates/new', {
-      title: 'Issue a certificate',
+      title: words.certificateNew.title,
       nav: '/certificates/new', // the form answered at POST /certificates is still the Issue page
       // A typed passphrase is never echoed back; a choice left out falls back to its default.
       values: {
@@ -173,12 +180,12 @@ const issueRoutes: FastifyPluginAsyncZod<{
           return renderForm(reply.status(409), values, {
             device:
               invited.by === 'invitation'
-                ? `${body.username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`
-                : `${body.username} already has an active certificate for this device: replace or revoke it first.`,
+                ? words.certificateNew.deviceInvited(body.username)
+                : words.certificateNew.deviceTaken(body.username),
           });
         if (invited.reason === 'mail-failed')
           return renderForm(reply.status(502), values, {
-            email: `The pickup link could not be mailed (${invited.mailError}); the invitation was cancelled.`,
+            email: words.certificateNew.linkMailFailed(invited.mailError),
           });
         return issueFailure(reply, values, body, invited);
       }
@@ -205,14 +212,14 @@ const issueRoutes: FastifyPluginAsyncZod<{
       }
       if (outcome.reason === 'device-invited')
         return renderForm(reply.status(409), values, {
-          device: `${body.username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`,
+          device: words.certificateNew.deviceInvited(body.username),
         });
       if (outcome.reason === 'device-taken')
         return renderForm(
           reply.status(409),
           values,
           {
-            device: `${body.username} already has an active certificate for ${outcome.device} (serial ${outcome.existing.serial}). One device has one certificate: replace it, or choose another device name.`,
+            device: words.certificateNew.deviceTakenSerial(body.username, outcome.device, outcome.existing.serial),
           },
           { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
         );
@@ -230,7 +237,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       const failure = mailFailures.peek(request.query.ticket);
       if (!failure) return reply.redirect('/certificates/new', 303);
-      return reply.page('certificates/mail-failed', { title: 'The mail could not be sent', ...failure });
+      return reply.page('certificates/mail-failed', { title: words.mailFailed.title, ...failure });
     },
   );
 
@@ -247,7 +254,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
     if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
     if (outcome.reason === 'outlives-ca') {
       return renderForm(reply.status(400), values, {
-        days: `The CA expires in ${outcome.caDaysLeft} days (${outcome.caExpires.toISOString().slice(0, 10)}): choose at most ${outcome.caDaysLeft}`,
+        days: words.certificateNew.outlivesCa(outcome.caDaysLeft, outcome.caExpires.toISOString().slice(0, 10)),
       });
     }
     if (outcome.reason === 'email-differs') {
@@ -255,7 +262,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
         reply.status(409),
         values,
         {
-          email: `${body.username} is registered with ${outcome.currentEmail}. To send this certificate to the new address and keep it for ${body.username}, tick “Change the address”.`,
+          email: words.certificateNew.emailDiffers(body.username, outcome.currentEmail),
         },
         { offerEmailChange: true },
       );
@@ -283,7 +290,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
       const held = bundles.get(request.query.download, certificate.id);
       const names = bundleFileNames(certificate.username, certificate.device);
       return reply.page('certificates/issued', {
-        title: 'Certificate issued',
+        title: words.certificateIssued.title,
         certificate,
         passphrase,
         brokerAddress: enrollment.brokerAddress(),

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
+import { wordsFor } from '../../words/index.js';
 
 const outboxRoutes: FastifyPluginAsyncZod<{ enrollment: Pick<Enrollment, 'outbox' | 'setup'> }> = async (
   app,
@@ -10,7 +11,7 @@ const outboxRoutes: FastifyPluginAsyncZod<{ enrollment: Pick<Enrollment, 'outbox
 ) => {
   app.get('/outbox', async (_request, reply) =>
     reply.page('outbox', {
-      title: 'Outbox',
+      title: wordsFor().admin.outbox.title,
       messages: enrollment.outbox.list(),
       retentionDays: enrollment.outbox.retentionDays,
       smtp: enrollment.setup().smtp,

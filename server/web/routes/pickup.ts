@@ -10,6 +10,9 @@ import type { Enrollment } from '../../enroll/enrollment.js';
 import { PICKUP_HOLD_MS } from '../../enroll/pickup-rules.js';
 import { detectPlatform } from '../platform.js';
 import { qrSvg } from './invitations.js';
+import { wordsFor } from '../../words/index.js';
+
+const words = wordsFor().pickup;
 
 const PICKUP_COOKIE = 'enroll_pickup';
 const tokenParams = z.object({ token: z.string().max(64) });
@@ -48,7 +51,7 @@ const pickupRoutes: FastifyPluginAsyncZod<{
 
   /** One page for every link that cannot be redeemed: no hint which it was. */
   const unavailable = (reply: FastifyReply) =>
-    reply.status(404).page('pickup/unavailable', { title: 'This pickup link does not work', narrow: true });
+    reply.status(404).page('pickup/unavailable', { title: words.unavailable.title, narrow: true });
 
   const redeemPage = async (
     token: string,
@@ -62,7 +65,7 @@ const pickupRoutes: FastifyPluginAsyncZod<{
     const platform = detectPlatform(request.headers['user-agent'], os);
     const ownUrl = `${publicUrl}/pickup/${token}`;
     return reply.page('pickup/redeem', {
-      title: 'Pick up your OwnTracks certificate',
+      title: words.redeem.title,
       narrow: true,
       token,
       preview,
@@ -82,7 +85,7 @@ const pickupRoutes: FastifyPluginAsyncZod<{
   );
 
   app.get('/pickup/finished', async (_request, reply) =>
-    reply.page('pickup/finished', { title: 'All done', narrow: true }),
+    reply.page('pickup/finished', { title: words.guide.finishedTitle, narrow: true }),
   );
 
   app.get(
@@ -100,7 +103,7 @@ const pickupRoutes: FastifyPluginAsyncZod<{
       if (!guide) return redeemPage(request.params.token, request, reply, request.query.os);
       const platform = detectPlatform(request.headers['user-agent'], request.query.os);
       return reply.page('pickup/guide', {
-        title: 'Set up OwnTracks',
+        title: words.guide.title,
         narrow: true,
         token: request.params.token,
         guide,

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
+import { wordsFor } from '../../words/index.js';
 import { formValue, type FieldErrors } from '../forms.js';
 
 const settingsRoutes: FastifyPluginAsyncZod<{
@@ -12,7 +13,7 @@ const settingsRoutes: FastifyPluginAsyncZod<{
   const render = (values?: { host: string; port: string }, errors: FieldErrors = {}) => {
     const address = enrollment.brokerAddress();
     return {
-      title: 'Settings',
+      title: wordsFor().admin.settings.title,
       address,
       values: values ?? { host: address.host ?? '', port: String(address.port) },
       errors,
@@ -28,7 +29,7 @@ const settingsRoutes: FastifyPluginAsyncZod<{
       const values = { host: formValue(request.body, 'host'), port: formValue(request.body, 'port') };
       const outcome = enrollment.setBrokerAddress(values, { name: request.session.admin!, ip: request.ip });
       if (outcome.ok) {
-        request.flash('success', `Broker address saved: ${outcome.address.host}, port ${outcome.address.port}.`);
+        request.flash('success', wordsFor().admin.settings.saved(outcome.address.host, outcome.address.port));
         return reply.redirect('/settings', 303);
       }
       if (outcome.reason === 'set-by-environment') return reply.status(409).page('settings', render());

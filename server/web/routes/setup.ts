@@ -3,8 +3,11 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
 import { adminPasswordSchema, adminUsernameSchema } from '../../accounts/admins.js';
+import { wordsFor } from '../../words/index.js';
 import { fieldErrors, formValue } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
+
+const words = wordsFor().admin.setup;
 
 const setupBody = z
   .object({
@@ -13,17 +16,16 @@ const setupBody = z
     password: adminPasswordSchema,
     confirm: z.string().max(1024),
   })
-  .refine((body) => body.password === body.confirm, { path: ['confirm'], message: 'The passwords do not match' });
+  .refine((body) => body.password === body.confirm, { path: ['confirm'], message: words.mismatch });
 
 const setupRoutes: FastifyPluginAsyncZod<{
   accounts: Pick<Accounts, 'setupLinkUsable' | 'createFirstAdmin'>;
 }> = async (app, { accounts }) => {
   const usable = accounts.setupLinkUsable;
   const gone = {
-    title: 'Setup link not valid',
+    title: words.goneTitle,
     status: 404,
-    message:
-      'This setup link was used already or is not valid. Sign in, or restart the portal to print a new link if no admin exists.',
+    message: words.gone,
   };
 
   app.get(
@@ -32,7 +34,7 @@ const setupRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       if (!usable(request.query.token)) return reply.status(404).page('error', gone);
       return reply.page('setup', {
-        title: 'Create the first admin',
+        title: words.title,
         values: { token: request.query.token, username: '' },
         errors: {},
       });
@@ -48,7 +50,7 @@ const setupRoutes: FastifyPluginAsyncZod<{
       if (request.validationError) {
         return reply
           .status(400)
-          .page('setup', { title: 'Create the first admin', values, errors: fieldErrors(request.validationError) });
+          .page('setup', { title: words.title, values, errors: fieldErrors(request.validationError) });
       }
       const created = await accounts.createFirstAdmin(
         { token: values.token, username: request.body.username, password: request.body.password },
@@ -56,7 +58,7 @@ const setupRoutes: FastifyPluginAsyncZod<{
       );
       if (!created.ok) {
         if (created.reason === 'invalid')
-          return reply.status(400).page('setup', { title: 'Create the first admin', values, errors: created.issues });
+          return reply.status(400).page('setup', { title: words.title, values, errors: created.issues });
         return reply.status(404).page('error', gone); // the link was used meanwhile
       }
       // A query parameter, not a flash message: a visitor has no session to keep one in.

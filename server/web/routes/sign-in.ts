@@ -3,12 +3,15 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
 import { KNOWN_DEVICE_COOKIE, KNOWN_DEVICE_MAX_AGE_SECONDS } from '../../accounts/known-device.js';
+import { wordsFor } from '../../words/index.js';
 import { fieldErrors, formValue, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
 
+const words = wordsFor().admin.login;
+
 const signInBody = z.object({
-  username: z.string().trim().min(1, 'Enter your username').max(64, 'Too long'),
-  password: z.string().min(1, 'Enter your password').max(1024, 'Too long'),
+  username: z.string().trim().min(1, words.enterUsername).max(64, words.tooLong),
+  password: z.string().min(1, words.enterPassword).max(1024, words.tooLong),
   next: z.string().max(2048).optional(),
 });
 
@@ -17,22 +20,22 @@ const refusals: Record<
   'invalid' | 'backoff' | 'checking' | 'overloaded-address' | 'overloaded-server',
   { status: number; message: (seconds: number) => string }
 > = {
-  invalid: { status: 401, message: () => 'Username or password is wrong.' },
+  invalid: { status: 401, message: () => words.invalid },
   backoff: {
     status: 429,
-    message: (seconds) => `Too many failed attempts for this account. Wait ${seconds} seconds and try again.`,
+    message: words.backoff,
   },
   checking: {
     status: 429,
-    message: () => 'A sign-in for this account is already being checked. Try again in a moment.',
+    message: () => words.checking,
   },
   'overloaded-address': {
     status: 429,
-    message: (seconds) => `A sign-in from your address is already waiting. Try again in ${seconds} seconds.`,
+    message: words.overloadedAddress,
   },
   'overloaded-server': {
     status: 503,
-    message: (seconds) => `Too many sign-ins are being checked right now. Try again in ${seconds} seconds.`,
+    message: words.overloadedServer,
   },
 };
 
@@ -58,13 +61,18 @@ const signInRoutes: FastifyPluginAsyncZod<{
       if (request.session.admin) return reply.redirect(safeNext(request.query.next), 303);
       // Notices come as query parameters: a visitor has no session to hold a flash message.
       const notice = request.query.expired
-        ? 'Your session ended. Sign in again.'
+        ? words.expired
         : request.query.signedOut
-          ? 'You are signed out.'
+          ? words.signedOut
           : request.query.created
-            ? 'The first admin was created. Sign in to continue.'
+            ? words.created
             : undefined;
-      return reply.page('login', { title: 'Sign in', values: { next: request.query.next ?? '' }, errors: {}, notice });
+      return reply.page('login', {
+        title: words.title,
+        values: { next: request.query.next ?? '' },
+        errors: {},
+        notice,
+      });
     },
   );
 
@@ -76,7 +84,7 @@ const signInRoutes: FastifyPluginAsyncZod<{
       if (request.validationError) {
         return reply
           .status(400)
-          .page('login', { title: 'Sign in', values, errors: fieldErrors(request.validationError) });
+          .page('login', { title: words.title, values, errors: fieldErrors(request.validationError) });
       }
       const { username, password, next } = request.body;
       const result = await accounts.signIn(
@@ -88,7 +96,7 @@ const signInRoutes: FastifyPluginAsyncZod<{
           refusals[result.reason === 'overloaded' ? (`overloaded-${result.scope}` as const) : result.reason];
         if ('retryAfterSeconds' in result) reply.header('retry-after', String(result.retryAfterSeconds));
         return reply.status(refusal.status).page('login', {
-          title: 'Sign in',
+          title: words.title,
           values,
           errors: { form: refusal.message('retryAfterSeconds' in result ? result.retryAfterSeconds : 0) },
         });

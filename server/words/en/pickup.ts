@@ -57,6 +57,7 @@ export const pickup = {
     done: 'Done',
     doneHint: 'Tap Done when OwnTracks shows Connected: the files then disappear from this page.',
     finished: 'All done. You can close this page.',
+    finishedTitle: 'All done',
   },
   admin: {
     listTitle: 'Pickup invitations',
