@@ -96,9 +96,11 @@ export function certificatesRepository(db: Db) {
      WHERE user_id = ? AND status = 'active' AND not_after > ? ORDER BY id`,
   );
   // Only certificates listed by migration 006 can collide: issuing has refused collisions since.
+  // CROSS JOIN keeps that short list the outer loop: without statistics SQLite would otherwise walk
+  // every active certificate and look each one up in it (9 ms a list page at 100,000 rows).
   const collisions = db.prepare<[string], { username: string; device: string; ids: string }>(
     `SELECT u.username, coalesce(c.device, 'phone') AS device, group_concat(c.id) AS ids
-     FROM device_collisions d JOIN certificates c ON c.id = d.certificate_id JOIN users u ON u.id = c.user_id
+     FROM device_collisions d CROSS JOIN certificates c ON c.id = d.certificate_id JOIN users u ON u.id = c.user_id
      WHERE c.status = 'active' AND c.not_after > ?
      GROUP BY c.user_id, coalesce(c.device, 'phone') HAVING count(*) > 1
      ORDER BY u.username, 2`,
