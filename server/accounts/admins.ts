@@ -9,15 +9,15 @@ import type { SessionsRepository } from '../db/sessions.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { dummyPasswordHash, hashPassword, verifyPassword, type PasswordCost } from './password.js';
 import type { HashGate, RejectionAuditThrottle, Shed } from './sign-in-limits.js';
+import { wordsFor } from '../words/index.js';
+
+const words = wordsFor().rules;
 
 export const adminUsernameSchema = z
   .string()
   .trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'Use 1 to 64 letters, digits, dots, dashes, underscores or @');
-export const adminPasswordSchema = z
-  .string()
-  .min(12, 'Use at least 12 characters')
-  .max(1024, 'Use at most 1024 characters');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, words.adminUsername);
+export const adminPasswordSchema = z.string().min(12, words.passwordShort).max(1024, words.passwordLong);
 
 export interface AccountDeps {
   admins: AdminsRepository;

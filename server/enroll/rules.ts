@@ -9,6 +9,9 @@ import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
 import { SERVER_MAX_DAYS } from '../pki/issue.js';
 import { permitsName, permittedNames, type NameConstraints } from '../pki/name-constraints.js';
 import type { FieldIssues } from '../outcome.js';
+import { wordsFor } from '../words/index.js';
+
+const words = wordsFor().rules;
 
 export { BUNDLE_FORMATS, CLIENT_KEY_SIZES, type RevocationReason };
 
@@ -16,27 +19,22 @@ export { BUNDLE_FORMATS, CLIENT_KEY_SIZES, type RevocationReason };
 export const CLIENT_MAX_DAYS = 3650;
 
 /** username = certificate CN = MQTT username = a topic level: no `/`, `+`, `#`, spaces or upper case. */
-export const usernameSchema = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9._-]{0,63}$/,
-    'Use 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit',
-  );
+export const usernameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, words.username);
 
 /** A device name (the OwnTracks deviceId and part of the file names); empty means none. */
 export const deviceSchema = z
   .string()
   .trim()
-  .regex(/^$|^[a-z0-9][a-z0-9._-]{0,31}$/, 'Use up to 32 lower-case letters, digits, dots, dashes or underscores')
+  .regex(/^$|^[a-z0-9][a-z0-9._-]{0,31}$/, words.device)
   .transform((value) => value || null);
 
 export const emailSchema = z
   .string()
-  .refine((value) => !/[\r\n]/.test(value), 'An address cannot contain line breaks')
+  .refine((value) => !/[\r\n]/.test(value), words.emailLineBreaks)
   .transform((value) => value.trim())
-  .pipe(z.email('Enter a valid email address').max(254, 'Enter a valid email address'));
+  .pipe(z.email(words.email).max(254, words.email));
 
-const daysMessage = `Enter a whole number of days from 1 to ${CLIENT_MAX_DAYS}`;
+const daysMessage = words.days(CLIENT_MAX_DAYS);
 export const daysSchema = z.coerce
   .number({ error: daysMessage })
   .int(daysMessage)
@@ -44,18 +42,13 @@ export const daysSchema = z.coerce
   .max(CLIENT_MAX_DAYS, daysMessage);
 
 const keyBitsSchema = z.coerce
-  .number({ error: 'Choose a key size' })
-  .refine((bits) => (CLIENT_KEY_SIZES as readonly number[]).includes(bits), 'Choose a key size');
+  .number({ error: words.keySize })
+  .refine((bits) => (CLIENT_KEY_SIZES as readonly number[]).includes(bits), words.keySize);
 
-const bundleFormatSchema = z.enum(BUNDLE_FORMATS, { error: 'Choose a bundle format' });
+const bundleFormatSchema = z.enum(BUNDLE_FORMATS, { error: words.bundleFormat });
 
 /** At least 12 printable ASCII characters: phones type accents differently. */
-export const typedPassphraseSchema = z
-  .string()
-  .regex(
-    /^[\x20-\x7e]{12,256}$/,
-    'Use at least 12 printable ASCII characters (no accents: phones type them differently)',
-  );
+export const typedPassphraseSchema = z.string().regex(/^[\x20-\x7e]{12,256}$/, words.passphrase);
 
 /** What a use case accepts for a new client certificate, whatever the entry point. */
 export const issueRequestSchema = z.object({
@@ -115,17 +108,17 @@ export function deviceConflict<T extends { id: number; device: string | null }>(
 }
 
 export const REASON_LABELS: Record<RevocationReason, string> = {
-  unspecified: 'Unspecified',
-  keyCompromise: 'Key compromise (lost or stolen device, leaked bundle)',
-  affiliationChanged: 'Affiliation changed (left the family or company)',
-  superseded: 'Superseded (replaced by a new certificate)',
-  cessationOfOperation: 'Cessation of operation (device retired, or never delivered)',
+  unspecified: words.reasons.unspecified,
+  keyCompromise: words.reasons.keyCompromise,
+  affiliationChanged: words.reasons.affiliationChanged,
+  superseded: words.reasons.superseded,
+  cessationOfOperation: words.reasons.cessationOfOperation,
 };
 
 export const revocationReasonSchema = z.enum(
   Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]],
   {
-    error: 'Choose a reason',
+    error: words.reason,
   },
 );
 
@@ -140,24 +133,22 @@ const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 /** The broker's server certificate: host names and IP addresses the phones use, and a lifetime. */
 export const serverCertificateRequestSchema = z
   .object({
-    hosts: z.array(
-      z.string().regex(HOST_NAME, 'Use host names such as mqtt.example.org, separated by spaces or commas'),
-    ),
+    hosts: z.array(z.string().regex(HOST_NAME, words.serverHosts)),
     ips: z.array(
       z.string().refine((ip) => isIP(ip) !== 0, {
-        error: (issue) => `Not an IP address: ${String(issue.input)}. Use addresses such as 192.0.2.10 or 2001:db8::1`,
+        error: (issue) => words.notAnIp(String(issue.input)),
       }),
     ),
     days: z.coerce
       .number()
-      .int(`A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`)
-      .min(1, `A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`)
-      .max(SERVER_MAX_DAYS, `A server certificate is valid for 1 to ${SERVER_MAX_DAYS} days`)
+      .int(words.serverDays(SERVER_MAX_DAYS))
+      .min(1, words.serverDays(SERVER_MAX_DAYS))
+      .max(SERVER_MAX_DAYS, words.serverDays(SERVER_MAX_DAYS))
       .default(SERVER_MAX_DAYS),
   })
   .refine((request) => request.hosts.length + request.ips.length > 0, {
     path: ['hosts'],
-    message: 'Give at least one host name or IP address the phones use to reach the broker',
+    message: words.serverNamesMissing,
   });
 export type ServerCertificateRequest = z.input<typeof serverCertificateRequestSchema>;
 
@@ -183,7 +174,7 @@ export function namesOutsideCa(
   return issues;
 }
 
-const portMessage = 'Enter a port from 1 to 65535 (8883 is MQTT over TLS)';
+const portMessage = words.port;
 
 /** The broker's address as phones reach it (Settings): a host name or IP address, and a TCP port. */
 export const brokerAddressSchema = z.object({
@@ -191,10 +182,7 @@ export const brokerAddressSchema = z.object({
     .string()
     .trim()
     .toLowerCase()
-    .refine(
-      (host) => HOST_NAME.test(host) || isIP(host) !== 0,
-      'Enter the host name (such as mqtt.example.org) or IP address phones use to reach the broker',
-    ),
+    .refine((host) => HOST_NAME.test(host) || isIP(host) !== 0, words.brokerHost),
   port: z.coerce.number({ error: portMessage }).int(portMessage).min(1, portMessage).max(65535, portMessage),
 });
 export type BrokerAddressInput = z.input<typeof brokerAddressSchema>;

@@ -9,9 +9,10 @@ import { mail } from './en/mail.js';
 import { pages } from './en/pages.js';
 import { pickup } from './en/pickup.js';
 import { presence } from './en/presence.js';
+import { rules } from './en/rules.js';
 import { steps } from './en/steps.js';
 
-export const en = { steps, mail, pages, pickup, broker, presence, groups, admin } as const;
+export const en = { steps, mail, pages, pickup, broker, presence, groups, admin, rules } as const;
 
 export type Words = typeof en;
 
