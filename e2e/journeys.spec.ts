@@ -152,6 +152,16 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
 
 test('a second device; revoking the phone keeps it out of the broker and the tablet in', async ({ page }) => {
   await signIn(page);
+  // Before issuing, the form names what an empty Device becomes for the typed person: jjolie's
+  // phone is taken, so the next default is phone-2; a new person starts at phone.
+  await page.goto(`${stack.baseUrl}/certificates/new`);
+  const deviceHint = page.locator('#h-device');
+  await page.getByLabel('Username').fill('jjolie');
+  await page.getByLabel('Username').blur();
+  await expect(deviceHint).toContainText('“phone-2”');
+  await page.getByLabel('Username').fill('someone-new');
+  await page.getByLabel('Username').blur();
+  await expect(deviceHint).toContainText('“phone”');
   const passphrase = await issue(page, 'jjolie', 'tablet');
   const tablet = await identityFromMail(1, 'jjolie', passphrase, 'tablet');
 
