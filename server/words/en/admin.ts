@@ -119,8 +119,13 @@ export const admin = {
 
   certificateNew: {
     title: 'Issue a certificate',
-    noBrokerHtml:
-      'No broker address is set, so the mail will not say where to connect (no server, port or <code>.otrc</code> file). Enter it in <a href="/settings">Settings</a> first.',
+    // Printed around the markup the view adds: `.otrc` in <code>, Settings as a link.
+    noBroker: {
+      before: 'No broker address is set, so the mail will not say where to connect (no server, port or',
+      middle: 'file). Enter it in',
+      link: 'Settings',
+      after: 'first.',
+    },
     existing: (n: string, email: string) =>
       `already exists with ${n}: this issues another device for the same person. Their mail goes to ${email}.`,
     nothingIssued: 'Nothing was issued. Correct the fields marked below.',
@@ -158,8 +163,12 @@ export const admin = {
       'Compatible opens on Android and iPhone. Modern (AES-256) is for other clients: the OwnTracks apps call it a wrong password.',
     compatible: 'Compatible (3DES, for the OwnTracks apps)',
     modern: 'Modern (AES-256)',
-    outboxHtml:
-      'No SMTP server is configured: the mail is written to the <a href="/outbox">outbox</a> for you to forward.',
+    // Printed around the view's link to the outbox.
+    outbox: {
+      before: 'No SMTP server is configured: the mail is written to the',
+      link: 'outbox',
+      after: 'for you to forward.',
+    },
     smtp: 'The mail is sent through the configured SMTP server.',
     submit: 'Issue certificate',
     // The form's messages (server/web/routes/issue.ts).
@@ -492,7 +501,8 @@ export const admin = {
     publishFailed: (error: string) =>
       `Publishing the revocation list failed too (${error}); the portal retries on its own.`,
     oldKept: 'The certificate it was to replace stays active.',
-    checkHtml: 'Check the mail settings (<code>SMTP_URL</code>) and the address, then issue the certificate again.',
+    // Printed around `SMTP_URL` in <code>.
+    check: { before: 'Check the mail settings (', after: ') and the address, then issue the certificate again.' },
     tryAgain: 'Try again',
   },
 } as const;
