@@ -89,6 +89,12 @@ export function createServices(config: Config, deps: ServiceDeps) {
     now,
     reloadCommand: config.brokerReloadCommand,
     ...(deps.crlRetryFirstMs !== undefined && { retryFirstMs: deps.crlRetryFirstMs }),
+    revokedMark: () =>
+      [
+        certificates.revokedMark(),
+        serverCertificates.revokedMark(),
+        config.brokerControl ? brokerRecords.probeMark(now()) : '',
+      ].join(' '),
     revoked: function* () {
       yield* certificates.revokedEntries();
       yield* serverCertificates.revokedEntries();

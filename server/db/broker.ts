@@ -54,6 +54,9 @@ export function brokerRepository(db: Db) {
   const liveProbes = db.prepare<[string], { serial: string; created_at: string }>(
     'SELECT serial, created_at FROM broker_probes WHERE not_after > ? ORDER BY created_at',
   );
+  const probeMark = db.prepare<[string], { n: number; last: string | null }>(
+    'SELECT count(*) AS n, max(created_at) AS last FROM broker_probes WHERE not_after > ?',
+  );
   const pruneProbes = db.prepare<[string]>('DELETE FROM broker_probes WHERE not_after <= ?');
 
   return {
@@ -78,6 +81,11 @@ export function brokerRepository(db: Db) {
     *probeEntries(now: Date) {
       for (const row of liveProbes.iterate(now.toISOString()))
         yield { serial: row.serial, revoked_at: row.created_at, revocation_reason: 'cessationOfOperation' };
+    },
+    /** Size and newest creation of the probes the CRL lists now: changes whenever that set does. */
+    probeMark: (now: Date) => {
+      const row = probeMark.get(now.toISOString())!;
+      return `${row.n}@${row.last ?? ''}`;
     },
     pruneProbes: (now: Date) => pruneProbes.run(now.toISOString()).changes,
   };

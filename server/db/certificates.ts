@@ -91,6 +91,11 @@ export function certificatesRepository(db: Db) {
   const revoked = db.prepare<[], RevokedRow>(
     `SELECT serial, revoked_at, revocation_reason FROM certificates WHERE status = 'revoked' ORDER BY revoked_at`,
   );
+  // The revoked set only grows (a certificate is never un-revoked or deleted), so its size and newest
+  // revocation time tell whether it changed since the CRL was built; the partial index answers it.
+  const revokedMark = db.prepare<[], { n: number; last: string | null }>(
+    `SELECT count(*) AS n, max(revoked_at) AS last FROM certificates WHERE status = 'revoked'`,
+  );
   const activeForUser = db.prepare<[number, string], ActiveDevice>(
     `SELECT id, device, serial FROM certificates
      WHERE user_id = ? AND status = 'active' AND not_after > ? ORDER BY id`,
@@ -125,6 +130,11 @@ export function certificatesRepository(db: Db) {
     pending: () => pending.all(),
     /** Every revoked certificate, streamed: the CRL can hold 100,000 of them. */
     revokedEntries: () => revoked.iterate(),
+    /** A cheap summary of the revoked set (size and newest revocation) that changes whenever it grows. */
+    revokedMark: () => {
+      const row = revokedMark.get()!;
+      return `${row.n}@${row.last ?? ''}`;
+    },
     /** A person's certificates that are active and unexpired: the devices they hold now. */
     activeForUser: (userId: number, now: Date) => activeForUser.all(userId, now.toISOString()),
     /** People with two or more active certificates for one device (a device without a name is `phone`). */

@@ -36,6 +36,9 @@ export function serverCertificatesRepository(db: Db) {
   const revoked = db.prepare<[], { serial: string; revoked_at: string; revocation_reason: string }>(
     `SELECT serial, revoked_at, revocation_reason FROM server_certificates WHERE status = 'revoked' ORDER BY revoked_at`,
   );
+  const revokedMark = db.prepare<[], { n: number; last: string | null }>(
+    `SELECT count(*) AS n, max(revoked_at) AS last FROM server_certificates WHERE status = 'revoked'`,
+  );
   return {
     insert: (row: NewServerCertificate) => Number(insert.run(row).lastInsertRowid),
     recent: () => all.all(),
@@ -43,6 +46,11 @@ export function serverCertificatesRepository(db: Db) {
     revoke: (id: number, at: Date, reason: string, by: string) =>
       revoke.run(at.toISOString(), reason, by, id).changes === 1,
     revokedEntries: () => revoked.iterate(),
+    /** Size and newest revocation of the revoked set: changes whenever it grows. */
+    revokedMark: () => {
+      const row = revokedMark.get()!;
+      return `${row.n}@${row.last ?? ''}`;
+    },
   };
 }
 export type ServerCertificatesRepository = ReturnType<typeof serverCertificatesRepository>;

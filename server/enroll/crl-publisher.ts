@@ -62,6 +62,12 @@ export interface CrlPublisherOptions {
   audit: AuditRepository;
   now: () => Date;
   reloadCommand: string | undefined;
+  /**
+   * A cheap summary of what `revoked` would yield (sizes and newest times), changing whenever the
+   * revoked set does: a start with the same summary, CA and crl.pem as the last publication keeps
+   * that CRL instead of rebuilding it (300 ms at 100,000 certificates).
+   */
+  revokedMark: () => string;
   /** The CRL builder; tests swap in a broken one to prove a bad CRL is never published. */
   build?: (request: CrlRequest) => string;
   /** First retry delay after a failed publication (doubling up to five minutes); tests shorten it. */
@@ -168,6 +174,41 @@ export class CrlPublisher {
     return run;
   }
 
+  /**
+   * The start's publication: skipped when crl.pem is the file the last publication wrote (same
+   * bytes), built from the same CA and revoked set, and less than a day old; published otherwise
+   * (a revocation committed before a crash but not yet published, a restore, a new CA, a lost or
+   * edited file, an ageing CRL).
+   */
+  async publishUnlessCurrent(
+    actor: string,
+    cause: string,
+  ): Promise<Publication | { current: true; crlNumber: bigint }> {
+    const { settings, now } = this.options;
+    const thisUpdate = this.thisUpdate;
+    const number = settings.get('crl_number');
+    const source = settings.get('crl_source');
+    if (source && number && thisUpdate && now().getTime() - thisUpdate.getTime() < CRL_RENEW_AFTER_MS) {
+      let pem: string | undefined;
+      try {
+        pem = readFileSync(this.file, 'utf8');
+      } catch {
+        pem = undefined; // missing or unreadable: publish
+      }
+      if (pem !== undefined && source === this.#source(this.options.revokedMark(), pem)) {
+        this.#current = withEtag(pem);
+        return { current: true, crlNumber: BigInt(number) };
+      }
+    }
+    return this.publish(actor, cause);
+  }
+
+  /** What a published CRL was made from: the CA, the revoked set's summary, and the file's bytes. */
+  #source(revokedMark: string, pem: string): string {
+    const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
+    return `${digest(this.options.ca.certPem)} ${revokedMark} ${digest(pem)}`;
+  }
+
   /** Renews the CRL when it is older than a day (the freshness timer calls this hourly). */
   async refreshIfAging(): Promise<Publication | undefined> {
     const thisUpdate = this.thisUpdate;
@@ -232,6 +273,9 @@ export class CrlPublisher {
       settings.put('crl_number', next.toString());
       return next;
     })();
+    // Taken before the rows are read: a revocation committed in between changes the summary, and
+    // the next start then republishes rather than keeping a CRL that might lack it.
+    const mark = this.options.revokedMark();
     let entries = 0;
     const rows = this.options.revoked();
     const pem = build({
@@ -271,6 +315,7 @@ export class CrlPublisher {
     db.transaction(() => {
       settings.put('crl_this_update', at.toISOString());
       settings.put('crl_next_update', nextUpdate.toISOString());
+      settings.put('crl_source', this.#source(mark, pem));
       audit.record(
         {
           actor,

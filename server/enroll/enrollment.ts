@@ -368,8 +368,12 @@ export function createEnrollment(ctx: EnrollDeps) {
         log.warn(
           `Revoked ${undelivered} certificate${undelivered === 1 ? '' : 's'} left undelivered by an earlier stop`,
         );
-      const publication = await ctx.crl.publish('system', 'start');
-      log.info(`Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`);
+      const publication = await ctx.crl.publishUnlessCurrent('system', 'start');
+      log.info(
+        'current' in publication
+          ? `CRL ${publication.crlNumber} in ${ctx.crl.file} is current; kept`
+          : `Published CRL ${publication.crlNumber} with ${publication.entries} entries to ${ctx.crl.file}`,
+      );
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));
       ctx.minter.start();
       clearInterval(holdSweep);

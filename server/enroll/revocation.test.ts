@@ -3,7 +3,7 @@
 // reader here; revocation.int.test.ts has openssl and Mosquitto read it.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { certificatesRepository } from '../db/certificates.js';
@@ -16,6 +16,7 @@ import { readCrl } from '../testing/pki.js';
 import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher } from './crl-publisher.js';
 import { auditRepository } from '../db/audit.js';
 import { settingsRepository } from '../db/settings.js';
+import { openDataDir } from '../data-dir.js';
 
 const DAY = 86400_000;
 
@@ -132,6 +133,7 @@ describe('CRL freshness and safety', () => {
         now: portal.clock.now,
         reloadCommand: undefined,
         revoked: () => [],
+        revokedMark: () => '',
         build: () => good.replace(/[A-Z]/, 'x'), // a corrupted signature or structure
       });
       await assert.rejects(broken.publish('admin', 'test'), CrlPublicationError);
@@ -269,5 +271,90 @@ describe('replacing and crash recovery', () => {
     } finally {
       await second.close();
     }
+  });
+  describe('the start keeps a current CRL and republishes one that is not', () => {
+    const crlFile = (dir: string) => path.join(dir, 'crl.pem');
+    const crlPublications = (portal: TestPortal) =>
+      portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'crl-publish'").pluck().get() as number;
+
+    /** A data folder whose first start published a CRL listing one revoked certificate. */
+    async function settled() {
+      const dataDir = tempDir();
+      const first = await startTestPortal({ dataDir });
+      const browser = new Browser(first);
+      await browser.signIn();
+      const { id } = await issue(browser, 'erin', 'phone');
+      const revoked = await browser.submit(`/certificates/${id}`, `/certificates/${id}/revoke`, {
+        reason: 'keyCompromise',
+      });
+      assert.equal(revoked.statusCode, 303);
+      await first.close();
+      return { dataDir, pem: readFileSync(crlFile(dataDir), 'utf8') };
+    }
+
+    test('nothing changed: the same file, number and no publication; the log says it was kept', async () => {
+      const { dataDir, pem } = await settled();
+      const second = await startTestPortal({ dataDir });
+      try {
+        const before = crlPublications(second);
+        assert.equal(readFileSync(crlFile(dataDir), 'utf8'), pem, 'crl.pem is byte for byte the same');
+        assert.equal(crlPublications(second), before, 'no publication was audited by this start');
+        assert.ok(second.logs.some((line) => /CRL \d+ in .* is current; kept/.test(line)));
+        assert.equal(publishedCrl(second).entries.length, 1);
+      } finally {
+        await second.close();
+      }
+    });
+
+    const changes: [string, (dataDir: string, db: TestPortal['db']) => void, number][] = [
+      [
+        'a revocation committed but never published (a crash in between)',
+        (_dir, db) => {
+          const user = usersRepository(db).create('frank', 'frank@example.org', new Date());
+          const id = certificatesRepository(db).insert({
+            user_id: user.id,
+            serial: '5678ef01',
+            device: 'phone',
+            fingerprint_sha256: 'y',
+            pem: 'y',
+            key_bits: 2048,
+            not_before: new Date().toISOString(),
+            not_after: new Date(Date.now() + DAY).toISOString(),
+            bundle_format: 'compatible',
+            issued_by: 'admin',
+            issued_at: new Date().toISOString(),
+          });
+          db.prepare("UPDATE certificates SET delivery = 'sent' WHERE id = ?").run(id);
+          certificatesRepository(db).revoke(id, new Date(), 'keyCompromise', 'admin');
+        },
+        2,
+      ],
+      ['crl.pem removed', (dir) => rmSync(crlFile(dir)), 1],
+      ['crl.pem replaced by another file', (dir) => writeFileSync(crlFile(dir), 'not the published CRL\n'), 1],
+      [
+        'a CRL older than a day',
+        (_dir, db) => {
+          const old = new Date(Date.now() - CRL_RENEW_AFTER_MS - 60_000).toISOString();
+          settingsRepository(db).put('crl_this_update', old);
+        },
+        1,
+      ],
+    ];
+    for (const [what, change, entries] of changes)
+      test(`${what}: the start publishes a new CRL`, async () => {
+        const { dataDir, pem } = await settled();
+        const db = openDataDir(dataDir);
+        change(dataDir, db);
+        db.close();
+        const second = await startTestPortal({ dataDir });
+        try {
+          const published = readFileSync(crlFile(dataDir), 'utf8');
+          assert.notEqual(published, pem);
+          assert.equal(publishedCrl(second).entries.length, entries);
+          assert.ok(second.logs.some((line) => /Published CRL \d+ with/.test(line)));
+        } finally {
+          await second.close();
+        }
+      });
   });
 });

@@ -22,6 +22,7 @@ const publisher = new CrlPublisher({
   now: () => new Date(),
   reloadCommand: undefined,
   revoked: () => certificates.revokedEntries(),
+  revokedMark: () => certificates.revokedMark(),
 });
 // Each publication is announced before it starts and after it ends (writes to a pipe are synchronous
 // on Linux), so the test knows a kill landed while one was in flight.

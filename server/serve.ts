@@ -1,0 +1,52 @@
+// Runs the portal (loaded by main.ts): read the configuration, open DATA_DIR, load the CA, build the
+// services and the app, run the start-up work, listen, and shut down cleanly.
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { openDataDir } from './data-dir.js';
+import { isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
+import { StartupError } from './errors.js';
+import { createServices } from './services.js';
+import { setupBanner } from './accounts/setup-token.js';
+
+async function main() {
+  const config = loadConfig();
+  const db = openDataDir(config.dataDir);
+  const { ca, created } = await loadOrCreateCa(config.dataDir, {
+    commonName: config.caCommonName,
+    serverNames: config.caServerNames,
+    passphrase: config.caKeyPassphrase,
+    now: new Date(),
+  });
+  const caKeyEncrypted = isCaKeyEncrypted(config.dataDir);
+  const services = createServices(config, { db, ca, caKeyEncrypted });
+  const app = await buildApp(config, services);
+  if (created)
+    app.log.info(
+      `Created a new CA "${config.caCommonName}" in ${config.dataDir}: give ca.crt to the broker as its cafile. ` +
+        `It signs server certificates only for ${[...config.caServerNames.hosts, ...config.caServerNames.ips].join(', ')} ` +
+        '(CA_SERVER_NAMES, fixed from now on)',
+    );
+  if (!caKeyEncrypted) app.log.warn('ca.key is stored unencrypted: set CA_KEY_PASSPHRASE to encrypt it at rest');
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info(`${signal} received, shutting down`);
+    await app.close(); // stops accepting, lets in-flight requests finish
+    await services.stop();
+    db.close();
+  });
+
+  await services.start(app.log);
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(`OwnTracks Enroll is ready at ${config.publicUrl}`);
+  // The setup link, where a person looks: not only a JSON log line that request lines push away.
+  const setupLink = services.accounts.setupLink();
+  if (setupLink) process.stderr.write(setupBanner(setupLink));
+}
+
+main().catch((error: unknown) => {
+  // Configuration and start-up problems are one clear line, not a stack trace.
+  console.error(error instanceof StartupError ? error.message : error);
+  process.exit(1);
+});
