@@ -1,10 +1,7 @@
 // Who is signed in: the guard for admin pages, with idle and absolute session limits.
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from './session.js';
-
-/** How precisely the idle limit is kept. */
-const LAST_SEEN_RESOLUTION_MS = 60_000;
+import { LAST_SEEN_RESOLUTION_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from './session.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

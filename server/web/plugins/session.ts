@@ -17,6 +17,13 @@ const SESSION_COOKIE = 'enroll_session';
 /** Signed out after 30 minutes without a request, and 8 hours after signing in whatever happens. */
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const SESSION_ABSOLUTE_MS = 8 * 3600_000;
+/**
+ * How precisely the idle limit is kept: the session (its row and cookie) is saved only when the
+ * admin's last-seen time moves by this much, not on every request, since each save is a database
+ * write with an fsync on the request's path. The row and the cookie outlive the idle limit by this
+ * much, so that the exact check (plugins/auth.ts, on lastSeenAt) is the one that ends a session.
+ */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export interface SessionOptions {
   /** Signs the session and CSRF cookies. */
@@ -38,16 +45,17 @@ export default fp<SessionOptions>(
     await app.register(fastifySession, {
       secret: options.secret,
       cookieName: SESSION_COOKIE,
-      store: options.sessionStore(SESSION_IDLE_MS),
-      // Nothing is stored until sign-in puts an admin in the session.
+      store: options.sessionStore(SESSION_IDLE_MS + LAST_SEEN_RESOLUTION_MS),
+      // Nothing is stored until sign-in puts an admin in the session, and afterwards only when it
+      // changes (lastSeenAt at most once a minute): not rolling, which wrote the row on every request.
       saveUninitialized: false,
-      rolling: true,
+      rolling: false,
       cookie: {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
         secure: options.secureCookies,
-        maxAge: SESSION_IDLE_MS,
+        maxAge: SESSION_IDLE_MS + LAST_SEEN_RESOLUTION_MS,
       },
     });
     await app.register(fastifyFlash);

@@ -9,7 +9,7 @@ import {
   TEST_ADMIN,
   type TestPortal,
 } from '../../testing/harness.js';
-import { SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
+import { LAST_SEEN_RESOLUTION_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
 
 describe('sign-in', () => {
   let portal: TestPortal;
@@ -106,6 +106,26 @@ describe('sign-in', () => {
     const page = await browser.get('/certificates');
     assert.equal(page.statusCode, 303);
     assert.match(String(page.headers.location), /^\/login/);
+  });
+
+  test('pages seen within a minute write no session row; use a minute later keeps the session past 30 minutes', async () => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    const writes = () => portal.db.prepare('SELECT total_changes()').pluck().get() as number;
+    portal.clock.advance(LAST_SEEN_RESOLUTION_MS);
+    assert.equal((await browser.get('/certificates')).statusCode, 200); // moves lastSeenAt: one save
+    const before = writes();
+    for (let i = 0; i < 5; i++) {
+      portal.clock.advance(5_000);
+      assert.equal((await browser.get('/certificates')).statusCode, 200);
+    }
+    assert.equal(writes(), before, 'five page views in the same minute wrote nothing');
+    // Seen again after 20 minutes, then 20 more: 40 minutes after sign-in, never idle for 30.
+    portal.clock.advance(20 * 60_000);
+    assert.equal((await browser.get('/certificates')).statusCode, 200);
+    assert.ok(writes() > before, 'a view a minute or more later saves the session');
+    portal.clock.advance(20 * 60_000);
+    assert.equal((await browser.get('/certificates')).statusCode, 200, 'still signed in');
   });
 
   test('a session older than 8 hours is refused even when used', async () => {
