@@ -5,7 +5,6 @@
 // anything else. It reconciles dynsec with the database (people and groups) at start, on every
 // reconnect and on demand, and carries out the kicks revocations queue once the broker is known to
 // read the new CRL.
-import mqtt from 'mqtt';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { BrokerRepository, KickRow } from '../db/broker.js';
 import type { SettingsRepository } from '../db/settings.js';
@@ -25,6 +24,7 @@ import {
   type SharingGroup,
 } from './groups.js';
 import { BrokerLink, type LinkState, type MessageHandler } from './link.js';
+import { loadMqtt } from './mqtt.js';
 import { probeKeyPem, probeUntilRefused, signProbe, type ProbeTarget, type ProbeVerdict } from './probe.js';
 
 const CLIENT_TEXTNAME_PREFIX = 'OwnTracks Enroll: ';
@@ -475,6 +475,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
    */
   async function takeOver(clientIds: string[]): Promise<string[]> {
     const unique = [...new Set(clientIds)];
+    const mqtt = await loadMqtt();
     for (const clientId of unique) {
       const client = await mqtt.connectAsync(deps.control.url, {
         username: deps.control.username,

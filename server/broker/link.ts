@@ -2,7 +2,8 @@
 // for as long as the portal runs. It reconnects on its own with a doubling back-off, tells what
 // state it is in (for /healthz and the Broker page), and lets other modules subscribe to topics
 // (dynsec responses, presence) through `subscribe`, which survives reconnects.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { loadMqtt } from './mqtt.js';
 
 export type LinkStatus = 'connecting' | 'connected' | 'down';
 
@@ -60,6 +61,8 @@ export class BrokerLink {
   #retryTimer: NodeJS.Timeout | undefined;
   #attempts = 0;
   #stopped = false;
+  /** Set while MQTT.js is being loaded (the first start only). */
+  #loading: Promise<void> | undefined;
 
   constructor(
     private readonly settings: LinkSettings,
@@ -77,8 +80,22 @@ export class BrokerLink {
   /** Opens the connection; returns at once (the link connects and reconnects on its own). */
   start(): void {
     this.#stopped = false;
-    if (this.#client) return;
+    if (this.#client || this.#loading) return;
     this.#setState('connecting');
+    this.#loading = loadMqtt().then(
+      (mqtt) => {
+        this.#loading = undefined;
+        if (!this.#stopped && !this.#client) this.#connect(mqtt);
+      },
+      (error: unknown) => {
+        this.#loading = undefined;
+        this.#recordError(error);
+        this.#setState('down');
+      },
+    );
+  }
+
+  #connect(mqtt: Awaited<ReturnType<typeof loadMqtt>>): void {
     const options: IClientOptions = {
       username: this.settings.username,
       password: this.settings.password,
@@ -200,6 +217,7 @@ export class BrokerLink {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#loading;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const client = this.#client;

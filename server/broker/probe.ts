@@ -3,7 +3,8 @@
 // to the wrong process), so the portal signs a certificate for itself, revokes it in the same CRL
 // as the revocation it is about to enforce, and connects with it to the phones' TLS listener: once
 // the broker answers "certificate revoked", it reads a CRL at least that new.
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
+import { loadMqtt } from './mqtt.js';
 import type { Ca } from '../pki/ca.js';
 import { issueClientCertificate } from '../pki/issue.js';
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
@@ -52,7 +53,13 @@ export async function probeKeyPem(): Promise<string> {
 }
 
 /** One connection attempt with the probe certificate. */
-function attempt(target: ProbeTarget, caPem: string, certPem: string, keyPem: string): Promise<ProbeVerdict> {
+function attempt(
+  mqtt: Awaited<ReturnType<typeof loadMqtt>>,
+  target: ProbeTarget,
+  caPem: string,
+  certPem: string,
+  keyPem: string,
+): Promise<ProbeVerdict> {
   return new Promise((resolve) => {
     let settled = false;
     // MQTT.js hands the TLS options to tls.connect, checkServerIdentity included.
@@ -104,7 +111,7 @@ export async function probeUntilRefused(
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   let last: ProbeVerdict;
   do {
-    last = await attempt(target, caPem, probe.pem, probe.key);
+    last = await attempt(await loadMqtt(), target, caPem, probe.pem, probe.key);
     if (last.verdict === 'refused') return last;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   } while (Date.now() < deadline);

@@ -1,7 +1,6 @@
 // The admin's side of pickup links: the list (with each one's status), one invitation with its
 // code shown once after it was made or resent, the QR code for in-person pickup, resend, cancel.
 import { z } from 'zod';
-import QRCode from 'qrcode';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import type { OneTimeSecrets } from '../one-time-secrets.js';
@@ -13,7 +12,11 @@ const words = wordsFor().admin.invitations;
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 /** An SVG QR code, inline in the page (no script, no style attribute: the CSP stays strict). */
-export const qrSvg = (text: string) => QRCode.toString(text, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+/** A QR code as SVG markup. The qrcode module is loaded with the first one: most starts draw none. */
+export const qrSvg = async (text: string) => {
+  const { default: QRCode } = await import('qrcode');
+  return QRCode.toString(text, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+};
 
 const invitationRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<Enrollment, 'invitations'>;
