@@ -26,6 +26,8 @@ function proseIn(source: string): string[] {
   const text = [withoutComments.replace(/<%[\s\S]*?%>/g, ' '), ...quoted]
     .join('\n')
     .replace(/<!--[\s\S]*?-->/g, ' ')
+    // What a <code> element holds is a name or a command to type as it is (`SMTP_URL`, `crl.pem`), not words.
+    .replace(/<code\b[^>]*>[\s\S]*?<\/code>/g, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&[a-z#0-9]+;/gi, ' ');
   const runs = text.match(/[A-Za-z][A-Za-z'’,.:;()-]*(?:[ \t]+[A-Za-z][A-Za-z'’,.:;()-]*){2,}/g) ?? [];
@@ -50,6 +52,8 @@ test('the prose check sees text between tags and ignores eta code', () => {
   assert.deepEqual(proseIn('<p>These people have two</p>'), ['These people have two']);
   assert.deepEqual(proseIn('<p><%= it.words.admin.layout.skip %></p>'), []);
   assert.deepEqual(proseIn('<a title="x">Sign out</a>'), []);
+  assert.deepEqual(proseIn('<p><%= w.before %> <code>kill -HUP $(pidof mosquitto)</code> <code>ca.crt</code></p>'), []);
+  assert.deepEqual(proseIn('<p><code>x</code> and then some</p>'), ['and then some']);
   assert.deepEqual(proseIn('<%/* a comment with `-%>` inside */-%>'), []);
   assert.deepEqual(proseIn("<%~ include('/partials/field', { hint: 'At least twelve characters.' }) %>"), [
     'At least twelve characters.',

@@ -24,8 +24,13 @@ export const admin = {
   certificateList: {
     title: 'Certificates',
     issue: 'Issue certificate',
-    caKeyUnencryptedHtml:
-      'The CA key is stored unencrypted in the data folder. Anyone who can read it can issue certificates your broker trusts. Set <code>CA_KEY_PASSPHRASE</code> (or <code>CA_KEY_PASSPHRASE_FILE</code>) to encrypt it at rest.',
+    // Printed around `CA_KEY_PASSPHRASE` and `CA_KEY_PASSPHRASE_FILE` in <code>.
+    caKeyUnencrypted: {
+      before:
+        'The CA key is stored unencrypted in the data folder. Anyone who can read it can issue certificates your broker trusts. Set',
+      or: '(or',
+      after: ') to encrypt it at rest.',
+    },
     collisions:
       'These people have two or more active certificates for one device. Their apps use the same client ID, so the broker disconnects one for the other in a loop: revoke the ones no longer used, or replace one to give it its own device name.',
     device: 'device',
@@ -34,11 +39,22 @@ export const admin = {
     invitationsNote: '(invited, not picked up yet).',
     gettingStarted: 'Getting started',
     caReady: 'The CA is ready.',
-    caReadyHtml:
-      'Give <a href="/ca.crt">ca.crt</a> to your broker as its <code>cafile</code>, and point its <code>crlfile</code> at this portal\'s <code>crl.pem</code>.',
+    // Printed around the view's link to ca.crt and `cafile`, `crlfile` and `crl.pem` in <code>.
+    caReadyNext: {
+      give: 'Give',
+      asIts: 'to your broker as its',
+      pointIts: ', and point its',
+      at: "at this portal's",
+      after: '.',
+    },
     mail: 'Mail',
-    mailOutboxHtml:
-      'goes to the <a href="/outbox">outbox</a>, because no SMTP server is configured (set <code>SMTP_URL</code> to send it).',
+    // Printed around the view's link to the outbox and `SMTP_URL` in <code>.
+    mailOutbox: {
+      before: 'goes to the',
+      link: 'outbox',
+      middle: ', because no SMTP server is configured (set',
+      after: 'to send it).',
+    },
     mailSmtp: 'goes out through the configured SMTP server.',
     issueFirst: 'Issue the first certificate',
     issueFirstAfter:
@@ -192,10 +208,16 @@ export const admin = {
 
   certificateIssued: {
     title: 'Certificate issued',
-    noBrokerHtml:
-      'No broker address is set, so this mail does not say where to connect (no server, port or <code>.otrc</code> file). Enter it in <a href="/settings">Settings</a>: mail sent after that has it.',
+    // Printed around `.otrc` in <code> and the view's link to Settings.
+    noBroker: {
+      before: 'No broker address is set, so this mail does not say where to connect (no server, port or',
+      middle: 'file). Enter it in',
+      link: 'Settings',
+      after: ': mail sent after that has it.',
+    },
     theCertificateFor: 'The certificate for',
-    writtenToHtml: 'was written to the <a href="/outbox">outbox</a> for',
+    // Printed around the view's link to the outbox.
+    writtenTo: { before: 'was written to the', link: 'outbox', after: 'for' },
     passphrase: 'Passphrase',
     copy: 'Copy',
     onlyTime: 'This is the only time the passphrase is shown.',
