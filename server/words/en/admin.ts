@@ -255,14 +255,24 @@ export const admin = {
   settings: {
     title: 'Settings',
     brokerAddress: 'Broker address for phones',
-    brokerAddressHintHtml:
-      "Where the OwnTracks apps connect: the enrollment mail names it, and the <code>.otrc</code> file that configures the app carries it. It must be a name the broker's server certificate holds.",
+    // Printed around `.otrc` in <code>.
+    brokerAddressHint: {
+      before: 'Where the OwnTracks apps connect: the enrollment mail names it, and the',
+      after: "file that configures the app carries it. It must be a name the broker's server certificate holds.",
+    },
     host: 'Host',
     port: 'Port',
-    environmentHtml:
-      "Set by <code>MQTT_HOST</code> and <code>MQTT_PORT</code> in the portal's environment, which win over this page. Change them there and restart the portal.",
-    noAddressHtml:
-      'No broker address is set: enrollment mail cannot say where to connect, and carries no <code>.otrc</code>.',
+    // Printed around `MQTT_HOST` and `MQTT_PORT` in <code>.
+    environment: {
+      before: 'Set by',
+      and: 'and',
+      after: "in the portal's environment, which win over this page. Change them there and restart the portal.",
+    },
+    // Printed around `.otrc` in <code>.
+    noAddress: {
+      before: 'No broker address is set: enrollment mail cannot say where to connect, and carries no',
+      after: '.',
+    },
     nothingSaved: 'Nothing was saved. Correct the fields marked below.',
     hostHint: 'Host name or IP address phones reach the broker at, for example mqtt.example.org',
     portHint: "The broker's TLS listener; 8883 is usual",
@@ -366,13 +376,20 @@ export const admin = {
 
   outbox: {
     title: 'Outbox',
-    noSmtpHtml:
-      'No SMTP server is configured (<code>SMTP_URL</code>), so mail is written here as <code>.eml</code> files. Download one and open it in a mail program to forward it.',
+    // Printed around `SMTP_URL` and `.eml` in <code>.
+    noSmtp: {
+      before: 'No SMTP server is configured (',
+      middle: '), so mail is written here as',
+      after: 'files. Download one and open it in a mail program to forward it.',
+    },
     smtp: 'Mail goes out through the SMTP server. Messages written before it was configured stay listed here.',
     holds:
       "A message holds the person's bundle (their private key, protected by the passphrase shown once at issue). It is removed when its certificate is revoked or replaced, and",
-    retentionHtml:
-      'days after it was written (<code>OUTBOX_RETENTION_DAYS</code>); to send a certificate again after that, use Replace on its page.',
+    // Printed around `OUTBOX_RETENTION_DAYS` in <code>.
+    retention: {
+      before: 'days after it was written (',
+      after: '); to send a certificate again after that, use Replace on its page.',
+    },
     empty: 'The outbox is empty.',
     columns: { to: 'To', certificate: 'Certificate', written: 'Written', delivery: 'Delivery', actions: 'Actions' },
     earlierVersion: 'written by an earlier version',
@@ -382,10 +399,19 @@ export const admin = {
 
   backups: {
     title: 'Backups',
-    introHtml:
-      "A backup holds the database, <code>ca.crt</code> and <code>ca.key</code>: with it, a new machine takes over and no phone has to be enrolled again. Keep copies somewhere other than this machine, and safe: whoever has one can run this portal's CA. It holds no sign-in (no sessions, no cookie secret): admins sign in again after a restore. Downloading an archive asks for your password again.",
-    offHtml:
-      'Scheduled backups are off. Set <code>BACKUP_DIR</code> to turn them on (daily by default), or run <code>npm run admin -- backup --out FILE</code>.',
+    // Printed around `ca.crt` and `ca.key` in <code>.
+    intro: {
+      before: 'A backup holds the database,',
+      and: 'and',
+      after:
+        ": with it, a new machine takes over and no phone has to be enrolled again. Keep copies somewhere other than this machine, and safe: whoever has one can run this portal's CA. It holds no sign-in (no sessions, no cookie secret): admins sign in again after a restore. Downloading an archive asks for your password again.",
+    },
+    // Printed around `BACKUP_DIR` and the backup command in <code>.
+    off: {
+      before: 'Scheduled backups are off. Set',
+      orRun: 'to turn them on (daily by default), or run',
+      after: '.',
+    },
     folder: 'Folder',
     schedule: 'Schedule',
     every: (hours: number, keep: number) => `every ${hours} hours, the newest ${keep} kept`,
@@ -448,8 +474,12 @@ export const admin = {
       "This portal's address is https, but this page came through a proxy it does not trust, so the request looks like plain HTTP and the portal does not set its secure sign-in cookie.",
     add: 'Add',
     oneProxy: '(one proxy in front) or',
-    thisProxyHtml:
-      "(this proxy's address) to the portal's environment and restart it. The proxy must send <code>X-Forwarded-Proto</code> and append to <code>X-Forwarded-For</code>.",
+    // Printed around the headers `X-Forwarded-Proto` and `X-Forwarded-For` in <code>.
+    thisProxy: {
+      before: "(this proxy's address) to the portal's environment and restart it. The proxy must send",
+      append: 'and append to',
+      after: '.',
+    },
     username: 'Username',
     password: 'Password',
     submit: 'Sign in',
