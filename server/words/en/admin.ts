@@ -1,6 +1,7 @@
 // English words: the admin pages, one section per page (views/layout.eta, views/certificates/*).
-// Part of the catalog in ../index.ts. Entries named `...Html` hold fixed markup (links, <code>) and no
-// values, so views print them unescaped; every entry that takes a value returns plain text.
+// Part of the catalog in ../index.ts. No entry holds HTML: where a sentence has a link or a name in
+// <code>, the entry is an object of plain pieces (before, after, ...) and the view prints each piece
+// escaped around markup of its own (server/words/views.test.ts refuses catalog words printed raw).
 
 export const admin = {
   layout: {
@@ -289,16 +290,30 @@ export const admin = {
     confHint:
       "These lines make Mosquitto trust this portal's certificates and refuse revoked ones. The usernames come from the certificates.",
     copy: 'Copy',
-    aclHtml: 'And in <code>/etc/mosquitto/acl</code>:',
-    dropsRootHtml:
-      'Mosquitto drops root before it reads these files: <code>ca.crt</code>, <code>crl.pem</code> and the server key must be readable by the <code>mosquitto</code> user.',
-    readsCrlHtml: 'Mosquitto reads <code>crlfile</code> at start and on SIGHUP.',
+    // Printed around `/etc/mosquitto/acl` in <code>.
+    acl: { before: 'And in', after: ':' },
+    // Printed around `ca.crt`, `crl.pem` and `mosquitto` in <code>.
+    dropsRoot: {
+      before: 'Mosquitto drops root before it reads these files:',
+      serverKey: 'and the server key must be readable by the',
+      after: 'user.',
+    },
+    // Printed around `crlfile` in <code>.
+    readsCrl: { before: 'Mosquitto reads', after: 'at start and on SIGHUP.' },
     reloadRuns: 'After each revocation the portal runs',
-    reloadUnsetHtml:
-      'Set <code>BROKER_RELOAD_COMMAND</code> (for example <code>kill -HUP $(pidof mosquitto)</code>) so the portal reloads it after each revocation.',
+    // Printed around `BROKER_RELOAD_COMMAND` and an example command in <code>.
+    reloadUnset: {
+      before: 'Set',
+      example: '(for example',
+      after: ') so the portal reloads it after each revocation.',
+    },
     stayConnected: 'Phones already connected stay connected until they reconnect.',
-    brokenCrlHtml:
-      'A missing or broken <code>crlfile</code> stops Mosquitto at start, and is ignored on reload: the portal only ever replaces it with a complete, verified CRL.',
+    // Printed around `crlfile` in <code>.
+    brokenCrl: {
+      before: 'A missing or broken',
+      after:
+        'stops Mosquitto at start, and is ignored on reload: the portal only ever replaces it with a complete, verified CRL.',
+    },
     webSockets: 'WebSocket listeners do not check CRLs: use the TLS listener above for phones.',
     serverCertificate: 'Broker server certificate',
     serverIssued: 'Server certificate issued (serial',
@@ -306,19 +321,33 @@ export const admin = {
     saveBoth: 'Save both now:',
     keyHeld: 'the key is held in memory for ten minutes only',
     thenGone: ', then it is gone.',
-    serverKeyLabelHtml: "server.key (the broker's <code>keyfile</code>, keep it private, mode 0600)",
+    // Printed around `keyfile` in <code>.
+    serverKeyLabel: { before: "server.key (the broker's", after: ', keep it private, mode 0600)' },
     downloadKey: 'Download server.key',
     keyGone:
       'The key of this certificate is no longer held: if it was not saved, issue another server certificate and revoke this one.',
-    serverCrtLabelHtml: "server.crt (the broker's <code>certfile</code>)",
+    // Printed around `certfile` in <code>.
+    serverCrtLabel: { before: "server.crt (the broker's", after: ')' },
     downloadCrt: 'Download server.crt',
     constrained: "This portal's CA is name-constrained: it can sign server certificates only for",
-    constrainedAfterHtml:
-      '(and names below them), so even a stolen CA key cannot make a certificate that phones accept for another site. These names were fixed when the CA was made (<code>CA_SERVER_NAMES</code>).',
-    unconstrainedHtml:
-      "This CA is unconstrained: phones that trust it would accept a certificate it signs for any website, so its key is as sensitive as a public CA's. It was made by an earlier version or imported; a CA made by this version limits itself to the broker's names (<code>CA_SERVER_NAMES</code>), but moving to one means enrolling every phone again, so keep this one unless you plan that.",
-    serverHintHtml:
-      "Phones check the broker's name: list every host name and IP address they use to reach it. Valid for 825 days (Apple's limit). The command line does the same: <code>npm run admin -- server-cert --host mqtt.example.org --out DIR</code>.",
+    // Printed after the list of names, around `CA_SERVER_NAMES` in <code>.
+    constrainedAfter: {
+      before:
+        '(and names below them), so even a stolen CA key cannot make a certificate that phones accept for another site. These names were fixed when the CA was made (',
+      after: ').',
+    },
+    // Printed around `CA_SERVER_NAMES` in <code>.
+    unconstrained: {
+      before:
+        "This CA is unconstrained: phones that trust it would accept a certificate it signs for any website, so its key is as sensitive as a public CA's. It was made by an earlier version or imported; a CA made by this version limits itself to the broker's names (",
+      after: '), but moving to one means enrolling every phone again, so keep this one unless you plan that.',
+    },
+    // Printed around the server-cert command in <code>.
+    serverHint: {
+      before:
+        "Phones check the broker's name: list every host name and IP address they use to reach it. Valid for 825 days (Apple's limit). The command line does the same:",
+      after: '.',
+    },
     hosts: 'Host names',
     hostsHint: 'For example mqtt.example.org, separated by spaces or commas',
     ips: 'IP addresses',
@@ -332,9 +361,20 @@ export const admin = {
     controlConnection: 'Control connection to',
     since: 'since',
     lastError: 'Last error',
-    accountsHtml:
-      'Each person with an active certificate has a dynamic-security client (certificate only, no password) and a role <code>owntracks-enroll-&lt;username&gt;</code> that publishes and reads <code>owntracks/&lt;username&gt;/#</code>, and belongs to the group <code>owntracks-people</code> (may subscribe to <code>owntracks/#</code>, receives nothing of others); each <a href="/groups">sharing group</a> is a group <code>share-&lt;id&gt;</code> whose role lets its members receive each other\'s topics. The portal changes only what it created. After a revocation it checks that the broker refuses a certificate revoked in the same CRL (at',
-    accountsAfter: "), then disconnects the person's devices; the others reconnect at once.",
+    // Printed around the broker's role, group and topic names in <code>, the view's link to the
+    // groups and the probe's address in <code>.
+    accounts: {
+      role: 'Each person with an active certificate has a dynamic-security client (certificate only, no password) and a role',
+      publishes: 'that publishes and reads',
+      group: ', and belongs to the group',
+      subscribe: '(may subscribe to',
+      eachGroup: ', receives nothing of others); each',
+      groupLink: 'sharing group',
+      isGroup: 'is a group',
+      probe:
+        "whose role lets its members receive each other's topics. The portal changes only what it created. After a revocation it checks that the broker refuses a certificate revoked in the same CRL (at",
+      after: "), then disconnects the person's devices; the others reconnect at once.",
+    },
     pendingKicks: (usernames: string, since: string) =>
       `Waiting to disconnect revoked devices of: ${usernames} (queued since ${since}). They are disconnected once the link is up and the broker uses the new CRL.`,
     unmanaged: 'Broker accounts the portal does not manage',
