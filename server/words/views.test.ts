@@ -2,11 +2,16 @@
 // strips eta code (keeping the text it quotes), HTML tags and whitespace from each view, mail
 // templates included, and fails when prose is left, so a page that grows literal text is caught
 // before a translation has to hunt for it.
+// It also reads each view as eta parses it and fails on raw output (`<%~ %>`) of anything but a
+// partial or the few values listed below: catalog words are printed escaped, with the markup around
+// them in the view, so no catalog entry is ever HTML and a word with `<` or `&` in it stays text.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import { en } from './index.js';
 
 const views = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -26,6 +31,8 @@ function proseIn(source: string): string[] {
   const text = [withoutComments.replace(/<%[\s\S]*?%>/g, ' '), ...quoted]
     .join('\n')
     .replace(/<!--[\s\S]*?-->/g, ' ')
+    // What a <code> element holds is a name or a command to type as it is (`SMTP_URL`, `crl.pem`), not words.
+    .replace(/<code\b[^>]*>[\s\S]*?<\/code>/g, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&[a-z#0-9]+;/gi, ' ');
   const runs = text.match(/[A-Za-z][A-Za-z'’,.:;()-]*(?:[ \t]+[A-Za-z][A-Za-z'’,.:;()-]*){2,}/g) ?? [];
@@ -50,8 +57,82 @@ test('the prose check sees text between tags and ignores eta code', () => {
   assert.deepEqual(proseIn('<p>These people have two</p>'), ['These people have two']);
   assert.deepEqual(proseIn('<p><%= it.words.admin.layout.skip %></p>'), []);
   assert.deepEqual(proseIn('<a title="x">Sign out</a>'), []);
+  assert.deepEqual(proseIn('<p><%= w.before %> <code>kill -HUP $(pidof mosquitto)</code> <code>ca.crt</code></p>'), []);
+  assert.deepEqual(proseIn('<p><code>x</code> and then some</p>'), ['and then some']);
   assert.deepEqual(proseIn('<%/* a comment with `-%>` inside */-%>'), []);
   assert.deepEqual(proseIn("<%~ include('/partials/field', { hint: 'At least twelve characters.' }) %>"), [
     'At least twelve characters.',
   ]);
+});
+
+/** Values a view may print raw (`<%~ %>`), by view, each with why; none of them is catalog words. */
+const RAW_ALLOWED: Record<string, Record<string, string>> = {
+  'layout.eta': { 'it.body': 'the page eta has just rendered from its view, every value in it already escaped' },
+  'pickup/redeem.eta': { 'it.qr': 'the SVG that qrSvg (server/web/routes/invitations.ts) draws for the pickup link' },
+  'invitations/detail.eta': {
+    'it.qr': 'the SVG that qrSvg (server/web/routes/invitations.ts) draws for the pickup link',
+  },
+};
+
+/**
+ * A partial prints what it is given escaped, and is itself a view this test reads: `include('/partials/…', …)`
+ * and nothing after the call's closing parenthesis (so `include(…) + it.words.x` is not a partial).
+ */
+function isPartial(value: string): boolean {
+  if (!/^include\(\s*'\/partials\/[\w/-]+'/.test(value)) return false;
+  let depth = 0;
+  let quote = '';
+  for (let i = 'include'.length; i < value.length; i++) {
+    const c = value[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i === value.length - 1;
+  }
+  return false;
+}
+
+/** The raw outputs of one view that are neither a partial nor allowed for that view. */
+function rawOutputsIn(source: string, allowed: Record<string, string> = {}): string[] {
+  return new Eta()
+    .parse(source)
+    .flatMap((node) => (typeof node === 'object' && node.t === 'r' ? [node.val.trim()] : []))
+    .filter((value) => !isPartial(value) && !Object.hasOwn(allowed, value));
+}
+
+test('views print catalog words escaped: raw output is only a partial or a value allowed with its reason', () => {
+  const offenders: Record<string, string[]> = {};
+  for (const file of files) {
+    const raw = rawOutputsIn(readFileSync(join(views, file), 'utf8'), RAW_ALLOWED[file]);
+    if (raw.length) offenders[file] = raw;
+  }
+  assert.deepEqual(offenders, {});
+});
+
+test('the raw-output check catches catalog words however they are reached', () => {
+  assert.deepEqual(rawOutputsIn('<p><%~ it.words.admin.broker.aclHtml %></p>'), ['it.words.admin.broker.aclHtml']);
+  assert.deepEqual(rawOutputsIn('<% const w = it.words.pickup %><%-~ w.hintHtml -%>'), ['w.hintHtml']);
+  assert.deepEqual(rawOutputsIn('<%~ it.qr %>'), ['it.qr'], 'allowed only in the views listed');
+  assert.deepEqual(rawOutputsIn('<%~ it.qr %>', RAW_ALLOWED['pickup/redeem.eta']), []);
+  assert.deepEqual(rawOutputsIn("<%~ include('/partials/field', { label: it.words.admin.login.username }) %>"), []);
+  assert.deepEqual(rawOutputsIn("<%~ include('/partials/field', { hint: 'a (b)' }) + it.words.x %>"), [
+    "include('/partials/field', { hint: 'a (b)' }) + it.words.x",
+  ]);
+  assert.deepEqual(rawOutputsIn('<%~ constructor %>'), ['constructor']);
+  assert.deepEqual(rawOutputsIn('<p><%= it.words.admin.broker.acl.before %> <code>x</code></p>'), []);
+});
+
+test('no catalog entry holds markup: a tag or an entity in the words would show as text', () => {
+  const marked: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (/<\/?[a-z][^>]*>|&[a-z#0-9]+;/i.test(value)) marked.push(path);
+    } else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) walk(inner, `${path}.${key}`);
+    }
+  };
+  walk(en, 'en');
+  assert.deepEqual(marked, []);
 });

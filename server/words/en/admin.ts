@@ -1,6 +1,7 @@
 // English words: the admin pages, one section per page (views/layout.eta, views/certificates/*).
-// Part of the catalog in ../index.ts. Entries named `...Html` hold fixed markup (links, <code>) and no
-// values, so views print them unescaped; every entry that takes a value returns plain text.
+// Part of the catalog in ../index.ts. No entry holds HTML: where a sentence has a link or a name in
+// <code>, the entry is an object of plain pieces (before, after, ...) and the view prints each piece
+// escaped around markup of its own (server/words/views.test.ts refuses catalog words printed raw).
 
 export const admin = {
   layout: {
@@ -24,8 +25,13 @@ export const admin = {
   certificateList: {
     title: 'Certificates',
     issue: 'Issue certificate',
-    caKeyUnencryptedHtml:
-      'The CA key is stored unencrypted in the data folder. Anyone who can read it can issue certificates your broker trusts. Set <code>CA_KEY_PASSPHRASE</code> (or <code>CA_KEY_PASSPHRASE_FILE</code>) to encrypt it at rest.',
+    // Printed around `CA_KEY_PASSPHRASE` and `CA_KEY_PASSPHRASE_FILE` in <code>.
+    caKeyUnencrypted: {
+      before:
+        'The CA key is stored unencrypted in the data folder. Anyone who can read it can issue certificates your broker trusts. Set',
+      or: '(or',
+      after: ') to encrypt it at rest.',
+    },
     collisions:
       'These people have two or more active certificates for one device. Their apps use the same client ID, so the broker disconnects one for the other in a loop: revoke the ones no longer used, or replace one to give it its own device name.',
     device: 'device',
@@ -34,11 +40,22 @@ export const admin = {
     invitationsNote: '(invited, not picked up yet).',
     gettingStarted: 'Getting started',
     caReady: 'The CA is ready.',
-    caReadyHtml:
-      'Give <a href="/ca.crt">ca.crt</a> to your broker as its <code>cafile</code>, and point its <code>crlfile</code> at this portal\'s <code>crl.pem</code>.',
+    // Printed around the view's link to ca.crt and `cafile`, `crlfile` and `crl.pem` in <code>.
+    caReadyNext: {
+      give: 'Give',
+      asIts: 'to your broker as its',
+      pointIts: ', and point its',
+      at: "at this portal's",
+      after: '.',
+    },
     mail: 'Mail',
-    mailOutboxHtml:
-      'goes to the <a href="/outbox">outbox</a>, because no SMTP server is configured (set <code>SMTP_URL</code> to send it).',
+    // Printed around the view's link to the outbox and `SMTP_URL` in <code>.
+    mailOutbox: {
+      before: 'goes to the',
+      link: 'outbox',
+      middle: ', because no SMTP server is configured (set',
+      after: 'to send it).',
+    },
     mailSmtp: 'goes out through the configured SMTP server.',
     issueFirst: 'Issue the first certificate',
     issueFirstAfter:
@@ -192,10 +209,16 @@ export const admin = {
 
   certificateIssued: {
     title: 'Certificate issued',
-    noBrokerHtml:
-      'No broker address is set, so this mail does not say where to connect (no server, port or <code>.otrc</code> file). Enter it in <a href="/settings">Settings</a>: mail sent after that has it.',
+    // Printed around `.otrc` in <code> and the view's link to Settings.
+    noBroker: {
+      before: 'No broker address is set, so this mail does not say where to connect (no server, port or',
+      middle: 'file). Enter it in',
+      link: 'Settings',
+      after: ': mail sent after that has it.',
+    },
     theCertificateFor: 'The certificate for',
-    writtenToHtml: 'was written to the <a href="/outbox">outbox</a> for',
+    // Printed around the view's link to the outbox.
+    writtenTo: { before: 'was written to the', link: 'outbox', after: 'for' },
     passphrase: 'Passphrase',
     copy: 'Copy',
     onlyTime: 'This is the only time the passphrase is shown.',
@@ -233,14 +256,24 @@ export const admin = {
   settings: {
     title: 'Settings',
     brokerAddress: 'Broker address for phones',
-    brokerAddressHintHtml:
-      "Where the OwnTracks apps connect: the enrollment mail names it, and the <code>.otrc</code> file that configures the app carries it. It must be a name the broker's server certificate holds.",
+    // Printed around `.otrc` in <code>.
+    brokerAddressHint: {
+      before: 'Where the OwnTracks apps connect: the enrollment mail names it, and the',
+      after: "file that configures the app carries it. It must be a name the broker's server certificate holds.",
+    },
     host: 'Host',
     port: 'Port',
-    environmentHtml:
-      "Set by <code>MQTT_HOST</code> and <code>MQTT_PORT</code> in the portal's environment, which win over this page. Change them there and restart the portal.",
-    noAddressHtml:
-      'No broker address is set: enrollment mail cannot say where to connect, and carries no <code>.otrc</code>.',
+    // Printed around `MQTT_HOST` and `MQTT_PORT` in <code>.
+    environment: {
+      before: 'Set by',
+      and: 'and',
+      after: "in the portal's environment, which win over this page. Change them there and restart the portal.",
+    },
+    // Printed around `.otrc` in <code>.
+    noAddress: {
+      before: 'No broker address is set: enrollment mail cannot say where to connect, and carries no',
+      after: '.',
+    },
     nothingSaved: 'Nothing was saved. Correct the fields marked below.',
     hostHint: 'Host name or IP address phones reach the broker at, for example mqtt.example.org',
     portHint: "The broker's TLS listener; 8883 is usual",
@@ -257,16 +290,30 @@ export const admin = {
     confHint:
       "These lines make Mosquitto trust this portal's certificates and refuse revoked ones. The usernames come from the certificates.",
     copy: 'Copy',
-    aclHtml: 'And in <code>/etc/mosquitto/acl</code>:',
-    dropsRootHtml:
-      'Mosquitto drops root before it reads these files: <code>ca.crt</code>, <code>crl.pem</code> and the server key must be readable by the <code>mosquitto</code> user.',
-    readsCrlHtml: 'Mosquitto reads <code>crlfile</code> at start and on SIGHUP.',
+    // Printed around `/etc/mosquitto/acl` in <code>.
+    acl: { before: 'And in', after: ':' },
+    // Printed around `ca.crt`, `crl.pem` and `mosquitto` in <code>.
+    dropsRoot: {
+      before: 'Mosquitto drops root before it reads these files:',
+      serverKey: 'and the server key must be readable by the',
+      after: 'user.',
+    },
+    // Printed around `crlfile` in <code>.
+    readsCrl: { before: 'Mosquitto reads', after: 'at start and on SIGHUP.' },
     reloadRuns: 'After each revocation the portal runs',
-    reloadUnsetHtml:
-      'Set <code>BROKER_RELOAD_COMMAND</code> (for example <code>kill -HUP $(pidof mosquitto)</code>) so the portal reloads it after each revocation.',
+    // Printed around `BROKER_RELOAD_COMMAND` and an example command in <code>.
+    reloadUnset: {
+      before: 'Set',
+      example: '(for example',
+      after: ') so the portal reloads it after each revocation.',
+    },
     stayConnected: 'Phones already connected stay connected until they reconnect.',
-    brokenCrlHtml:
-      'A missing or broken <code>crlfile</code> stops Mosquitto at start, and is ignored on reload: the portal only ever replaces it with a complete, verified CRL.',
+    // Printed around `crlfile` in <code>.
+    brokenCrl: {
+      before: 'A missing or broken',
+      after:
+        'stops Mosquitto at start, and is ignored on reload: the portal only ever replaces it with a complete, verified CRL.',
+    },
     webSockets: 'WebSocket listeners do not check CRLs: use the TLS listener above for phones.',
     serverCertificate: 'Broker server certificate',
     serverIssued: 'Server certificate issued (serial',
@@ -274,19 +321,33 @@ export const admin = {
     saveBoth: 'Save both now:',
     keyHeld: 'the key is held in memory for ten minutes only',
     thenGone: ', then it is gone.',
-    serverKeyLabelHtml: "server.key (the broker's <code>keyfile</code>, keep it private, mode 0600)",
+    // Printed around `keyfile` in <code>.
+    serverKeyLabel: { before: "server.key (the broker's", after: ', keep it private, mode 0600)' },
     downloadKey: 'Download server.key',
     keyGone:
       'The key of this certificate is no longer held: if it was not saved, issue another server certificate and revoke this one.',
-    serverCrtLabelHtml: "server.crt (the broker's <code>certfile</code>)",
+    // Printed around `certfile` in <code>.
+    serverCrtLabel: { before: "server.crt (the broker's", after: ')' },
     downloadCrt: 'Download server.crt',
     constrained: "This portal's CA is name-constrained: it can sign server certificates only for",
-    constrainedAfterHtml:
-      '(and names below them), so even a stolen CA key cannot make a certificate that phones accept for another site. These names were fixed when the CA was made (<code>CA_SERVER_NAMES</code>).',
-    unconstrainedHtml:
-      "This CA is unconstrained: phones that trust it would accept a certificate it signs for any website, so its key is as sensitive as a public CA's. It was made by an earlier version or imported; a CA made by this version limits itself to the broker's names (<code>CA_SERVER_NAMES</code>), but moving to one means enrolling every phone again, so keep this one unless you plan that.",
-    serverHintHtml:
-      "Phones check the broker's name: list every host name and IP address they use to reach it. Valid for 825 days (Apple's limit). The command line does the same: <code>npm run admin -- server-cert --host mqtt.example.org --out DIR</code>.",
+    // Printed after the list of names, around `CA_SERVER_NAMES` in <code>.
+    constrainedAfter: {
+      before:
+        '(and names below them), so even a stolen CA key cannot make a certificate that phones accept for another site. These names were fixed when the CA was made (',
+      after: ').',
+    },
+    // Printed around `CA_SERVER_NAMES` in <code>.
+    unconstrained: {
+      before:
+        "This CA is unconstrained: phones that trust it would accept a certificate it signs for any website, so its key is as sensitive as a public CA's. It was made by an earlier version or imported; a CA made by this version limits itself to the broker's names (",
+      after: '), but moving to one means enrolling every phone again, so keep this one unless you plan that.',
+    },
+    // Printed around the server-cert command in <code>.
+    serverHint: {
+      before:
+        "Phones check the broker's name: list every host name and IP address they use to reach it. Valid for 825 days (Apple's limit). The command line does the same:",
+      after: '.',
+    },
     hosts: 'Host names',
     hostsHint: 'For example mqtt.example.org, separated by spaces or commas',
     ips: 'IP addresses',
@@ -300,9 +361,20 @@ export const admin = {
     controlConnection: 'Control connection to',
     since: 'since',
     lastError: 'Last error',
-    accountsHtml:
-      'Each person with an active certificate has a dynamic-security client (certificate only, no password) and a role <code>owntracks-enroll-&lt;username&gt;</code> that publishes and reads <code>owntracks/&lt;username&gt;/#</code>, and belongs to the group <code>owntracks-people</code> (may subscribe to <code>owntracks/#</code>, receives nothing of others); each <a href="/groups">sharing group</a> is a group <code>share-&lt;id&gt;</code> whose role lets its members receive each other\'s topics. The portal changes only what it created. After a revocation it checks that the broker refuses a certificate revoked in the same CRL (at',
-    accountsAfter: "), then disconnects the person's devices; the others reconnect at once.",
+    // Printed around the broker's role, group and topic names in <code>, the view's link to the
+    // groups and the probe's address in <code>.
+    accounts: {
+      role: 'Each person with an active certificate has a dynamic-security client (certificate only, no password) and a role',
+      publishes: 'that publishes and reads',
+      group: ', and belongs to the group',
+      subscribe: '(may subscribe to',
+      eachGroup: ', receives nothing of others); each',
+      groupLink: 'sharing group',
+      isGroup: 'is a group',
+      probe:
+        "whose role lets its members receive each other's topics. The portal changes only what it created. After a revocation it checks that the broker refuses a certificate revoked in the same CRL (at",
+      after: "), then disconnects the person's devices; the others reconnect at once.",
+    },
     pendingKicks: (usernames: string, since: string) =>
       `Waiting to disconnect revoked devices of: ${usernames} (queued since ${since}). They are disconnected once the link is up and the broker uses the new CRL.`,
     unmanaged: 'Broker accounts the portal does not manage',
@@ -344,13 +416,20 @@ export const admin = {
 
   outbox: {
     title: 'Outbox',
-    noSmtpHtml:
-      'No SMTP server is configured (<code>SMTP_URL</code>), so mail is written here as <code>.eml</code> files. Download one and open it in a mail program to forward it.',
+    // Printed around `SMTP_URL` and `.eml` in <code>.
+    noSmtp: {
+      before: 'No SMTP server is configured (',
+      middle: '), so mail is written here as',
+      after: 'files. Download one and open it in a mail program to forward it.',
+    },
     smtp: 'Mail goes out through the SMTP server. Messages written before it was configured stay listed here.',
     holds:
       "A message holds the person's bundle (their private key, protected by the passphrase shown once at issue). It is removed when its certificate is revoked or replaced, and",
-    retentionHtml:
-      'days after it was written (<code>OUTBOX_RETENTION_DAYS</code>); to send a certificate again after that, use Replace on its page.',
+    // Printed around `OUTBOX_RETENTION_DAYS` in <code>.
+    retention: {
+      before: 'days after it was written (',
+      after: '); to send a certificate again after that, use Replace on its page.',
+    },
     empty: 'The outbox is empty.',
     columns: { to: 'To', certificate: 'Certificate', written: 'Written', delivery: 'Delivery', actions: 'Actions' },
     earlierVersion: 'written by an earlier version',
@@ -360,10 +439,19 @@ export const admin = {
 
   backups: {
     title: 'Backups',
-    introHtml:
-      "A backup holds the database, <code>ca.crt</code> and <code>ca.key</code>: with it, a new machine takes over and no phone has to be enrolled again. Keep copies somewhere other than this machine, and safe: whoever has one can run this portal's CA. It holds no sign-in (no sessions, no cookie secret): admins sign in again after a restore. Downloading an archive asks for your password again.",
-    offHtml:
-      'Scheduled backups are off. Set <code>BACKUP_DIR</code> to turn them on (daily by default), or run <code>npm run admin -- backup --out FILE</code>.',
+    // Printed around `ca.crt` and `ca.key` in <code>.
+    intro: {
+      before: 'A backup holds the database,',
+      and: 'and',
+      after:
+        ": with it, a new machine takes over and no phone has to be enrolled again. Keep copies somewhere other than this machine, and safe: whoever has one can run this portal's CA. It holds no sign-in (no sessions, no cookie secret): admins sign in again after a restore. Downloading an archive asks for your password again.",
+    },
+    // Printed around `BACKUP_DIR` and the backup command in <code>.
+    off: {
+      before: 'Scheduled backups are off. Set',
+      orRun: 'to turn them on (daily by default), or run',
+      after: '.',
+    },
     folder: 'Folder',
     schedule: 'Schedule',
     every: (hours: number, keep: number) => `every ${hours} hours, the newest ${keep} kept`,
@@ -426,8 +514,12 @@ export const admin = {
       "This portal's address is https, but this page came through a proxy it does not trust, so the request looks like plain HTTP and the portal does not set its secure sign-in cookie.",
     add: 'Add',
     oneProxy: '(one proxy in front) or',
-    thisProxyHtml:
-      "(this proxy's address) to the portal's environment and restart it. The proxy must send <code>X-Forwarded-Proto</code> and append to <code>X-Forwarded-For</code>.",
+    // Printed around the headers `X-Forwarded-Proto` and `X-Forwarded-For` in <code>.
+    thisProxy: {
+      before: "(this proxy's address) to the portal's environment and restart it. The proxy must send",
+      append: 'and append to',
+      after: '.',
+    },
     username: 'Username',
     password: 'Password',
     submit: 'Sign in',
