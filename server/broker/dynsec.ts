@@ -129,6 +129,9 @@ export class Dynsec {
       }, this.timeoutMs);
       this.#waiting.set(correlationData, { resolve, reject, timer, command });
     });
+    // The link may go down (rejecting the answer) while the publish below is still under way; that
+    // rejection is then never awaited, and an unhandled one would end the process.
+    answer.catch(() => undefined);
     try {
       await this.link.publish(
         DYNSEC_TOPIC,
