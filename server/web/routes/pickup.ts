@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { PICKUP_HOLD_MS } from '../../enroll/pickup-rules.js';
 import { detectPlatform } from '../platform.js';
-import { qrSvg } from './invitations.js';
+import { qrImage } from './invitations.js';
 import { wordsFor } from '../../words/index.js';
 
 const words = wordsFor().pickup;
@@ -70,7 +70,7 @@ const pickupRoutes: FastifyPluginAsyncZod<{
       token,
       preview,
       platform,
-      qr: platform.os === 'desktop' ? await qrSvg(ownUrl) : undefined,
+      qr: platform.os === 'desktop' ? await qrImage(ownUrl) : undefined,
       ownUrl,
       scripts: ['/static/js/pickup.js'],
       ...extra,

@@ -36,6 +36,7 @@ export const pickup = {
     caEnding: 'The certificate authority is about to expire: ask the person who invited you.',
     expires: (when: string) => `This link works until ${when} (UTC), once.`,
     desktopTitle: 'Continue on your phone',
+    qrAlt: 'QR code of this page’s link',
     desktopBody:
       'This page is meant for the phone that will run OwnTracks. Scan this code with its camera, or open the link there.',
   },
@@ -64,6 +65,7 @@ export const pickup = {
     createdTitle: 'Pickup link created',
     mailed: (email: string) => `The pickup link was mailed to ${email}. The code is not in the mail.`,
     qrIntro: 'Let the person scan this code with the phone that will run OwnTracks.',
+    qrAlt: 'QR code of the pickup link and its code',
     codeLabel: 'Pickup code',
     codeShownOnce:
       'This is the only time the code is shown. Give it to the person another way (in person, by phone or message): the link alone is not enough.',
