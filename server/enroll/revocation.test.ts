@@ -32,6 +32,24 @@ function publishedCrl(portal: TestPortal) {
   return readCrl(pem);
 }
 
+/** A certificate row as a crash leaves it: recorded (pending delivery), with nothing signed behind it. */
+function insertCertificate(db: TestPortal['db'], username: string, serial: string): number {
+  const user = usersRepository(db).create(username, `${username}@example.org`, new Date());
+  return certificatesRepository(db).insert({
+    user_id: user.id,
+    serial,
+    device: 'phone',
+    fingerprint_sha256: 'x',
+    pem: 'x',
+    key_bits: 2048,
+    not_before: new Date().toISOString(),
+    not_after: new Date(Date.now() + DAY).toISOString(),
+    bundle_format: 'compatible',
+    issued_by: 'admin',
+    issued_at: new Date().toISOString(),
+  });
+}
+
 const serialOf = (portal: TestPortal, id: number) =>
   portal.db.prepare('SELECT serial FROM certificates WHERE id = ?').pluck().get(id) as string;
 
@@ -245,20 +263,7 @@ describe('replacing and crash recovery', () => {
   test('a certificate left pending by a crash is revoked at the next start and listed in the CRL', async () => {
     const dataDir = tempDir();
     const first = await startTestPortal({ dataDir });
-    const user = usersRepository(first.db).create('dave', 'dave@example.org', new Date());
-    const pendingId = certificatesRepository(first.db).insert({
-      user_id: user.id,
-      serial: '1234abcd',
-      device: 'phone',
-      fingerprint_sha256: 'x',
-      pem: 'x',
-      key_bits: 2048,
-      not_before: new Date().toISOString(),
-      not_after: new Date(Date.now() + DAY).toISOString(),
-      bundle_format: 'compatible',
-      issued_by: 'admin',
-      issued_at: new Date().toISOString(),
-    });
+    const pendingId = insertCertificate(first.db, 'dave', '1234abcd');
     await first.close();
     const second = await startTestPortal({ dataDir });
     try {
@@ -310,20 +315,7 @@ describe('replacing and crash recovery', () => {
       [
         'a revocation committed but never published (a crash in between)',
         (_dir, db) => {
-          const user = usersRepository(db).create('frank', 'frank@example.org', new Date());
-          const id = certificatesRepository(db).insert({
-            user_id: user.id,
-            serial: '5678ef01',
-            device: 'phone',
-            fingerprint_sha256: 'y',
-            pem: 'y',
-            key_bits: 2048,
-            not_before: new Date().toISOString(),
-            not_after: new Date(Date.now() + DAY).toISOString(),
-            bundle_format: 'compatible',
-            issued_by: 'admin',
-            issued_at: new Date().toISOString(),
-          });
+          const id = insertCertificate(db, 'frank', '5678ef01');
           db.prepare("UPDATE certificates SET delivery = 'sent' WHERE id = ?").run(id);
           certificatesRepository(db).revoke(id, new Date(), 'keyCompromise', 'admin');
         },
