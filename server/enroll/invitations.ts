@@ -10,7 +10,7 @@ import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { brokerAddress as configuredBrokerAddress } from './broker-address.js';
-import { caDaysLeft, freeDevice } from './issue.js';
+import { caDaysLeft, describeMailError, freeDevice, type IssueDeps } from './issue.js';
 import { inlineConfigLink, owntracksConfiguration, type BrokerAddress } from './pickup-config.js';
 import type { HeldBundle, PickupHolds } from './pickup-holds.js';
 import {
@@ -59,21 +59,7 @@ export type RedeemOutcome =
   | Failed<'wrong-code', { left: number }>
   | Failed<'device-taken' | 'ca-ending' | 'mint-failed'>;
 
-type PickupDeps = Pick<
-  EnrollDeps,
-  | 'config'
-  | 'settings'
-  | 'ca'
-  | 'now'
-  | 'audited'
-  | 'users'
-  | 'certificates'
-  | 'invitations'
-  | 'minter'
-  | 'mailer'
-  | 'crl'
-  | 'broker'
->;
+type PickupDeps = IssueDeps;
 export type Holds = PickupHolds<RedeemOutcome>;
 
 /** The broker's address for phones: the same source the enrollment mail uses (MQTT_HOST, else Settings). */
@@ -86,12 +72,6 @@ const pickupUrl = (ctx: Pick<EnrollDeps, 'config'>, token: string) => `${ctx.con
 
 const who = (row: { username: string; device: string | null }) =>
   `${row.username}${row.device ? ` (${row.device})` : ''}`;
-
-function describeMailError(error: unknown): string {
-  const failure = error as { code?: string; response?: string; message?: string };
-  const text = failure.response ?? failure.message ?? String(error);
-  return `${failure.code ? `${failure.code}: ` : ''}${text}`.replace(/\s+/g, ' ').trim().slice(0, 300);
-}
 
 /** Mails the link of a `mail` invitation; a failure cancels it (nobody could use it). */
 async function mailLink(

@@ -52,7 +52,8 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
   return Math.floor((Date.parse(ctx.ca.x509.validTo) - ctx.now().getTime()) / 86400_000);
 }
 
-type IssueDeps = Pick<
+/** What issuing needs, by mail or by a pickup link (invitations.ts): the same rules, the same minter. */
+export type IssueDeps = Pick<
   EnrollDeps,
   | 'config'
   | 'settings'
@@ -242,7 +243,7 @@ export async function issueCertificate(
 }
 
 /** What the mail server said, in one line the admin can act on. */
-function describeMailError(error: unknown): string {
+export function describeMailError(error: unknown): string {
   const failure = error as { code?: string; response?: string; message?: string };
   const text = failure.response ?? failure.message ?? String(error);
   return `${failure.code ? `${failure.code}: ` : ''}${text}`.replace(/\s+/g, ' ').trim().slice(0, 300);
