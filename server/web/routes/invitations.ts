@@ -16,6 +16,18 @@ const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MA
  * A QR code as an SVG image in a data: URL, for an <img> (CSP allows data: images): the view prints
  * it escaped like any other value. The qrcode module is loaded with the first one: most starts draw none.
  */
+/**
+ * Where a created (or resent) invitation goes: its page, which shows the code and link once. They
+ * travel there in memory under a one-time ticket, never in the URL.
+ */
+export function invitationPage(
+  pickupTickets: OneTimeSecrets<PickupTicket>,
+  invited: { invitationId: number; code: string; url: string; expiresAt: Date },
+): string {
+  const { invitationId, code, url, expiresAt } = invited;
+  return `/invitations/${invitationId}?ticket=${pickupTickets.put({ invitationId, code, url, expiresAt })}`;
+}
+
 export const qrImage = async (text: string) => {
   const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(text, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
@@ -58,15 +70,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
       name: request.session.admin!,
       ip: request.ip,
     });
-    if (outcome.ok) {
-      const ticket = pickupTickets.put({
-        invitationId: outcome.invitationId,
-        code: outcome.code,
-        url: outcome.url,
-        expiresAt: outcome.expiresAt,
-      });
-      return reply.redirect(`/invitations/${outcome.invitationId}?ticket=${ticket}`, 303);
-    }
+    if (outcome.ok) return reply.redirect(invitationPage(pickupTickets, outcome), 303);
     if (outcome.reason === 'not-found') return reply.callNotFound();
     request.flash(
       'warning',

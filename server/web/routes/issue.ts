@@ -19,6 +19,7 @@ import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
 import { ADMIN_DOWNLOAD_MS, type HeldBundles, type PickupTicket } from '../held-bundles.js';
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 import { wordsFor } from '../../words/index.js';
+import { invitationPage } from './invitations.js';
 
 const words = wordsFor().admin;
 
@@ -167,15 +168,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
           },
           actor,
         );
-        if (invited.ok) {
-          const ticket = pickupTickets.put({
-            invitationId: invited.invitationId,
-            code: invited.code,
-            url: invited.url,
-            expiresAt: invited.expiresAt,
-          });
-          return reply.redirect(`/invitations/${invited.invitationId}?ticket=${ticket}`, 303);
-        }
+        if (invited.ok) return reply.redirect(invitationPage(pickupTickets, invited), 303);
         if (invited.reason === 'device-taken')
           return renderForm(reply.status(409), values, {
             device:
