@@ -10,8 +10,11 @@ const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find(
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
+  // Each spec file starts a stack of its own (portal, SMTP server, Mosquitto) in beforeAll, so the files
+  // run side by side; the tests inside a file share its stack and run in order. The journeys are most
+  // of the time, spent waiting on pages, so the other files fit beside them.
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   timeout: 90_000,
   expect: { timeout: 10_000 },
   reporter: [['list']],
