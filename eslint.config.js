@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'playwright-report/', 'docs/'],
+    ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'playwright-report/', 'docs/', 'coverage/'],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

@@ -10,9 +10,15 @@ const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find(
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
+  // Each spec file starts a stack of its own (portal, SMTP server, Mosquitto) in beforeAll, so the files
+  // run side by side; the tests inside a file share its stack and run in order. The journeys are most
+  // of the time, spent waiting on pages, so the other files fit beside them.
   fullyParallel: false,
-  workers: 1,
-  timeout: 90_000,
+  workers: 2,
+  // A journey's budget, not a limit of the product: beside the coverage run a core is rarely idle, and
+  // the portal mints on SCHED_IDLE threads, so each issue waits; on the shared two-core machine the
+  // light/dark pages and the pickup journey ran past 90 s while passing every check they reached.
+  timeout: 180_000,
   expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {

@@ -55,11 +55,18 @@ export class Stack {
     });
     portal.stdout.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
     portal.stderr.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));
-    await waitFor(
-      () => log.some((line) => line.includes('is ready at')),
-      60_000,
-      () => `portal did not start:\n${log.join('\n')}`,
-    );
+    try {
+      await waitFor(
+        () => log.some((line) => line.includes('is ready at')),
+        60_000,
+        () => `portal did not start:\n${log.join('\n')}`,
+      );
+    } catch (error) {
+      // Not left running after a failed start: a stray portal kept a core busy for the rest of the run.
+      portal.kill('SIGKILL');
+      await smtp.close();
+      throw error;
+    }
 
     const ca = loadCa(
       readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'),
