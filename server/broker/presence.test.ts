@@ -231,6 +231,22 @@ describe('presence recorder', () => {
     assert.equal(rows().length, 51);
   });
 
+  test('a write does not wait for the disk, and leaves the connection as it was, failed or not', () => {
+    const { db, store, alice } = setup();
+    const settings: unknown[] = [];
+    const pragma = db.pragma.bind(db);
+    db.pragma = ((source: string, options?: { simple?: boolean }) => {
+      if (source.startsWith('synchronous =')) settings.push(source);
+      return pragma(source, options);
+    }) as typeof db.pragma;
+    const row = { userId: alice, device: 'pixel', lastMessageAt: START.toISOString(), lastWillAt: null };
+    store.write([row]);
+    assert.deepEqual(settings, ['synchronous = NORMAL', 'synchronous = 2'], 'this transaction only');
+    assert.equal(store.find(row)?.lastMessageAt, START.toISOString());
+    assert.throws(() => store.write([row, { ...row, userId: 999_999 }]), /FOREIGN KEY/);
+    assert.equal(pragma('synchronous', { simple: true }), 2, 'FULL again after a failed write');
+  });
+
   test('a failed write is kept and tried again', () => {
     const { store, message, alice } = setup();
     let fail = true;
