@@ -41,7 +41,10 @@ export default fp<SessionOptions>(
       store: options.sessionStore(SESSION_IDLE_MS),
       // Nothing is stored until sign-in puts an admin in the session.
       saveUninitialized: false,
-      rolling: true,
+      // Written when it changes (sign-in, a flash, `lastSeenAt` at most once a minute: plugins/auth.ts), not
+      // on every request: each write is a synced transaction on the request's path, and the cookie and row
+      // expire 30 minutes after the last one, within a minute of the idle limit the guard enforces.
+      rolling: false,
       cookie: {
         path: '/',
         httpOnly: true,

@@ -108,6 +108,29 @@ describe('sign-in', () => {
     assert.match(String(page.headers.location), /^\/login/);
   });
 
+  test('an admin’s requests write the session at most once a minute, and the cookie keeps up', async () => {
+    const browser = new Browser(portal);
+    await browser.signIn();
+    assert.equal((await browser.get('/certificates')).statusCode, 200);
+    const writes = () => portal.db.prepare('SELECT total_changes()').pluck().get() as number;
+    const before = writes();
+    for (let i = 0; i < 5; i++) {
+      const page = await browser.get('/certificates');
+      assert.equal(page.statusCode, 200);
+      assert.equal(page.headers['set-cookie'], undefined, 'nothing to tell the browser either');
+    }
+    assert.equal(writes(), before, 'no database write for pages within the minute');
+    portal.clock.advance(61_000);
+    const later = await browser.get('/certificates');
+    assert.equal(later.statusCode, 200);
+    assert.ok(writes() > before, 'written again once the minute is over');
+    assert.match(
+      String(later.headers['set-cookie']),
+      /enroll_session=.*Expires=/,
+      'with a cookie good for 30 minutes more',
+    );
+  });
+
   test('a session older than 8 hours is refused even when used', async () => {
     const browser = new Browser(portal);
     await browser.signIn();
