@@ -235,10 +235,10 @@ describe('presence recorder', () => {
     const { db, store, alice } = setup();
     const settings: unknown[] = [];
     const pragma = db.pragma.bind(db);
-    db.pragma = ((source: string, options?: { simple?: boolean }) => {
+    db.pragma = (source: string, options?: { simple?: boolean }) => {
       if (source.startsWith('synchronous =')) settings.push(source);
       return pragma(source, options);
-    }) as typeof db.pragma;
+    };
     const row = { userId: alice, device: 'pixel', lastMessageAt: START.toISOString(), lastWillAt: null };
     store.write([row]);
     assert.deepEqual(settings, ['synchronous = NORMAL', 'synchronous = 2'], 'this transaction only');
