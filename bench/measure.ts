@@ -1,6 +1,12 @@
-// Timing helpers for the benchmark: medians, percentiles, and openssl runs.
-import { execFile } from 'node:child_process';
+// Shared parts of the benchmarks: medians and percentiles, the OpenSSL routine every latency is
+// compared with, the SMTP sink, and the two halves of a load process (bench/burst.ts,
+// bench/presence.ts): the parent starts it and says "go"; the child polls GET /healthz meanwhile.
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { projectRoot } from '../server/paths.js';
+import { randomSerial } from '../server/pki/serial.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,4 +29,125 @@ export async function times(runs: number, fn: (i: number) => Promise<unknown> | 
 
 export async function openssl(args: string[], cwd: string): Promise<void> {
   await execFileAsync('openssl', args, { cwd, maxBuffer: 256 * 1024 * 1024 });
+}
+
+/**
+ * One seed-style enrollment with the openssl CLI, the baseline of every latency ratio: genrsa, req,
+ * x509 -req, pkcs12 -export (3DES, SHA-1 MAC). `dir` holds ca.crt and ca.key; files are named by `i`.
+ */
+export async function opensslRoutine(dir: string, i: number) {
+  await openssl(['genrsa', '-out', `k${i}.pem`, '2048'], dir);
+  await openssl(['req', '-new', '-key', `k${i}.pem`, '-subj', `/CN=user${i}`, '-out', `r${i}.csr`], dir);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `r${i}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomSerial()}`,
+      '-days',
+      '365',
+      '-sha256',
+      '-out',
+      `c${i}.pem`,
+    ],
+    dir,
+  );
+  await openssl(
+    [
+      'pkcs12',
+      '-export',
+      '-in',
+      `c${i}.pem`,
+      '-inkey',
+      `k${i}.pem`,
+      '-certfile',
+      'ca.crt',
+      '-passout',
+      'pass:bench-pass-1234',
+      '-certpbe',
+      'PBE-SHA1-3DES',
+      '-keypbe',
+      'PBE-SHA1-3DES',
+      '-macalg',
+      'sha1',
+      '-out',
+      `b${i}.p12`,
+    ],
+    dir,
+  );
+}
+
+/** The SMTP sink (bench/smtp-sink.ts) in a child process; resolves with its URL and a way to stop it. */
+export async function startSmtpSink() {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/smtp-sink.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim()));
+    child.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code})`)));
+  });
+  return { url: `smtp://127.0.0.1:${port}`, close: async () => void child.kill('SIGTERM') };
+}
+
+/** GET `${base}/healthz`, one at a time with `pauseMs` between, until `stop` resolves with each one's milliseconds. */
+export function pollHealth(base: string, pauseMs: number): { stop(): Promise<number[]> } {
+  const timings: number[] = [];
+  let running = true;
+  const polling = (async () => {
+    while (running) {
+      const start = performance.now();
+      await fetch(`${base}/healthz`).then((response) => response.arrayBuffer());
+      timings.push(performance.now() - start);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await polling;
+      return timings;
+    },
+  };
+}
+
+/** In a load process: prints "ready", then waits for the parent's line on stdin. */
+export async function readyForGo(): Promise<void> {
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
+}
+
+/** In a load process: prints its result as one JSON line and exits. */
+export function reportAndExit(result: unknown): never {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+/**
+ * Starts a load process (`bench/<script>` with `args`, run through tsx) and waits until it is
+ * ready; `go()` tells it to start and resolves with the JSON line it reports when done.
+ */
+export async function startLoad<Result>(script: string, args: string[]): Promise<{ go(): Promise<Result> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', script), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`the load process ${script} exited (${code})`)));
+    });
+  if ((await nextLine()) !== 'ready') throw new Error(`the load process ${script} failed`);
+  return {
+    async go() {
+      const result = nextLine();
+      child.stdin.write('go\n');
+      return JSON.parse(await result) as Result;
+    },
+  };
 }

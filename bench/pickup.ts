@@ -12,7 +12,7 @@ import path from 'node:path';
 import { projectRoot } from '../server/paths.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { tempDir } from '../server/testing/temp-dir.js';
-import { median, openssl, percentile } from './measure.js';
+import { median, openssl, opensslRoutine, percentile, pollHealth, startSmtpSink } from './measure.js';
 
 const quick = process.argv.includes('--quick');
 const INVITATIONS = quick ? 50 : 500;
@@ -76,64 +76,16 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
   }
 }
 
-async function opensslRoutine(dir: string, i: number) {
-  await openssl(['genrsa', '-out', `k${i}.pem`, '2048'], dir);
-  await openssl(['req', '-new', '-key', `k${i}.pem`, '-subj', `/CN=user${i}`, '-out', `r${i}.csr`], dir);
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `r${i}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-days',
-      '365',
-      '-sha256',
-      '-out',
-      `c${i}.pem`,
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      `c${i}.pem`,
-      '-inkey',
-      `k${i}.pem`,
-      '-certfile',
-      'ca.crt',
-      '-passout',
-      'pass:bench-pass-1234',
-      '-certpbe',
-      'PBE-SHA1-3DES',
-      '-keypbe',
-      'PBE-SHA1-3DES',
-      '-macalg',
-      'sha1',
-      '-out',
-      `b${i}.p12`,
-    ],
-    dir,
-  );
-}
-
 const ms = (value: number | undefined) => (value === undefined ? '—' : `${value.toFixed(1)} ms`);
 
 async function main() {
-  const sink = child([path.join(projectRoot, 'bench/smtp-sink.ts')], {});
-  await until(() => sink.lines.length > 0, 'SMTP sink');
-  const smtpUrl = `smtp://127.0.0.1:${sink.lines[0]}`;
+  const sink = await startSmtpSink();
   const port = await freePort();
   const dataDir = tempDir('enroll-bench-pickup-');
   const portal = child([path.join(projectRoot, 'server/main.ts')], {
     PORT: String(port),
     DATA_DIR: dataDir,
-    SMTP_URL: smtpUrl,
+    SMTP_URL: sink.url,
     MQTT_HOST: 'mqtt.example.org',
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
@@ -228,16 +180,7 @@ async function main() {
     console.log(`${invitations.length} invitations created and mailed: ${createSeconds.toFixed(2)} s (target ≤ 10 s)`);
 
     // 3. Redemptions at a steady 2 per second (open loop), /healthz every 100 ms.
-    const health: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        const start = performance.now();
-        await fetch(`${base}/healthz`).then((r) => r.text());
-        health.push(performance.now() - start);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    const polling = pollHealth(base, 100);
     const redeem: number[] = [];
     const failures: string[] = [];
     const total = Math.min(invitations.length, REDEEM_SECONDS * REDEEM_PER_SECOND);
@@ -267,8 +210,7 @@ async function main() {
       );
     }
     await Promise.all(runs);
-    polling = false;
-    await poller;
+    const health = await polling.stop();
 
     const lines = [
       `${redeem.length} redemptions at ${REDEEM_PER_SECOND}/s (POST + guide), p50 ${ms(median(redeem))}, p99 ${ms(percentile(redeem, 99))} (target ≤ 1500 ms); ${failures.length} failed${failures.length ? `: ${[...new Set(failures)].join('; ')}` : ''}`,
@@ -277,7 +219,7 @@ async function main() {
     console.log(lines.join('\n'));
   } finally {
     portal.process.kill('SIGTERM');
-    sink.process.kill('SIGTERM');
+    await sink.close();
   }
 }
 

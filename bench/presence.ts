@@ -8,19 +8,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
 import { buildApp } from '../server/app.js';
 import { mqttMessageSource } from '../server/broker/presence.js';
 import { loadConfig } from '../server/config.js';
 import { openDataDir } from '../server/data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../server/enroll/ca-store.js';
-import { projectRoot } from '../server/paths.js';
 import { createServices } from '../server/services.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { seedCertificates } from '../server/testing/seed.js';
 import { tempDir } from '../server/testing/temp-dir.js';
-import { percentile } from './measure.js';
+import { percentile, pollHealth, readyForGo, reportAndExit, startLoad } from './measure.js';
 
 const DEVICES = 1000;
 const PUBLISHERS = 20;
@@ -40,18 +38,8 @@ async function load(mqttPort: number, base: string, seconds: number) {
       return client;
     }),
   );
-  process.stdout.write('ready\n');
-  await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
-  const health: number[] = [];
-  let running = true;
-  const polling = (async () => {
-    while (running) {
-      const start = performance.now();
-      await fetch(`${base}/healthz`);
-      health.push(performance.now() - start);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
+  await readyForGo();
+  const health = pollHealth(base, 10);
   const started = performance.now();
   let sent = 0;
   await new Promise<void>((resolve) => {
@@ -70,11 +58,9 @@ async function load(mqttPort: number, base: string, seconds: number) {
     }, 5);
   });
   const sendSeconds = (performance.now() - started) / 1000;
-  running = false;
-  await polling;
+  const timings = await health.stop();
   await Promise.all(clients.map((client) => client.endAsync()));
-  process.stdout.write(`${JSON.stringify({ health, sent, sendSeconds })}\n`);
-  process.exit(0);
+  reportAndExit({ health: timings, sent, sendSeconds });
 }
 
 async function startBroker(): Promise<{ port: number; child: ChildProcess }> {
@@ -138,31 +124,16 @@ async function main() {
 
   const results: Array<{ loopMaxMs: number; healthP99Ms: number; rate: number; heard: number }> = [];
   for (let run = 0; run < runs; run++) {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(projectRoot, 'bench/presence.ts'),
-        'load',
-        String(broker.port),
-        `http://127.0.0.1:${port}`,
-        String(seconds),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    const lines = createInterface({ input: child.stdout });
-    const nextLine = () =>
-      new Promise<string>((resolve, reject) => {
-        lines.once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`the load process exited (${code})`)));
-      });
-    if ((await nextLine()) !== 'ready') throw new Error('load process failed');
+    const load = await startLoad<{ health: number[]; sent: number; sendSeconds: number }>('presence.ts', [
+      'load',
+      String(broker.port),
+      `http://127.0.0.1:${port}`,
+      String(seconds),
+    ]);
     const loop = monitorEventLoopDelay({ resolution: 1 });
     const heardBefore = heard;
     loop.enable();
-    child.stdin.write('go\n');
-    const result = JSON.parse(await nextLine()) as { health: number[]; sent: number; sendSeconds: number };
+    const result = await load.go();
     loop.disable();
     results.push({
       loopMaxMs: loop.max / 1e6,

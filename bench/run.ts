@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { buildApp } from '../server/app.js';
 import { openDataDir } from '../server/data-dir.js';
 import { createServices } from '../server/services.js';
@@ -23,7 +22,7 @@ import { tempDir } from '../server/testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../server/testing/http-client.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { seedCertificates } from '../server/testing/seed.js';
-import { median, openssl, percentile, times } from './measure.js';
+import { median, openssl, opensslRoutine, percentile, startLoad, startSmtpSink, times } from './measure.js';
 import { revokeToDisconnected } from './revoke-kick.js';
 
 interface Row {
@@ -45,55 +44,6 @@ const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 15;
 
 const ADMIN = { username: 'bench', password: 'a long bench password' };
-
-/** One seed-style enrollment with the openssl CLI: genrsa, req, x509 -req, pkcs12 -export (3DES). */
-async function opensslRoutine(dir: string, i: number) {
-  await openssl(['genrsa', '-out', `k${i}.pem`, '2048'], dir);
-  await openssl(['req', '-new', '-key', `k${i}.pem`, '-subj', `/CN=user${i}`, '-out', `r${i}.csr`], dir);
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `r${i}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      `0x${randomSerial()}`,
-      '-days',
-      '365',
-      '-sha256',
-      '-out',
-      `c${i}.pem`,
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      `c${i}.pem`,
-      '-inkey',
-      `k${i}.pem`,
-      '-certfile',
-      'ca.crt',
-      '-passout',
-      'pass:bench-pass-1234',
-      '-certpbe',
-      'PBE-SHA1-3DES',
-      '-keypbe',
-      'PBE-SHA1-3DES',
-      '-macalg',
-      'sha1',
-      '-out',
-      `b${i}.p12`,
-    ],
-    dir,
-  );
-}
 
 /** `openssl ca -gencrl` over the same revoked entries. */
 async function opensslCrl(dir: string, entries: RevokedEntry[]) {
@@ -162,17 +112,6 @@ async function client(base: string) {
       await page.text();
     },
   };
-}
-
-/** The SMTP sink in a child process; resolves with its URL and a way to stop it. */
-async function startSmtpSink() {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/smtp-sink.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve) =>
-    child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim())),
-  );
-  return { url: `smtp://127.0.0.1:${port}`, close: async () => void child.kill('SIGTERM') };
 }
 
 /**
@@ -343,23 +282,16 @@ async function main() {
   const health: number[] = [];
   let loopMax = 0;
   for (let round = 0; round < bursts; round++) {
-    const burst = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'bench/burst.ts'), portal.base, '16', ADMIN.username, ADMIN.password],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    const burstLines = createInterface({ input: burst.stdout });
-    const nextLine = () =>
-      new Promise<string>((resolve, reject) => {
-        burstLines.once('line', resolve);
-        burst.once('exit', (code) => reject(new Error(`the burst client exited (${code})`)));
-      });
-    if ((await nextLine()) !== 'ready') throw new Error('burst client failed');
+    const burst = await startLoad<{ health: number[]; statuses: number[] }>('burst.ts', [
+      portal.base,
+      '16',
+      ADMIN.username,
+      ADMIN.password,
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // let the key pool refill, as between bursts
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
-    burst.stdin.write('go\n');
-    const result = JSON.parse(await nextLine()) as { health: number[]; statuses: number[] };
+    const result = await burst.go();
     loop.disable();
     if (result.statuses.some((status) => status !== 303))
       throw new Error(`burst issues answered ${result.statuses.join(', ')}`);

@@ -50,8 +50,12 @@ function setup() {
   const bob = certify('bob', null);
   const store = presenceRepository(db);
   let writes = 0;
+  const queries: number[] = [];
   const counting = {
-    resolve: store.resolve,
+    devicesAfter: (afterId: number, limit: number) => {
+      queries.push(afterId);
+      return store.devicesAfter(afterId, limit);
+    },
     write: (rows: Parameters<typeof store.write>[0]) => {
       writes += rows.length;
       store.write(rows);
@@ -66,7 +70,7 @@ function setup() {
     payload,
     retain,
   });
-  return { db, store, recorder, clock, rows, message, alice, bob, certify, writes: () => writes };
+  return { db, store, recorder, clock, rows, message, alice, bob, certify, writes: () => writes, queries };
 }
 
 describe('presence recorder', () => {
@@ -196,13 +200,60 @@ describe('presence recorder', () => {
     assert.ok(store.find({ userId: carol, device: 'phone' })?.lastMessageAt);
   });
 
+  test('devices first seen cost no query each: the certified devices are read at start, then only new ones', async () => {
+    const { recorder, message, certify, store, queries, rows } = setup();
+    for (let i = 0; i < 50; i++) certify(`rider${i}`, 'phone');
+    recorder.start({ subscribe: () => undefined, unsubscribe: () => undefined });
+    assert.deepEqual(queries, [0], 'one read of all certificates at start');
+    for (let i = 0; i < 50; i++) recorder.receive(message(`owntracks/rider${i}/phone`));
+    assert.equal(queries.length, 1, 'no query for known devices');
+    assert.equal(recorder.size, 50);
+    for (let i = 0; i < 50; i++) recorder.receive(message(`owntracks/rider${i}/invented`));
+    assert.equal(queries.length, 2, 'a batch of unknown topics: one look for certificates added since');
+    assert.ok(queries[1]! > 0, 'only for the ones added since');
+    assert.equal(recorder.size, 50);
+
+    // A certificate issued a moment ago counts at its first message (a later batch).
+    await new Promise((resolve) => setImmediate(resolve));
+    const dave = certify('dave', 'phone');
+    recorder.receive(message('owntracks/dave/phone'));
+    assert.equal(queries.length, 3);
+    assert.ok(recorder.heldFor({ userId: dave, device: 'phone' })?.lastMessageAt);
+    recorder.receive(message('owntracks/rider0/invented'));
+    assert.equal(queries.length, 3, 'an unknown topic is remembered');
+
+    // Each sweep looks for certificates added since the last look.
+    recorder.sweep();
+    assert.equal(queries.length, 4);
+    assert.ok(queries[3]! > queries[1]!);
+    recorder.stop();
+    assert.ok(store.find({ userId: dave, device: 'phone' })?.lastMessageAt);
+    assert.equal(rows().length, 51);
+  });
+
+  test('a write does not wait for the disk, and leaves the connection as it was, failed or not', () => {
+    const { db, store, alice } = setup();
+    const settings: unknown[] = [];
+    const pragma = db.pragma.bind(db);
+    db.pragma = (source: string, options?: { simple?: boolean }) => {
+      if (source.startsWith('synchronous =')) settings.push(source);
+      return pragma(source, options);
+    };
+    const row = { userId: alice, device: 'pixel', lastMessageAt: START.toISOString(), lastWillAt: null };
+    store.write([row]);
+    assert.deepEqual(settings, ['synchronous = NORMAL', 'synchronous = 2'], 'this transaction only');
+    assert.equal(store.find(row)?.lastMessageAt, START.toISOString());
+    assert.throws(() => store.write([row, { ...row, userId: 999_999 }]), /FOREIGN KEY/);
+    assert.equal(pragma('synchronous', { simple: true }), 2, 'FULL again after a failed write');
+  });
+
   test('a failed write is kept and tried again', () => {
     const { store, message, alice } = setup();
     let fail = true;
     const errors: unknown[] = [];
     const flaky = new PresenceRecorder(
       {
-        resolve: store.resolve,
+        devicesAfter: store.devicesAfter,
         write: (rows) => {
           if (fail) throw new Error('disk full');
           store.write(rows);

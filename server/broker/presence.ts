@@ -4,6 +4,9 @@
 // other message (`_type` alone, small payloads only); it never keeps one, and a topic that names no
 // certificate's device is dropped without a trace. Writes are throttled: at most one per device per
 // minute, the times in between held in memory (and shown from there), everything flushed on stop.
+// Which topics name a certificate's device is answered from memory (KnownDevices): the pairs are
+// read once at start, then only the certificates added since (at each sweep, and when a topic is not
+// known), so a burst of devices seen for the first time costs no database query per topic.
 //
 // It takes its messages from a MessageSource: the broker link's one MQTT connection in production
 // (linkMessageSource), an MQTT.js client (mqttMessageSource) or anything else in tests.
@@ -25,8 +28,10 @@ export const WRITES_PER_STEP = 100;
 export const MAX_PARSED_BYTES = 4096;
 /** Topic levels longer than this name no certificate's user or device: dropped before any lookup. */
 const MAX_LEVEL_LENGTH = 64;
-/** Topics resolved (known or not) are remembered this many at most, and for one write interval. */
+/** Topics resolved (known or not) are remembered this many at most, and until a certificate is added. */
 const TOPIC_CACHE_LIMIT = 10_000;
+/** Certificates read per query when the known devices are loaded. */
+const KNOWN_DEVICES_PAGE = 5_000;
 
 export interface IncomingMessage {
   topic: string;
@@ -51,10 +56,57 @@ export interface PresenceWrite extends PresenceKey {
   lastWillAt: string | null;
 }
 
-/** Where the recorder looks devices up and writes their times (db/presence.ts in the portal). */
+/** A certificate's person and device (null: a certificate without a device name). */
+export interface CertifiedDevice {
+  certificateId: number;
+  userId: number;
+  username: string;
+  device: string | null;
+}
+
+/** Where the recorder learns the certified devices and writes their times (db/presence.ts in the portal). */
 export interface PresenceStore {
-  resolve(username: string, device: string): PresenceKey | undefined;
+  /** Certificates with an id above `afterId`, in id order, at most `limit` (revoked and expired ones too). */
+  devicesAfter(afterId: number, limit: number): CertifiedDevice[];
   write(rows: PresenceWrite[]): void;
+}
+
+/**
+ * The (person, device) pairs certificates name, in memory: which row a topic's user and device
+ * belong to. A device a certificate names wins; otherwise the person's certificate without a device
+ * name, whatever deviceId that app chose. Certificates are never deleted, so it only grows: `refresh`
+ * reads the certificates added since the last call.
+ */
+class KnownDevices {
+  private readonly people = new Map<
+    string,
+    { userId: number; devices: Map<string, PresenceKey>; anyDevice?: PresenceKey }
+  >();
+  private lastId = 0;
+
+  constructor(private readonly store: Pick<PresenceStore, 'devicesAfter'>) {}
+
+  /** Reads the certificates added since the last call; returns how many there were. */
+  refresh(): number {
+    let added = 0;
+    for (;;) {
+      const page = this.store.devicesAfter(this.lastId, KNOWN_DEVICES_PAGE);
+      for (const { certificateId, userId, username, device } of page) {
+        let person = this.people.get(username);
+        if (!person) this.people.set(username, (person = { userId, devices: new Map() }));
+        if (device === null) person.anyDevice ??= { userId, device: '' };
+        else if (!person.devices.has(device)) person.devices.set(device, { userId, device });
+        this.lastId = Math.max(this.lastId, certificateId);
+      }
+      added += page.length;
+      if (page.length < KNOWN_DEVICES_PAGE) return added;
+    }
+  }
+
+  resolve(username: string, device: string): PresenceKey | undefined {
+    const person = this.people.get(username);
+    return person && (person.devices.get(device) ?? person.anyDevice);
+  }
 }
 
 interface Held {
@@ -91,9 +143,14 @@ const later = (a: string | null, b: string | null) => (a === null ? b : b === nu
 
 export class PresenceRecorder {
   private readonly held = new Map<string, Held>();
-  /** topic → its key, or null when it names no certificate's device. Bounded and cleared each interval. */
+  /** topic → its key, or null when it names no certificate's device. Bounded; cleared when a certificate is added. */
   private readonly topics = new Map<string, PresenceKey | null>();
-  private topicsClearedAt: number;
+  private readonly known: KnownDevices;
+  /**
+   * Set when a topic not known from memory made the recorder look for certificates added since
+   * (say, issued a moment ago); cleared by a microtask, so a batch of unknown topics costs one query.
+   */
+  private lookedForNew = false;
   private timer: NodeJS.Timeout | undefined;
   private source: MessageSource | undefined;
   private readonly now: () => Date;
@@ -105,12 +162,13 @@ export class PresenceRecorder {
   ) {
     this.now = options.now ?? (() => new Date());
     this.onError = options.onError ?? (() => undefined);
-    this.topicsClearedAt = this.now().getTime();
+    this.known = new KnownDevices(store);
   }
 
   /** Subscribes to the OwnTracks topics and starts the periodic write. */
   start(source: MessageSource) {
     this.stopTimer();
+    this.refreshKnown(); // all certificates once, before the first message rather than per topic after
     this.source = source;
     source.subscribe(PRESENCE_TOPIC, (message) => this.receive(message));
     const step = () => {
@@ -154,30 +212,36 @@ export class PresenceRecorder {
   private lookup(topic: string, username: string, device: string): PresenceKey | undefined {
     const cached = this.topics.get(topic);
     if (cached !== undefined) return cached ?? undefined;
-    let key: PresenceKey | undefined;
-    try {
-      key = this.store.resolve(username, device);
-    } catch (error) {
-      this.onError(error);
-      return undefined;
+    let key = this.known.resolve(username, device);
+    if (!key && !this.lookedForNew) {
+      this.lookedForNew = true;
+      queueMicrotask(() => (this.lookedForNew = false));
+      this.refreshKnown();
+      key = this.known.resolve(username, device);
     }
     if (this.topics.size >= TOPIC_CACHE_LIMIT) this.topics.clear();
     this.topics.set(topic, key ?? null);
     return key;
   }
 
+  /** Reads the certificates added since the last time; a topic found unknown before is looked at again. */
+  private refreshKnown() {
+    try {
+      if (this.known.refresh() > 0) this.topics.clear();
+    } catch (error) {
+      this.onError(error); // tried again at the next unknown topic or sweep
+    }
+  }
+
   /**
    * Writes, in one transaction, up to WRITES_PER_STEP devices with held times whose last write is
    * at least WRITE_EVERY_MS old (or that were not written since start). Called every SWEEP_EVERY_MS,
-   * and again at once while it returns true (more are due).
+   * and again at once while it returns true (more are due). A certificate issued since a topic was
+   * looked up is noticed here (one query for the certificates added since the last sweep).
    */
   sweep(): boolean {
     const now = this.now().getTime();
-    // A certificate issued since a topic was looked up is noticed within one interval.
-    if (now - this.topicsClearedAt >= WRITE_EVERY_MS) {
-      this.topics.clear();
-      this.topicsClearedAt = now;
-    }
+    this.refreshKnown();
     const due: Held[] = [];
     let more = false;
     for (const [id, entry] of this.held) {

@@ -1,6 +1,7 @@
 // The `device_presence` table: when the portal last saw a message from a person's device on the
 // broker, and when the broker last published that app's last will. Only for a (user, device) that a
-// certificate names: `resolve` answers which row a topic's user and device belong to, or nothing.
+// certificate names: `devicesAfter` lists them (the recorder keeps them in memory and answers from
+// there which row a topic's user and device belong to, or nothing).
 import type { Db } from './database.js';
 
 /** A row's key: the person and the certificate's device ('' for certificates without a device name). */
@@ -15,19 +16,29 @@ export interface PresenceTimes {
   lastWillAt: string | null;
 }
 
+export interface CertifiedDevice {
+  certificateId: number;
+  userId: number;
+  username: string;
+  /** null for a certificate without a device name. */
+  device: string | null;
+}
+
 export interface PresenceWrite extends PresenceKey {
   lastMessageAt: string | null;
   lastWillAt: string | null;
 }
 
 export function presenceRepository(db: Db) {
-  // A device a certificate names wins; otherwise the person's certificate without a device name, whatever
-  // deviceId that app chose. Revoked and expired certificates count: a phone may still be connected.
-  const resolve = db.prepare<[string, string], { user_id: number; device: string }>(
-    `SELECT u.id AS user_id, coalesce(c.device, '') AS device
-       FROM users u JOIN certificates c ON c.user_id = u.id
-      WHERE u.username = ? AND (c.device = ? OR c.device IS NULL)
-      ORDER BY c.device IS NULL LIMIT 1`,
+  // Revoked and expired certificates count: a phone may still be connected. By id, so the recorder can
+  // ask for the ones added since it last looked.
+  const devicesAfter = db.prepare<
+    [number, number],
+    { certificate_id: number; user_id: number; username: string; device: string | null }
+  >(
+    `SELECT c.id AS certificate_id, c.user_id, u.username, c.device
+       FROM certificates c JOIN users u ON u.id = c.user_id
+      WHERE c.id > ? ORDER BY c.id LIMIT ?`,
   );
   // Times only move forward: a late write (a flush after a restart) never takes one back.
   const upsert = db.prepare<PresenceWrite>(
@@ -47,13 +58,31 @@ export function presenceRepository(db: Db) {
   });
 
   return {
-    /** The row a message on owntracks/<username>/<device> belongs to, or undefined (nothing is recorded). */
-    resolve(username: string, device: string): PresenceKey | undefined {
-      const row = resolve.get(username, device);
-      return row && { userId: row.user_id, device: row.device };
+    /** Certificates' persons and devices with an id above `afterId`, in id order, at most `limit`. */
+    devicesAfter(afterId: number, limit: number): CertifiedDevice[] {
+      return devicesAfter.all(afterId, limit).map((row) => ({
+        certificateId: row.certificate_id,
+        userId: row.user_id,
+        username: row.username,
+        device: row.device,
+      }));
     },
-    /** Writes a batch in one transaction. */
-    write: (rows: PresenceWrite[]) => void writeAll(rows),
+    /**
+     * Writes a batch in one transaction, without waiting for the disk: `synchronous = NORMAL` for this
+     * transaction only. In WAL mode such a commit survives a crash of the portal and reaches the disk
+     * with the next synced commit or checkpoint; only a power cut can take back these last-seen times,
+     * which are hints. Syncing instead held the event loop for each step of a sweep (1-20 ms per
+     * fsync on a busy disk).
+     */
+    write(rows: PresenceWrite[]) {
+      const synchronous = db.pragma('synchronous', { simple: true }) as number;
+      db.pragma('synchronous = NORMAL');
+      try {
+        writeAll(rows);
+      } finally {
+        db.pragma(`synchronous = ${synchronous}`);
+      }
+    },
     find(key: PresenceKey): PresenceTimes | undefined {
       const row = byKey.get(key.userId, key.device);
       return row && { lastMessageAt: row.last_message_at, lastWillAt: row.last_will_at };

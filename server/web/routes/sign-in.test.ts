@@ -108,7 +108,7 @@ describe('sign-in', () => {
     assert.match(String(page.headers.location), /^\/login/);
   });
 
-  test('pages seen within a minute write no session row; use a minute later keeps the session past 30 minutes', async () => {
+  test('pages seen within a minute write no session row and send no cookie; use a minute later keeps the session past 30 minutes', async () => {
     const browser = new Browser(portal);
     await browser.signIn();
     const writes = () => portal.db.prepare('SELECT total_changes()').pluck().get() as number;
@@ -117,13 +117,21 @@ describe('sign-in', () => {
     const before = writes();
     for (let i = 0; i < 5; i++) {
       portal.clock.advance(5_000);
-      assert.equal((await browser.get('/certificates')).statusCode, 200);
+      const page = await browser.get('/certificates');
+      assert.equal(page.statusCode, 200);
+      assert.equal(page.headers['set-cookie'], undefined, 'nothing to tell the browser either');
     }
     assert.equal(writes(), before, 'five page views in the same minute wrote nothing');
     // Seen again after 20 minutes, then 20 more: 40 minutes after sign-in, never idle for 30.
     portal.clock.advance(20 * 60_000);
-    assert.equal((await browser.get('/certificates')).statusCode, 200);
+    const later = await browser.get('/certificates');
+    assert.equal(later.statusCode, 200);
     assert.ok(writes() > before, 'a view a minute or more later saves the session');
+    assert.match(
+      String(later.headers['set-cookie']),
+      /enroll_session=.*Expires=/,
+      'with a cookie good for 30 minutes more',
+    );
     portal.clock.advance(20 * 60_000);
     assert.equal((await browser.get('/certificates')).statusCode, 200, 'still signed in');
   });
