@@ -12,6 +12,7 @@
 // (linkMessageSource), an MQTT.js client (mqttMessageSource) or anything else in tests.
 import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
+import type { CertifiedDevice, PresenceKey, PresenceWrite } from '../db/presence.js';
 
 /** The apps publish locations (and their broker publishes their last will) on owntracks/<user>/<device>. */
 export const PRESENCE_TOPIC = 'owntracks/+/+';
@@ -46,23 +47,8 @@ export interface MessageSource {
   unsubscribe(filter: string): void;
 }
 
-export interface PresenceKey {
-  userId: number;
-  device: string;
-}
-
-export interface PresenceWrite extends PresenceKey {
-  lastMessageAt: string | null;
-  lastWillAt: string | null;
-}
-
-/** A certificate's person and device (null: a certificate without a device name). */
-export interface CertifiedDevice {
-  certificateId: number;
-  userId: number;
-  username: string;
-  device: string | null;
-}
+// The rows' shapes are the repository's (db/presence.ts): one definition for both sides.
+export type { CertifiedDevice, PresenceKey, PresenceWrite } from '../db/presence.js';
 
 /** Where the recorder learns the certified devices and writes their times (db/presence.ts in the portal). */
 export interface PresenceStore {
