@@ -68,6 +68,9 @@ export function invitationsRepository(db: Db) {
   const setState = db.prepare<[string, string | null, number, string]>(
     'UPDATE invitations SET state = ?, closed_at = ? WHERE id = ? AND state = ?',
   );
+  const openOfUser = db.prepare<[number], { id: number; device: string | null }>(
+    `SELECT id, device FROM invitations WHERE user_id = ? AND state = 'open' ORDER BY id`,
+  );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
   const claim = db.prepare<[string, number]>(
     "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open'",
@@ -106,6 +109,8 @@ export function invitationsRepository(db: Db) {
     /** Moves `from` → `state`; false when the row was no longer in `from`. */
     transition: (id: number, from: InvitationState, state: InvitationState, at: Date) =>
       setState.run(state, at.toISOString(), id, from).changes === 1,
+    /** A person's invitations still open (expired ones included: they are only marked so when read). */
+    openOfUser: (userId: number) => openOfUser.all(userId),
     countWrongCode: (id: number) => void wrongCode.run(id),
     /** open → redeemed, once: the second of two concurrent redemptions gets false. */
     claim: (id: number, at: Date) => claim.run(at.toISOString(), id).changes === 1,

@@ -27,6 +27,30 @@ const person = { name: 'pickup', ip: '198.51.100.7' };
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 describe('pickup invitations', () => {
+  test('deleting a person cancels their open links; the name invited again starts with the new address', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const first = await enrollment.invitations.create(invite, admin);
+      assert.ok(first.ok);
+      assert.ok((await enrollment.people.remove('alice', admin)).ok);
+      assert.deepEqual(await enrollment.invitations.redeem(first.token, first.code, person), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      assert.equal(
+        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'invite-cancel'").pluck().get(),
+        1,
+        'the cancellation is audited',
+      );
+      const again = await enrollment.invitations.create({ ...invite, email: 'alice2@example.org' }, admin);
+      assert.ok(again.ok, JSON.stringify(again));
+      assert.deepEqual(portal.db.prepare("SELECT email, deleted_at FROM users WHERE username = 'alice'").get(), {
+        email: 'alice2@example.org',
+        deleted_at: null,
+      });
+    });
+  });
+
   test('an invitation stores hashes only and makes nothing until it is redeemed, once', async () => {
     const { ca } = await testCa();
     const minter = inProcessMinter(ca);

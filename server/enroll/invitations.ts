@@ -10,7 +10,7 @@ import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { brokerAddress as configuredBrokerAddress } from './broker-address.js';
-import { caDaysLeft, describeMailError, freeDevice, type IssueDeps } from './issue.js';
+import { caDaysLeft, describeMailError, freeDevice, personFor, type IssueDeps } from './issue.js';
 import { inlineConfigLink, owntracksConfiguration, type BrokerAddress } from './pickup-config.js';
 import type { HeldBundle, PickupHolds } from './pickup-holds.js';
 import {
@@ -134,20 +134,8 @@ export async function createInvitation(ctx: PickupDeps, input: InviteRequest, ac
   const now = ctx.now();
   const expiresAt = invitationExpiry(input.kind, now, ctx.config.pickup);
   const recorded = ctx.audited(now, (audit) => {
-    let user = ctx.users.find(request.username);
-    if (!user) {
-      user = ctx.users.create(request.username, request.email, now);
-    } else if (user.email !== request.email) {
-      if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
-      audit({
-        ...by(actor),
-        action: 'email-change',
-        subject: `user:${user.username}`,
-        outcome: 'success',
-        detail: `${user.email} → ${request.email}`,
-      });
-      ctx.users.setEmail(user.id, request.email);
-    }
+    const user = personFor(ctx, request, actor, audit, now);
+    if (!('id' in user)) return user;
     // An empty Device gets the first free default name, as on the mailed path.
     const device = request.device ?? freeDevice(ctx, user.id, ctx.certificates.activeForUser(user.id, now), now);
     const taken = ctx.invitations.occupied(user.id, device, now);

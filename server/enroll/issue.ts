@@ -9,6 +9,8 @@ import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
 import { brokerAddress } from './broker-address.js';
 import type { ActiveDevice } from '../db/certificates.js';
+import type { AuditEntry } from '../db/audit.js';
+import type { UserRow } from '../db/users.js';
 import { bundleFileNames, defaultDeviceName, deviceConflict, deviceOf, issueRequestSchema } from './rules.js';
 
 export interface IssueRequest {
@@ -87,6 +89,38 @@ export function freeDevice(
   }
 }
 
+/**
+ * The person a certificate or an invitation is for, inside the caller's transaction: made when new,
+ * given back to someone when the name belonged to a deleted person (with this address), and their
+ * address changed only when the admin ticked it (checked again here: a concurrent issue may have
+ * changed it), audited.
+ */
+export function personFor(
+  ctx: Pick<EnrollDeps, 'users'>,
+  request: { username: string; email: string; changeEmail: boolean },
+  actor: Actor,
+  audit: (entry: AuditEntry) => void,
+  now: Date,
+): UserRow | Failed<'email-differs', { currentEmail: string }> {
+  const user = ctx.users.find(request.username);
+  if (!user) return ctx.users.create(request.username, request.email, now);
+  if (user.deleted_at !== null) {
+    ctx.users.restore(user.id, request.email);
+    return { ...user, email: request.email, deleted_at: null };
+  }
+  if (user.email === request.email) return user;
+  if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
+  audit({
+    ...by(actor),
+    action: 'email-change',
+    subject: `user:${user.username}`,
+    outcome: 'success',
+    detail: `${user.email} → ${request.email}`,
+  });
+  ctx.users.setEmail(user.id, request.email);
+  return { ...user, email: request.email };
+}
+
 export async function issueCertificate(
   ctx: IssueDeps,
   input: IssueRequest,
@@ -144,24 +178,8 @@ export async function issueCertificate(
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.
   const recorded = ctx.audited(ctx.now(), (audit) => {
-    let user = ctx.users.find(request.username);
-    if (!user) {
-      user = ctx.users.create(request.username, request.email, ctx.now());
-    } else if (user.deleted_at !== null) {
-      // A deleted person's name, given to someone again: they start with this address.
-      ctx.users.restore(user.id, request.email);
-    } else if (user.email !== request.email) {
-      // Checked again inside the transaction: a concurrent issue may have changed the address.
-      if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
-      audit({
-        ...by(actor),
-        action: 'email-change',
-        subject: `user:${user.username}`,
-        outcome: 'success',
-        detail: `${user.email} → ${request.email}`,
-      });
-      ctx.users.setEmail(user.id, request.email);
-    }
+    const user = personFor(ctx, request, actor, audit, ctx.now());
+    if (!('id' in user)) return user;
     // Checked again inside the transaction: a concurrent issue may have taken the device.
     const collision = deviceConflict(ctx.certificates.activeForUser(user.id, ctx.now()), device, request.replaces);
     if (collision) return failed('device-taken', { device, existing: collision });

@@ -9,7 +9,7 @@ import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { displayStatus, emailSchema, usernameSchema } from './rules.js';
 
-type PeopleDeps = Pick<EnrollDeps, 'now' | 'audited' | 'users' | 'certificates' | 'crl' | 'files'>;
+type PeopleDeps = Pick<EnrollDeps, 'now' | 'audited' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files'>;
 
 export type RevokedAll = Ok<{ serials: string[]; publication: PublicationResult | undefined }>;
 
@@ -102,8 +102,9 @@ export function createPeople(ctx: PeopleDeps) {
     },
 
     /**
-     * Deletes a person: every certificate revoked (its serial stays in the CRL), the address
-     * erased, the row kept as a tombstone; the audit log keeps what happened.
+     * Deletes a person: every certificate revoked (its serial stays in the CRL), every pickup link
+     * of theirs still open cancelled (a link must not mint for someone deleted), the address erased,
+     * the row kept as a tombstone; the audit log keeps what happened.
      */
     async remove(username: string, actor: Actor): Promise<RevokedAll | Failed<'not-found' | 'already-deleted'>> {
       const user = findUser(username);
@@ -111,6 +112,15 @@ export function createPeople(ctx: PeopleDeps) {
       if (user.deleted_at !== null) return failed('already-deleted');
       const serials = ctx.audited(ctx.now(), (audit) => {
         const revoked = revokeActive(user.id, 'cessationOfOperation', actor, audit);
+        for (const invitation of ctx.invitations.openOfUser(user.id))
+          if (ctx.invitations.transition(invitation.id, 'open', 'cancelled', ctx.now()))
+            audit({
+              ...by(actor),
+              action: 'invite-cancel',
+              subject: `invitation:${invitation.id}`,
+              outcome: 'success',
+              detail: `${user.username}${invitation.device ? ` (${invitation.device})` : ''}: the person was deleted`,
+            });
         ctx.users.erase(user.id, ctx.now());
         audit({
           ...by(actor),
