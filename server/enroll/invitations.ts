@@ -3,14 +3,13 @@
 // now). The certificate is recorded before the bundle leaves, the bundle is held in memory for the
 // person's downloads, and what was never picked up is revoked and its invitation opened again.
 import { pickupMessage } from '../mail/pickup.js';
-import { wordsFor } from '../words/index.js';
 import type { StepContext } from '../words/en/steps.js';
-import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
+import { failed, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { brokerAddress as configuredBrokerAddress } from './broker-address.js';
-import { caDaysLeft, describeMailError, freeDevice, personFor, type IssueDeps } from './issue.js';
+import { admissibleRequest, caDaysLeft, describeMailError, freeDevice, personFor, type IssueDeps } from './issue.js';
 import { inlineConfigLink, owntracksConfiguration, type BrokerAddress } from './pickup-config.js';
 import type { HeldBundle, PickupHolds } from './pickup-holds.js';
 import {
@@ -28,7 +27,7 @@ import {
   tokenSchema,
   type InvitationKind,
 } from './pickup-rules.js';
-import { bundleFileNames, issueRequestSchema } from './rules.js';
+import { bundleFileNames } from './rules.js';
 
 export interface InviteRequest {
   username: string;
@@ -118,16 +117,9 @@ async function mailLink(
 }
 
 export async function createInvitation(ctx: PickupDeps, input: InviteRequest, actor: Actor): Promise<InviteOutcome> {
-  const parsed = issueRequestSchema.safeParse({ ...input, passphrase: undefined });
-  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
-  const request = parsed.data;
-  const daysLeft = caDaysLeft(ctx);
-  if (request.days > daysLeft)
-    return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
-
-  // As at any issue: a broker account the portal did not create is no one's username.
-  if (ctx.broker && (await ctx.broker.isUnmanagedClient(request.username)))
-    return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
+  // The same rules as any issue; a generated passphrase only in this flow.
+  const request = await admissibleRequest(ctx, { ...input, passphrase: undefined });
+  if ('reason' in request) return request;
 
   const token = newToken();
   const code = newCode();

@@ -121,26 +121,36 @@ export function personFor(
   return { ...user, email: request.email };
 }
 
+/**
+ * The rules every entry point runs first (the issue form, a pickup invitation): the request's
+ * fields (the username is the CN and the MQTT username), a validity the CA outlives (clients would
+ * refuse the certificate once the CA expires), and a username that is no broker account the portal
+ * did not create (the control account, Home Assistant, a Recorder: a certificate with that CN would
+ * inherit its roles, up to full control of the broker).
+ */
+export async function admissibleRequest(
+  ctx: Pick<EnrollDeps, 'ca' | 'now' | 'broker'>,
+  input: unknown,
+): Promise<IssueRequest | Invalid | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>> {
+  const parsed = issueRequestSchema.safeParse(input);
+  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
+  const request = parsed.data;
+  const daysLeft = caDaysLeft(ctx);
+  if (request.days > daysLeft)
+    return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
+  if (ctx.broker && (await ctx.broker.isUnmanagedClient(request.username)))
+    return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
+  return request;
+}
+
 export async function issueCertificate(
   ctx: IssueDeps,
   input: IssueRequest,
   actor: Actor,
   options: { replaces?: number } = {},
 ): Promise<IssueOutcome> {
-  // Whatever the entry point, the same rules: the username is the CN and the MQTT username.
-  const parsed = issueRequestSchema.safeParse(input);
-  if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
-  const request = parsed.data;
-
-  // A certificate cannot outlive the CA that signed it: clients would refuse it once the CA expires.
-  const daysLeft = caDaysLeft(ctx);
-  if (request.days > daysLeft)
-    return failed('outlives-ca', { caDaysLeft: daysLeft, caExpires: new Date(ctx.ca.x509.validTo) });
-
-  // A certificate whose CN is a broker account the portal did not create (the control account, Home
-  // Assistant, a Recorder) would inherit that account's roles, up to full control of the broker.
-  if (ctx.broker && (await ctx.broker.isUnmanagedClient(request.username)))
-    return failed('invalid', { issues: { username: wordsFor().broker.usernameIsBrokerAccount(request.username) } });
+  const request = await admissibleRequest(ctx, input);
+  if ('reason' in request) return request;
 
   const existing = ctx.users.find(request.username);
   if (existing && existing.deleted_at === null && existing.email !== request.email && !request.changeEmail) {
