@@ -58,29 +58,31 @@ export async function opensslRoutine(dir: string, i: number) {
     ],
     dir,
   );
-  await openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      `c${i}.pem`,
-      '-inkey',
-      `k${i}.pem`,
-      '-certfile',
-      'ca.crt',
-      '-passout',
-      'pass:bench-pass-1234',
-      '-certpbe',
-      'PBE-SHA1-3DES',
-      '-keypbe',
-      'PBE-SHA1-3DES',
-      '-macalg',
-      'sha1',
-      '-out',
-      `b${i}.p12`,
-    ],
-    dir,
-  );
+  await openssl(pkcs12Export(`c${i}.pem`, `k${i}.pem`, 'bench-pass-1234', `b${i}.p12`), dir);
+}
+
+/** `openssl pkcs12 -export` as the seed's routine runs it (3DES, SHA-1 MAC: what older phones read). */
+export function pkcs12Export(cert: string, key: string, passphrase: string, out: string): string[] {
+  return [
+    'pkcs12',
+    '-export',
+    '-in',
+    cert,
+    '-inkey',
+    key,
+    '-certfile',
+    'ca.crt',
+    '-passout',
+    `pass:${passphrase}`,
+    '-certpbe',
+    'PBE-SHA1-3DES',
+    '-keypbe',
+    'PBE-SHA1-3DES',
+    '-macalg',
+    'sha1',
+    '-out',
+    out,
+  ];
 }
 
 /** The SMTP sink (bench/smtp-sink.ts) in a child process; resolves with its URL and a way to stop it. */

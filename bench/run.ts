@@ -22,7 +22,16 @@ import { tempDir } from '../server/testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../server/testing/http-client.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { seedCertificates } from '../server/testing/seed.js';
-import { median, openssl, opensslRoutine, percentile, startLoad, startSmtpSink, times } from './measure.js';
+import {
+  median,
+  openssl,
+  pkcs12Export,
+  opensslRoutine,
+  percentile,
+  startLoad,
+  startSmtpSink,
+  times,
+} from './measure.js';
 import { revokeToDisconnected } from './revoke-kick.js';
 
 interface Row {
@@ -203,33 +212,7 @@ async function main() {
         }),
       ),
     ),
-    baseline: median(
-      await times(RUNS, () =>
-        openssl(
-          [
-            'pkcs12',
-            '-export',
-            '-in',
-            'c2.pem',
-            '-inkey',
-            'k.pem',
-            '-certfile',
-            'ca.crt',
-            '-passout',
-            'pass:x',
-            '-certpbe',
-            'PBE-SHA1-3DES',
-            '-keypbe',
-            'PBE-SHA1-3DES',
-            '-macalg',
-            'sha1',
-            '-out',
-            'b.p12',
-          ],
-          scratch,
-        ),
-      ),
-    ),
+    baseline: median(await times(RUNS, () => openssl(pkcs12Export('c2.pem', 'k.pem', 'x', 'b.p12'), scratch))),
   });
   const routine = await times(RUNS, (i) => opensslRoutine(scratch, i));
   const routineMedian = median(routine);
