@@ -5,6 +5,7 @@ import { Scratch, openssl } from '../testing/openssl.js';
 import { clientFiles, testCa } from '../testing/pki.js';
 import { generatePassphrase } from './passphrase.js';
 import { buildPkcs12, type BundleFormat } from './pkcs12.js';
+import { pkcs12KdfSha1 } from './pkcs12-kdf.js';
 
 async function bundle(format: BundleFormat) {
   const { ca } = await testCa();
@@ -20,6 +21,13 @@ async function bundle(format: BundleFormat) {
     friendlyName: 'jjolie (phone)',
   });
   return { file: scratch.file('jjolie.p12', der), passphrase, cert, keys, ca, scratch };
+}
+
+/** UTF-16BE with a two-byte terminator, in hex, as OpenSSL's pkcs12 command hands it to the KDF. */
+function bmpString(password: string): string {
+  return Buffer.from(password + '\0', 'utf16le')
+    .swap16()
+    .toString('hex');
 }
 
 describe('PKCS#12 bundles', () => {
@@ -84,5 +92,38 @@ describe('PKCS#12 bundles', () => {
       info.stdout + info.stderr,
       /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/,
     );
+  });
+
+  test("the bundle's key derivation gives OpenSSL's PKCS12KDF bytes (key, IV, MAC key; 1 and 2048 rounds)", async () => {
+    const cases = [
+      // The first two are the vectors other PKCS#12 implementations test against (8aaae629..., 79993dfe...).
+      { pass: 'smeg', salt: '0a58cf64530d823f', id: 1, iter: 1, length: 24 },
+      { pass: 'smeg', salt: '0a58cf64530d823f', id: 2, iter: 1, length: 8 },
+      { pass: 'queeg', salt: '05dec959acff72f7', id: 1, iter: 1000, length: 24 },
+      { pass: 'Tr0ub4dour-x7k2m9p4', salt: '1c2d3e4f5a6b7c8d', id: 1, iter: 2048, length: 24 },
+      { pass: 'Tr0ub4dour-x7k2m9p4', salt: '1c2d3e4f5a6b7c8d', id: 2, iter: 2048, length: 8 },
+      { pass: 'Tr0ub4dour-x7k2m9p4', salt: '00112233445566778899aabbccddeeff', id: 3, iter: 2048, length: 20 },
+    ] as const;
+    for (const { pass, salt, id, iter, length } of cases) {
+      const derived = await openssl([
+        'kdf',
+        '-keylen',
+        String(length),
+        '-kdfopt',
+        'digest:SHA1',
+        '-kdfopt',
+        `hexpass:${bmpString(pass)}`, // the KDF takes bytes: the password as PKCS#12 encodes it
+        '-kdfopt',
+        `hexsalt:${salt}`,
+        '-kdfopt',
+        `iter:${iter}`,
+        '-kdfopt',
+        `id:${id}`,
+        'PKCS12KDF',
+      ]);
+      assert.ok(derived.ok, derived.stderr);
+      const expected = derived.stdout.trim().replaceAll(':', '').toLowerCase();
+      assert.equal(pkcs12KdfSha1(pass, Buffer.from(salt, 'hex'), id, iter, length).toString('hex'), expected);
+    }
   });
 });

@@ -1,5 +1,6 @@
 // PKCS#12 bundles for the OwnTracks apps: key, certificate and CA chain under one passphrase.
 import forge from 'node-forge';
+import { pkcs12KdfSha1 } from './pkcs12-kdf.js';
 
 /**
  * `compatible` (default): key shrouded with pbeWithSHAAnd3-KeyTripleDES-CBC and a SHA-1 MAC,
@@ -29,15 +30,45 @@ export function buildPkcs12(request: BundleRequest): Buffer {
     request.format === 'compatible'
       ? { algorithm: '3des' as const, count: ITERATIONS, saltSize: 8 }
       : { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: ITERATIONS, saltSize: 16 };
-  const asn1 = forge.pkcs12.toPkcs12Asn1(
-    key,
-    [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem)),
-    request.passphrase,
-    {
+  const certificates = [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem));
+  const asn1 = withNativeKdf(() =>
+    forge.pkcs12.toPkcs12Asn1(key, certificates, request.passphrase, {
       ...options,
       friendlyName: request.friendlyName, // forge writes it as a BMPString (UTF-16)
       generateLocalKeyId: true,
-    },
+    }),
   );
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}
+
+type Pkcs12Kdf = typeof forge.pkcs12.generateKey;
+interface ForgeKdfs {
+  pkcs12: { generateKey: Pkcs12Kdf };
+  pki: { pbe: { generatePkcs12Key: Pkcs12Kdf } };
+}
+
+/**
+ * Runs `build` with node-forge's two references to its PKCS#12 KDF (the MAC's and the 3DES key's)
+ * pointing at pkcs12KdfSha1, and puts forge's own back after: the swap is synchronous, so nothing
+ * else runs meanwhile. Other digests (none used here) go to forge's.
+ */
+function withNativeKdf<T>(build: () => T): T {
+  const kdfs = forge as unknown as ForgeKdfs;
+  const own = { mac: kdfs.pkcs12.generateKey, key: kdfs.pki.pbe.generatePkcs12Key };
+  const native: Pkcs12Kdf = (password, salt, id, iterations, length, md) =>
+    (md !== undefined && md.algorithm !== 'sha1') || (id !== 1 && id !== 2 && id !== 3)
+      ? own.key(password, salt, id, iterations, length, md)
+      : forge.util.createBuffer(
+          pkcs12KdfSha1(password ?? null, Buffer.from(salt.bytes(), 'binary'), id, iterations, length).toString(
+            'binary',
+          ),
+        );
+  kdfs.pkcs12.generateKey = native;
+  kdfs.pki.pbe.generatePkcs12Key = native;
+  try {
+    return build();
+  } finally {
+    kdfs.pkcs12.generateKey = own.mac;
+    kdfs.pki.pbe.generatePkcs12Key = own.key;
+  }
 }
