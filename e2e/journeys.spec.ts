@@ -41,6 +41,39 @@ async function checkPage(page: Page, name: string) {
   expect(consoleErrors).toEqual([]);
 }
 
+/**
+ * Text that runs past the content box of the card holding it (into its padding or beyond), as
+ * "text…: by N px"; text inside a frame that scrolls or clips (tables, code blocks, fields) and
+ * visually hidden labels do not count.
+ */
+async function textOutsideCards(page: Page): Promise<string[]> {
+  // A string, as the other evaluations here: the project's types have no DOM library.
+  return page.evaluate<string[]>(`(() => {
+    const found = [];
+    for (const card of document.querySelectorAll('.card')) {
+      const box = card.getBoundingClientRect();
+      const style = getComputedStyle(card);
+      const left = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
+      const right = box.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
+      const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        let framed = false;
+        for (let el = node.parentElement; el && el !== card; el = el.parentElement)
+          if (getComputedStyle(el).overflowX !== 'visible' || el.matches('.visually-hidden, textarea, select')) framed = true;
+        if (framed) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const rect of range.getClientRects()) {
+          const past = Math.max(rect.right - right, left - rect.left);
+          if (rect.width > 0 && past > 1) found.push(node.textContent.trim().slice(0, 40) + ': by ' + Math.round(past) + ' px');
+        }
+      }
+    }
+    return found;
+  })()`);
+}
+
 /** Signs in through the form, landing on the certificate list. */
 async function signInWithForm(page: Page) {
   await page.goto(`${stack.baseUrl}/login`);
@@ -248,7 +281,7 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
 
 test('every other page: labelled controls, no accessibility violations, no console errors', async ({ page }) => {
   await signIn(page);
-  for (const [url, heading, name] of [
+  const pages = [
     ['/outbox', 'Outbox', '10-outbox'],
     ['/audit', 'Audit log', '11-audit'],
     ['/broker', 'Broker', '12-broker'],
@@ -257,11 +290,24 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/invitations', 'Pickup invitations', '12d-pickups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
-  ] as const) {
+  ] as const;
+  for (const [url, heading, name] of pages) {
     await page.goto(`${stack.baseUrl}${url}`);
     await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
     await checkPage(page, name);
   }
+  // The same pages on a phone in dark mode: contrast in the dark colours, nothing past the screen's edge.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  for (const [url, heading, name] of pages) {
+    await page.goto(`${stack.baseUrl}${url}`);
+    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await checkPage(page, `${name}-390-dark`);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), url).toBeLessThanOrEqual(390);
+    expect(await textOutsideCards(page), url).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.goto(`${stack.baseUrl}/broker`);
   await page.getByLabel('Host names').fill('mqtt.example.org');
   await page.getByRole('button', { name: 'Issue server certificate' }).click();
@@ -305,8 +351,9 @@ test('the changed pages at 1280×800 in light and 390×844 in dark mode: axe, no
       await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
       if (name === 'issue-form') await page.getByText('More choices').click(); // the folded choices, checked too
       await checkPage(page, `20-${name}-${width}-${scheme}`);
-      // Nothing runs past the screen's edge (tables scroll inside their own frame).
+      // Nothing runs past the screen's edge (tables scroll inside their own frame), nor into a card's padding.
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+      expect(await textOutsideCards(page), `${url} at ${width}`).toEqual([]);
     }
     const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
     expect(background).toBe(scheme === 'dark' ? 'rgb(18, 23, 29)' : 'rgb(244, 246, 248)');
