@@ -42,6 +42,21 @@ async function checkPage(page: Page, name: string) {
 }
 
 /**
+ * checkPage as it stands (1280×800, light), then the same page on a phone in dark mode (laid out
+ * again without reloading, so a page shown once, such as the passphrase, is checked too), and back.
+ */
+async function checkPageBothWays(page: Page, name: string) {
+  await checkPage(page, name);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await checkPage(page, `${name}-390-dark`);
+  expect(await page.evaluate<number>('document.documentElement.scrollWidth'), name).toBeLessThanOrEqual(390);
+  expect(await textOutsideCards(page), name).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/**
  * Text that runs past the content box of the card holding it (into its padding or beyond), as
  * "text…: by N px"; text inside a frame that scrolls or clips (tables, code blocks, fields) and
  * visually hidden labels do not count.
@@ -150,15 +165,15 @@ test('first run: the setup link creates the first admin; sign in; sign out', asy
   expect(stack.log.some((line) => /^ {2}http:\/\/\S+\/setup\?token=[\w-]+$/.test(line))).toBe(true);
   await page.goto(`${stack.baseUrl}${stack.setupPath()}`);
   await expect(page.getByRole('heading', { name: 'Create the first admin' })).toBeVisible();
-  await checkPage(page, '01-setup');
+  await checkPageBothWays(page, '01-setup');
   await page.getByLabel('Username').fill(ADMIN.username);
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await page.getByLabel('Confirm password').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Create admin' }).click();
   await expect(page.getByText('The first admin was created. Sign in to continue.')).toBeVisible();
-  await checkPage(page, '02-sign-in');
+  await checkPageBothWays(page, '02-sign-in');
   await signInWithForm(page); // this session ends below: not the one the later journeys keep
-  await checkPage(page, '03-getting-started');
+  await checkPageBothWays(page, '03-getting-started');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByText('You are signed out.')).toBeVisible();
   await page.goto(`${stack.baseUrl}/certificates`);
@@ -175,7 +190,7 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
   await checkPage(page, '04-issue-form');
   const passphrase = await issue(page, 'jjolie', 'phone');
   expect(passphrase).toMatch(/^[2-9a-z]{4}(-[2-9a-z]{4}){5}$/);
-  await checkPage(page, '05-issued');
+  await checkPageBothWays(page, '05-issued');
 
   const { mail, certFile, keyFile } = await identityFromMail(0, 'jjolie', passphrase, 'phone');
   expect(mail.to).toEqual(['jjolie@example.org']);
@@ -228,7 +243,7 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await expect(page.getByText('Certificate revoked.')).toBeVisible();
   await expect(page.getByText('The broker was asked to re-read the CRL')).toBeVisible();
-  await checkPage(page, '08-revoked');
+  await checkPageBothWays(page, '08-revoked');
 
   await page.goto(`${stack.baseUrl}/certificates`);
   await expect(page.getByRole('row').filter({ hasText: 'phone' }).getByText('revoked', { exact: true })).toBeVisible();
@@ -273,7 +288,7 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
   await expect(page.locator('#e-email')).toContainText('valid email');
   await expect(page.locator('#e-days')).toContainText('1 to 3650');
   await expect(page.getByLabel('Username')).toHaveValue('J/Jolie');
-  await checkPage(page, '09-form-errors');
+  await checkPageBothWays(page, '09-form-errors');
   await page.goto(`${stack.baseUrl}/certificates`);
   await expect(page.getByRole('row')).toHaveCount(3); // header, phone, tablet
   expect(stack.smtp.accepted).toBe(mailsBefore);
@@ -314,7 +329,7 @@ test('every other page: labelled controls, no accessibility violations, no conso
   await expect(page.getByText('the key is held in memory for ten minutes only')).toBeVisible();
   await expect(page).toHaveURL(/\/broker\/server-cert\/\d+\/issued\?ticket=/);
   await expect(page.getByRole('link', { name: 'Download server.key' })).toBeVisible();
-  await checkPage(page, '15-broker-cert');
+  await checkPageBothWays(page, '15-broker-cert');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${stack.baseUrl}/certificates`);
   await checkPage(page, '16-list-phone');
