@@ -151,3 +151,18 @@ test('no catalog entry writes a plural as "(s)": counts say "1 change", "2 chang
   assert.equal(en.pages.count(1, 'entry', 'entries'), '1 entry');
   assert.equal(en.pages.count(2, 'entry', 'entries'), '2 entries');
 });
+
+test('form rules in the code take their messages from the catalog, not from string literals', () => {
+  const server = fileURLToPath(new URL('../', import.meta.url));
+  // config.ts: the environment's errors, for the operator's terminal at start-up, not pages or mail.
+  const skipped = (file: string) =>
+    /\.test\.ts$|^testing\/|^words\//.test(file) || file === 'config.ts' || !file.endsWith('.ts');
+  const literal = /\.(?:min|max|length|regex|refine|superRefine)\((?:[^()]|\([^()]*\))*?,\s*['"`][A-Za-z]/g;
+  const offenders: string[] = [];
+  for (const file of (readdirSync(server, { recursive: true }) as string[]).map((f) => f.split('\\').join('/'))) {
+    if (skipped(file)) continue;
+    const source = readFileSync(join(server, file), 'utf8');
+    for (const match of source.matchAll(literal)) offenders.push(`${file}: ${match[0]}`);
+  }
+  assert.deepEqual(offenders, []);
+});
