@@ -347,6 +347,9 @@ async function main() {
   for (const [metric, url] of [
     ['list, first page', '/certificates'],
     ['list, search', '/certificates?q=user0042'],
+    // Issue 15's examples: a part of every address, and a device half the rows have.
+    ['list, search "example.org" (every row)', '/certificates?q=example.org'],
+    ['list, search "phone" (half the rows)', '/certificates?q=phone'],
     ['list, status filter (revoked)', '/certificates?status=revoked'],
     ['list, expiring within 30 days by expiry', '/certificates?expiring=30&sort=expiry'],
   ] as const) {

@@ -41,6 +41,54 @@ async function checkPage(page: Page, name: string) {
   expect(consoleErrors).toEqual([]);
 }
 
+/**
+ * checkPage as it stands (1280×800, light), then the same page on a phone in dark mode (laid out
+ * again without reloading, so a page shown once, such as the passphrase, is checked too), and back.
+ */
+async function checkPageBothWays(page: Page, name: string) {
+  await checkPage(page, name);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await checkPage(page, `${name}-390-dark`);
+  expect(await page.evaluate<number>('document.documentElement.scrollWidth'), name).toBeLessThanOrEqual(390);
+  expect(await textOutsideCards(page), name).toEqual([]);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/**
+ * Text that runs past the content box of the card holding it (into its padding or beyond), as
+ * "text…: by N px"; text inside a frame that scrolls or clips (tables, code blocks, fields) and
+ * visually hidden labels do not count.
+ */
+async function textOutsideCards(page: Page): Promise<string[]> {
+  // A string, as the other evaluations here: the project's types have no DOM library.
+  return page.evaluate<string[]>(`(() => {
+    const found = [];
+    for (const card of document.querySelectorAll('.card')) {
+      const box = card.getBoundingClientRect();
+      const style = getComputedStyle(card);
+      const left = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
+      const right = box.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
+      const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        let framed = false;
+        for (let el = node.parentElement; el && el !== card; el = el.parentElement)
+          if (getComputedStyle(el).overflowX !== 'visible' || el.matches('.visually-hidden, textarea, select')) framed = true;
+        if (framed) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const rect of range.getClientRects()) {
+          const past = Math.max(rect.right - right, left - rect.left);
+          if (rect.width > 0 && past > 1) found.push(node.textContent.trim().slice(0, 40) + ': by ' + Math.round(past) + ' px');
+        }
+      }
+    }
+    return found;
+  })()`);
+}
+
 /** Signs in through the form, landing on the certificate list. */
 async function signInWithForm(page: Page) {
   await page.goto(`${stack.baseUrl}/login`);
@@ -117,15 +165,15 @@ test('first run: the setup link creates the first admin; sign in; sign out', asy
   expect(stack.log.some((line) => /^ {2}http:\/\/\S+\/setup\?token=[\w-]+$/.test(line))).toBe(true);
   await page.goto(`${stack.baseUrl}${stack.setupPath()}`);
   await expect(page.getByRole('heading', { name: 'Create the first admin' })).toBeVisible();
-  await checkPage(page, '01-setup');
+  await checkPageBothWays(page, '01-setup');
   await page.getByLabel('Username').fill(ADMIN.username);
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await page.getByLabel('Confirm password').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Create admin' }).click();
   await expect(page.getByText('The first admin was created. Sign in to continue.')).toBeVisible();
-  await checkPage(page, '02-sign-in');
+  await checkPageBothWays(page, '02-sign-in');
   await signInWithForm(page); // this session ends below: not the one the later journeys keep
-  await checkPage(page, '03-getting-started');
+  await checkPageBothWays(page, '03-getting-started');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByText('You are signed out.')).toBeVisible();
   await page.goto(`${stack.baseUrl}/certificates`);
@@ -142,7 +190,7 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
   await checkPage(page, '04-issue-form');
   const passphrase = await issue(page, 'jjolie', 'phone');
   expect(passphrase).toMatch(/^[2-9a-z]{4}(-[2-9a-z]{4}){5}$/);
-  await checkPage(page, '05-issued');
+  await checkPageBothWays(page, '05-issued');
 
   const { mail, certFile, keyFile } = await identityFromMail(0, 'jjolie', passphrase, 'phone');
   expect(mail.to).toEqual(['jjolie@example.org']);
@@ -195,7 +243,7 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await expect(page.getByText('Certificate revoked.')).toBeVisible();
   await expect(page.getByText('The broker was asked to re-read the CRL')).toBeVisible();
-  await checkPage(page, '08-revoked');
+  await checkPageBothWays(page, '08-revoked');
 
   await page.goto(`${stack.baseUrl}/certificates`);
   await expect(page.getByRole('row').filter({ hasText: 'phone' }).getByText('revoked', { exact: true })).toBeVisible();
@@ -240,7 +288,7 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
   await expect(page.locator('#e-email')).toContainText('valid email');
   await expect(page.locator('#e-days')).toContainText('1 to 3650');
   await expect(page.getByLabel('Username')).toHaveValue('J/Jolie');
-  await checkPage(page, '09-form-errors');
+  await checkPageBothWays(page, '09-form-errors');
   await page.goto(`${stack.baseUrl}/certificates`);
   await expect(page.getByRole('row')).toHaveCount(3); // header, phone, tablet
   expect(stack.smtp.accepted).toBe(mailsBefore);
@@ -248,7 +296,7 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
 
 test('every other page: labelled controls, no accessibility violations, no console errors', async ({ page }) => {
   await signIn(page);
-  for (const [url, heading, name] of [
+  const pages = [
     ['/outbox', 'Outbox', '10-outbox'],
     ['/audit', 'Audit log', '11-audit'],
     ['/broker', 'Broker', '12-broker'],
@@ -257,18 +305,31 @@ test('every other page: labelled controls, no accessibility violations, no conso
     ['/invitations', 'Pickup invitations', '12d-pickups'],
     ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
     ['/no/such/page', 'Page not found', '14-not-found'],
-  ] as const) {
+  ] as const;
+  for (const [url, heading, name] of pages) {
     await page.goto(`${stack.baseUrl}${url}`);
     await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
     await checkPage(page, name);
   }
+  // The same pages on a phone in dark mode: contrast in the dark colours, nothing past the screen's edge.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  for (const [url, heading, name] of pages) {
+    await page.goto(`${stack.baseUrl}${url}`);
+    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await checkPage(page, `${name}-390-dark`);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), url).toBeLessThanOrEqual(390);
+    expect(await textOutsideCards(page), url).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.goto(`${stack.baseUrl}/broker`);
   await page.getByLabel('Host names').fill('mqtt.example.org');
   await page.getByRole('button', { name: 'Issue server certificate' }).click();
   await expect(page.getByText('the key is held in memory for ten minutes only')).toBeVisible();
   await expect(page).toHaveURL(/\/broker\/server-cert\/\d+\/issued\?ticket=/);
   await expect(page.getByRole('link', { name: 'Download server.key' })).toBeVisible();
-  await checkPage(page, '15-broker-cert');
+  await checkPageBothWays(page, '15-broker-cert');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${stack.baseUrl}/certificates`);
   await checkPage(page, '16-list-phone');
@@ -305,8 +366,9 @@ test('the changed pages at 1280×800 in light and 390×844 in dark mode: axe, no
       await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
       if (name === 'issue-form') await page.getByText('More choices').click(); // the folded choices, checked too
       await checkPage(page, `20-${name}-${width}-${scheme}`);
-      // Nothing runs past the screen's edge (tables scroll inside their own frame).
+      // Nothing runs past the screen's edge (tables scroll inside their own frame), nor into a card's padding.
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+      expect(await textOutsideCards(page), `${url} at ${width}`).toEqual([]);
     }
     const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
     expect(background).toBe(scheme === 'dark' ? 'rgb(18, 23, 29)' : 'rgb(244, 246, 248)');

@@ -3,7 +3,7 @@
 // newer than the stamp, one added or removed, or a changed tsconfig or lockfile means a build.
 // Plain JavaScript, so that the check itself needs no compiler.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 
@@ -27,6 +27,9 @@ const stale =
   inputs.some((file) => existsSync(path.join(root, file)) && statSync(path.join(root, file)).mtimeMs > built);
 
 if (stale) {
+  // tsc writes its output even when it reports errors: without a stamp, the next start compiles
+  // again instead of running what a failed build left, whatever the sources' times say.
+  rmSync(stamp, { force: true });
   const tsc = spawnSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],

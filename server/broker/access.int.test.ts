@@ -154,7 +154,7 @@ describe('access in dynsec', () => {
       const answer = await browser.submit('/broker', '/broker/reconcile', {});
       assert.equal(answer.statusCode, 303);
       const page = await browser.get('/broker');
-      assert.match(page.body, /Reconciled: 2 change\(s\)/);
+      assert.match(page.body, /Reconciled: 2 changes\./);
       assert.match(
         page.body,
         /data-testid="reconcile-changes"[\s\S]*created client carol[\s\S]*restored the access of role owntracks-enroll-dave/,

@@ -90,6 +90,32 @@ describe('outbox retention', () => {
     });
   });
 
+  test('the Outbox page lists each message by recipient, certificate and time, not by its file name', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = await signedIn(portal);
+      const { id } = await browser.issue({
+        username: 'alice',
+        email: 'alice@example.org',
+        device: 'tablet',
+        days: '30',
+      });
+      const [name] = outboxOf(portal);
+      const page = (await browser.get('/outbox')).body;
+      const row = page.slice(page.indexOf('<tbody>'), page.indexOf('</tbody>'));
+      assert.match(row, /<td>alice@example\.org<\/td>/, 'the recipient');
+      assert.match(row, new RegExp(`<a href="/certificates/${id}">alice \\(tablet\\)</a>`), 'the certificate, linked');
+      const written = /<time datetime="([^"]+)">(\d{4}-\d\d-\d\d \d\d:\d\d) UTC<\/time>/.exec(row);
+      assert.ok(written, 'the time it was written');
+      assert.equal(written[1]!.replace('T', ' ').slice(0, 16), written[2]);
+      assert.ok(Math.abs(Date.parse(written[1]!) - portal.clock.now().getTime()) < 60_000, written[1]);
+      // The file name is the download link's target, never text a person reads.
+      const text = row.replace(/<[^>]*>/g, ' ');
+      assert.ok(!text.includes(name!), `${name} shown as text`);
+      assert.ok(!text.includes(name!.replace(/\.eml$/, '')), 'nor its stem');
+      assert.match(row, new RegExp(`href="/outbox/${name!.replace(/\./g, '\\.')}" download`));
+    });
+  });
+
   test('the Outbox page states the rule', async () => {
     await withPortal({ env: { OUTBOX_RETENTION_DAYS: '7' } }, async (portal) => {
       const page = await (await signedIn(portal)).get('/outbox');

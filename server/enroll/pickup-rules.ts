@@ -3,6 +3,7 @@
 // that the unit tests can move time.
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { wordsFor } from '../words/index.js';
 
 /** 128 random bits, base64url: 22 characters in the link. */
 const TOKEN_BYTES = 16;
@@ -17,7 +18,7 @@ export const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 export const codeSchema = z
   .string()
   .transform((value) => value.replace(/[\s-]/g, ''))
-  .pipe(z.string().regex(new RegExp(`^\\d{${CODE_DIGITS}}$`), `Enter the ${CODE_DIGITS}-digit pickup code`));
+  .pipe(z.string().regex(new RegExp(`^\\d{${CODE_DIGITS}}$`), wordsFor().rules.pickupCode(CODE_DIGITS)));
 
 export type InvitationKind = 'mail' | 'qr';
 

@@ -8,6 +8,7 @@ import type { AuditedTransaction } from '../db/audit.js';
 import type { GroupsRepository } from '../db/groups.js';
 import type { UsersRepository } from '../db/users.js';
 import { failed, fieldIssues, ok } from '../outcome.js';
+import { wordsFor } from '../words/index.js';
 import { by, type Actor } from './context.js';
 
 export interface SharingDeps {
@@ -19,13 +20,14 @@ export interface SharingDeps {
   dynsec: DynsecCommands | undefined;
 }
 
+const words = wordsFor().rules;
 const groupNameSchema = z
   .string()
   .trim()
-  .min(1, 'Enter a name')
-  .max(64, 'Use at most 64 characters')
+  .min(1, words.groupNameEmpty)
+  .max(64, words.groupNameLong(64))
   // eslint-disable-next-line no-control-regex -- control characters are what this rejects
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'Use no control characters');
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), words.groupNameControl);
 
 export function createSharing(deps: SharingDeps) {
   const subject = (id: number) => `group:${id}`;

@@ -118,6 +118,15 @@ describe('the enrollment mail', () => {
     );
     assert.match(text, /“TLS Client Certificate – incorrect file or passphrase”/);
     assert.doesNotMatch(text, /ca\.otre|wrong password|Connection › TLS/);
+    // On iOS that message means file or passphrase (or settings that came first), never the bundle's format.
+    const iphoneHelp = text
+      .slice(text.indexOf('IF SOMETHING GOES WRONG'))
+      .split(/\n\s*\n/)
+      .filter((paragraph) => paragraph.includes('iPhone'))
+      .join('\n');
+    assert.match(iphoneHelp, /incorrect file or passphrase/);
+    assert.match(iphoneHelp.replace(/\s+/g, ' '), /server settings arrive before the certificate and passphrase/);
+    assert.doesNotMatch(iphoneHelp, /format|compatible|modern|3DES|AES/i);
     // Each step says what to do and what to see.
     assert.equal((iosPart.match(/^\d\. /gm) ?? []).length, (iosPart.match(/You should see:/g) ?? []).length);
     // The HTML part gives the same steps.

@@ -132,3 +132,37 @@ test('no catalog entry holds markup: a tag or an entity in the words would show 
   walk(en, 'en');
   assert.deepEqual(marked, []);
 });
+
+test('no catalog entry writes a plural as "(s)": counts say "1 change", "2 changes"', () => {
+  const careless: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    // A function's source holds its template literals; a string is checked as it stands.
+    const text = typeof value === 'function' ? value.toString() : typeof value === 'string' ? value : undefined;
+    if (text !== undefined && /\w\((s|es)\)/.test(text)) careless.push(path);
+    if (value && typeof value === 'object')
+      for (const [key, inner] of Object.entries(value)) walk(inner, `${path}.${key}`);
+  };
+  walk(en, 'en');
+  assert.deepEqual(careless, []);
+  assert.equal(en.admin.broker.changes(1), '1 change');
+  assert.equal(en.admin.broker.changes(3), '3 changes');
+  assert.equal(en.broker.page.reconcileDone(1), 'Reconciled: 1 change.');
+  assert.equal(en.broker.page.reconcileDone(2), 'Reconciled: 2 changes.');
+  assert.equal(en.pages.count(1, 'entry', 'entries'), '1 entry');
+  assert.equal(en.pages.count(2, 'entry', 'entries'), '2 entries');
+});
+
+test('form rules in the code take their messages from the catalog, not from string literals', () => {
+  const server = fileURLToPath(new URL('../', import.meta.url));
+  // config.ts: the environment's errors, for the operator's terminal at start-up, not pages or mail.
+  const skipped = (file: string) =>
+    /\.test\.ts$|^testing\/|^words\//.test(file) || file === 'config.ts' || !file.endsWith('.ts');
+  const literal = /\.(?:min|max|length|regex|refine|superRefine)\((?:[^()]|\([^()]*\))*?,\s*['"`][A-Za-z]/g;
+  const offenders: string[] = [];
+  for (const file of (readdirSync(server, { recursive: true }) as string[]).map((f) => f.split('\\').join('/'))) {
+    if (skipped(file)) continue;
+    const source = readFileSync(join(server, file), 'utf8');
+    for (const match of source.matchAll(literal)) offenders.push(`${file}: ${match[0]}`);
+  }
+  assert.deepEqual(offenders, []);
+});

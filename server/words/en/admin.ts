@@ -383,7 +383,7 @@ export const admin = {
     lastReconcile: 'Last reconcile',
     failed: (error: string) => `failed: ${error}`,
     noChange: 'no change',
-    changes: (n: number) => `${n} change(s)`,
+    changes: (n: number) => `${n} change${n === 1 ? '' : 's'}`,
     notYet: 'Not yet: the portal reconciles each time the link connects.',
     recentKicks: 'Recent disconnections',
     kickColumns: { person: 'Person', queued: 'Queued', done: 'Done', outcome: 'Outcome' },

@@ -24,7 +24,9 @@ export const broker = {
       'No broker link: set BROKER_CONTROL_URL to the broker’s dynamic-security control account so that access is managed in the broker and revoked phones are disconnected at once.',
     reconcileButton: 'Reconcile now',
     reconcileDone: (changes: number) =>
-      changes === 0 ? 'The broker already matched the portal: nothing changed.' : `Reconciled: ${changes} change(s).`,
+      changes === 0
+        ? 'The broker already matched the portal: nothing changed.'
+        : `Reconciled: ${changes} change${changes === 1 ? '' : 's'}.`,
     reconcileFailed: (error: string) => `The reconcile failed: ${error}`,
   },
 } as const;

@@ -1,5 +1,6 @@
-// English words: the field rules' messages (enrollment and admin accounts) and the revocation reasons.
-// Part of the catalog in ../index.ts; the rules in enroll/rules.ts and accounts/admins.ts read them.
+// English words: the field rules' messages (enrollment, pickup codes, sharing groups and admin accounts)
+// and the revocation reasons.
+// Part of the catalog in ../index.ts; the rules in enroll/ and accounts/admins.ts read them.
 export const rules = {
   username: 'Use 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit',
   device: 'Use up to 32 lower-case letters, digits, dots, dashes or underscores',
@@ -19,6 +20,10 @@ export const rules = {
   days: (max: number) => `Enter a whole number of days from 1 to ${max}`,
   serverDays: (max: number) => `A server certificate is valid for 1 to ${max} days`,
   notAnIp: (input: string) => `Not an IP address: ${input}. Use addresses such as 192.0.2.10 or 2001:db8::1`,
+  pickupCode: (digits: number) => `Enter the ${digits}-digit pickup code`,
+  groupNameEmpty: 'Enter a name',
+  groupNameLong: (max: number) => `Use at most ${max} characters`,
+  groupNameControl: 'Use no control characters',
   reasons: {
     unspecified: 'Unspecified',
     keyCompromise: 'Key compromise (lost or stolen device, leaked bundle)',
