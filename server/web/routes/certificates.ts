@@ -49,6 +49,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     | 'markForwarded'
     | 'deviceCollisions'
     | 'invitations'
+    | 'broker'
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
@@ -145,7 +146,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         action: 'revoke',
         reason: reason.data,
         reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
-        explanation: words.confirm.revokeExplanation,
+        explanation: words.confirm.revokeExplanation(enrollment.broker !== undefined),
         button: admin.certificateDetail.revokeButton,
         buttonClass: 'danger',
       });

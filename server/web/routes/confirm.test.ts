@@ -28,6 +28,9 @@ describe('confirmation pages', () => {
       assert.match(confirm.body, /Key compromise/);
       assert.match(confirm.body, /<input type="hidden" name="reason" value="keyCompromise">/);
       assert.match(confirm.body, /<button type="submit" class="danger">Revoke certificate<\/button>/);
+      // Without a broker link nothing disconnects the phone: the page must not promise it.
+      assert.match(confirm.body, /Phones already connected stay connected until they reconnect/);
+      assert.doesNotMatch(confirm.body, /disconnects/);
       assert.equal(status(portal, id), 'active', 'asking changes nothing');
 
       const done = await browser.post(`/certificates/${id}/revoke`, {

@@ -13,7 +13,7 @@ const words = wordsFor().pages.people;
 const nameParams = z.object({ username: z.string().max(64) });
 
 const peopleRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'people' | 'revocationReasons'>;
+  enrollment: Pick<Enrollment, 'people' | 'revocationReasons' | 'broker'>;
 }> = async (app, { enrollment }) => {
   const { people } = enrollment;
   const actorOf = (request: { session: { admin?: string }; ip: string }) => ({
@@ -69,7 +69,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
         action: 'revoke-all',
         reason: reason.data,
         reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
-        explanation: words.revokeAllExplanation,
+        explanation: words.revokeAllExplanation(enrollment.broker !== undefined),
         button: words.revokeAllButton,
       });
     },

@@ -30,8 +30,13 @@ export const pages = {
       `Revoke the certificate of ${username}${device ? ` (${device})` : ''}?`,
     replaceTitle: (username: string, device: string | null) =>
       `Replace the certificate of ${username}${device ? ` (${device})` : ''}?`,
-    revokeExplanation:
-      'The broker refuses this certificate once it reads the new revocation list. Phones already connected stay connected until they reconnect or the broker restarts. A revocation cannot be undone.',
+    /** `linked`: the portal has a broker link (BROKER_CONTROL_URL), which disconnects the phone. */
+    revokeExplanation: (linked: boolean) =>
+      'The broker refuses this certificate once it reads the new revocation list. ' +
+      (linked
+        ? 'The portal then disconnects this phone from the broker (the person’s other devices reconnect by themselves; with the broker link down, once it is back). '
+        : 'Phones already connected stay connected until they reconnect or the broker restarts. ') +
+      'A revocation cannot be undone.',
     replaceExplanation: (email: string, compromised: boolean, outbox: boolean) =>
       `A new key and certificate with the same settings go to ${email}, and you get a new passphrase to hand over. ` +
       (compromised
@@ -58,8 +63,12 @@ export const pages = {
     revokeAllHeading: 'Revoke all devices',
     revokeAllHint: 'For a stolen bag or a person who leaves: every active certificate of this person, in one step.',
     revokeAllTitle: (username: string, n: number) => `Revoke all ${count(n, 'certificate')} of ${username}?`,
-    revokeAllExplanation:
-      'The broker refuses these certificates once it reads the new revocation list. Phones already connected stay connected until they reconnect. This cannot be undone.',
+    revokeAllExplanation: (linked: boolean) =>
+      'The broker refuses these certificates once it reads the new revocation list. ' +
+      (linked
+        ? 'The portal then disconnects these phones from the broker (with the broker link down, once it is back). '
+        : 'Phones already connected stay connected until they reconnect or the broker restarts. ') +
+      'This cannot be undone.',
     revokeAllButton: 'Revoke all certificates',
     revokedAll: (n: number) => (n ? `${count(n, 'certificate')} revoked.` : 'Nothing was active: nothing revoked.'),
     deleteHeading: 'Delete person',
