@@ -141,12 +141,9 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
         .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit%' ORDER BY name")
         .pluck()
         .all();
-      assert.deepEqual(triggers, [
-        'audit_log_delete_only_expired',
-        'audit_log_no_update',
-        'audit_prune_before_insert',
-        'audit_prune_before_update',
-      ]);
+      // 011 replaced audit_log_no_update (its case checks what stands instead).
+      for (const name of ['audit_log_delete_only_expired', 'audit_prune_before_insert', 'audit_prune_before_update'])
+        assert.ok(triggers.includes(name), `trigger ${name}`);
       assert.equal(now.settings.audit_prune_before, undefined);
     },
   },
@@ -231,6 +228,46 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       // Sharing groups start empty.
       for (const table of ['sharing_groups', 'sharing_group_members'])
         assert.equal(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get(), 0, table);
+    },
+  },
+  {
+    migration: '011_audit_erasure',
+    check(db, release) {
+      const now = snapshotDatabase(db);
+      const triggers = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit%' ORDER BY name")
+        .pluck()
+        .all();
+      assert.deepEqual(triggers, [
+        'audit_erasing_insert',
+        'audit_erasing_update',
+        'audit_log_delete_only_expired',
+        'audit_log_no_insert_while_erasing',
+        'audit_log_update_only_erasure',
+        'audit_prune_before_insert',
+        'audit_prune_before_update',
+      ]);
+      // The door is closed, nobody of the release was deleted, and every row of the release is as it
+      // was (001's case): the upgrade erased nothing.
+      assert.equal(now.settings.audit_erasing, undefined);
+      assert.ok(release.audit.length > 0 && now.users.every((row) => row.deleted_at === null));
+      // A plain update is still refused, the detail's included: tried on a writable copy in memory.
+      // (bytes 18 and 19 say WAL, which a database in memory cannot be: they say rollback journal instead)
+      const image = db.serialize();
+      image[18] = image[19] = 1;
+      const copy = new Database(image);
+      try {
+        for (const change of ["detail = '[address erased]'", "actor = 'someone'"])
+          assert.throws(() => copy.prepare(`UPDATE audit_log SET ${change}`).run(), /append-only/, change);
+        assert.throws(
+          () =>
+            copy.prepare("INSERT INTO settings (key, value) VALUES ('audit_erasing', ?)").run(now.users[0]!.username),
+          /deleted person/,
+          'the door opens only for a deleted person',
+        );
+      } finally {
+        copy.close();
+      }
     },
   },
 ];

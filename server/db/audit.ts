@@ -1,6 +1,8 @@
 // The `audit_log` table: append-only record of who did what, when, from where. Never secrets. The one
 // deletion the database allows is the retention prune: rows older than `audit_prune_before`, a setting
 // that exists only inside the prune's transaction (see migrations/005_sign_in_sessions_audit_retention.sql).
+// The one change it allows is a deleted person's addresses in their rows' details, replaced by a marker
+// while `audit_erasing` names them (migrations/011_audit_erasure.sql).
 import { isIP } from 'node:net';
 import type { Db } from './database.js';
 
@@ -18,6 +20,12 @@ export interface AuditRow extends Required<AuditEntry> {
   at: string;
 }
 
+/** What stands where a deleted person's address stood (the database accepts no other change). */
+const ADDRESS_ERASED = '[address erased]';
+// Anything shaped like an address in a detail: `to <address>: 250 ...`, `old → new`, `<address>` in
+// a mail server's refusal. A trailing dot ends a sentence, not the address.
+const ADDRESS_LIKE = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]*[^\s<>()[\]{},;:"'`.]/g;
+
 export function auditRepository(db: Db) {
   const insert = db.prepare(
     `INSERT INTO audit_log (at, actor, action, subject, outcome, detail, ip)
@@ -33,6 +41,17 @@ export function auditRepository(db: Db) {
   );
   const pruneRows = db.prepare<[string]>('DELETE FROM audit_log WHERE at < ?');
   const clearPruneBefore = db.prepare("DELETE FROM settings WHERE key = 'audit_prune_before'");
+  const openErasing = db.prepare<[string]>("INSERT INTO settings (key, value) VALUES ('audit_erasing', ?)");
+  const closeErasing = db.prepare("DELETE FROM settings WHERE key = 'audit_erasing'");
+  // The rows about a person: their user row, and those of every certificate and invitation of theirs.
+  const rowsAbout = db.prepare<{ username: string }, { id: number; detail: string }>(
+    `SELECT id, detail FROM audit_log WHERE detail IS NOT NULL AND subject IN (
+       SELECT 'user:' || @username
+       UNION ALL SELECT 'certificate:' || c.id FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = @username
+       UNION ALL SELECT 'invitation:' || i.id FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.username = @username
+     ) ORDER BY id`,
+  );
+  const setDetail = db.prepare<[string, number]>('UPDATE audit_log SET detail = ? WHERE id = ?');
   return {
     /** A page of entries, newest first, optionally for one actor and one action; keyset by id. */
     page(query: {
@@ -78,6 +97,30 @@ export function auditRepository(db: Db) {
       const removed = pruneRows.run(before.toISOString()).changes;
       clearPruneBefore.run();
       return removed;
+    },
+    /**
+     * Replaces, in the details of the rows about a person already deleted, each of `addresses` and
+     * every other address those details hold (a former one in an address change, one in a mail
+     * server's answer) by ADDRESS_ERASED; returns how many rows changed. Call it inside the deletion's
+     * transaction, before recording the deletion (no row can be written while the door is open).
+     */
+    eraseAddresses(username: string, addresses: string[]): number {
+      const rows = rowsAbout.all({ username });
+      const found = new Set(addresses.filter((address) => address.includes('@')));
+      for (const row of rows) for (const match of row.detail.match(ADDRESS_LIKE) ?? []) found.add(match);
+      // Longest first: an address inside a longer one of theirs goes with it, not half of it.
+      const erased = [...found].sort((a, b) => b.length - a.length);
+      let changed = 0;
+      openErasing.run(username);
+      for (const row of rows) {
+        let detail = row.detail;
+        for (const address of erased) detail = detail.split(address).join(ADDRESS_ERASED);
+        if (detail === row.detail) continue;
+        setDetail.run(detail, row.id);
+        changed++;
+      }
+      closeErasing.run();
+      return changed;
     },
   };
 }

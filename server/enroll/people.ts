@@ -9,7 +9,10 @@ import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { displayStatus, emailSchema, usernameSchema } from './rules.js';
 
-type PeopleDeps = Pick<EnrollDeps, 'now' | 'audited' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files'>;
+type PeopleDeps = Pick<
+  EnrollDeps,
+  'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files'
+>;
 
 export type RevokedAll = Ok<{ serials: string[]; publication: PublicationResult | undefined }>;
 
@@ -122,12 +125,13 @@ export function createPeople(ctx: PeopleDeps) {
               detail: `${user.username}${invitation.device ? ` (${invitation.device})` : ''}: the person was deleted`,
             });
         ctx.users.erase(user.id, ctx.now());
+        const redacted = ctx.audit.eraseAddresses(user.username, [user.email]);
         audit({
           ...by(actor),
           action: 'person-delete',
           subject: `user:${user.username}`,
           outcome: 'success',
-          detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased`,
+          detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased, also from ${redacted} audit row${redacted === 1 ? '' : 's'}`,
         });
         return revoked;
       });

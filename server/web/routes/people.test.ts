@@ -137,4 +137,86 @@ describe('the person page', () => {
       assert.ok(again.passphrase);
     });
   });
+
+  test('deleting a person erases every address they had from their audit rows, and only from theirs', async () => {
+    await alice(async (portal, browser, [phone]) => {
+      const { enrollment } = portal.services;
+      const admin = { name: 'admin', ip: '127.0.0.1' };
+      // Someone else whose address contains hers: their rows must stay as they were.
+      await browser.issue({ username: 'joalice', email: 'joalice@example.org', device: 'phone', days: '30' });
+      assert.ok((await enrollment.markForwarded(phone!, admin)).ok, 'forwarded: "to alice@example.org"');
+      await browser.submit('/people/alice', '/people/alice/email', { email: 'alice@new.example' });
+      const invited = await enrollment.invitations.create(
+        {
+          username: 'alice',
+          email: 'alice@new.example',
+          device: 'pixel',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          kind: 'mail',
+          changeEmail: false,
+        },
+        admin,
+      );
+      assert.ok(invited.ok, JSON.stringify(invited));
+      const all = () =>
+        portal.db.prepare('SELECT * FROM audit_log ORDER BY id').all() as Array<Record<string, unknown>>;
+      const hers = (subject: unknown) =>
+        subject === 'user:alice' ||
+        portal.db
+          .prepare(
+            `SELECT 1 FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'alice' AND 'certificate:' || c.id = ?
+             UNION ALL
+             SELECT 1 FROM invitations i JOIN users u ON u.id = i.user_id WHERE u.username = 'alice' AND 'invitation:' || i.id = ?`,
+          )
+          .get(subject, subject) !== undefined;
+      const address = /(?<![\w.+-])alice@(example\.org|new\.example)/;
+      const before = all();
+      const mentioning = before.filter((row) => hers(row.subject) && address.test(String(row.detail)));
+      // Mails of both certificates, the forward, the address change and the pickup link's mail.
+      assert.ok(mentioning.length >= 5, JSON.stringify(mentioning.map((row) => row.detail)));
+      const others = before.filter((row) => !hers(row.subject));
+      assert.ok(
+        others.some((row) => String(row.detail).includes('joalice@example.org')),
+        'joalice has mail rows',
+      );
+
+      const { done } = await confirmAndPost(browser, '/people/alice/delete', '/people/alice/delete', {});
+      assert.equal(done.statusCode, 303);
+
+      const after = all();
+      const byId = new Map(after.map((row) => [row.id, row]));
+      for (const row of others) assert.deepEqual(byId.get(row.id), row, `another person's row ${String(row.id)}`);
+      for (const row of after)
+        assert.doesNotMatch(
+          String(row.detail),
+          address,
+          `row ${String(row.id)} (${String(row.action)}) still names her`,
+        );
+      for (const row of mentioning) {
+        const now = byId.get(row.id)!;
+        assert.match(String(now.detail), /\[address erased\]/);
+        const { detail: _before, ...rest } = row;
+        const { detail: _after, ...restNow } = now;
+        assert.deepEqual(restNow, rest, 'only the detail changes');
+      }
+      assert.equal(
+        byId.get(mentioning.find((row) => row.action === 'email-change')!.id)!.detail,
+        '[address erased] → [address erased]',
+      );
+      const deletion = after.find((row) => row.action === 'person-delete')!;
+      assert.match(String(deletion.detail), new RegExp(`address erased, also from ${mentioning.length} audit rows`));
+      assert.equal(portal.db.prepare("SELECT count(*) FROM settings WHERE key = 'audit_erasing'").pluck().get(), 0);
+      assert.throws(
+        () => portal.db.prepare("UPDATE audit_log SET detail = '[address erased]' WHERE subject = 'user:alice'").run(),
+        /append-only/,
+        'the door is closed again',
+      );
+      const audit = (await browser.get('/audit')).body;
+      assert.match(audit, /\[address erased\]/);
+      assert.doesNotMatch(audit, address);
+      assert.match(audit, /joalice@example\.org/);
+    });
+  });
 });
