@@ -14,7 +14,12 @@ type PeopleDeps = Pick<
   'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files'
 >;
 
-export type RevokedAll = Ok<{ serials: string[]; publication: PublicationResult | undefined }>;
+export type RevokedAll = Ok<{
+  serials: string[];
+  publication: PublicationResult | undefined;
+  /** Open pickup links cancelled with them. */
+  cancelledLinks: number;
+}>;
 
 export function createPeople(ctx: PeopleDeps) {
   const findUser = (username: string) => {
@@ -37,6 +42,28 @@ export function createPeople(ctx: PeopleDeps) {
       });
     }
     return revoked;
+  };
+
+  /** Cancels every open pickup link of a user inside the caller's transaction; returns how many. */
+  const cancelOpenLinks = (
+    user: { id: number; username: string },
+    actor: Actor,
+    audit: (entry: AuditEntry) => void,
+    why: string,
+  ) => {
+    let cancelled = 0;
+    for (const invitation of ctx.invitations.openOfUser(user.id))
+      if (ctx.invitations.transition(invitation.id, 'open', 'cancelled', ctx.now())) {
+        cancelled++;
+        audit({
+          ...by(actor),
+          action: 'invite-cancel',
+          subject: `invitation:${invitation.id}`,
+          outcome: 'success',
+          detail: `${user.username}${invitation.device ? ` (${invitation.device})` : ''}: ${why}`,
+        });
+      }
+    return cancelled;
   };
 
   /** After the transaction: the bundles have no use left, and the broker needs the new CRL. */
@@ -66,6 +93,8 @@ export function createPeople(ctx: PeopleDeps) {
         deletedAt: user.deleted_at,
         certificates,
         active: certificates.filter((row) => row.displayStatus === 'active'),
+        /** Pickup links not yet used: revoking all or deleting cancels them too. */
+        openLinks: user.deleted_at === null ? ctx.invitations.openOfUser(user.id).length : 0,
       };
     },
 
@@ -91,7 +120,10 @@ export function createPeople(ctx: PeopleDeps) {
       return ok({ email: next });
     },
 
-    /** Revokes all of a person's active certificates, with one CRL. */
+    /**
+     * Revokes all of a person's active certificates, with one CRL, and cancels their open pickup
+     * links: after a stolen bag, a link in the stolen phone's mailbox must not mint a new one.
+     */
     async revokeAll(
       username: string,
       reason: RevocationReason,
@@ -99,9 +131,12 @@ export function createPeople(ctx: PeopleDeps) {
     ): Promise<RevokedAll | Failed<'not-found'>> {
       const user = findUser(username);
       if (!user) return failed('not-found');
-      const serials = ctx.audited(ctx.now(), (audit) => revokeActive(user.id, reason, actor, audit));
+      const { serials, cancelledLinks } = ctx.audited(ctx.now(), (audit) => ({
+        serials: revokeActive(user.id, reason, actor, audit),
+        cancelledLinks: cancelOpenLinks(user, actor, audit, 'all devices revoked'),
+      }));
       const publication = await afterRevoking(serials, actor, `revoked all of ${user.username}`);
-      return ok({ serials, publication });
+      return ok({ serials, publication, cancelledLinks });
     },
 
     /**
@@ -113,17 +148,9 @@ export function createPeople(ctx: PeopleDeps) {
       const user = findUser(username);
       if (!user) return failed('not-found');
       if (user.deleted_at !== null) return failed('already-deleted');
-      const serials = ctx.audited(ctx.now(), (audit) => {
+      const done = ctx.audited(ctx.now(), (audit) => {
         const revoked = revokeActive(user.id, 'cessationOfOperation', actor, audit);
-        for (const invitation of ctx.invitations.openOfUser(user.id))
-          if (ctx.invitations.transition(invitation.id, 'open', 'cancelled', ctx.now()))
-            audit({
-              ...by(actor),
-              action: 'invite-cancel',
-              subject: `invitation:${invitation.id}`,
-              outcome: 'success',
-              detail: `${user.username}${invitation.device ? ` (${invitation.device})` : ''}: the person was deleted`,
-            });
+        const cancelledLinks = cancelOpenLinks(user, actor, audit, 'the person was deleted');
         ctx.users.erase(user.id, ctx.now());
         const redacted = ctx.audit.eraseAddresses(user.username, [user.email]);
         audit({
@@ -133,10 +160,10 @@ export function createPeople(ctx: PeopleDeps) {
           outcome: 'success',
           detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased, also from ${redacted} audit row${redacted === 1 ? '' : 's'}`,
         });
-        return revoked;
+        return { serials: revoked, cancelledLinks };
       });
-      const publication = await afterRevoking(serials, actor, `deleted ${user.username}`);
-      return ok({ serials, publication });
+      const publication = await afterRevoking(done.serials, actor, `deleted ${user.username}`);
+      return ok({ ...done, publication });
     },
   };
 }

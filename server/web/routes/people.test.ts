@@ -138,6 +138,53 @@ describe('the person page', () => {
     });
   });
 
+  test('revoke all also cancels the person’s open pickup links, and the confirmation page says so', async () => {
+    await alice(async (portal, browser) => {
+      const admin = { name: 'admin', ip: '127.0.0.1' };
+      const invite = (username: string, email: string) =>
+        portal.services.enrollment.invitations.create(
+          {
+            username,
+            email,
+            device: 'pixel',
+            days: 30,
+            keyBits: 2048,
+            format: 'compatible',
+            kind: 'mail',
+            changeEmail: false,
+          },
+          admin,
+        );
+      assert.ok((await invite('alice', 'alice@example.org')).ok);
+      assert.ok((await invite('bob', 'bob@example.org')).ok);
+      const states = () =>
+        portal.db
+          .prepare('SELECT u.username, i.state FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id')
+          .all();
+      assert.match((await browser.get('/people/alice/delete')).body, /1 open pickup link is cancelled too/);
+      const { confirm } = await confirmAndPost(
+        browser,
+        '/people/alice/revoke-all?reason=keyCompromise',
+        '/people/alice/revoke-all',
+        { reason: 'keyCompromise' },
+      );
+      assert.match(confirm.body, /1 open pickup link is cancelled too/);
+      assert.deepEqual(states(), [
+        { username: 'alice', state: 'cancelled' },
+        { username: 'bob', state: 'open' },
+      ]);
+      assert.equal(
+        portal.db
+          .prepare(
+            "SELECT count(*) FROM audit_log WHERE action = 'invite-cancel' AND detail = 'alice (pixel): all devices revoked'",
+          )
+          .pluck()
+          .get(),
+        1,
+      );
+    });
+  });
+
   test('deleting a person erases every address they had from their audit rows, and only from theirs', async () => {
     await alice(async (portal, browser, [phone]) => {
       const { enrollment } = portal.services;

@@ -69,7 +69,8 @@ const peopleRoutes: FastifyPluginAsyncZod<{
         action: 'revoke-all',
         reason: reason.data,
         reasonLabel: enrollment.revocationReasons().find((choice) => choice.value === reason.data)!.label,
-        explanation: words.revokeAllExplanation(enrollment.broker !== undefined),
+        explanation:
+          words.revokeAllExplanation(enrollment.broker !== undefined) + words.linksCancelledToo(person.openLinks),
         button: words.revokeAllButton,
       });
     },
@@ -81,7 +82,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
     async (request, reply) => {
       const outcome = await people.revokeAll(request.params.username, request.body.reason, actorOf(request));
       if (!outcome.ok) return reply.callNotFound();
-      const done = words.revokedAll(outcome.serials.length);
+      const done = words.revokedAll(outcome.serials.length, outcome.cancelledLinks);
       if (outcome.publication)
         for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
       else request.flash('info', done);
@@ -97,7 +98,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       title: words.deleteTitle(person.username),
       person,
       action: 'delete',
-      explanation: words.deleteExplanation(person.active.length),
+      explanation: words.deleteExplanation(person.active.length) + words.linksCancelledToo(person.openLinks),
       button: words.deleteButton,
     });
   });

@@ -70,7 +70,12 @@ export const pages = {
         : 'Phones already connected stay connected until they reconnect or the broker restarts. ') +
       'This cannot be undone.',
     revokeAllButton: 'Revoke all certificates',
-    revokedAll: (n: number) => (n ? `${count(n, 'certificate')} revoked.` : 'Nothing was active: nothing revoked.'),
+    revokedAll: (n: number, links: number) =>
+      (n ? `${count(n, 'certificate')} revoked.` : 'Nothing was active: nothing revoked.') +
+      (links ? ` ${count(links, 'open pickup link')} cancelled.` : ''),
+    /** Said on the revoke-all and delete confirmations when the person has pickup links not yet used. */
+    linksCancelledToo: (n: number) =>
+      n ? ` ${count(n, 'open pickup link')} ${n === 1 ? 'is' : 'are'} cancelled too.` : '',
     deleteHeading: 'Delete person',
     deleteHint:
       'Revokes every certificate and erases the address. The serials stay in the revocation list and the audit log keeps what happened.',
