@@ -52,8 +52,6 @@ function repeated(bytes: Uint8Array, length: number): Buffer {
   return out;
 }
 
-const W = new Int32Array(80);
-
 /** SHA-1 applied `rounds` more times to a 20-byte digest (FIPS 180-4, one padded block per round). */
 function rehash(digest: Buffer, rounds: number): Buffer {
   let h0 = digest.readInt32BE(0);
@@ -61,6 +59,9 @@ function rehash(digest: Buffer, rounds: number): Buffer {
   let h2 = digest.readInt32BE(8);
   let h3 = digest.readInt32BE(12);
   let h4 = digest.readInt32BE(16);
+  // The message schedule; words 6 to 14 (the padding's zeros) are never written. A local array is
+  // faster here than one shared by every call.
+  const W = new Int32Array(80);
   for (let round = 0; round < rounds; round++) {
     W[0] = h0;
     W[1] = h1;
@@ -68,7 +69,6 @@ function rehash(digest: Buffer, rounds: number): Buffer {
     W[3] = h3;
     W[4] = h4;
     W[5] = 0x80000000 | 0; // the padding's one bit
-    W.fill(0, 6, 15);
     W[15] = DIGEST_BYTES * 8; // the message's length in bits
     for (let t = 16; t < 80; t++) {
       const x = W[t - 3]! ^ W[t - 8]! ^ W[t - 14]! ^ W[t - 16]!;
