@@ -85,7 +85,7 @@ export function unitTestShares(count: number): Array<{ files: string[]; weight: 
   return shares.map((share) => ({ files: share.files.sort(), weight: share.weight }));
 }
 
-/** Room the in-memory temporary folder must have free for a share's portals, backups and scratch files. */
+/** Room /dev/shm must have free for a share's portals, backups and scratch files (a share peaked at 18 MB). */
 const TMPFS_FREE_BYTES = 512 * 1024 * 1024;
 
 /**
