@@ -6,13 +6,15 @@
 // The CA is made here before the portal starts, as the portal would make it (its common name and
 // the name constraints of the same environment) but with the test CA's RSA 2048 key: an RSA 4096
 // key took 2-8 s of CPU per stack, and no journey depends on its size (ca.int.test.ts checks the
-// CA the portal makes itself, at 4096 bits, with openssl).
+// CA the portal makes itself, at 4096 bits, with openssl). The portal runs from server/ compiled once
+// per Playwright worker (server/testing/compiled.ts), not through tsx's loader.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../server/config.js';
 import { dataFiles } from '../server/data-dir.js';
 import { createCa, loadCa } from '../server/pki/ca.js';
+import { compiledFile } from '../server/testing/compiled.js';
 import { tempDir } from '../server/testing/temp-dir.js';
 import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
 import { Scratch } from '../server/testing/openssl.js';
@@ -61,7 +63,7 @@ export class Stack {
     const made = await createCa(config.caCommonName, new Date(), TEST_CA_KEY_BITS, config.caServerNames);
     writeFileSync(dataFiles(dataDir).caKey, made.keyPem, { mode: 0o600 });
     writeFileSync(dataFiles(dataDir).caCert, made.certPem, { mode: 0o644 });
-    const portal = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    const portal = spawn(process.execPath, [compiledFile('server/main.ts')], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
