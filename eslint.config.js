@@ -12,7 +12,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'data/', 'test-results/', 'playwright-report/', 'docs/', 'coverage/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'data/',
+      'test-results/',
+      'playwright-report/',
+      'docs/',
+      'coverage/',
+      '.cache/',
+    ],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

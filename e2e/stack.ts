@@ -2,14 +2,23 @@
 // fresh DATA_DIR, a real SMTP server, and a real Mosquitto that trusts the portal's CA, reads its
 // CRL, and is reloaded by the portal through BROKER_RELOAD_COMMAND. With `dynsec`, Mosquitto runs
 // the dynamic-security plugin with a control listener, and the portal has a broker link to it.
+//
+// The CA is made here before the portal starts, as the portal would make it (its common name and
+// the name constraints of the same environment) but with the test CA's RSA 2048 key: an RSA 4096
+// key took 2-8 s of CPU per stack, and no journey depends on its size (ca.int.test.ts checks the
+// CA the portal makes itself, at 4096 bits, with openssl). The portal runs from server/ compiled once
+// per Playwright worker (server/testing/compiled.ts), not through tsx's loader.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadCa } from '../server/pki/ca.js';
+import { loadConfig } from '../server/config.js';
+import { dataFiles } from '../server/data-dir.js';
+import { createCa, loadCa } from '../server/pki/ca.js';
+import { compiledFile } from '../server/testing/compiled.js';
 import { tempDir } from '../server/testing/temp-dir.js';
 import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
 import { Scratch } from '../server/testing/openssl.js';
-import { serverFiles } from '../server/testing/pki.js';
+import { serverFiles, TEST_CA_KEY_BITS } from '../server/testing/pki.js';
 import { TestSmtpServer } from '../server/testing/smtp.js';
 
 export class Stack {
@@ -34,23 +43,28 @@ export class Stack {
     const port = await freePort();
     const mqttPort = await freePort();
     const log: string[] = [];
-    const portal = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        SMTP_URL: smtp.url,
-        MQTT_HOST: '127.0.0.1',
-        // The new CA's name constraints: the broker journey issues a server certificate for this name.
-        CA_SERVER_NAMES: 'mqtt.example.org',
-        MQTT_PORT: String(mqttPort),
-        BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
-        LOG_LEVEL: 'info',
-        ...(control && {
-          BROKER_CONTROL_URL: `mqtt://${control.username}:${control.password}@127.0.0.1:${control.port}`,
-        }),
-        ...options.env,
-      },
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      SMTP_URL: smtp.url,
+      MQTT_HOST: '127.0.0.1',
+      // The new CA's name constraints: the broker journey issues a server certificate for this name.
+      CA_SERVER_NAMES: 'mqtt.example.org',
+      MQTT_PORT: String(mqttPort),
+      BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
+      LOG_LEVEL: 'info',
+      ...(control && {
+        BROKER_CONTROL_URL: `mqtt://${control.username}:${control.password}@127.0.0.1:${control.port}`,
+      }),
+      ...options.env,
+    };
+    const config = loadConfig(env);
+    const made = await createCa(config.caCommonName, new Date(), TEST_CA_KEY_BITS, config.caServerNames);
+    writeFileSync(dataFiles(dataDir).caKey, made.keyPem, { mode: 0o600 });
+    writeFileSync(dataFiles(dataDir).caCert, made.certPem, { mode: 0o644 });
+    const portal = spawn(process.execPath, [compiledFile('server/main.ts')], {
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     portal.stdout.on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n').filter(Boolean)));

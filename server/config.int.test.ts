@@ -1,18 +1,17 @@
 // A bad setting stops the real start-up (server/main.ts, as its own process) with one line.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { projectRoot } from './paths.js';
+import { compiledFile } from './testing/compiled.js';
 import { tempDir } from './testing/temp-dir.js';
 
 describe('configuration at start-up', () => {
   test('a bad setting stops start-up with one line naming it', async () => {
     const run = promisify(execFile);
-    const tsx = path.join(projectRoot, 'node_modules/.bin/tsx');
     await assert.rejects(
-      run(tsx, [path.join(projectRoot, 'server/main.ts')], {
+      // server/main.ts, compiled once (testing/compiled.ts) rather than through the tsx command's two processes
+      run(process.execPath, [compiledFile('server/main.ts')], {
         env: { ...process.env, PORT: 'eighty', DATA_DIR: tempDir() },
       }),
       (error: { code: number; stderr: string }) => {

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { projectRoot } from './paths.js';
+import { compiledFile } from './testing/compiled.js';
 import { tempDir } from './testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from './testing/http-client.js';
 import { freePort } from './testing/mosquitto.js';
@@ -17,9 +18,9 @@ describe('DATA_DIR file modes', () => {
     const dataDir = tempDir();
     const port = await freePort();
     const admin = { username: 'admin', password: 'correct horse battery' };
-    const main = path.join(projectRoot, 'server/main.ts');
+    const main = compiledFile('server/main.ts'); // server/main.ts, compiled once (testing/compiled.ts)
     // umask 022, as on most machines: what the files get is then the portal's choice, not the umask's.
-    const child = spawn('/bin/sh', ['-c', `umask 022 && exec "${process.execPath}" --import tsx "${main}"`], {
+    const child = spawn('/bin/sh', ['-c', `umask 022 && exec "${process.execPath}" "${main}"`], {
       cwd: projectRoot,
       env: {
         ...process.env,

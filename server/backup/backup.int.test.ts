@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { exportCaKey } from '../pki/ca.js';
 import { isValidCrl } from '../pki/crl.js';
-import { projectRoot } from '../paths.js';
 import { Browser, startTestPortal } from '../testing/harness.js';
+import { compiledFile } from '../testing/compiled.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { signedInClient, waitUntilHealthy } from '../testing/http-client.js';
 import { freePort } from '../testing/mosquitto.js';
@@ -82,7 +82,7 @@ describe('crash safety', () => {
       ADMIN_PASSWORD: 'correct horse battery',
       LOG_LEVEL: 'warn',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server/main.ts')], {
+    const child = spawn(process.execPath, [compiledFile('server/main.ts')], {
       env,
       stdio: 'ignore',
     });
@@ -153,11 +153,10 @@ describe('crash safety', () => {
     let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
     // Round r kills the child during its r-th publication (r - 1 complete ones before it).
     for (let round = 1; round <= 4; round++) {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(projectRoot, 'server/testing/crl-publish-loop.ts')],
-        { env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] },
-      );
+      const child = spawn(process.execPath, [compiledFile('server/testing/crl-publish-loop.ts')], {
+        env: { ...process.env, DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const lines: string[] = [];
       const closed = new Promise((resolve) => child.once('close', resolve));
       await new Promise<void>((resolve, reject) => {

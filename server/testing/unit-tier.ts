@@ -6,14 +6,20 @@
 // worker threads throw, so a test that needs openssl, Mosquitto, an SMTP server, the minter's
 // threads or the CLI fails at once with a message that says where it belongs. tsx's own esbuild
 // service is the one process (and worker thread) allowed.
+//
+// The files are dealt to the shares by their measured cost (unit-weights.ts), not by their size:
+// a short file that starts many portals cost more than a long one of pure functions, and the
+// tier took as long as its heavier share. Each share keeps its temporary files (every portal's
+// DATA_DIR) in memory where the machine has room for them (see tempRoot below).
 import childProcess from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import workerThreads from 'node:worker_threads';
 import { projectRoot } from '../paths.js';
+import { UNIT_TEST_WEIGHTS } from './unit-weights.js';
 
 const refuse = (what: string) => {
   throw new Error(`${what} in the unit tier: move this test to a *.int.test.ts file`);
@@ -45,24 +51,67 @@ function enforceUnitTier() {
   syncBuiltinESMExports();
 }
 
-/** The unit tier's files, split into `count` shares of about equal size (a file's size: its weight). */
-function unitTestShares(count: number): string[][] {
-  const server = path.join(projectRoot, 'server');
-  const files = (readdirSync(server, { recursive: true }) as string[])
+const server = path.join(projectRoot, 'server');
+
+/** The unit tier's files, relative to server/ with forward slashes, as unit-weights.ts names them. */
+export function unitTestFiles(): string[] {
+  return (readdirSync(server, { recursive: true }) as string[])
     .filter((file) => file.endsWith('.test.ts') && !file.endsWith('.int.test.ts'))
-    .map((file) => path.join(server, file))
+    .map((file) => file.split(path.sep).join('/'))
     .sort();
+}
+
+/**
+ * A file's cost in CPU seconds from unit-weights.ts; a file not measured yet (unit-tier.test.ts
+ * fails until it is) counts as the mean of the measured ones.
+ */
+function weightOf(file: string): number {
+  const measured = Object.values(UNIT_TEST_WEIGHTS);
+  return UNIT_TEST_WEIGHTS[file] ?? measured.reduce((sum, weight) => sum + weight, 0) / measured.length;
+}
+
+/**
+ * The unit tier's files in `count` shares of about equal cost: the costliest file first, each to
+ * the share with the least so far (within 4/3 of the best split, and close to it with many small files).
+ */
+export function unitTestShares(count: number): Array<{ files: string[]; weight: number }> {
   const shares = Array.from({ length: count }, () => ({ files: [] as string[], weight: 0 }));
-  for (const file of [...files].sort((a, b) => statSync(b).size - statSync(a).size)) {
+  const files = unitTestFiles().sort((a, b) => weightOf(b) - weightOf(a) || a.localeCompare(b));
+  for (const file of files) {
     const lightest = shares.reduce((min, share) => (share.weight < min.weight ? share : min));
     lightest.files.push(file);
-    lightest.weight += statSync(file).size;
+    lightest.weight += weightOf(file);
   }
-  return shares.map((share) => share.files.sort());
+  return shares.map((share) => ({ files: share.files.sort(), weight: share.weight }));
+}
+
+/** Room /dev/shm must have free for a share's portals, backups and scratch files (a share peaked at 18 MB). */
+const TMPFS_FREE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Where the share's temporary files go: a folder of its own in /dev/shm when it is there, writable
+ * and roomy, removed when the process exits; the system's temporary folder otherwise. Every
+ * committed change in the portal ends in an fsync (SQLite with synchronous = FULL, atomic file
+ * writes), and on the disk of a shared virtual machine those waits were a third of a share's time
+ * (a portal's database and migrations alone: 110-150 ms on disk, 16-45 ms in memory). What the unit
+ * tests check does not depend on durability; the integration tier still runs on the disk.
+ */
+function tempRoot(): string | undefined {
+  try {
+    const { bavail, bsize } = statfsSync('/dev/shm');
+    if (bavail * bsize < TMPFS_FREE_BYTES) return undefined;
+    const root = mkdtempSync(path.join('/dev/shm', 'enroll-unit-'));
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+    return root;
+  } catch {
+    return undefined; // no /dev/shm (not Linux), or not writable
+  }
 }
 
 /** Runs share `index` (1-based) of `count` in this process, under the unit tier's rules. */
 export async function runUnitShare(index: number, count: number): Promise<void> {
   enforceUnitTier();
-  for (const file of unitTestShares(count)[index - 1]!) await import(pathToFileURL(file).href);
+  const root = tempRoot();
+  if (root) process.env.TMPDIR = root; // os.tmpdir() reads it on every call
+  for (const file of unitTestShares(count)[index - 1]!.files) await import(pathToFileURL(path.join(server, file)).href);
 }
