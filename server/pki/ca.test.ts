@@ -1,5 +1,6 @@
 // Loading a CA: the checks that stop a start with one line (no openssl needed).
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { sharedKeyPair, testCa } from '../testing/pki.js';
 import { CaError, exportCaKey, loadCa } from './ca.js';
@@ -21,6 +22,26 @@ describe('loading the CA', () => {
     );
     assert.ok(loadCa(ca.certPem, keyPem, undefined, new Date()));
     assert.match(exportCaKey(ca.key), /^-----BEGIN PRIVATE KEY-----/, 'unencrypted without a passphrase');
+  });
+
+  test('a wrong passphrase that happens to decrypt into padding that looks right is still a wrong passphrase', async () => {
+    const { ca } = await testCa();
+    const encrypted = exportCaKey(ca.key, 'the ca passphrase');
+    // About one wrong passphrase in 256 gives valid CBC padding; OpenSSL then fails to decode the
+    // garbage ("DECODER routines::unsupported") instead of saying "bad decrypt". Find one.
+    let lucky: string | undefined;
+    for (let i = 0; i < 5_000 && !lucky; i++) {
+      try {
+        createPrivateKey({ key: encrypted, passphrase: `wrong ${i}` });
+      } catch (error) {
+        if (!/bad decrypt/i.test(String((error as Error).message))) lucky = `wrong ${i}`;
+      }
+    }
+    assert.ok(lucky, 'no wrong passphrase got past the padding check in 5,000 tries');
+    assert.throws(
+      () => loadCa(ca.certPem, encrypted, lucky, new Date()),
+      (e: Error) => e instanceof CaError && e.code === 'wrong-passphrase',
+    );
   });
 
   const refusals: Array<[string, () => Promise<[string, string, Date]>, RegExp]> = [

@@ -97,7 +97,13 @@ function readKey(keyPem: string, passphrase: string | undefined): KeyObject {
   try {
     return createPrivateKey(passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase });
   } catch (error) {
-    if (/bad decrypt|wrong password|BAD_DECRYPT/i.test(String((error as Error).message))) {
+    // A wrong passphrase usually fails the padding check ("bad decrypt"), but about one in 256 gives
+    // padding that looks right and then garbage that does not decode: with an encrypted key and a
+    // passphrase given, any failure to read it is the passphrase (or a damaged file, said the same way).
+    if (
+      /bad decrypt|wrong password|BAD_DECRYPT/i.test(String((error as Error).message)) ||
+      (passphrase !== undefined && isEncryptedKeyPem(keyPem))
+    ) {
       throw new CaError('CA key passphrase is wrong', 'wrong-passphrase');
     }
     throw new CaError(`CA key cannot be read (${(error as Error).message})`);
