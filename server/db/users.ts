@@ -17,6 +17,7 @@ export function usersRepository(db: Db) {
   );
   const setEmail = db.prepare<[string, number]>('UPDATE users SET email = ? WHERE id = ?');
   const erase = db.prepare<[string, number]>("UPDATE users SET email = '', deleted_at = ? WHERE id = ?");
+  const erasePresence = db.prepare<[number]>('DELETE FROM device_presence WHERE user_id = ?');
   const restore = db.prepare<[string, number]>('UPDATE users SET email = ?, deleted_at = NULL WHERE id = ?');
   return {
     find: (username: string) => byName.get(username),
@@ -25,8 +26,14 @@ export function usersRepository(db: Db) {
       return byName.get(username)!;
     },
     setEmail: (id: number, email: string) => void setEmail.run(email, id),
-    /** Deletes a person's personal data (the address) and marks them deleted. */
-    erase: (id: number, at: Date) => void erase.run(at.toISOString(), id),
+    /**
+     * Deletes a person's personal data (the address, when their devices were last seen on the
+     * broker) and marks them deleted. Inside the caller's transaction.
+     */
+    erase: (id: number, at: Date) => {
+      erase.run(at.toISOString(), id);
+      erasePresence.run(id);
+    },
     /** A deleted person's name given to someone again, with their address. */
     restore: (id: number, email: string) => void restore.run(email, id),
   };

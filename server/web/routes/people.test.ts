@@ -109,6 +109,12 @@ describe('the person page', () => {
         .pluck()
         .all() as string[];
       const auditBefore = portal.db.prepare('SELECT count(*) FROM audit_log').pluck().get() as number;
+      // When her devices were last seen on the broker is hers too, and bob's stays.
+      const seen = portal.db.prepare(
+        "INSERT INTO device_presence (user_id, device, last_message_at) SELECT id, 'phone', '2026-01-01T00:00:00.000Z' FROM users WHERE username = ?",
+      );
+      seen.run('alice');
+      seen.run('bob');
       const { confirm, done } = await confirmAndPost(browser, '/people/alice/delete', '/people/alice/delete', {});
       assert.match(confirm.body, /Delete alice\?/);
       assert.match(confirm.body, /<button type="submit" class="danger">Delete person<\/button>/);
@@ -122,6 +128,11 @@ describe('the person page', () => {
         deleted_at: string | null;
       };
       assert.equal(user.email, '', 'the address is erased');
+      assert.deepEqual(
+        portal.db.prepare('SELECT u.username FROM device_presence p JOIN users u ON u.id = p.user_id').pluck().all(),
+        ['bob'],
+        'her last-seen times are erased',
+      );
       assert.ok(user.deleted_at);
       const crl = crlOf(portal).entries.map((entry) => entry.serial);
       for (const serial of serials) assert.ok(crl.includes(serial), `serial ${serial} in the CRL`);
