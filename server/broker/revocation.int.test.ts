@@ -75,6 +75,46 @@ describe('revocation with the broker link', { concurrency: true }, () => {
     }
   });
 
+  test('the other device, back within milliseconds of the kick, has its access: its subscription made at connect is granted', async () => {
+    // A device that reconnects at once (1 ms) must not come back between the deletion of the
+    // person's client and its recreation: it would be connected without any access, and its
+    // subscription, made once at connect as the apps do, refused until its next reconnect.
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const tablet = new Phone(linked, await issueDevice(linked, 'kim', 'tablet'), 1);
+      phones.push(tablet);
+      await until(() => tablet.connected, 10_000, 'the tablet');
+      const received: string[] = [];
+      tablet.client.on('message', (_topic, payload) => received.push(String(payload)));
+      // Made once; MQTT.js sends it again on each reconnect, as the apps subscribe on connect.
+      await tablet.client.subscribeAsync('owntracks/kim/tablet', { qos: 1 });
+      for (let i = 0; i < 3; i++) {
+        const device = await issueDevice(linked, 'kim', `phone${i}`);
+        const closes = tablet.closes;
+        const outcome = await linked.portal.services.enrollment.revoke(device.certificateId, 'keyCompromise', {
+          name: 'admin',
+        });
+        assert.ok(outcome.ok && outcome.kick?.state === 'done', JSON.stringify(outcome.ok && outcome.kick));
+        await until(() => tablet.closes > closes && tablet.connected, 10_000, 'the tablet kicked and back');
+        // A message on its own topic reaches it through the subscription made at (re)connect;
+        // a second one confirms the first was not merely late.
+        const text = `after-kick-${i}`;
+        assert.ok(await tablet.publish('owntracks/kim/tablet', text));
+        assert.ok(await tablet.publish('owntracks/kim/tablet', `${text}-again`));
+        await until(() => received.includes(`${text}-again`) || tablet.closes > closes + 1, 3_000, 'the message').catch(
+          () => undefined,
+        );
+        assert.ok(received.includes(text), `kick ${i}: the subscription made at reconnect was refused`);
+      }
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
   test('the broker away and back: issues and revokes meanwhile are carried out and reconciled without a restart', async () => {
     const linked = await startLinkedPortal();
     const phones: Phone[] = [];
