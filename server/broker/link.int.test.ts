@@ -72,6 +72,44 @@ describe('broker link', () => {
     }
   });
 
+  test('reconnects with a doubling back-off up to its maximum, and starts again from the first delay after a connection', async () => {
+    const port = await freePort(); // nothing listens yet: each attempt is refused at once
+    const link = new BrokerLink(
+      { url: `mqtt://127.0.0.1:${port}`, username: 'x', password: 'y' },
+      { backoffFirstMs: 50, backoffMaxMs: 400 },
+    );
+    const attempts: number[] = [];
+    link.onState((state) => {
+      if (state.status === 'connecting') attempts.push(performance.now());
+    });
+    const gaps = (from: number) => attempts.slice(from + 1).map((at, i) => at - attempts[from + i]!);
+    let broker: ReturnType<typeof spawn> | undefined;
+    try {
+      link.start();
+      await until(() => attempts.length >= 8, 10_000, 'eight attempts');
+      // Waits of 50 (after loading MQTT.js: not measured), 100, 200, 400, 400, 400 ms, each plus a
+      // refused connection's few ms.
+      const [second, third, fourth, ...capped] = gaps(1);
+      assert.ok(second! >= 95 && second! < 250, `second wait ${second}`);
+      assert.ok(third! >= 195 && fourth! >= 395, `doubling: ${gaps(1).join(', ')}`);
+      assert.ok(
+        capped.every((gap) => gap >= 395 && gap < 800),
+        `capped at the maximum: ${gaps(1).join(', ')}`,
+      );
+
+      broker = spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+      await until(() => link.connected, 10_000, 'the link to connect');
+      const before = attempts.length;
+      broker.kill();
+      await until(() => attempts.length >= before + 2, 10_000, 'attempts after the broker went away');
+      const [again] = gaps(before);
+      assert.ok(again! < 250, `after a connection the back-off starts again (50, then 100 ms): ${again}`);
+    } finally {
+      await link.stop();
+      broker?.kill();
+    }
+  });
+
   test('dynsec commands: answered and checked, refused with the broker error, and timed out', async () => {
     const linked = await startLinkedPortal();
     const link = new BrokerLink({
