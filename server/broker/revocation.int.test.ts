@@ -195,6 +195,71 @@ describe('revocation with the broker link', { concurrency: true }, () => {
     }
   });
 
+  test('the link down while the broker stays up: the connected revoked phone stays on, the admin is told, and it is kicked once the link is back', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    const admin = new BrokerLink({ url: `mqtt://127.0.0.1:${linked.controlPort}`, ...CONTROL });
+    let other: BrokerLink | undefined;
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      // A second admin account of the test's own: it takes the portal's control account away and
+      // gives it back, while the broker (and every phone's connection) stays up.
+      admin.start();
+      await until(() => admin.connected, 10_000, 'the test’s control link');
+      await new Dynsec(admin).command('createClient', {
+        username: 'test-admin',
+        password: 'test-admin-password',
+        roles: [{ rolename: 'admin' }],
+      });
+      await admin.stop();
+      other = new BrokerLink({
+        url: `mqtt://127.0.0.1:${linked.controlPort}`,
+        username: 'test-admin',
+        password: 'test-admin-password',
+      });
+      const dynsec = new Dynsec(other);
+      other.start();
+      await until(() => other!.connected, 10_000, 'the test admin');
+
+      const revoked = new Phone(linked, await issueDevice(linked, 'luke', 'phone'), 100);
+      const tablet = new Phone(linked, await issueDevice(linked, 'luke', 'tablet'), 100);
+      phones.push(revoked, tablet);
+      await until(() => revoked.connected && tablet.connected, 10_000, 'the phones');
+
+      await dynsec.command('disableClient', { username: CONTROL.username }); // the link is dropped and refused
+      await until(() => broker.state().status !== 'connected', 10_000, 'the link to go down');
+      const outcome = await linked.portal.services.enrollment.revoke(revoked.device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok);
+      assert.deepEqual(outcome.kick, { state: 'queued', usernames: ['luke'] });
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const page = await browser.get('/broker');
+      assert.match(page.body, /data-testid="pending-kicks">Waiting to disconnect revoked devices of: luke/);
+      assert.equal(revoked.closes, 0, 'still connected: nothing could kick it');
+
+      await dynsec.command('enableClient', { username: CONTROL.username });
+      await until(() => !revoked.connected, 15_000, 'the queued kick after the link came back');
+      await until(() => broker.overview().pendingKicks.length === 0, 5_000, 'the kick recorded as done');
+      const connects = revoked.connects;
+      await until(
+        () => revoked.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked',
+      );
+      assert.equal(revoked.connects, connects, 'refused since');
+      await until(() => tablet.connected && tablet.closes > 0, 10_000, 'the tablet back');
+      assert.equal(await tablet.roundTrip(), true, 'the tablet has its access');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await admin.stop();
+      await other?.stop();
+      await linked.close();
+    }
+  });
+
   test('no kick before the broker is seen to read the new CRL: a reload that does nothing leaves the device on, then the retry kicks', async () => {
     // The reload command "succeeds" without signalling the broker: its exit status proves nothing.
     const linked = await startLinkedPortal({ portal: { env: { BROKER_RELOAD_COMMAND: 'true' } } });
