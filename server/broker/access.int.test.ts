@@ -136,6 +136,67 @@ describe('access in dynsec', () => {
     }
   });
 
+  test('a person with certificates whose username is a broker account made by hand: listed as a conflict, that account never touched', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      // pat's certificate was issued before the account existed (as before the broker link); then
+      // someone made a broker account named pat by hand, and Home Assistant has one of its own.
+      const pat = await issueDevice(linked, 'pat', 'phone');
+      await look.dynsec.deleteClient('pat');
+      linked.portal.db.prepare("DELETE FROM broker_managed WHERE kind = 'client' AND name = 'pat'").run();
+      await look.dynsec.createClient('pat', 'made by hand', []);
+      await look.dynsec.createRole('ha-role', 'Home Assistant', [
+        { acltype: 'subscribePattern', topic: 'owntracks/#', allow: true, priority: 0 },
+      ]);
+      await look.dynsec.createClient('homeassistant', 'Home Assistant', ['ha-role']);
+      const byHand = async () => {
+        const [patClient, ha, haRole] = await Promise.all([
+          look.dynsec.getClient('pat'),
+          look.dynsec.getClient('homeassistant'),
+          look.dynsec.getRole('ha-role'),
+        ]);
+        return { patClient, ha, haRole };
+      };
+      const before = await byHand();
+
+      const report = await linked.portal.services.broker!.reconcile('test');
+      assert.deepEqual(report.conflicts, ['pat']);
+      assert.deepEqual(await byHand(), before, 'reconcile changed neither account');
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const listed = /data-testid="unmanaged-clients">([\s\S]*?)<\/ul>/.exec((await browser.get('/broker')).body)?.[1];
+      assert.match(listed ?? '', /<code>pat<\/code> <strong>\(a person with certificates has this name/);
+      assert.match(listed ?? '', /<code>homeassistant<\/code><\/li>/);
+      // A second certificate for pat is refused now.
+      const second = await browser.submit('/certificates/new', '/certificates', {
+        username: 'pat',
+        email: 'pat@example.org',
+        device: 'tablet',
+        days: '30',
+      });
+      assert.equal(second.statusCode, 400);
+
+      // Revoking pat's phone never deletes the account: the device's client id is taken over instead.
+      const phone = new Phone(linked, pat, 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'pat’s phone');
+      const outcome = await linked.portal.services.enrollment.revoke(pat.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok && outcome.kick?.state === 'done');
+      assert.match(outcome.kick.notes.join(), /a dynsec client the portal does not manage: client id patphone/);
+      await until(() => !phone.connected, 5_000, 'pat’s phone off');
+      assert.deepEqual(await byHand(), before, 'the kick changed neither account');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await look.stop();
+      await linked.close();
+    }
+  });
+
   test('reconcile on demand repairs what changed behind the portal, shows it, and is audited', async () => {
     const linked = await startLinkedPortal();
     const look = await inspector(linked);
