@@ -3,9 +3,19 @@
 // accounts the portal did not create are refused, reconcile repairs drift (on demand, audited), and
 // a broker on acl_file moves to dynsec without a phone losing access.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { Browser } from '../testing/harness.js';
-import { CONTROL, issueDevice, Phone, startLinkedPortal, until, type LinkedPortal } from '../testing/broker-link.js';
+import { Browser, startTestPortal, type TestPortal } from '../testing/harness.js';
+import {
+  CONTROL,
+  issueDevice,
+  Phone,
+  restartBroker,
+  startLinkedPortal,
+  until,
+  type LinkedPortal,
+} from '../testing/broker-link.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { Dynsec } from './dynsec.js';
 import { BrokerLink } from './link.js';
 
@@ -15,7 +25,7 @@ async function inspector(linked: LinkedPortal) {
   const dynsec = new Dynsec(link);
   link.start();
   await until(() => link.connected, 10_000, 'the inspector link');
-  return { dynsec, stop: () => link.stop() };
+  return { dynsec, link, stop: () => link.stop() };
 }
 
 async function linkUp(linked: LinkedPortal) {
@@ -194,6 +204,65 @@ describe('access in dynsec', () => {
       for (const phone of phones) await phone.end();
       await look.stop();
       await linked.close();
+    }
+  });
+
+  test('at start: a kick queued before a restart is carried out, and what changed on the broker meanwhile is reconciled', async () => {
+    const dataDir = tempDir();
+    const linked = await startLinkedPortal({ portal: { dataDir } });
+    const look = await inspector(linked);
+    let second: TestPortal | undefined;
+    try {
+      await linkUp(linked);
+      const quinn = await issueDevice(linked, 'quinn', 'phone');
+      const quinnTablet = await issueDevice(linked, 'quinn', 'tablet');
+      await issueDevice(linked, 'rosa', 'phone');
+      // The link goes down (the control listener unreachable: the broker restarts), quinn's tablet
+      // is revoked meanwhile, and the portal stops before the link comes back.
+      await linked.broker.stop();
+      await until(() => linked.portal.services.broker!.state().status !== 'connected', 10_000, 'link down');
+      await linked.portal.services.enrollment.revoke(quinnTablet.certificateId, 'keyCompromise', { name: 'admin' });
+      await linked.portal.close();
+      await restartBroker(linked);
+      await until(() => look.link.connected, 10_000, 'the inspector back');
+      // Behind the portal's back while it is stopped: rosa's client deleted.
+      await look.dynsec.deleteClient('rosa');
+
+      second = await startTestPortal({
+        dataDir,
+        env: {
+          BROKER_CONTROL_URL: `mqtt://${CONTROL.username}:${CONTROL.password}@127.0.0.1:${linked.controlPort}`,
+          MQTT_PORT: String(linked.tlsPort),
+          BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${linked.brokerOptions.pidFile})"`,
+        },
+        deps: { brokerTimings: { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000, kickRetryMs: 500 } },
+      });
+      const broker = second.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the first reconcile');
+      const report = broker.overview().lastReconcile!;
+      assert.equal(report.trigger, 'link connected');
+      assert.deepEqual(report.changes, ['created client rosa']);
+      assert.deepEqual(broker.overview().pendingKicks, [], 'the kick queued before the restart is done');
+      const kick = second.db.prepare("SELECT done_at, outcome FROM broker_kicks WHERE username = 'quinn'").get() as {
+        done_at: string | null;
+        outcome: string;
+      };
+      assert.ok(kick.done_at);
+      assert.match(kick.outcome, /^disconnected/);
+      // Access as the database says: quinn's phone and rosa's back in with their topics.
+      assert.ok(await look.dynsec.getClient('rosa'));
+      const phone = new Phone(linked, quinn, 100);
+      try {
+        await until(() => phone.connected, 10_000, 'quinn’s phone');
+        assert.equal(await phone.roundTrip(), true);
+      } finally {
+        await phone.end();
+      }
+    } finally {
+      await look.stop();
+      await second?.close();
+      await linked.broker.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
