@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, csrfTokenOf } from '../testing/harness.js';
 import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { freePort } from '../testing/mosquitto.js';
 import { Dynsec } from './dynsec.js';
 import { BrokerLink } from './link.js';
 
@@ -256,6 +257,43 @@ describe('revocation with the broker link', { concurrency: true }, () => {
       for (const phone of phones) await phone.end();
       await admin.stop();
       await other?.stop();
+      await linked.close();
+    }
+  });
+
+  test('a probe that cannot reach the phones’ listener: the kick goes ahead after its deadline and the admin is told the CRL is unverified', async () => {
+    const closedPort = await freePort();
+    const linked = await startLinkedPortal({
+      portal: { env: { BROKER_PROBE_URL: `mqtts://127.0.0.1:${closedPort}` } },
+    });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'mia', 'phone'), 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      await browser.submit(
+        `/certificates/${phone.device.certificateId}`,
+        `/certificates/${phone.device.certificateId}/revoke`,
+        { reason: 'keyCompromise' },
+      );
+      const page = await browser.get(`/certificates/${phone.device.certificateId}`);
+      assert.match(page.body, /could not check that the broker uses the new CRL \(ECONNREFUSED\)/);
+      const kick = linked.portal.db.prepare("SELECT outcome FROM broker_kicks WHERE username = 'mia'").get() as {
+        outcome: string;
+      };
+      assert.match(kick.outcome, /^disconnected.*\(CRL reload not verified: ECONNREFUSED\)$/);
+      await until(() => !phone.connected, 5_000, 'the phone off');
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked (the reload did happen)',
+      );
+    } finally {
+      for (const phone of phones) await phone.end();
       await linked.close();
     }
   });
