@@ -146,6 +146,51 @@ describe('access in dynsec', () => {
     }
   });
 
+  test('a pickup link whose username became a broker account after it was sent mints no certificate', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    try {
+      await linkUp(linked);
+      const { invitations } = linked.portal.services.enrollment;
+      const invited = await invitations.create(
+        {
+          username: 'recorder',
+          email: 'rec@example.org',
+          device: null,
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          kind: 'qr',
+          changeEmail: false,
+        },
+        { name: 'admin' },
+      );
+      assert.ok(invited.ok);
+      // Meanwhile the broker gets an account by that name, with full control.
+      await look.dynsec.createClient('recorder', 'OwnTracks Recorder', ['admin']);
+      const redeemed = await invitations.redeem(invited.token, invited.code, { name: 'anonymous' });
+      assert.equal(redeemed.ok, false);
+      assert.equal(
+        linked.portal.db
+          .prepare(
+            "SELECT count(*) FROM certificates WHERE user_id = (SELECT id FROM users WHERE username = 'recorder')",
+          )
+          .pluck()
+          .get(),
+        0,
+        'no certificate that would inherit the account’s rights',
+      );
+      const row = linked.portal.db
+        .prepare("SELECT outcome, detail FROM audit_log WHERE action = 'pickup-redeem' ORDER BY id DESC")
+        .get() as { outcome: string; detail: string };
+      assert.equal(row.outcome, 'failure');
+      assert.match(row.detail, /broker account/);
+    } finally {
+      await look.stop();
+      await linked.close();
+    }
+  });
+
   test('a person with certificates whose username is a broker account made by hand: listed as a conflict, that account never touched', async () => {
     const linked = await startLinkedPortal();
     const look = await inspector(linked);
