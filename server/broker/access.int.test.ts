@@ -350,6 +350,39 @@ describe('access in dynsec', () => {
     }
   });
 
+  test('acl_file and the plugin together (README): the plugin decides first, the acl_file only what it leaves undecided', async () => {
+    const linked = await startLinkedPortal({ acl: true }); // acl_file: pattern readwrite owntracks/%u/#
+    const look = await inspector(linked);
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      const phone = new Phone(linked, await issueDevice(linked, 'zed', 'phone'), 100);
+      phones.push(phone);
+      const own = { acltype: 'publishClientSend', topic: 'owntracks/zed/#' };
+      await until(() => phone.connected, 10_000, 'zed’s phone');
+      // A round trip on one connection from start to end (a role change may make Mosquitto drop the role's clients).
+      const roundTrip = async (): Promise<boolean> => {
+        for (;;) {
+          await until(() => phone.connected, 10_000, 'zed’s phone');
+          const closes = phone.closes;
+          const result = await phone.roundTrip();
+          if (phone.closes === closes && phone.connected) return result;
+        }
+      };
+      // zed's role denies what the acl_file allows: the plugin's answer wins.
+      await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
+      await look.dynsec.addRoleAcl('owntracks-enroll-zed', { ...own, allow: false, priority: 0 });
+      assert.equal(await roundTrip(), false, 'denied by the plugin although the acl_file allows it');
+      // No ACL of zed's names the publish any more (dynsec's default: deny, which defers): the acl_file decides.
+      await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
+      assert.equal(await roundTrip(), true, 'allowed by the acl_file');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await look.stop();
+      await linked.close();
+    }
+  });
+
   test('moving an acl_file broker to dynsec: no phone loses access', async () => {
     // Step 1 (README): the broker restarted with the plugin and the control listener, acl_file kept.
     const linked = await startLinkedPortal({ acl: true });
