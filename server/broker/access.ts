@@ -530,23 +530,17 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       let outcome: string;
       try {
         const client = await dynsec.getClient(username);
-        const before: string[] = [];
         if (client && managed.has(username)) {
           // Mosquitto disconnects every connection of that username at once. With devices left, the
-          // client is first brought in line (role, groups) and then deleted and created again in one
-          // message, so that a device reconnecting at once finds it back, access and all: created in
-          // a later message, a reconnection in between would get in with no access at all (and its
-          // subscriptions, made at connect, refused until its next reconnect).
+          // client is deleted and created again (its roles and groups as the broker holds them) in
+          // one message, so that a device reconnecting at once finds it back, access and all:
+          // created in a later message, a reconnection in between would get in with no access at
+          // all (and its subscriptions, made at connect, refused until its next reconnect).
           if (!repository.hasAccess(username, now())) await dynsec.deleteClient(username);
-          else {
-            before.push(...(await syncPersonNow(username)));
-            const current = await dynsec.getClient(username);
-            // None: deleted meanwhile (which disconnected its devices); the sync below makes it again.
-            if (current)
-              await dynsec.recreateClient(current).catch((error: unknown) => {
-                if (!(error instanceof DynsecError)) throw error; // refused: the sync below makes it again
-              });
-          }
+          else
+            await dynsec.recreateClient(client).catch((error: unknown) => {
+              if (!(error instanceof DynsecError)) throw error; // refused: the sync below makes it again
+            });
           outcome = 'disconnected';
         } else {
           // No client of ours to delete (a broker account the portal does not manage, or a person
@@ -556,7 +550,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
           outcome = `${client ? 'a dynsec client the portal does not manage' : 'no dynsec client'}: client id ${taken.join(', ')} taken over`;
           notes.push(`${username} (${outcome})`);
         }
-        const changes = [...before, ...(await syncPersonNow(username))];
+        const changes = await syncPersonNow(username);
         if (changes.length) outcome += `; ${changes.join('; ')}`;
       } catch (error) {
         failures.push(`${username}: ${error instanceof Error ? error.message : String(error)}`);
