@@ -28,6 +28,12 @@ describe('broker link', () => {
       const page = await browser.get('/broker');
       assert.match(page.body, /data-testid="broker-link-status">connected</);
       assert.doesNotMatch(page.body, /control-password/);
+      // With the link, access is dynsec's: the page offers no acl_file (whose pattern would grant
+      // what the plugin leaves undecided, README) and does not say connected phones stay on.
+      const conf = /<pre class="mono code-block" id="conf">([\s\S]*?)<\/pre>/.exec(page.body)?.[1] ?? '';
+      assert.match(conf, /use_identity_as_username true/);
+      assert.doesNotMatch(conf, /acl_file/);
+      assert.doesNotMatch(page.body, /pattern readwrite owntracks\/%u\/#|stay connected until they reconnect/);
 
       await linked.broker.stop();
       await until(() => broker.state().status !== 'connected', 10_000, 'the link to notice');
