@@ -5,12 +5,31 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../config.js';
+import { Browser, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { topicMatches } from './link.js';
 
 describe('BROKER_CONTROL_URL', () => {
   test('unset: no broker link', () => {
     assert.equal(loadConfig({}).brokerControl, undefined);
+  });
+
+  test('unset: /healthz names no broker, and the Broker page offers the acl_file setup and says there is no link', async () => {
+    await withPortal({}, async (portal) => {
+      assert.equal(portal.services.broker, undefined);
+      const health = await portal.app.inject({ url: '/healthz' });
+      assert.equal(health.statusCode, 200);
+      assert.equal(health.json().checks.broker, undefined);
+      assert.equal(health.json().brokerLink, undefined);
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const page = (await browser.get('/broker')).body;
+      assert.match(page, /No broker link: set BROKER_CONTROL_URL/);
+      assert.match(page, /acl_file \/etc\/mosquitto\/acl/);
+      assert.match(page, /pattern readwrite owntracks\/%u\/#/);
+      assert.doesNotMatch(page, /data-testid="broker-link-status"/);
+      assert.equal((await browser.submit('/broker', '/broker/reconcile', {})).statusCode, 404);
+    });
   });
 
   test('mqtt:// with a user and password; the probe goes to the same host at MQTT_PORT unless told', () => {
