@@ -3,9 +3,19 @@
 // accounts the portal did not create are refused, reconcile repairs drift (on demand, audited), and
 // a broker on acl_file moves to dynsec without a phone losing access.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { Browser } from '../testing/harness.js';
-import { CONTROL, issueDevice, Phone, startLinkedPortal, until, type LinkedPortal } from '../testing/broker-link.js';
+import { Browser, startTestPortal, type TestPortal } from '../testing/harness.js';
+import {
+  CONTROL,
+  issueDevice,
+  Phone,
+  restartBroker,
+  startLinkedPortal,
+  until,
+  type LinkedPortal,
+} from '../testing/broker-link.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { Dynsec } from './dynsec.js';
 import { BrokerLink } from './link.js';
 
@@ -15,7 +25,7 @@ async function inspector(linked: LinkedPortal) {
   const dynsec = new Dynsec(link);
   link.start();
   await until(() => link.connected, 10_000, 'the inspector link');
-  return { dynsec, stop: () => link.stop() };
+  return { dynsec, link, stop: () => link.stop() };
 }
 
 async function linkUp(linked: LinkedPortal) {
@@ -136,6 +146,171 @@ describe('access in dynsec', () => {
     }
   });
 
+  test('a pickup link whose username became a broker account after it was sent mints no certificate', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    try {
+      await linkUp(linked);
+      const { invitations } = linked.portal.services.enrollment;
+      const invited = await invitations.create(
+        {
+          username: 'recorder',
+          email: 'rec@example.org',
+          device: null,
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          kind: 'qr',
+          changeEmail: false,
+        },
+        { name: 'admin' },
+      );
+      assert.ok(invited.ok);
+      // Meanwhile the broker gets an account by that name, with full control.
+      await look.dynsec.createClient('recorder', 'OwnTracks Recorder', ['admin']);
+      const redeemed = await invitations.redeem(invited.token, invited.code, { name: 'anonymous' });
+      assert.equal(redeemed.ok, false);
+      assert.equal(
+        linked.portal.db
+          .prepare(
+            "SELECT count(*) FROM certificates WHERE user_id = (SELECT id FROM users WHERE username = 'recorder')",
+          )
+          .pluck()
+          .get(),
+        0,
+        'no certificate that would inherit the account’s rights',
+      );
+      const row = linked.portal.db
+        .prepare("SELECT outcome, detail FROM audit_log WHERE action = 'pickup-redeem' ORDER BY id DESC")
+        .get() as { outcome: string; detail: string };
+      assert.equal(row.outcome, 'failure');
+      assert.match(row.detail, /broker account/);
+    } finally {
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('a person with certificates whose username is a broker account made by hand: listed as a conflict, that account never touched', async () => {
+    const linked = await startLinkedPortal();
+    const look = await inspector(linked);
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      // pat's certificate was issued before the account existed (as before the broker link); then
+      // someone made a broker account named pat by hand, and Home Assistant has one of its own.
+      const pat = await issueDevice(linked, 'pat', 'phone');
+      await look.dynsec.deleteClient('pat');
+      linked.portal.db.prepare("DELETE FROM broker_managed WHERE kind = 'client' AND name = 'pat'").run();
+      await look.dynsec.createClient('pat', 'made by hand', []);
+      await look.dynsec.createRole('ha-role', 'Home Assistant', [
+        { acltype: 'subscribePattern', topic: 'owntracks/#', allow: true, priority: 0 },
+      ]);
+      await look.dynsec.createClient('homeassistant', 'Home Assistant', ['ha-role']);
+      const byHand = async () => {
+        const [patClient, ha, haRole] = await Promise.all([
+          look.dynsec.getClient('pat'),
+          look.dynsec.getClient('homeassistant'),
+          look.dynsec.getRole('ha-role'),
+        ]);
+        return { patClient, ha, haRole };
+      };
+      const before = await byHand();
+
+      const report = await linked.portal.services.broker!.reconcile('test');
+      assert.deepEqual(report.conflicts, ['pat']);
+      assert.deepEqual(await byHand(), before, 'reconcile changed neither account');
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const listed = /data-testid="unmanaged-clients">([\s\S]*?)<\/ul>/.exec((await browser.get('/broker')).body)?.[1];
+      assert.match(listed ?? '', /<code>pat<\/code> <strong>\(a person with certificates has this name/);
+      assert.match(listed ?? '', /<code>homeassistant<\/code><\/li>/);
+      // A second certificate for pat is refused now.
+      const second = await browser.submit('/certificates/new', '/certificates', {
+        username: 'pat',
+        email: 'pat@example.org',
+        device: 'tablet',
+        days: '30',
+      });
+      assert.equal(second.statusCode, 400);
+
+      // Revoking pat's phone never deletes the account: the device's client id is taken over instead.
+      const phone = new Phone(linked, pat, 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'pat’s phone');
+      const outcome = await linked.portal.services.enrollment.revoke(pat.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok && outcome.kick?.state === 'done');
+      assert.match(outcome.kick.notes.join(), /a dynsec client the portal does not manage: client id patphone/);
+      await until(() => !phone.connected, 5_000, 'pat’s phone off');
+      assert.deepEqual(await byHand(), before, 'the kick changed neither account');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('at start: a kick queued before a restart is carried out, and what changed on the broker meanwhile is reconciled', async () => {
+    const dataDir = tempDir();
+    const linked = await startLinkedPortal({ portal: { dataDir } });
+    const look = await inspector(linked);
+    let second: TestPortal | undefined;
+    try {
+      await linkUp(linked);
+      const quinn = await issueDevice(linked, 'quinn', 'phone');
+      const quinnTablet = await issueDevice(linked, 'quinn', 'tablet');
+      await issueDevice(linked, 'rosa', 'phone');
+      // The link goes down (the control listener unreachable: the broker restarts), quinn's tablet
+      // is revoked meanwhile, and the portal stops before the link comes back.
+      await linked.broker.stop();
+      await until(() => linked.portal.services.broker!.state().status !== 'connected', 10_000, 'link down');
+      await linked.portal.services.enrollment.revoke(quinnTablet.certificateId, 'keyCompromise', { name: 'admin' });
+      await linked.portal.close();
+      await restartBroker(linked);
+      await until(() => look.link.connected, 10_000, 'the inspector back');
+      // Behind the portal's back while it is stopped: rosa's client deleted.
+      await look.dynsec.deleteClient('rosa');
+
+      second = await startTestPortal({
+        dataDir,
+        env: {
+          BROKER_CONTROL_URL: `mqtt://${CONTROL.username}:${CONTROL.password}@127.0.0.1:${linked.controlPort}`,
+          MQTT_PORT: String(linked.tlsPort),
+          BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${linked.brokerOptions.pidFile})"`,
+        },
+        deps: { brokerTimings: { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000, kickRetryMs: 500 } },
+      });
+      const broker = second.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the first reconcile');
+      const report = broker.overview().lastReconcile!;
+      assert.equal(report.trigger, 'link connected');
+      assert.deepEqual(report.changes, ['created client rosa']);
+      assert.deepEqual(broker.overview().pendingKicks, [], 'the kick queued before the restart is done');
+      const kick = second.db.prepare("SELECT done_at, outcome FROM broker_kicks WHERE username = 'quinn'").get() as {
+        done_at: string | null;
+        outcome: string;
+      };
+      assert.ok(kick.done_at);
+      assert.match(kick.outcome, /^disconnected/);
+      // Access as the database says: quinn's phone and rosa's back in with their topics.
+      assert.ok(await look.dynsec.getClient('rosa'));
+      const phone = new Phone(linked, quinn, 100);
+      try {
+        await until(() => phone.connected, 10_000, 'quinn’s phone');
+        assert.equal(await phone.roundTrip(), true);
+      } finally {
+        await phone.end();
+      }
+    } finally {
+      await look.stop();
+      await second?.close();
+      await linked.broker.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('reconcile on demand repairs what changed behind the portal, shows it, and is audited', async () => {
     const linked = await startLinkedPortal();
     const look = await inspector(linked);
@@ -170,6 +345,39 @@ describe('access in dynsec', () => {
       await browser.submit('/broker', '/broker/reconcile', {});
       assert.match((await browser.get('/broker')).body, /nothing changed/);
     } finally {
+      await look.stop();
+      await linked.close();
+    }
+  });
+
+  test('acl_file and the plugin together (README): the plugin decides first, the acl_file only what it leaves undecided', async () => {
+    const linked = await startLinkedPortal({ acl: true }); // acl_file: pattern readwrite owntracks/%u/#
+    const look = await inspector(linked);
+    const phones: Phone[] = [];
+    try {
+      await linkUp(linked);
+      const phone = new Phone(linked, await issueDevice(linked, 'zed', 'phone'), 100);
+      phones.push(phone);
+      const own = { acltype: 'publishClientSend', topic: 'owntracks/zed/#' };
+      await until(() => phone.connected, 10_000, 'zed’s phone');
+      // A round trip on one connection from start to end (a role change may make Mosquitto drop the role's clients).
+      const roundTrip = async (): Promise<boolean> => {
+        for (;;) {
+          await until(() => phone.connected, 10_000, 'zed’s phone');
+          const closes = phone.closes;
+          const result = await phone.roundTrip();
+          if (phone.closes === closes && phone.connected) return result;
+        }
+      };
+      // zed's role denies what the acl_file allows: the plugin's answer wins.
+      await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
+      await look.dynsec.addRoleAcl('owntracks-enroll-zed', { ...own, allow: false, priority: 0 });
+      assert.equal(await roundTrip(), false, 'denied by the plugin although the acl_file allows it');
+      // No ACL of zed's names the publish any more (dynsec's default: deny, which defers): the acl_file decides.
+      await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
+      assert.equal(await roundTrip(), true, 'allowed by the acl_file');
+    } finally {
+      for (const phone of phones) await phone.end();
       await look.stop();
       await linked.close();
     }

@@ -531,9 +531,16 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       try {
         const client = await dynsec.getClient(username);
         if (client && managed.has(username)) {
-          // Mosquitto disconnects every connection of that username at once; the person's other
-          // devices come back as soon as the client exists again (below).
-          await dynsec.deleteClient(username);
+          // Mosquitto disconnects every connection of that username at once. With devices left, the
+          // client is deleted and created again (its roles and groups as the broker holds them) in
+          // one message, so that a device reconnecting at once finds it back, access and all:
+          // created in a later message, a reconnection in between would get in with no access at
+          // all (and its subscriptions, made at connect, refused until its next reconnect).
+          if (!repository.hasAccess(username, now())) await dynsec.deleteClient(username);
+          else
+            await dynsec.recreateClient(client).catch((error: unknown) => {
+              if (!(error instanceof DynsecError)) throw error; // refused: the sync below makes it again
+            });
           outcome = 'disconnected';
         } else {
           // No client of ours to delete (a broker account the portal does not manage, or a person

@@ -120,32 +120,51 @@ export class Dynsec {
 
   /** Sends one command and resolves with its `data` (unchecked); rejects with DynsecError or DynsecUnavailable. */
   async command(command: string, parameters: Record<string, unknown> = {}): Promise<unknown> {
-    if (!this.link.connected) throw new DynsecUnavailable(`${command}: the broker link is not connected`);
-    const correlationData = `${this.#prefix}-${++this.#next}`;
-    const answer = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(correlationData);
-        reject(new DynsecUnavailable(`${command}: no answer from the broker within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      this.#waiting.set(correlationData, { resolve, reject, timer, command });
+    const [answer] = await this.#send([{ command, ...parameters }]);
+    return answer!;
+  }
+
+  /**
+   * Sends the commands in one message. Mosquitto carries them out one after the other in one pass
+   * of its loop, reading no other packet in between: a client deleted (which disconnects it) and
+   * created again by the same message has no moment without its entry for a reconnection to meet.
+   * Resolves once the message is sent, with each command's answer (a promise that rejects with
+   * DynsecError or DynsecUnavailable); rejects with DynsecUnavailable when it cannot be sent.
+   */
+  async commands(list: Array<{ command: string } & Record<string, unknown>>): Promise<Promise<unknown>[]> {
+    return this.#send(list);
+  }
+
+  async #send(list: Array<{ command: string } & Record<string, unknown>>): Promise<Promise<unknown>[]> {
+    const names = list.map((entry) => entry.command).join(', ');
+    if (!this.link.connected) throw new DynsecUnavailable(`${names}: the broker link is not connected`);
+    const entries = list.map((entry) => {
+      const correlationData = `${this.#prefix}-${++this.#next}`;
+      const answer = new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#waiting.delete(correlationData);
+          reject(new DynsecUnavailable(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+        this.#waiting.set(correlationData, { resolve, reject, timer, command: entry.command });
+      });
+      // The link may go down (rejecting the answer) while the publish below is still under way; that
+      // rejection is then never awaited, and an unhandled one would end the process.
+      answer.catch(() => undefined);
+      return { payload: { ...entry, correlationData }, answer };
     });
-    // The link may go down (rejecting the answer) while the publish below is still under way; that
-    // rejection is then never awaited, and an unhandled one would end the process.
-    answer.catch(() => undefined);
     try {
-      await this.link.publish(
-        DYNSEC_TOPIC,
-        JSON.stringify({ commands: [{ command, ...parameters, correlationData }] }),
-      );
+      await this.link.publish(DYNSEC_TOPIC, JSON.stringify({ commands: entries.map((entry) => entry.payload) }));
     } catch (error) {
-      const waiting = this.#waiting.get(correlationData);
-      if (waiting) {
-        clearTimeout(waiting.timer);
-        this.#waiting.delete(correlationData);
+      for (const { payload } of entries) {
+        const waiting = this.#waiting.get(payload.correlationData);
+        if (waiting) {
+          clearTimeout(waiting.timer);
+          this.#waiting.delete(payload.correlationData);
+        }
       }
-      throw new DynsecUnavailable(`${command}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new DynsecUnavailable(`${names}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return answer;
+    return entries.map((entry) => entry.answer);
   }
 
   async listClients(): Promise<DynsecClient[]> {
@@ -208,6 +227,27 @@ export class Dynsec {
   /** Deletes the client; Mosquitto disconnects every connection with that username at once. */
   async deleteClient(username: string): Promise<void> {
     await this.command('deleteClient', { username });
+  }
+
+  /**
+   * Deletes the client and creates it again with its text name, roles and groups, in one message:
+   * Mosquitto disconnects every connection of that username, and each reconnection finds the client
+   * back with its access. Rejects when either command is refused (after a refused creation the
+   * client is gone, and the caller makes it again).
+   */
+  async recreateClient(client: DynsecClient): Promise<void> {
+    const [deleted, created] = await this.commands([
+      { command: 'deleteClient', username: client.username },
+      {
+        command: 'createClient',
+        username: client.username,
+        ...(client.textname !== undefined && { textname: client.textname }),
+        roles: client.roles,
+        groups: client.groups,
+      },
+    ]);
+    await deleted;
+    await created;
   }
 
   async createRole(rolename: string, textname: string, acls: Acl[]): Promise<void> {

@@ -28,6 +28,12 @@ describe('broker link', () => {
       const page = await browser.get('/broker');
       assert.match(page.body, /data-testid="broker-link-status">connected</);
       assert.doesNotMatch(page.body, /control-password/);
+      // With the link, access is dynsec's: the page offers no acl_file (whose pattern would grant
+      // what the plugin leaves undecided, README) and does not say connected phones stay on.
+      const conf = /<pre class="mono code-block" id="conf">([\s\S]*?)<\/pre>/.exec(page.body)?.[1] ?? '';
+      assert.match(conf, /use_identity_as_username true/);
+      assert.doesNotMatch(conf, /acl_file/);
+      assert.doesNotMatch(page.body, /pattern readwrite owntracks\/%u\/#|stay connected until they reconnect/);
 
       await linked.broker.stop();
       await until(() => broker.state().status !== 'connected', 10_000, 'the link to notice');
@@ -69,6 +75,44 @@ describe('broker link', () => {
       await link.stop();
     } finally {
       await linked.close();
+    }
+  });
+
+  test('reconnects with a doubling back-off up to its maximum, and starts again from the first delay after a connection', async () => {
+    const port = await freePort(); // nothing listens yet: each attempt is refused at once
+    const link = new BrokerLink(
+      { url: `mqtt://127.0.0.1:${port}`, username: 'x', password: 'y' },
+      { backoffFirstMs: 50, backoffMaxMs: 400 },
+    );
+    const attempts: number[] = [];
+    link.onState((state) => {
+      if (state.status === 'connecting') attempts.push(performance.now());
+    });
+    const gaps = (from: number) => attempts.slice(from + 1).map((at, i) => at - attempts[from + i]!);
+    let broker: ReturnType<typeof spawn> | undefined;
+    try {
+      link.start();
+      await until(() => attempts.length >= 8, 10_000, 'eight attempts');
+      // Waits of 50 (after loading MQTT.js: not measured), 100, 200, 400, 400, 400 ms, each plus a
+      // refused connection's few ms.
+      const [second, third, fourth, ...capped] = gaps(1);
+      assert.ok(second! >= 95 && second! < 250, `second wait ${second}`);
+      assert.ok(third! >= 195 && fourth! >= 395, `doubling: ${gaps(1).join(', ')}`);
+      assert.ok(
+        capped.every((gap) => gap >= 395 && gap < 800),
+        `capped at the maximum: ${gaps(1).join(', ')}`,
+      );
+
+      broker = spawn('mosquitto', ['-p', String(port)], { stdio: 'ignore' });
+      await until(() => link.connected, 10_000, 'the link to connect');
+      const before = attempts.length;
+      broker.kill();
+      await until(() => attempts.length >= before + 2, 10_000, 'attempts after the broker went away');
+      const [again] = gaps(before);
+      assert.ok(again! < 250, `after a connection the back-off starts again (50, then 100 ms): ${again}`);
+    } finally {
+      await link.stop();
+      broker?.kill();
     }
   });
 

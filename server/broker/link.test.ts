@@ -1,13 +1,35 @@
 // The broker link's pieces that need no broker: BROKER_CONTROL_URL as the configuration reads it,
 // and the topic filters its subscribers are matched by.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../config.js';
+import { Browser, withPortal } from '../testing/harness.js';
+import { tempDir } from '../testing/temp-dir.js';
 import { topicMatches } from './link.js';
 
 describe('BROKER_CONTROL_URL', () => {
   test('unset: no broker link', () => {
     assert.equal(loadConfig({}).brokerControl, undefined);
+  });
+
+  test('unset: /healthz names no broker, and the Broker page offers the acl_file setup and says there is no link', async () => {
+    await withPortal({}, async (portal) => {
+      assert.equal(portal.services.broker, undefined);
+      const health = await portal.app.inject({ url: '/healthz' });
+      assert.equal(health.statusCode, 200);
+      assert.equal(health.json().checks.broker, undefined);
+      assert.equal(health.json().brokerLink, undefined);
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const page = (await browser.get('/broker')).body;
+      assert.match(page, /No broker link: set BROKER_CONTROL_URL/);
+      assert.match(page, /acl_file \/etc\/mosquitto\/acl/);
+      assert.match(page, /pattern readwrite owntracks\/%u\/#/);
+      assert.doesNotMatch(page, /data-testid="broker-link-status"/);
+      assert.equal((await browser.submit('/broker', '/broker/reconcile', {})).statusCode, 404);
+    });
   });
 
   test('mqtt:// with a user and password; the probe goes to the same host at MQTT_PORT unless told', () => {
@@ -34,6 +56,24 @@ describe('BROKER_CONTROL_URL', () => {
     assert.equal(tls.port, 8883);
     assert.equal(tls.tls, true);
     assert.deepEqual(tls.probe, { host: '10.0.0.5', port: 18883 });
+  });
+
+  test('BROKER_CONTROL_URL_FILE: the URL from a file, as the Compose init service writes it (with a newline)', () => {
+    const file = path.join(tempDir(), 'url');
+    writeFileSync(file, 'mqtt://enroll-control:s3cret@mosquitto:1884\n', { mode: 0o600 });
+    const control = loadConfig({ BROKER_CONTROL_URL_FILE: file }).brokerControl!;
+    assert.equal(control.url, 'mqtt://mosquitto:1884');
+    assert.equal(control.username, 'enroll-control');
+    assert.equal(control.password, 's3cret');
+    assert.throws(
+      () => loadConfig({ BROKER_CONTROL_URL_FILE: file, BROKER_CONTROL_URL: 'mqtt://a:b@c:1' }),
+      /BROKER_CONTROL_URL or BROKER_CONTROL_URL_FILE, not both/,
+    );
+    writeFileSync(file, 'mqtt://enroll-control@mosquitto:1884\n');
+    assert.throws(
+      () => loadConfig({ BROKER_CONTROL_URL_FILE: file }),
+      (error: Error) => /^Configuration error: BROKER_CONTROL_URL: must/.test(error.message),
+    );
   });
 
   for (const value of [

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, csrfTokenOf } from '../testing/harness.js';
 import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { freePort } from '../testing/mosquitto.js';
 import { Dynsec } from './dynsec.js';
 import { BrokerLink } from './link.js';
 
@@ -69,6 +70,46 @@ describe('revocation with the broker link', { concurrency: true }, () => {
       };
       assert.match(kick.outcome, /^disconnected/);
       assert.ok(offAfter > 0 && offAfter < 5_000, `off after ${offAfter} ms`);
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('the other device, back within milliseconds of the kick, has its access: its subscription made at connect is granted', async () => {
+    // A device that reconnects at once (1 ms) must not come back between the deletion of the
+    // person's client and its recreation: it would be connected without any access, and its
+    // subscription, made once at connect as the apps do, refused until its next reconnect.
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const tablet = new Phone(linked, await issueDevice(linked, 'kim', 'tablet'), 1);
+      phones.push(tablet);
+      await until(() => tablet.connected, 10_000, 'the tablet');
+      const received: string[] = [];
+      tablet.client.on('message', (_topic, payload) => received.push(String(payload)));
+      // Made once; MQTT.js sends it again on each reconnect, as the apps subscribe on connect.
+      await tablet.client.subscribeAsync('owntracks/kim/tablet', { qos: 1 });
+      for (let i = 0; i < 3; i++) {
+        const device = await issueDevice(linked, 'kim', `phone${i}`);
+        const closes = tablet.closes;
+        const outcome = await linked.portal.services.enrollment.revoke(device.certificateId, 'keyCompromise', {
+          name: 'admin',
+        });
+        assert.ok(outcome.ok && outcome.kick?.state === 'done', JSON.stringify(outcome.ok && outcome.kick));
+        await until(() => tablet.closes > closes && tablet.connected, 10_000, 'the tablet kicked and back');
+        // A message on its own topic reaches it through the subscription made at (re)connect;
+        // a second one confirms the first was not merely late.
+        const text = `after-kick-${i}`;
+        assert.ok(await tablet.publish('owntracks/kim/tablet', text));
+        assert.ok(await tablet.publish('owntracks/kim/tablet', `${text}-again`));
+        await until(() => received.includes(`${text}-again`) || tablet.closes > closes + 1, 3_000, 'the message').catch(
+          () => undefined,
+        );
+        assert.ok(received.includes(text), `kick ${i}: the subscription made at reconnect was refused`);
+      }
     } finally {
       for (const phone of phones) await phone.end();
       await linked.close();
@@ -149,6 +190,108 @@ describe('revocation with the broker link', { concurrency: true }, () => {
       assert.ok(done.every((row) => row.outcome !== null));
       const health = await linked.portal.app.inject({ url: '/healthz' });
       assert.equal(health.json().checks.broker, 'ok');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('the link down while the broker stays up: the connected revoked phone stays on, the admin is told, and it is kicked once the link is back', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    const admin = new BrokerLink({ url: `mqtt://127.0.0.1:${linked.controlPort}`, ...CONTROL });
+    let other: BrokerLink | undefined;
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      // A second admin account of the test's own: it takes the portal's control account away and
+      // gives it back, while the broker (and every phone's connection) stays up.
+      admin.start();
+      await until(() => admin.connected, 10_000, 'the test’s control link');
+      await new Dynsec(admin).command('createClient', {
+        username: 'test-admin',
+        password: 'test-admin-password',
+        roles: [{ rolename: 'admin' }],
+      });
+      await admin.stop();
+      other = new BrokerLink({
+        url: `mqtt://127.0.0.1:${linked.controlPort}`,
+        username: 'test-admin',
+        password: 'test-admin-password',
+      });
+      const dynsec = new Dynsec(other);
+      other.start();
+      await until(() => other!.connected, 10_000, 'the test admin');
+
+      const revoked = new Phone(linked, await issueDevice(linked, 'luke', 'phone'), 100);
+      const tablet = new Phone(linked, await issueDevice(linked, 'luke', 'tablet'), 100);
+      phones.push(revoked, tablet);
+      await until(() => revoked.connected && tablet.connected, 10_000, 'the phones');
+
+      await dynsec.command('disableClient', { username: CONTROL.username }); // the link is dropped and refused
+      await until(() => broker.state().status !== 'connected', 10_000, 'the link to go down');
+      const outcome = await linked.portal.services.enrollment.revoke(revoked.device.certificateId, 'keyCompromise', {
+        name: 'admin',
+      });
+      assert.ok(outcome.ok);
+      assert.deepEqual(outcome.kick, { state: 'queued', usernames: ['luke'] });
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      const page = await browser.get('/broker');
+      assert.match(page.body, /data-testid="pending-kicks">Waiting to disconnect revoked devices of: luke/);
+      assert.equal(revoked.closes, 0, 'still connected: nothing could kick it');
+
+      await dynsec.command('enableClient', { username: CONTROL.username });
+      await until(() => !revoked.connected, 15_000, 'the queued kick after the link came back');
+      await until(() => broker.overview().pendingKicks.length === 0, 5_000, 'the kick recorded as done');
+      const connects = revoked.connects;
+      await until(
+        () => revoked.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked',
+      );
+      assert.equal(revoked.connects, connects, 'refused since');
+      await until(() => tablet.connected && tablet.closes > 0, 10_000, 'the tablet back');
+      assert.equal(await tablet.roundTrip(), true, 'the tablet has its access');
+    } finally {
+      for (const phone of phones) await phone.end();
+      await admin.stop();
+      await other?.stop();
+      await linked.close();
+    }
+  });
+
+  test('a probe that cannot reach the phones’ listener: the kick goes ahead after its deadline and the admin is told the CRL is unverified', async () => {
+    const closedPort = await freePort();
+    const linked = await startLinkedPortal({
+      portal: { env: { BROKER_PROBE_URL: `mqtts://127.0.0.1:${closedPort}` } },
+    });
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const phone = new Phone(linked, await issueDevice(linked, 'mia', 'phone'), 100);
+      phones.push(phone);
+      await until(() => phone.connected, 10_000, 'the phone');
+      const browser = new Browser(linked.portal);
+      await browser.signIn();
+      await browser.submit(
+        `/certificates/${phone.device.certificateId}`,
+        `/certificates/${phone.device.certificateId}/revoke`,
+        { reason: 'keyCompromise' },
+      );
+      const page = await browser.get(`/certificates/${phone.device.certificateId}`);
+      assert.match(page.body, /could not check that the broker uses the new CRL \(ECONNREFUSED\)/);
+      const kick = linked.portal.db.prepare("SELECT outcome FROM broker_kicks WHERE username = 'mia'").get() as {
+        outcome: string;
+      };
+      assert.match(kick.outcome, /^disconnected.*\(CRL reload not verified: ECONNREFUSED\)$/);
+      await until(() => !phone.connected, 5_000, 'the phone off');
+      await until(
+        () => phone.errors.filter((code) => /CERTIFICATE_REVOKED/.test(code)).length >= 3,
+        10_000,
+        'refusals as revoked (the reload did happen)',
+      );
     } finally {
       for (const phone of phones) await phone.end();
       await linked.close();

@@ -286,6 +286,20 @@ export async function redeemInvitation(
     });
   }
 
+  // A broker account the portal does not manage, made by that name since the link was sent: the
+  // certificate would inherit its rights (admissibleRequest refuses it at the invitation).
+  if (ctx.broker && (await ctx.broker.isUnmanagedClient(row.username))) {
+    ctx.audited(now, (audit) =>
+      audit({
+        ...by(actor),
+        action: 'pickup-redeem',
+        subject,
+        outcome: 'failure',
+        detail: 'the username is a broker account the portal does not manage',
+      }),
+    );
+    return failed('unavailable');
+  }
   // The rules again, as at any issue: one active certificate per device, and never past the CA.
   if (ctx.invitations.hasActiveCertificate(row.user_id, row.device, now)) {
     ctx.audited(now, (audit) =>

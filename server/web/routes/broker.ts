@@ -18,7 +18,7 @@ const serverCertBody = z.object({
  * The mosquitto.conf lines the page offers, built here as one text: eta drops the newline after a
  * tag, which once joined the listener line with the next one in the template.
  */
-function mosquittoConf(setup: { dataDir: string; mqttPort: number }): string {
+function mosquittoConf(setup: { dataDir: string; mqttPort: number }, withAclFile: boolean): string {
   return [
     `listener ${setup.mqttPort}`,
     `cafile ${setup.dataDir}/ca.crt`,
@@ -27,7 +27,8 @@ function mosquittoConf(setup: { dataDir: string; mqttPort: number }): string {
     `crlfile ${setup.dataDir}/crl.pem`,
     'require_certificate true',
     'use_identity_as_username true',
-    'acl_file /etc/mosquitto/acl',
+    // With a broker link, access is the dynsec plugin's alone (README, "The broker link").
+    ...(withAclFile ? ['acl_file /etc/mosquitto/acl'] : []),
   ].join('\n');
 }
 
@@ -46,7 +47,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       title: wordsFor().admin.broker.title,
       dataDir: setup.dataDir,
       mqttPort: setup.mqttPort,
-      mosquittoConf: mosquittoConf(setup),
+      mosquittoConf: mosquittoConf(setup, !enrollment.broker),
       reloadCommand: setup.reloadCommand,
       crlPending: setup.crlPending,
       caConstrained: setup.caConstrained,
