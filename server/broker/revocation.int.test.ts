@@ -30,6 +30,10 @@ describe('revocation with the broker link', { concurrency: true }, () => {
       const browser = new Browser(linked.portal);
       await browser.signIn();
       const detail = await browser.get(`/certificates/${revoked.device.certificateId}`);
+      // With the link, the confirmation page says the phone is disconnected, not that it stays on.
+      const confirm = await browser.get(`/certificates/${revoked.device.certificateId}/revoke?reason=keyCompromise`);
+      assert.match(confirm.body, /The portal then disconnects this phone from the broker/);
+      assert.doesNotMatch(confirm.body, /stay connected/);
       const started = Date.now();
       const answer = await browser.post(`/certificates/${revoked.device.certificateId}/revoke`, {
         _csrf: csrfTokenOf(detail.body),
