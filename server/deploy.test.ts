@@ -184,7 +184,7 @@ describe('docker-compose.yml', () => {
     assert.ok(
       compose.services.portal!.volumes!.includes(`portal-data:${compose.services.portal!.environment!.DATA_DIR}`),
     );
-    // Access comes from the dynsec plugin alone: an acl_file would take precedence over it.
+    // Access comes from the dynsec plugin alone: an acl_file beside it would still decide what dynsec leaves undecided.
     assert.ok(!/^acl_file/m.test(conf), 'no acl_file');
     const certCommand = compose.services['broker-cert']!.command!.at(-1)!;
     assert.match(certCommand, /node dist\/server\/cli.js server-cert .*--out \/broker-certs/);
