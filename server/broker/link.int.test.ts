@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Browser } from '../testing/harness.js';
-import { issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
-import { freePort } from '../testing/mosquitto.js';
+import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } from '../testing/broker-link.js';
+import { freePort, Mosquitto } from '../testing/mosquitto.js';
+import { makeTestCa, serverFiles } from '../testing/pki.js';
 import { Dynsec, DynsecError, DynsecUnavailable } from './dynsec.js';
 import { BrokerLink } from './link.js';
 
@@ -30,7 +31,7 @@ describe('broker link', () => {
       assert.doesNotMatch(page.body, /control-password/);
       // With the link, access is dynsec's: the page offers no acl_file (whose pattern would grant
       // what the plugin leaves undecided, README) and does not say connected phones stay on.
-      const conf = /<pre class="mono code-block" id="conf">([\s\S]*?)<\/pre>/.exec(page.body)?.[1] ?? '';
+      const conf = /<pre class="mono code-block" id="conf"[^>]*>([\s\S]*?)<\/pre>/.exec(page.body)?.[1] ?? '';
       assert.match(conf, /use_identity_as_username true/);
       assert.doesNotMatch(conf, /acl_file/);
       assert.doesNotMatch(page.body, /pattern readwrite owntracks\/%u\/#|stay connected until they reconnect/);
@@ -48,6 +49,47 @@ describe('broker link', () => {
       await restartBroker(linked);
       await until(() => broker.state().status === 'connected', 10_000, 'the link to reconnect');
       assert.equal((await portal.app.inject({ url: '/healthz' })).json().checks.broker, 'ok');
+    } finally {
+      await linked.close();
+    }
+  });
+
+  test('mqtts:// control: the link speaks TLS and trusts the portal’s CA for the broker’s certificate, not another', async () => {
+    const linked = await startLinkedPortal({ controlTls: true });
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.state().status === 'connected', 10_000, 'the link over TLS');
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the first reconcile');
+      // A dynsec command over it: a person's first certificate makes their broker client.
+      await issueDevice(linked, 'tls-alice', 'phone');
+      const look = new BrokerLink(
+        {
+          url: `mqtts://127.0.0.1:${linked.controlPort}`,
+          username: CONTROL.username,
+          password: CONTROL.password,
+          ca: linked.portal.ca.certPem,
+        },
+        { backoffFirstMs: 50, backoffMaxMs: 200 },
+      );
+      look.start();
+      try {
+        await until(() => look.connected, 10_000, 'a second link over TLS');
+        assert.equal((await new Dynsec(look).getClient('tls-alice'))?.username, 'tls-alice');
+      } finally {
+        await look.stop();
+      }
+
+      // The same broker with a certificate from another CA: the link refuses it and says why.
+      const other = await makeTestCa('Not the portal CA');
+      const otherFiles = await serverFiles(linked.scratch, other.ca);
+      await linked.broker.stop();
+      await until(() => broker.state().status !== 'connected', 10_000, 'the link to notice');
+      linked.broker = await Mosquitto.start(
+        { ...linked.broker.files, serverCert: otherFiles.serverCert, serverKey: otherFiles.serverKey },
+        linked.brokerOptions,
+      );
+      await until(() => /certificate/i.test(broker.state().lastError?.message ?? ''), 10_000, 'a certificate error');
+      assert.notEqual(broker.state().status, 'connected');
     } finally {
       await linked.close();
     }

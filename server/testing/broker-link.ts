@@ -31,7 +31,7 @@ export interface LinkedPortal {
 const TEST_BROKER_TIMINGS = { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000, kickRetryMs: 500 };
 
 export async function startLinkedPortal(
-  options: { acl?: boolean; portal?: TestPortalOptions; brokerFirst?: boolean } = {},
+  options: { acl?: boolean; portal?: TestPortalOptions; brokerFirst?: boolean; controlTls?: boolean } = {},
 ): Promise<LinkedPortal> {
   const controlPort = await freePort();
   const tlsPort = await freePort();
@@ -40,7 +40,7 @@ export async function startLinkedPortal(
   const portal = await startTestPortal({
     ...options.portal,
     env: {
-      BROKER_CONTROL_URL: `mqtt://${CONTROL.username}:${CONTROL.password}@127.0.0.1:${controlPort}`,
+      BROKER_CONTROL_URL: `${options.controlTls ? 'mqtts' : 'mqtt'}://${CONTROL.username}:${CONTROL.password}@127.0.0.1:${controlPort}`,
       MQTT_PORT: String(tlsPort),
       BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
       ...options.portal?.env,
@@ -54,7 +54,7 @@ export async function startLinkedPortal(
     pidFile,
     port: tlsPort,
     acl: options.acl ?? false,
-    dynsec: { file: dynsecFile, controlPort, admin: CONTROL },
+    dynsec: { file: dynsecFile, controlPort, admin: CONTROL, tls: options.controlTls ?? false },
   };
   const files = {
     caFile: path.join(portal.dataDir, 'ca.crt'),

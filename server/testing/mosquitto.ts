@@ -36,6 +36,8 @@ export interface DynsecOptions {
   controlPort: number;
   /** The control account `mosquitto_ctrl dynsec init` creates with a missing file. */
   admin?: { username: string; password: string };
+  /** The control listener speaks TLS with the server certificate (mqtts://), passwords still. */
+  tls?: boolean;
 }
 
 export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
@@ -137,6 +139,7 @@ export class Mosquitto {
         ...(options.acl === false ? [] : [`acl_file ${acl}`]),
         // The control listener: passwords (the dynsec control account), loopback only.
         ...(dynsec ? [`listener ${dynsec.controlPort} 127.0.0.1`] : []),
+        ...(dynsec?.tls ? [`certfile ${files.serverCert}`, `keyfile ${files.serverKey}`] : []),
         '',
       ].join('\n'),
     );
