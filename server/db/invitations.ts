@@ -68,8 +68,10 @@ export function invitationsRepository(db: Db) {
   const setState = db.prepare<[string, string | null, number, string]>(
     'UPDATE invitations SET state = ?, closed_at = ? WHERE id = ? AND state = ?',
   );
-  const openOfUser = db.prepare<[number], { id: number; device: string | null }>(
-    `SELECT id, device FROM invitations WHERE user_id = ? AND state = 'open' ORDER BY id`,
+  const unfinishedOfUser = db.prepare<[number], { id: number; device: string | null; state: 'open' | 'redeemed' }>(
+    `SELECT i.id, i.device, i.state FROM invitations i LEFT JOIN certificates c ON c.id = i.certificate_id
+      WHERE i.user_id = ? AND (i.state = 'open' OR (i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')))
+      ORDER BY i.id`,
   );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
   const claim = db.prepare<[string, number]>(
@@ -109,8 +111,11 @@ export function invitationsRepository(db: Db) {
     /** Moves `from` → `state`; false when the row was no longer in `from`. */
     transition: (id: number, from: InvitationState, state: InvitationState, at: Date) =>
       setState.run(state, at.toISOString(), id, from).changes === 1,
-    /** A person's invitations still open (expired ones included: they are only marked so when read). */
-    openOfUser: (userId: number) => openOfUser.all(userId),
+    /**
+     * A person's links that may still mint or hand out a certificate: open ones, and redeemed ones
+     * whose bundle has not left (minting, or held for download; a lapsed hold opens the link again).
+     */
+    unfinishedOfUser: (userId: number) => unfinishedOfUser.all(userId),
     countWrongCode: (id: number) => void wrongCode.run(id),
     /** open → redeemed, once: the second of two concurrent redemptions gets false. */
     claim: (id: number, at: Date) => claim.run(at.toISOString(), id).changes === 1,

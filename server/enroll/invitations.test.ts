@@ -51,6 +51,58 @@ describe('pickup invitations', () => {
     });
   });
 
+  test('revoke all while a redeemed bundle is held: the link is cancelled and never opens again', async () => {
+    const { ca } = await testCa();
+    await withPortal({ deps: { minter: inProcessMinter(ca) } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+      const revoked = await enrollment.people.revokeAll('alice', 'keyCompromise', admin);
+      assert.ok(revoked.ok);
+      assert.equal(revoked.cancelledLinks, 1, 'the link in redemption is cancelled too');
+      portal.clock.advance(31 * 60_000); // the hold runs out: nothing may open the link again
+      await enrollment.sweepPickups();
+      assert.deepEqual(await enrollment.invitations.redeem(created.token, created.code, person), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      assert.equal(portal.db.prepare("SELECT count(*) FROM certificates WHERE status = 'active'").pluck().get(), 0);
+    });
+  });
+
+  test('deleting a person while their link is being minted: the certificate is never recorded or handed out', async () => {
+    const { ca } = await testCa();
+    const minter = inProcessMinter(ca);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let minting!: () => void;
+    const started = new Promise<void>((resolve) => (minting = resolve));
+    const held = {
+      ...minter,
+      mint: async (request: Parameters<typeof minter.mint>[0]) => {
+        minting();
+        await gate;
+        return minter.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter: held } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+      await started;
+      const removed = await enrollment.people.remove('alice', admin);
+      assert.ok(removed.ok);
+      assert.equal(removed.cancelledLinks, 1);
+      release();
+      assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0, 'nothing recorded');
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+    });
+  });
+
   test('an invitation stores hashes only and makes nothing until it is redeemed, once', async () => {
     const { ca } = await testCa();
     const minter = inProcessMinter(ca);

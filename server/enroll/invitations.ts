@@ -344,8 +344,20 @@ async function mintForInvitation(
       passphrase,
       now: ctx.now(),
     });
-    // Record before release.
+    // Record before release, unless the link was cancelled (revoke all, the person deleted) meanwhile:
+    // then this certificate is dropped here, never recorded and never handed out.
     const certificateId = ctx.audited(ctx.now(), (audit) => {
+      const person = ctx.users.find(row.username);
+      if (ctx.invitations.find(row.id)?.state !== 'redeemed' || !person || person.deleted_at !== null) {
+        audit({
+          actor: 'system',
+          action: 'pickup-redeem',
+          subject: `invitation:${row.id}`,
+          outcome: 'failure',
+          detail: `${who(row)}: the link was cancelled while its certificate was made; nothing recorded or handed out`,
+        });
+        return undefined;
+      }
       const id = ctx.certificates.insert({
         user_id: row.user_id,
         serial: bundle.serial,
@@ -369,6 +381,7 @@ async function mintForInvitation(
       });
       return id;
     });
+    if (certificateId === undefined) return failed('unavailable');
     // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
     await ctx.broker?.syncPerson(row.username);
     const held = holds.put({

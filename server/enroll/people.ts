@@ -44,7 +44,11 @@ export function createPeople(ctx: PeopleDeps) {
     return revoked;
   };
 
-  /** Cancels every open pickup link of a user inside the caller's transaction; returns how many. */
+  /**
+   * Cancels every pickup link of a user that could still hand out a certificate (open, or redeemed
+   * with its bundle still minting or held), inside the caller's transaction; returns how many. A
+   * cancelled link is never opened again, and a mint still in flight records nothing (invitations.ts).
+   */
   const cancelOpenLinks = (
     user: { id: number; username: string },
     actor: Actor,
@@ -52,8 +56,8 @@ export function createPeople(ctx: PeopleDeps) {
     why: string,
   ) => {
     let cancelled = 0;
-    for (const invitation of ctx.invitations.openOfUser(user.id))
-      if (ctx.invitations.transition(invitation.id, 'open', 'cancelled', ctx.now())) {
+    for (const invitation of ctx.invitations.unfinishedOfUser(user.id))
+      if (ctx.invitations.transition(invitation.id, invitation.state, 'cancelled', ctx.now())) {
         cancelled++;
         audit({
           ...by(actor),
@@ -94,7 +98,7 @@ export function createPeople(ctx: PeopleDeps) {
         certificates,
         active: certificates.filter((row) => row.displayStatus === 'active'),
         /** Pickup links not yet used: revoking all or deleting cancels them too. */
-        openLinks: user.deleted_at === null ? ctx.invitations.openOfUser(user.id).length : 0,
+        openLinks: user.deleted_at === null ? ctx.invitations.unfinishedOfUser(user.id).length : 0,
       };
     },
 
