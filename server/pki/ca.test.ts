@@ -44,6 +44,30 @@ describe('loading the CA', () => {
     );
   });
 
+  test('a key under a cipher OpenSSL 3 does not load is not blamed on the passphrase', async () => {
+    const { ca } = await testCa();
+    // An EncryptedPrivateKeyInfo under pbeWithSHA1And40BitRC2-CBC (1.2.840.113549.1.12.1.6), which
+    // old tools wrote: whatever the passphrase, OpenSSL 3 answers "digital envelope routines::unsupported".
+    const tlv = (tag: number, ...parts: Buffer[]) => {
+      const body = Buffer.concat(parts);
+      return Buffer.concat([Buffer.from([tag, body.length]), body]);
+    };
+    const der = tlv(
+      0x30,
+      tlv(
+        0x30,
+        Buffer.from('060a2a864886f70d010c0106', 'hex'),
+        tlv(0x30, tlv(0x04, Buffer.alloc(8, 7)), Buffer.from('02020800', 'hex')),
+      ),
+      tlv(0x04, Buffer.alloc(64, 1)),
+    );
+    const pem = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${der.toString('base64')}\n-----END ENCRYPTED PRIVATE KEY-----\n`;
+    assert.throws(
+      () => loadCa(ca.certPem, pem, 'the right passphrase', new Date()),
+      (e: Error) => e instanceof CaError && e.code !== 'wrong-passphrase' && /unsupported/.test(e.message),
+    );
+  });
+
   const refusals: Array<[string, () => Promise<[string, string, Date]>, RegExp]> = [
     [
       'a key that does not match',

@@ -98,11 +98,12 @@ function readKey(keyPem: string, passphrase: string | undefined): KeyObject {
     return createPrivateKey(passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase });
   } catch (error) {
     // A wrong passphrase usually fails the padding check ("bad decrypt"), but about one in 256 gives
-    // padding that looks right and then garbage that does not decode: with an encrypted key and a
-    // passphrase given, any failure to read it is the passphrase (or a damaged file, said the same way).
+    // padding that looks right and then garbage that OpenSSL's decoder refuses. A cipher OpenSSL 3
+    // does not load (DES, RC2: "digital envelope routines::unsupported") is not the passphrase.
+    const message = String((error as Error).message);
     if (
-      /bad decrypt|wrong password|BAD_DECRYPT/i.test(String((error as Error).message)) ||
-      (passphrase !== undefined && isEncryptedKeyPem(keyPem))
+      /bad decrypt|wrong password|BAD_DECRYPT/i.test(message) ||
+      (passphrase !== undefined && isEncryptedKeyPem(keyPem) && /DECODER routines/.test(message))
     ) {
       throw new CaError('CA key passphrase is wrong', 'wrong-passphrase');
     }
