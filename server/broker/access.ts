@@ -537,10 +537,9 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
           // created in a later message, a reconnection in between would get in with no access at
           // all (and its subscriptions, made at connect, refused until its next reconnect).
           if (!repository.hasAccess(username, now())) await dynsec.deleteClient(username);
-          else
-            await dynsec.recreateClient(client).catch((error: unknown) => {
-              if (!(error instanceof DynsecError)) throw error; // refused: the sync below makes it again
-            });
+          // A refused creation resolves false: the sync below makes the client again. A refused
+          // deletion rejects: nobody was disconnected, and the kick stays queued.
+          else await dynsec.recreateClient(client);
           outcome = 'disconnected';
         } else {
           // No client of ours to delete (a broker account the portal does not manage, or a person

@@ -3,7 +3,7 @@
 // unhandled rejection (which ends a Node process), only the command's own error reaches the caller.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Dynsec, DynsecUnavailable } from './dynsec.js';
+import { Dynsec, DynsecError, DynsecUnavailable } from './dynsec.js';
 import type { BrokerLink, LinkState } from './link.js';
 
 test('a link that goes down during the publish: the command rejects once, nothing is left unhandled', async () => {
@@ -38,4 +38,50 @@ test('a link that goes down during the publish: the command rejects once, nothin
   } finally {
     process.off('unhandledRejection', onUnhandled);
   }
+});
+
+/** A link that answers each published command with `answer(command)`: an error text, or undefined for success. */
+function answeringLink(answer: (command: string) => string | undefined) {
+  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
+  return {
+    connected: true,
+    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
+      deliver = handler;
+      return () => undefined;
+    },
+    onState: () => () => undefined,
+    publish: async (_topic: string, message: string) => {
+      const { commands } = JSON.parse(message) as { commands: Array<{ command: string; correlationData: string }> };
+      const responses = commands.map(({ command, correlationData }) => {
+        const error = answer(command);
+        return { command, correlationData, ...(error ? { error } : {}) };
+      });
+      setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(JSON.stringify({ responses }))));
+    },
+  } as unknown as BrokerLink;
+}
+
+test('recreating a client: a refused deletion rejects (nobody was disconnected), a refused creation answers false', async () => {
+  const client = { username: 'alice', textname: 'managed', roles: [], groups: [] };
+  const refusedDelete = new Dynsec(
+    answeringLink((c) => (c === 'deleteClient' ? 'Client not found' : undefined)),
+    1_000,
+  );
+  await assert.rejects(refusedDelete.recreateClient(client), (error: unknown) => {
+    assert.ok(error instanceof DynsecError);
+    assert.match(error.message, /deleteClient/);
+    return true;
+  });
+  const refusedCreate = new Dynsec(
+    answeringLink((c) => (c === 'createClient' ? 'Client already exists' : undefined)),
+    1_000,
+  );
+  assert.equal(await refusedCreate.recreateClient(client), false);
+  assert.equal(
+    await new Dynsec(
+      answeringLink(() => undefined),
+      1_000,
+    ).recreateClient(client),
+    true,
+  );
 });

@@ -232,10 +232,10 @@ export class Dynsec {
   /**
    * Deletes the client and creates it again with its text name, roles and groups, in one message:
    * Mosquitto disconnects every connection of that username, and each reconnection finds the client
-   * back with its access. Rejects when either command is refused (after a refused creation the
-   * client is gone, and the caller makes it again).
+   * back with its access. Rejects when the deletion is refused (nobody was disconnected); resolves
+   * false when only the creation was refused (the client is gone: the caller makes it again).
    */
-  async recreateClient(client: DynsecClient): Promise<void> {
+  async recreateClient(client: DynsecClient): Promise<boolean> {
     const [deleted, created] = await this.commands([
       { command: 'deleteClient', username: client.username },
       {
@@ -247,7 +247,13 @@ export class Dynsec {
       },
     ]);
     await deleted;
-    await created;
+    return created!.then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof DynsecError) return false;
+        throw error;
+      },
+    );
   }
 
   async createRole(rolename: string, textname: string, acls: Acl[]): Promise<void> {
