@@ -99,4 +99,21 @@ describe('erasing addresses from the audit log', () => {
       );
     });
   });
+
+  test('a former address with an apostrophe or other signs an address may hold is erased whole', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const former = "mary.o'neil+phone@x.org";
+      await browser.issue({ username: 'mary', email: former, device: 'phone', days: '30' });
+      await browser.submit('/people/mary', '/people/mary/email', { email: 'mary@y.org' });
+      const admin = { name: 'admin', ip: '127.0.0.1' };
+      assert.ok((await portal.services.enrollment.people.remove('mary', admin)).ok);
+      const details = portal.db.prepare('SELECT detail FROM audit_log').pluck().all() as string[];
+      for (const detail of details) {
+        assert.ok(!detail?.includes('x.org') && !detail?.includes('y.org'), `left in: ${detail}`);
+        assert.ok(!detail?.includes("mary.o'"), `a piece left in: ${detail}`);
+      }
+    });
+  });
 });

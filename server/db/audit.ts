@@ -23,8 +23,9 @@ export interface AuditRow extends Required<AuditEntry> {
 /** What stands where a deleted person's address stood (the database accepts no other change). */
 const ADDRESS_ERASED = '[address erased]';
 // Anything shaped like an address in a detail: `to <address>: 250 ...`, `old → new`, `<address>` in
-// a mail server's refusal. A trailing dot ends a sentence, not the address.
-const ADDRESS_LIKE = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]*[^\s<>()[\]{},;:"'`.]/g;
+// a mail server's refusal. The part before the @ may hold ' ` { } | and the like, as addresses may;
+// a trailing dot ends a sentence, not the address.
+const ADDRESS_LIKE = /[^\s<>()[\],;:"@]+@[^\s<>()[\]{},;:"'`@]*[^\s<>()[\]{},;:"'`.@]/g;
 
 export function auditRepository(db: Db) {
   const insert = db.prepare(
