@@ -243,7 +243,7 @@ describe('presence recorder', () => {
     store.write([row]);
     assert.deepEqual(settings, ['synchronous = NORMAL', 'synchronous = 2'], 'this transaction only');
     assert.equal(store.find(row)?.lastMessageAt, START.toISOString());
-    assert.throws(() => store.write([row, { ...row, userId: 999_999 }]), /FOREIGN KEY/);
+    assert.throws(() => store.write([row, { ...row, device: null as unknown as string }]), /NOT NULL/);
     assert.equal(pragma('synchronous', { simple: true }), 2, 'FULL again after a failed write');
   });
 

@@ -40,10 +40,13 @@ export function presenceRepository(db: Db) {
        FROM certificates c JOIN users u ON u.id = c.user_id
       WHERE c.id > ? ORDER BY c.id LIMIT ?`,
   );
-  // Times only move forward: a late write (a flush after a restart) never takes one back.
+  // Times only move forward: a late write (a flush after a restart) never takes one back. Nothing is
+  // written for a deleted person: the recorder may still hold times of theirs (or hear a device
+  // before its kick lands), and deleting erased them.
   const upsert = db.prepare<PresenceWrite>(
     `INSERT INTO device_presence (user_id, device, last_message_at, last_will_at)
-     VALUES (@userId, @device, @lastMessageAt, @lastWillAt)
+     SELECT @userId, @device, @lastMessageAt, @lastWillAt
+      WHERE EXISTS (SELECT 1 FROM users WHERE id = @userId AND deleted_at IS NULL)
      ON CONFLICT (user_id, device) DO UPDATE SET
        last_message_at = CASE WHEN excluded.last_message_at > coalesce(last_message_at, '')
                               THEN excluded.last_message_at ELSE last_message_at END,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
 import { readCrl } from '../../testing/pki.js';
+import { presenceRepository } from '../../db/presence.js';
 
 const crlOf = (portal: TestPortal) => readCrl(readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8'));
 
@@ -133,6 +134,12 @@ describe('the person page', () => {
         ['bob'],
         'her last-seen times are erased',
       );
+      // Times the presence recorder still held for her are not written back.
+      const aliceId = portal.db.prepare("SELECT id FROM users WHERE username = 'alice'").pluck().get() as number;
+      presenceRepository(portal.db).write([
+        { userId: aliceId, device: 'phone', lastMessageAt: '2026-01-02T00:00:00.000Z', lastWillAt: null },
+      ]);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM device_presence WHERE user_id = ?').pluck().get(aliceId), 0);
       assert.ok(user.deleted_at);
       const crl = crlOf(portal).entries.map((entry) => entry.serial);
       for (const serial of serials) assert.ok(crl.includes(serial), `serial ${serial} in the CRL`);
