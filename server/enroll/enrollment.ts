@@ -205,7 +205,12 @@ export function createEnrollment(ctx: EnrollDeps) {
       return named;
     },
     /** People: their devices, their address, revoke all, delete. */
-    people: createPeople(ctx),
+    people: createPeople(ctx, {
+      dropHeld: (invitationId) => {
+        const held = holds.forInvitation(invitationId);
+        if (held) holds.drop(held.id);
+      },
+    }),
 
     /** Pickup links: the admin's side (create, resend, cancel, list) and the person's (redeem, files). */
     invitations: {

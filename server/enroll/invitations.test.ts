@@ -57,10 +57,12 @@ describe('pickup invitations', () => {
       const { enrollment } = portal.services;
       const created = await enrollment.invitations.create(invite, admin);
       assert.ok(created.ok);
-      assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
       const revoked = await enrollment.people.revokeAll('alice', 'keyCompromise', admin);
       assert.ok(revoked.ok);
       assert.equal(revoked.cancelledLinks, 1, 'the link in redemption is cancelled too');
+      assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12'), undefined, 'its held bundle is gone');
       portal.clock.advance(31 * 60_000); // the hold runs out: nothing may open the link again
       await enrollment.sweepPickups();
       assert.deepEqual(await enrollment.invitations.redeem(created.token, created.code, person), {

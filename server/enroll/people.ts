@@ -21,7 +21,11 @@ export type RevokedAll = Ok<{
   cancelledLinks: number;
 }>;
 
-export function createPeople(ctx: PeopleDeps) {
+/**
+ * `dropHeld`: lets go of a bundle held in memory for a pickup link this module cancelled (the
+ * enrollment facade owns the holds), so it cannot be downloaded until its hold would have lapsed.
+ */
+export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId: number) => void } = {}) {
   const findUser = (username: string) => {
     const name = usernameSchema.safeParse(username);
     return name.success ? ctx.users.find(name.data) : undefined;
@@ -46,7 +50,7 @@ export function createPeople(ctx: PeopleDeps) {
 
   /**
    * Cancels every pickup link of a user that could still hand out a certificate (open, or redeemed
-   * with its bundle still minting or held), inside the caller's transaction; returns how many. A
+   * with its bundle still minting or held), inside the caller's transaction; returns their ids. A
    * cancelled link is never opened again, and a mint still in flight records nothing (invitations.ts).
    */
   const cancelOpenLinks = (
@@ -55,10 +59,10 @@ export function createPeople(ctx: PeopleDeps) {
     audit: (entry: AuditEntry) => void,
     why: string,
   ) => {
-    let cancelled = 0;
+    const cancelled: number[] = [];
     for (const invitation of ctx.invitations.unfinishedOfUser(user.id))
       if (ctx.invitations.transition(invitation.id, invitation.state, 'cancelled', ctx.now())) {
-        cancelled++;
+        cancelled.push(invitation.id);
         audit({
           ...by(actor),
           action: 'invite-cancel',
@@ -70,8 +74,12 @@ export function createPeople(ctx: PeopleDeps) {
     return cancelled;
   };
 
-  /** After the transaction: the bundles have no use left, and the broker needs the new CRL. */
-  const afterRevoking = async (serials: string[], actor: Actor, what: string) => {
+  /**
+   * After the transaction: the bundles have no use left (outbox files, and those held in memory for
+   * the cancelled links), and the broker needs the new CRL.
+   */
+  const afterRevoking = async (serials: string[], cancelledLinks: number[], actor: Actor, what: string) => {
+    for (const id of cancelledLinks) hooks.dropHeld?.(id);
     for (const serial of serials)
       try {
         removeOutboxMessages(ctx.files.outbox, serial);
@@ -135,12 +143,12 @@ export function createPeople(ctx: PeopleDeps) {
     ): Promise<RevokedAll | Failed<'not-found'>> {
       const user = findUser(username);
       if (!user) return failed('not-found');
-      const { serials, cancelledLinks } = ctx.audited(ctx.now(), (audit) => ({
+      const { serials, cancelled } = ctx.audited(ctx.now(), (audit) => ({
         serials: revokeActive(user.id, reason, actor, audit),
-        cancelledLinks: cancelOpenLinks(user, actor, audit, 'all devices revoked'),
+        cancelled: cancelOpenLinks(user, actor, audit, 'all devices revoked'),
       }));
-      const publication = await afterRevoking(serials, actor, `revoked all of ${user.username}`);
-      return ok({ serials, publication, cancelledLinks });
+      const publication = await afterRevoking(serials, cancelled, actor, `revoked all of ${user.username}`);
+      return ok({ serials, publication, cancelledLinks: cancelled.length });
     },
 
     /**
@@ -154,7 +162,7 @@ export function createPeople(ctx: PeopleDeps) {
       if (user.deleted_at !== null) return failed('already-deleted');
       const done = ctx.audited(ctx.now(), (audit) => {
         const revoked = revokeActive(user.id, 'cessationOfOperation', actor, audit);
-        const cancelledLinks = cancelOpenLinks(user, actor, audit, 'the person was deleted');
+        const cancelled = cancelOpenLinks(user, actor, audit, 'the person was deleted');
         ctx.users.erase(user.id, ctx.now());
         const redacted = ctx.audit.eraseAddresses(user.username, [user.email]);
         audit({
@@ -164,10 +172,10 @@ export function createPeople(ctx: PeopleDeps) {
           outcome: 'success',
           detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased, also from ${redacted} audit row${redacted === 1 ? '' : 's'}`,
         });
-        return { serials: revoked, cancelledLinks };
+        return { serials: revoked, cancelled };
       });
-      const publication = await afterRevoking(done.serials, actor, `deleted ${user.username}`);
-      return ok({ ...done, publication });
+      const publication = await afterRevoking(done.serials, done.cancelled, actor, `deleted ${user.username}`);
+      return ok({ serials: done.serials, publication, cancelledLinks: done.cancelled.length });
     },
   };
 }
