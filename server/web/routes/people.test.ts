@@ -30,6 +30,22 @@ async function alice(use: (portal: TestPortal, browser: Browser, ids: number[]) 
   });
 }
 
+/** A mailed pickup link for the person's device "pixel", made by the admin. */
+const invitePixel = (portal: TestPortal, username: string, email: string) =>
+  portal.services.enrollment.invitations.create(
+    {
+      username,
+      email,
+      device: 'pixel',
+      days: 30,
+      keyBits: 2048,
+      format: 'compatible',
+      kind: 'mail',
+      changeEmail: false,
+    },
+    { name: 'admin', ip: '127.0.0.1' },
+  );
+
 async function confirmAndPost(browser: Browser, confirmUrl: string, action: string, fields: Record<string, string>) {
   const confirm = await browser.get(confirmUrl);
   assert.equal(confirm.statusCode, 200, confirm.body.slice(0, 500));
@@ -158,23 +174,8 @@ describe('the person page', () => {
 
   test('revoke all also cancels the person’s open pickup links, and the confirmation page says so', async () => {
     await alice(async (portal, browser) => {
-      const admin = { name: 'admin', ip: '127.0.0.1' };
-      const invite = (username: string, email: string) =>
-        portal.services.enrollment.invitations.create(
-          {
-            username,
-            email,
-            device: 'pixel',
-            days: 30,
-            keyBits: 2048,
-            format: 'compatible',
-            kind: 'mail',
-            changeEmail: false,
-          },
-          admin,
-        );
-      assert.ok((await invite('alice', 'alice@example.org')).ok);
-      assert.ok((await invite('bob', 'bob@example.org')).ok);
+      assert.ok((await invitePixel(portal, 'alice', 'alice@example.org')).ok);
+      assert.ok((await invitePixel(portal, 'bob', 'bob@example.org')).ok);
       const states = () =>
         portal.db
           .prepare('SELECT u.username, i.state FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id')
@@ -211,19 +212,7 @@ describe('the person page', () => {
       await browser.issue({ username: 'joalice', email: 'joalice@example.org', device: 'phone', days: '30' });
       assert.ok((await enrollment.markForwarded(phone!, admin)).ok, 'forwarded: "to alice@example.org"');
       await browser.submit('/people/alice', '/people/alice/email', { email: 'alice@new.example' });
-      const invited = await enrollment.invitations.create(
-        {
-          username: 'alice',
-          email: 'alice@new.example',
-          device: 'pixel',
-          days: 30,
-          keyBits: 2048,
-          format: 'compatible',
-          kind: 'mail',
-          changeEmail: false,
-        },
-        admin,
-      );
+      const invited = await invitePixel(portal, 'alice', 'alice@new.example');
       assert.ok(invited.ok, JSON.stringify(invited));
       const all = () =>
         portal.db.prepare('SELECT * FROM audit_log ORDER BY id').all() as Array<Record<string, unknown>>;
