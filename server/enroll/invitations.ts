@@ -286,33 +286,18 @@ export async function redeemInvitation(
     });
   }
 
+  /** A redemption refused by a rule checked again now: audited, nothing claimed. */
+  const refused = <Reason extends 'unavailable' | 'device-taken'>(reason: Reason, detail: string) => {
+    ctx.audited(now, (audit) => audit({ ...by(actor), action: 'pickup-redeem', subject, outcome: 'failure', detail }));
+    return failed(reason);
+  };
   // A broker account the portal does not manage, made by that name since the link was sent: the
   // certificate would inherit its rights (admissibleRequest refuses it at the invitation).
-  if (ctx.broker && (await ctx.broker.isUnmanagedClient(row.username))) {
-    ctx.audited(now, (audit) =>
-      audit({
-        ...by(actor),
-        action: 'pickup-redeem',
-        subject,
-        outcome: 'failure',
-        detail: 'the username is a broker account the portal does not manage',
-      }),
-    );
-    return failed('unavailable');
-  }
+  if (ctx.broker && (await ctx.broker.isUnmanagedClient(row.username)))
+    return refused('unavailable', 'the username is a broker account the portal does not manage');
   // The rules again, as at any issue: one active certificate per device, and never past the CA.
-  if (ctx.invitations.hasActiveCertificate(row.user_id, row.device, now)) {
-    ctx.audited(now, (audit) =>
-      audit({
-        ...by(actor),
-        action: 'pickup-redeem',
-        subject,
-        outcome: 'failure',
-        detail: 'device has an active certificate',
-      }),
-    );
-    return failed('device-taken');
-  }
+  if (ctx.invitations.hasActiveCertificate(row.user_id, row.device, now))
+    return refused('device-taken', 'device has an active certificate');
   const days = clampedDays(row.days, caDaysLeft(ctx));
   if (days < 1) return failed('ca-ending');
 
