@@ -32,7 +32,7 @@ if (stale) {
   rmSync(stamp, { force: true });
   const tsc = spawnSync(
     process.execPath,
-    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    [path.join(root, 'node_modules/typescript-native/bin/tsc'), '-p', 'tsconfig.build.json'],
     {
       cwd: root,
       stdio: 'inherit',
