@@ -30,14 +30,21 @@ test.beforeEach(async ({ page }) => {
   page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
 });
 
-/** Every page: labelled controls and no accessibility violations; a screenshot kept as an artifact. */
+/**
+ * Every page: labelled controls and no accessibility violations. With SCREENSHOTS=1 each page is also
+ * kept as a full-page screenshot (the README's come from there); a failing test gets one anyway
+ * (playwright.config.ts). Off by default: the 60 full-page captures were an eighth of the
+ * journeys' CPU time and checked nothing.
+ */
 async function checkPage(page: Page, name: string) {
   const results = await new AxeBuilder({ page }).analyze();
   const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-  const dir = path.join('test-results', 'screenshots');
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  if (process.env.SCREENSHOTS === '1') {
+    const dir = path.join('test-results', 'screenshots');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  }
   expect(consoleErrors).toEqual([]);
 }
 
