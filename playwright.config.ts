@@ -11,8 +11,9 @@ export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results',
   // Each spec file starts a stack of its own (portal, SMTP server, Mosquitto) in beforeAll, so the files
-  // run side by side; the tests inside a file share its stack and run in order. The journeys are most
-  // of the time, spent waiting on pages, so the other files fit beside them.
+  // run side by side; the tests inside a file share its stack and run in order. The page sweeps
+  // (pages.spec.ts) have a stack of their own so that they run beside the journeys, not after them:
+  // journeys.spec.ts alone took 106 s of the tier's 115.
   fullyParallel: false,
   workers: 2,
   // A journey's budget, not a limit of the product: beside the coverage run a core is rarely idle, and

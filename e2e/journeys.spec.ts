@@ -1,17 +1,15 @@
 // The product the way an admin uses it, in a real Chromium, against a real SMTP server and a real
-// Mosquitto. The journeys run in order on one stack: first run, issue, revoke, bad input.
-import { mkdirSync } from 'node:fs';
+// Mosquitto. The journeys run in order on one stack: first run, issue, revoke, bad input. The sweep
+// over every other page is pages.spec.ts, on a stack of its own.
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
-import { expect, test, type Cookie, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { openssl } from '../server/testing/openssl.js';
+import { ADMIN, checkPage, checkPageBothWays, issue, signIn, signInWithForm, watchConsole } from './checks.js';
 import { Stack } from './stack.js';
 
-const ADMIN = { username: 'owner', password: 'a long admin password' };
 test.describe.configure({ mode: 'serial' });
 
 let stack: Stack;
-const consoleErrors: string[] = [];
 
 test.beforeAll(async () => {
   stack = await Stack.start();
@@ -20,118 +18,7 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
-test.beforeEach(async ({ page }) => {
-  page.on('console', (message) => {
-    // A form sent back with its errors is answered 400 by design; Chromium logs that status for the document.
-    const documentStatus =
-      message.location().url === page.url() && /^Failed to load resource: .* status of 4\d\d/.test(message.text());
-    if (message.type() === 'error' && !documentStatus) consoleErrors.push(`${page.url()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
-});
-
-/**
- * Every page: labelled controls and no accessibility violations. With SCREENSHOTS=1 each page is also
- * kept as a full-page screenshot (the README's come from there); a failing test gets one anyway
- * (playwright.config.ts). Off by default: the 60 full-page captures were an eighth of the
- * journeys' CPU time and checked nothing.
- */
-async function checkPage(page: Page, name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-  if (process.env.SCREENSHOTS === '1') {
-    const dir = path.join('test-results', 'screenshots');
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
-  }
-  expect(consoleErrors).toEqual([]);
-}
-
-/**
- * checkPage as it stands (1280×800, light), then the same page on a phone in dark mode (laid out
- * again without reloading, so a page shown once, such as the passphrase, is checked too), and back.
- */
-async function checkPageBothWays(page: Page, name: string) {
-  await checkPage(page, name);
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await checkPage(page, `${name}-390-dark`);
-  expect(await page.evaluate<number>('document.documentElement.scrollWidth'), name).toBeLessThanOrEqual(390);
-  expect(await textOutsideCards(page), name).toEqual([]);
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-/**
- * Text that runs past the content box of the card holding it (into its padding or beyond), as
- * "text…: by N px"; text inside a frame that scrolls or clips (tables, code blocks, fields) and
- * visually hidden labels do not count.
- */
-async function textOutsideCards(page: Page): Promise<string[]> {
-  // A string, as the other evaluations here: the project's types have no DOM library.
-  return page.evaluate<string[]>(`(() => {
-    const found = [];
-    for (const card of document.querySelectorAll('.card')) {
-      const box = card.getBoundingClientRect();
-      const style = getComputedStyle(card);
-      const left = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
-      const right = box.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
-      const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        if (!node.textContent.trim()) continue;
-        let framed = false;
-        for (let el = node.parentElement; el && el !== card; el = el.parentElement)
-          if (getComputedStyle(el).overflowX !== 'visible' || el.matches('.visually-hidden, textarea, select')) framed = true;
-        if (framed) continue;
-        const range = document.createRange();
-        range.selectNodeContents(node);
-        for (const rect of range.getClientRects()) {
-          const past = Math.max(rect.right - right, left - rect.left);
-          if (rect.width > 0 && past > 1) found.push(node.textContent.trim().slice(0, 40) + ': by ' + Math.round(past) + ' px');
-        }
-      }
-    }
-    return found;
-  })()`);
-}
-
-/** Signs in through the form, landing on the certificate list. */
-async function signInWithForm(page: Page) {
-  await page.goto(`${stack.baseUrl}/login`);
-  await page.getByLabel('Username').fill(ADMIN.username);
-  await page.getByLabel('Password').fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Certificates' })).toBeVisible();
-}
-
-/**
- * The first journey after the first run signs in through the form and keeps its session cookie;
- * the later ones start from that session, on the certificate list, instead of spending a sign-in
- * (the password hash at full cost, two more pages) each. The form itself is the first two journeys'.
- */
-let session: Cookie[] | undefined;
-async function signIn(page: Page) {
-  if (session) {
-    await page.context().addCookies(session);
-    await page.goto(`${stack.baseUrl}/certificates`);
-    await expect(page.getByRole('heading', { name: 'Certificates' })).toBeVisible();
-    return;
-  }
-  await signInWithForm(page);
-  session = await page.context().cookies();
-}
-
-async function issue(page: Page, username: string, device: string) {
-  await page.goto(`${stack.baseUrl}/certificates/new`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.org`);
-  await page.getByLabel('Device').fill(device);
-  await page.getByLabel('Valid for (days)').fill('365');
-  await page.getByRole('button', { name: 'Issue certificate' }).click();
-  await expect(page.getByRole('heading', { name: 'Certificate issued' })).toBeVisible();
-  return (await page.getByTestId('passphrase').textContent())!.trim();
-}
+test.beforeEach(({ page }) => watchConsole(page));
 
 /** Takes key and certificate out of the mailed bundle with openssl, as a device would use them. */
 async function identityFromMail(index: number, username: string, passphrase: string, name: string) {
@@ -179,7 +66,7 @@ test('first run: the setup link creates the first admin; sign in; sign out', asy
   await page.getByRole('button', { name: 'Create admin' }).click();
   await expect(page.getByText('The first admin was created. Sign in to continue.')).toBeVisible();
   await checkPageBothWays(page, '02-sign-in');
-  await signInWithForm(page); // this session ends below: not the one the later journeys keep
+  await signInWithForm(page, stack); // this session ends below: not the one the later journeys keep
   await checkPageBothWays(page, '03-getting-started');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByText('You are signed out.')).toBeVisible();
@@ -192,10 +79,10 @@ let phone: { serial: string; certFile: string; keyFile: string };
 test('issue for jjolie: passphrase shown, mail with the files, openssl opens it, Mosquitto accepts it', async ({
   page,
 }) => {
-  await signIn(page);
+  await signIn(page, stack);
   await page.goto(`${stack.baseUrl}/certificates/new`);
   await checkPage(page, '04-issue-form');
-  const passphrase = await issue(page, 'jjolie', 'phone');
+  const passphrase = await issue(page, stack, 'jjolie', 'phone');
   expect(passphrase).toMatch(/^[2-9a-z]{4}(-[2-9a-z]{4}){5}$/);
   await checkPageBothWays(page, '05-issued');
 
@@ -224,7 +111,7 @@ test('issue for jjolie: passphrase shown, mail with the files, openssl opens it,
 });
 
 test('a second device; revoking the phone keeps it out of the broker and the tablet in', async ({ page }) => {
-  await signIn(page);
+  await signIn(page, stack);
   // Before issuing, the form names what an empty Device becomes for the typed person: jjolie's
   // phone is taken, so the next default is phone-2; a new person starts at phone.
   await page.goto(`${stack.baseUrl}/certificates/new`);
@@ -235,7 +122,7 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
   await page.getByLabel('Username').fill('someone-new');
   await page.getByLabel('Username').blur();
   await expect(deviceHint).toContainText('“phone”');
-  const passphrase = await issue(page, 'jjolie', 'tablet');
+  const passphrase = await issue(page, stack, 'jjolie', 'tablet');
   const tablet = await identityFromMail(1, 'jjolie', passphrase, 'tablet');
 
   await page.goto(`${stack.baseUrl}/certificates`);
@@ -283,7 +170,7 @@ test('a second device; revoking the phone keeps it out of the broker and the tab
 });
 
 test('bad input shows errors beside the fields and issues nothing', async ({ page }) => {
-  await signIn(page);
+  await signIn(page, stack);
   const mailsBefore = stack.smtp.accepted;
   await page.goto(`${stack.baseUrl}/certificates/new`);
   await page.getByLabel('Username').fill('J/Jolie');
@@ -299,97 +186,4 @@ test('bad input shows errors beside the fields and issues nothing', async ({ pag
   await page.goto(`${stack.baseUrl}/certificates`);
   await expect(page.getByRole('row')).toHaveCount(3); // header, phone, tablet
   expect(stack.smtp.accepted).toBe(mailsBefore);
-});
-
-test('every other page: labelled controls, no accessibility violations, no console errors', async ({ page }) => {
-  await signIn(page);
-  const pages = [
-    ['/outbox', 'Outbox', '10-outbox'],
-    ['/audit', 'Audit log', '11-audit'],
-    ['/broker', 'Broker', '12-broker'],
-    ['/backups', 'Backups', '12b-backups'],
-    ['/settings', 'Settings', '12c-settings'],
-    ['/invitations', 'Pickup invitations', '12d-pickups'],
-    ['/certificates?status=revoked', 'Certificates', '13-list-revoked'],
-    ['/no/such/page', 'Page not found', '14-not-found'],
-  ] as const;
-  for (const [url, heading, name] of pages) {
-    await page.goto(`${stack.baseUrl}${url}`);
-    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-    await checkPage(page, name);
-  }
-  // The same pages on a phone in dark mode: contrast in the dark colours, nothing past the screen's edge.
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  for (const [url, heading, name] of pages) {
-    await page.goto(`${stack.baseUrl}${url}`);
-    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-    await checkPage(page, `${name}-390-dark`);
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), url).toBeLessThanOrEqual(390);
-    expect(await textOutsideCards(page), url).toEqual([]);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
-  await page.goto(`${stack.baseUrl}/broker`);
-  await page.getByLabel('Host names').fill('mqtt.example.org');
-  await page.getByRole('button', { name: 'Issue server certificate' }).click();
-  await expect(page.getByText('the key is held in memory for ten minutes only')).toBeVisible();
-  await expect(page).toHaveURL(/\/broker\/server-cert\/\d+\/issued\?ticket=/);
-  await expect(page.getByRole('link', { name: 'Download server.key' })).toBeVisible();
-  await checkPageBothWays(page, '15-broker-cert');
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${stack.baseUrl}/certificates`);
-  await checkPage(page, '16-list-phone');
-});
-
-test('the changed pages at 1280×800 in light and 390×844 in dark mode: axe, nothing wider than the screen', async ({
-  page,
-}) => {
-  await signIn(page);
-  const tabletId = await page
-    .getByRole('row')
-    .filter({ hasText: 'tablet' })
-    .getByRole('link', { name: 'jjolie' })
-    .getAttribute('href');
-  const pages = [
-    ['/certificates', 'Certificates', 'list'],
-    ['/certificates/new', 'Issue a certificate', 'issue-form'],
-    [tabletId!, 'Certificate of jjolie (tablet)', 'detail'],
-    [`${tabletId}/revoke?reason=keyCompromise`, 'Revoke the certificate of jjolie (tablet)?', 'revoke-confirm'],
-    [`${tabletId}/replace?reason=superseded`, 'Replace the certificate of jjolie (tablet)?', 'replace-confirm'],
-    ['/people/jjolie', 'jjolie', 'person'],
-    ['/people/jjolie/delete', 'Delete jjolie?', 'person-delete'],
-    ['/audit', 'Audit log', 'audit'],
-    ['/outbox', 'Outbox', 'outbox'],
-  ] as const;
-  for (const [width, height, scheme] of [
-    [1280, 800, 'light'],
-    [390, 844, 'dark'],
-  ] as const) {
-    await page.setViewportSize({ width, height });
-    await page.emulateMedia({ colorScheme: scheme });
-    for (const [url, heading, name] of pages) {
-      await page.goto(`${stack.baseUrl}${url}`);
-      await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
-      if (name === 'issue-form') await page.getByText('More choices').click(); // the folded choices, checked too
-      await checkPage(page, `20-${name}-${width}-${scheme}`);
-      // Nothing runs past the screen's edge (tables scroll inside their own frame), nor into a card's padding.
-      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
-      expect(await textOutsideCards(page), `${url} at ${width}`).toEqual([]);
-    }
-    const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
-    expect(background).toBe(scheme === 'dark' ? 'rgb(18, 23, 29)' : 'rgb(244, 246, 248)');
-  }
-  // On a phone the list still tells the phone from the tablet; the issue form's inputs line up.
-  await page.goto(`${stack.baseUrl}/certificates`);
-  await expect(page.getByRole('columnheader', { name: 'Device' })).toBeVisible();
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(`${stack.baseUrl}/certificates/new`);
-  const tops = await Promise.all(
-    ['Username', 'Email', 'Device', 'Valid for (days)'].map(
-      async (label) => (await page.getByLabel(label).boundingBox())!,
-    ),
-  );
-  expect(new Set(tops.map((box) => Math.round(box.height))).size).toBe(1);
-  expect(Math.round(tops[0]!.y)).toBe(Math.round(tops[1]!.y));
 });

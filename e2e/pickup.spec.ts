@@ -3,9 +3,9 @@
 // an iPhone and an Android phone (their viewports and user agents) redeem and download their files.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { AxeBuilder } from '@axe-core/playwright';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { openssl } from '../server/testing/openssl.js';
+import { noSeriousViolations } from './checks.js';
 import { Stack } from './stack.js';
 
 const execFileAsync = promisify(execFile);
@@ -39,12 +39,6 @@ async function scan(qr: Locator, name: string): Promise<string> {
   await qr.screenshot({ path: file });
   const { stdout } = await execFileAsync('zbarimg', ['--quiet', '--raw', file]);
   return stdout.trim();
-}
-
-async function noSeriousViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 }
 
 async function invite(page: Page, username: string, delivery: 'Mail a pickup link' | 'Show a pickup QR code') {
