@@ -98,4 +98,39 @@ describe('the key pool', () => {
     assert.equal(pool.stats.missed, 1);
     pool.close();
   });
+
+  test('no key is started while a mint holds the pool; filling resumes when the last hold ends', async () => {
+    const generator = controlledGenerator();
+    const pool = new KeyPool(2, generator.generate);
+    await generator.requested();
+    generator.finish();
+    await settle();
+    await generator.requested();
+    generator.finish();
+    await settle();
+    assert.equal(pool.available, 2);
+    const releaseFirst = pool.hold();
+    const releaseSecond = pool.hold();
+    assert.equal(pool.take()?.privateKeyPem, 'private 1');
+    await settle();
+    assert.equal(generator.pending.length, 0, 'the take starts no key while a mint runs');
+    releaseFirst();
+    releaseFirst(); // a second call of the same release changes nothing
+    await settle();
+    assert.equal(generator.pending.length, 0, 'another mint still runs');
+    releaseSecond();
+    await generator.requested();
+    assert.equal(generator.pending.length, 1, 'the last release starts the refill');
+    // A key already in the making when a hold begins is finished; the next one waits.
+    const release = pool.hold();
+    generator.finish();
+    await settle();
+    assert.equal(pool.available, 2);
+    assert.equal(pool.take()?.privateKeyPem, 'private 2');
+    await settle();
+    assert.equal(generator.pending.length, 0);
+    release();
+    await generator.requested();
+    pool.close();
+  });
 });

@@ -69,8 +69,15 @@ export function createMinter(
       warmUp.unref();
     },
     async mint(request) {
-      const pooled = request.keyBits === POOLED_KEY_BITS ? keyPool(0).take() : undefined;
-      return mintingThreads().run({ ...request, keys: pooled });
+      // The pool's refill waits until this mint is done (key-pool.ts says why).
+      const pool = keyPool(0);
+      const release = pool.hold();
+      try {
+        const pooled = request.keyBits === POOLED_KEY_BITS ? pool.take() : undefined;
+        return await mintingThreads().run({ ...request, keys: pooled });
+      } finally {
+        release();
+      }
     },
     async close() {
       clearTimeout(warmUp);
