@@ -564,7 +564,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
           action: 'broker-kick',
           subject: `user:${username}`,
           outcome: 'success',
-          detail: outcome.slice(0, 500),
+          detail: outcome,
         });
       });
     }

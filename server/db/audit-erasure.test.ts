@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
+import { auditRepository } from './audit.js';
 
 const MARKER = '[address erased]';
 
@@ -113,6 +114,28 @@ describe('erasing addresses from the audit log', () => {
       for (const detail of details) {
         assert.ok(!detail?.includes('x.org') && !detail?.includes('y.org'), `left in: ${detail}`);
         assert.ok(!detail?.includes("mary.o'"), `a piece left in: ${detail}`);
+      }
+    });
+  });
+
+  test('a detail cut at its length limit ends between words, never inside an address', async () => {
+    await withPortal({}, async (portal) => {
+      const audit = auditRepository(portal.db);
+      // A mail server's long refusal that names the address again where the 500 characters end.
+      const head = 'to ann@x.org: 550 refused ';
+      const before = head + 'y'.repeat(495 - head.length - 1) + ' ';
+      assert.equal(before.length, 495);
+      for (const [detail, expected] of [
+        [`${before}ann@x.org refused again`, `${before.trimEnd()}…`],
+        [`${'z '.repeat(249)}ab cd`, `${'z '.repeat(249)}ab…`], // the cut falls on a space: the word before it stays
+        ['to ann@x.org: 250 ok', 'to ann@x.org: 250 ok'],
+      ] as const) {
+        audit.record(
+          { actor: 'admin', action: 'mail', subject: 'certificate:1', outcome: 'failure', detail },
+          new Date(),
+        );
+        const stored = portal.db.prepare('SELECT detail FROM audit_log ORDER BY id DESC LIMIT 1').pluck().get();
+        assert.equal(stored, expected);
       }
     });
   });

@@ -27,6 +27,20 @@ const ADDRESS_ERASED = '[address erased]';
 // a trailing dot ends a sentence, not the address.
 const ADDRESS_LIKE = /[^\s<>()[\],;:"@]+@[^\s<>()[\]{},;:"'`@]*[^\s<>()[\]{},;:"'`.@]/g;
 
+/** The longest detail kept. */
+const DETAIL_LIMIT = 500;
+
+/**
+ * A detail longer than DETAIL_LIMIT, cut between words and marked with an ellipsis: never inside an
+ * address (which holds no space), so that erasing a deleted person's addresses finds each one whole.
+ * A mail server's refusal that named the address again where the limit fell left `ann@x.o` behind.
+ */
+function clipped(detail: string): string {
+  if (detail.length <= DETAIL_LIMIT) return detail;
+  const cut = detail.slice(0, DETAIL_LIMIT);
+  return `${(/\s/.test(detail[DETAIL_LIMIT]!) ? cut : cut.replace(/\S+$/, '')).trimEnd()}…`;
+}
+
 export function auditRepository(db: Db) {
   const insert = db.prepare(
     `INSERT INTO audit_log (at, actor, action, subject, outcome, detail, ip)
@@ -83,8 +97,8 @@ export function auditRepository(db: Db) {
     record: (entry: AuditEntry, at: Date) =>
       void insert.run({
         subject: null,
-        detail: null,
         ...entry,
+        detail: entry.detail == null ? null : clipped(entry.detail),
         ip: entry.ip && isIP(entry.ip) ? entry.ip : null,
         at: at.toISOString(),
       }),

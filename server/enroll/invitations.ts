@@ -96,7 +96,7 @@ async function mailLink(
         action: 'mail',
         subject: `invitation:${invitation.id}`,
         outcome: 'success',
-        detail: `pickup link to ${invitation.email}: ${sent.response}`.slice(0, 500),
+        detail: `pickup link to ${invitation.email}: ${sent.response}`,
       }),
     );
     return undefined;
@@ -109,7 +109,7 @@ async function mailLink(
         action: 'mail',
         subject: `invitation:${invitation.id}`,
         outcome: 'failure',
-        detail: `pickup link to ${invitation.email}: ${mailError}`.slice(0, 500),
+        detail: `pickup link to ${invitation.email}: ${mailError}`,
       });
     });
     return failed('mail-failed', { invitationId: invitation.id, mailError });

@@ -233,7 +233,7 @@ export async function issueCertificate(
         action: 'mail',
         subject: `certificate:${certificateId}`,
         outcome: 'success',
-        detail: `to ${request.email}: ${sent.response}`.slice(0, 500),
+        detail: `to ${request.email}: ${sent.response}`,
       });
     });
     return ok({
@@ -255,7 +255,7 @@ export async function issueCertificate(
         action: 'mail',
         subject: `certificate:${certificateId}`,
         outcome: 'failure',
-        detail: `to ${request.email}: ${mailError}`.slice(0, 500),
+        detail: `to ${request.email}: ${mailError}`,
       });
       audit({
         actor: 'system',
