@@ -420,12 +420,11 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         ip: actor.ip ?? null,
         action: 'broker-reconcile',
         outcome: report.error ? 'failure' : 'success',
-        detail: (report.error
+        detail: report.error
           ? `${report.trigger}: ${report.error}`
           : `${report.trigger}: ${report.changes.length ? report.changes.join('; ') : 'no change'}${
               report.conflicts.length ? `; conflicts: ${report.conflicts.join(', ')}` : ''
-            }`
-        ).slice(0, 1000),
+            }`,
       }),
     );
   }

@@ -27,18 +27,28 @@ const ADDRESS_ERASED = '[address erased]';
 // a trailing dot ends a sentence, not the address.
 const ADDRESS_LIKE = /[^\s<>()[\],;:"@]+@[^\s<>()[\]{},;:"'`@]*[^\s<>()[\]{},;:"'`.@]/g;
 
-/** The longest detail kept. */
-const DETAIL_LIMIT = 500;
+/** The longest detail kept (a reconcile's list of changes is the longest written). */
+export const AUDIT_DETAIL_LIMIT = 1000;
+/** Characters no address holds (ADDRESS_LIKE's delimiters): an address lies between two of them. */
+const NOT_IN_ADDRESS = /[\s<>()[\],;:"]/;
 
 /**
- * A detail longer than DETAIL_LIMIT, cut between words and marked with an ellipsis: never inside an
- * address (which holds no space), so that erasing a deleted person's addresses finds each one whole.
- * A mail server's refusal that named the address again where the limit fell left `ann@x.o` behind.
+ * A detail longer than AUDIT_DETAIL_LIMIT, cut and marked with an ellipsis; never inside an address,
+ * so that erasing a deleted person's addresses finds each one whole (a mail server's refusal that
+ * named the address again where the limit fell left `ann@x.o` behind). The run of characters the
+ * limit falls in, from one delimiter to the next, is dropped whole when it holds an @; any other
+ * run is cut at the limit (never between the two halves of a surrogate pair).
  */
 function clipped(detail: string): string {
-  if (detail.length <= DETAIL_LIMIT) return detail;
-  const cut = detail.slice(0, DETAIL_LIMIT);
-  return `${(/\s/.test(detail[DETAIL_LIMIT]!) ? cut : cut.replace(/\S+$/, '')).trimEnd()}…`;
+  if (detail.length <= AUDIT_DETAIL_LIMIT) return detail;
+  let start = AUDIT_DETAIL_LIMIT;
+  while (start > 0 && !NOT_IN_ADDRESS.test(detail[start - 1]!)) start--;
+  let end = AUDIT_DETAIL_LIMIT;
+  while (end < detail.length && !NOT_IN_ADDRESS.test(detail[end]!)) end++;
+  let cut = detail.slice(start, end).includes('@') ? start : AUDIT_DETAIL_LIMIT;
+  const last = detail.charCodeAt(cut - 1);
+  if (cut === AUDIT_DETAIL_LIMIT && last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${detail.slice(0, cut).trimEnd()}…`;
 }
 
 export function auditRepository(db: Db) {
