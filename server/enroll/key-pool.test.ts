@@ -99,7 +99,7 @@ describe('the key pool', () => {
     pool.close();
   });
 
-  test('no key is started while a mint holds the pool; filling resumes when the last hold ends', async () => {
+  test('no key is started while a mint holds the pool, unless it is empty; filling resumes when the last hold ends', async () => {
     const generator = controlledGenerator();
     const pool = new KeyPool(2, generator.generate);
     await generator.requested();
@@ -131,6 +131,15 @@ describe('the key pool', () => {
     assert.equal(generator.pending.length, 0);
     release();
     await generator.requested();
+    generator.finish();
+    await settle();
+    // Mints that overlap without a pause: once the pool is empty it is refilled, holds or not.
+    const busy = pool.hold();
+    assert.equal(pool.take()?.privateKeyPem, 'private 3');
+    assert.equal(pool.take()?.privateKeyPem, 'private 4');
+    await generator.requested();
+    assert.equal(generator.pending.length, 1, 'empty: refilled while held');
+    busy();
     pool.close();
   });
 });

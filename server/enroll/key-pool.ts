@@ -2,15 +2,17 @@
 // Held in memory only: never written anywhere, each handed out once, refilled in the background
 // one key at a time by the generator it is given (the minter's lowest-priority thread).
 //
-// A mint holds the pool while it runs (hold()): no new key is started meanwhile, and filling
-// resumes when the last hold ends. Refilling from the take that starts a mint put the two threads on
-// the one core the event loop leaves free on two cores, so the 13 ms of signing and bundling
-// took 20-40 ms as the person waited for it.
+// A mint holds the pool while it runs (hold()): no new key is started meanwhile while keys are
+// left, and filling resumes when the last hold ends. Refilling from the take that starts a mint put
+// the two threads on the one core the event loop leaves free on two cores, so the 13 ms of
+// signing and bundling took 20-40 ms as the person waited for it. An empty pool is refilled
+// whatever the holds: mints that overlap without a pause (a burst, or one stuck) would otherwise
+// keep it empty for as long as they last.
 import type { KeyPairPem } from '../pki/keys.js';
 
 export interface KeyPoolOptions {
   onError?: (error: unknown) => void;
-  /** Filling starts after this delay (or at the first take), so a starting process is not slowed. */
+  /** Filling starts after this delay (or at the first take or release), so a starting process is not slowed. */
   startDelayMs?: number;
   /** After a failed generation, the next attempt waits this long instead of spinning. */
   retryDelayMs?: number;
@@ -46,7 +48,10 @@ export class KeyPool {
     return keys;
   }
 
-  /** Starts no new key until the returned release is called (once; later calls do nothing). */
+  /**
+   * Starts no new key, while any is left, until the returned release is called (once; later calls
+   * do nothing).
+   */
   hold(): () => void {
     this.#holds++;
     let released = false;
@@ -71,7 +76,8 @@ export class KeyPool {
   }
 
   #refill() {
-    if (this.#closed || this.#generating || this.#holds > 0 || this.#ready.length >= this.size) return;
+    if (this.#closed || this.#generating || this.#ready.length >= this.size) return;
+    if (this.#holds > 0 && this.#ready.length > 0) return;
     this.#generating = true;
     clearTimeout(this.#timer);
     this.generate().then(
