@@ -9,7 +9,8 @@ import type { Stack } from './stack.js';
 
 export const ADMIN = { username: 'owner', password: 'a long admin password' };
 
-const consoleErrors: string[] = [];
+/** Each watched page's console errors and uncaught exceptions, so a failure names the test it came from. */
+const consoleErrors = new WeakMap<Page, string[]>();
 
 /**
  * axe's serious and critical violations on the page as it stands. In axe's legacy mode: the default
@@ -26,15 +27,22 @@ export async function noSeriousViolations(page: Page) {
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 }
 
-/** Records the page's console errors and uncaught exceptions; checkPage fails on any. */
+/** Records the page's console errors and uncaught exceptions; checkPage (or noConsoleErrors) fails on any. */
 export function watchConsole(page: Page) {
+  const errors: string[] = [];
+  consoleErrors.set(page, errors);
   page.on('console', (message) => {
     // A form sent back with its errors is answered 400 by design; Chromium logs that status for the document.
     const documentStatus =
       message.location().url === page.url() && /^Failed to load resource: .* status of 4\d\d/.test(message.text());
-    if (message.type() === 'error' && !documentStatus) consoleErrors.push(`${page.url()}: ${message.text()}`);
+    if (message.type() === 'error' && !documentStatus) errors.push(`${page.url()}: ${message.text()}`);
   });
-  page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
+  page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+}
+
+/** Fails when the page logged a console error or threw since watchConsole. */
+export function noConsoleErrors(page: Page) {
+  expect(consoleErrors.get(page) ?? []).toEqual([]);
 }
 
 /**
@@ -50,7 +58,7 @@ export async function checkPage(page: Page, name: string) {
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
   }
-  expect(consoleErrors).toEqual([]);
+  noConsoleErrors(page);
 }
 
 /**

@@ -4,7 +4,16 @@
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openssl } from '../server/testing/openssl.js';
-import { ADMIN, checkPage, checkPageBothWays, issue, signIn, signInWithForm, watchConsole } from './checks.js';
+import {
+  ADMIN,
+  checkPage,
+  checkPageBothWays,
+  issue,
+  noConsoleErrors,
+  signIn,
+  signInWithForm,
+  watchConsole,
+} from './checks.js';
 import { Stack } from './stack.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -19,6 +28,8 @@ test.afterAll(async () => {
 });
 
 test.beforeEach(({ page }) => watchConsole(page));
+// Errors after a test's last page check count too.
+test.afterEach(({ page }) => noConsoleErrors(page));
 
 /** Takes key and certificate out of the mailed bundle with openssl, as a device would use them. */
 async function identityFromMail(index: number, username: string, passphrase: string, name: string) {

@@ -4,7 +4,16 @@
 // ADMIN_USERNAME/ADMIN_PASSWORD, and jjolie gets a phone (revoked) and a tablet through the form, as
 // the journeys leave them.
 import { expect, test } from '@playwright/test';
-import { ADMIN, checkPage, checkPageBothWays, issue, signIn, textOutsideCards, watchConsole } from './checks.js';
+import {
+  ADMIN,
+  checkPage,
+  checkPageBothWays,
+  issue,
+  noConsoleErrors,
+  signIn,
+  textOutsideCards,
+  watchConsole,
+} from './checks.js';
 import { Stack } from './stack.js';
 
 test.describe.configure({ mode: 'serial' });
@@ -24,6 +33,7 @@ test.beforeAll(async ({ browser }) => {
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await page.getByRole('button', { name: 'Revoke certificate' }).click();
   await expect(page.getByText('Certificate revoked.')).toBeVisible();
+  noConsoleErrors(page);
   await page.close();
 });
 test.afterAll(async () => {
@@ -31,6 +41,8 @@ test.afterAll(async () => {
 });
 
 test.beforeEach(({ page }) => watchConsole(page));
+// Errors after a test's last page check count too.
+test.afterEach(({ page }) => noConsoleErrors(page));
 
 test('every other page: labelled controls, no accessibility violations, no console errors', async ({ page }) => {
   await signIn(page, stack);
