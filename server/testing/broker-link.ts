@@ -142,6 +142,7 @@ export async function issueDevice(linked: LinkedPortal, username: string, device
 export class Phone {
   readonly client: MqttClient;
   connects = 0;
+  /** Connections that were up and closed: a refused attempt (no client in dynsec yet, revoked) is not one. */
   closes = 0;
   errors: string[] = [];
   connected = false;
@@ -173,7 +174,8 @@ export class Phone {
       this.lastConnectAt = Date.now();
     });
     this.client.on('close', () => {
-      if (this.connected) this.lastCloseAt = Date.now();
+      if (!this.connected) return;
+      this.lastCloseAt = Date.now();
       this.connected = false;
       this.closes++;
     });
