@@ -124,7 +124,9 @@ describe('broker link', () => {
     const port = await freePort(); // nothing listens yet: each attempt is refused at once
     const link = new BrokerLink(
       { url: `mqtt://127.0.0.1:${port}`, username: 'x', password: 'y' },
-      { backoffFirstMs: 50, backoffMaxMs: 400 },
+      // Delays wide enough apart that a loaded machine's late timers cannot blur them: a CI run saw a
+      // 100 ms wait take 260 ms when the scale was 50-400 ms.
+      { backoffFirstMs: 100, backoffMaxMs: 800 },
     );
     const attempts: number[] = [];
     link.onState((state) => {
@@ -135,13 +137,13 @@ describe('broker link', () => {
     try {
       link.start();
       await until(() => attempts.length >= 8, 10_000, 'eight attempts');
-      // Waits of 50 (after loading MQTT.js: not measured), 100, 200, 400, 400, 400 ms, each plus a
+      // Waits of 100 (after loading MQTT.js: not measured), 200, 400, 800, 800, 800 ms, each plus a
       // refused connection's few ms.
       const [second, third, fourth, ...capped] = gaps(1);
-      assert.ok(second! >= 95 && second! < 250, `second wait ${second}`);
-      assert.ok(third! >= 195 && fourth! >= 395, `doubling: ${gaps(1).join(', ')}`);
+      assert.ok(second! >= 195 && second! < 500, `second wait ${second}`);
+      assert.ok(third! >= 395 && fourth! >= 795, `doubling: ${gaps(1).join(', ')}`);
       assert.ok(
-        capped.every((gap) => gap >= 395 && gap < 800),
+        capped.every((gap) => gap >= 795 && gap < 1600),
         `capped at the maximum: ${gaps(1).join(', ')}`,
       );
 
@@ -151,7 +153,7 @@ describe('broker link', () => {
       broker.kill();
       await until(() => attempts.length >= before + 2, 10_000, 'attempts after the broker went away');
       const [again] = gaps(before);
-      assert.ok(again! < 250, `after a connection the back-off starts again (50, then 100 ms): ${again}`);
+      assert.ok(again! < 500, `after a connection the back-off starts again (100, then 200 ms): ${again}`);
     } finally {
       await link.stop();
       broker?.kill();
