@@ -24,7 +24,10 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     screenshot: 'only-on-failure',
-    trace: 'retain-on-failure',
+    // No trace by default: recording one (a DOM snapshot and a screencast frame at every action) cost
+    // the tier 20 of its 150 CPU-seconds, paid on every passing run. To look into a failure, run
+    // again with `--trace retain-on-failure` (or `--trace on`) and open it with `npx playwright show-trace`.
+    trace: 'off',
     launchOptions: {
       ...(chromium ? { executablePath: chromium } : {}),
       args: [
