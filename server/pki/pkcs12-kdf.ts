@@ -52,7 +52,14 @@ function repeated(bytes: Uint8Array, length: number): Buffer {
   return out;
 }
 
-/** SHA-1 applied `rounds` more times to a 20-byte digest (FIPS 180-4, one padded block per round). */
+/**
+ * SHA-1 applied `rounds` more times to a 20-byte digest (FIPS 180-4, one padded block per round).
+ *
+ * Each loop body runs five steps (four schedule words) at a time, the five working variables taking
+ * each other's places from step to step, as in most SHA-1 code: a fifth of the loop iterations of
+ * the textbook form, which is a little faster, and much faster under V8's block coverage (the test
+ * suite's), which counts every iteration of every loop (about 40 ms per bundle against 3).
+ */
 function rehash(digest: Buffer, rounds: number): Buffer {
   let h0 = digest.readInt32BE(0);
   let h1 = digest.readInt32BE(4);
@@ -62,55 +69,79 @@ function rehash(digest: Buffer, rounds: number): Buffer {
   // The message schedule; words 6 to 14 (the padding's zeros) are never written. A local array is
   // faster here than one shared by every call.
   const W = new Int32Array(80);
+  W[5] = 0x80000000 | 0; // the padding's one bit
+  W[15] = DIGEST_BYTES * 8; // the message's length in bits
+  let x: number;
   for (let round = 0; round < rounds; round++) {
     W[0] = h0;
     W[1] = h1;
     W[2] = h2;
     W[3] = h3;
     W[4] = h4;
-    W[5] = 0x80000000 | 0; // the padding's one bit
-    W[15] = DIGEST_BYTES * 8; // the message's length in bits
-    for (let t = 16; t < 80; t++) {
-      const x = W[t - 3]! ^ W[t - 8]! ^ W[t - 14]! ^ W[t - 16]!;
+    for (let t = 16; t < 80; t += 4) {
+      x = W[t - 3]! ^ W[t - 8]! ^ W[t - 14]! ^ W[t - 16]!;
       W[t] = (x << 1) | (x >>> 31);
+      x = W[t - 2]! ^ W[t - 7]! ^ W[t - 13]! ^ W[t - 15]!;
+      W[t + 1] = (x << 1) | (x >>> 31);
+      x = W[t - 1]! ^ W[t - 6]! ^ W[t - 12]! ^ W[t - 14]!;
+      W[t + 2] = (x << 1) | (x >>> 31);
+      x = W[t]! ^ W[t - 5]! ^ W[t - 11]! ^ W[t - 13]!;
+      W[t + 3] = (x << 1) | (x >>> 31);
     }
     let a = 0x67452301;
     let b = 0xefcdab89 | 0;
     let c = 0x98badcfe | 0;
     let d = 0x10325476;
     let e = 0xc3d2e1f0 | 0;
-    // The four stages of 20 steps each, as separate loops so that none branches per step.
-    for (let t = 0; t < 20; t++) {
-      const next = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + W[t]!) | 0;
-      e = d;
-      d = c;
-      c = (b << 30) | (b >>> 2);
-      b = a;
-      a = next;
+    // The four stages of 20 steps each, as separate loops so that none branches per step. A step is
+    // e += rotl5(a) + f(b, c, d) + K + W[t]; b = rotl30(b); then (a, b, c, d, e) = (e, a, b, c, d).
+    for (let t = 0; t < 20; t += 5) {
+      e = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + W[t]!) | 0;
+      b = (b << 30) | (b >>> 2);
+      d = (((e << 5) | (e >>> 27)) + ((a & b) | (~a & c)) + d + 0x5a827999 + W[t + 1]!) | 0;
+      a = (a << 30) | (a >>> 2);
+      c = (((d << 5) | (d >>> 27)) + ((e & a) | (~e & b)) + c + 0x5a827999 + W[t + 2]!) | 0;
+      e = (e << 30) | (e >>> 2);
+      b = (((c << 5) | (c >>> 27)) + ((d & e) | (~d & a)) + b + 0x5a827999 + W[t + 3]!) | 0;
+      d = (d << 30) | (d >>> 2);
+      a = (((b << 5) | (b >>> 27)) + ((c & d) | (~c & e)) + a + 0x5a827999 + W[t + 4]!) | 0;
+      c = (c << 30) | (c >>> 2);
     }
-    for (let t = 20; t < 40; t++) {
-      const next = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + W[t]!) | 0;
-      e = d;
-      d = c;
-      c = (b << 30) | (b >>> 2);
-      b = a;
-      a = next;
+    for (let t = 20; t < 40; t += 5) {
+      e = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + W[t]!) | 0;
+      b = (b << 30) | (b >>> 2);
+      d = (((e << 5) | (e >>> 27)) + (a ^ b ^ c) + d + 0x6ed9eba1 + W[t + 1]!) | 0;
+      a = (a << 30) | (a >>> 2);
+      c = (((d << 5) | (d >>> 27)) + (e ^ a ^ b) + c + 0x6ed9eba1 + W[t + 2]!) | 0;
+      e = (e << 30) | (e >>> 2);
+      b = (((c << 5) | (c >>> 27)) + (d ^ e ^ a) + b + 0x6ed9eba1 + W[t + 3]!) | 0;
+      d = (d << 30) | (d >>> 2);
+      a = (((b << 5) | (b >>> 27)) + (c ^ d ^ e) + a + 0x6ed9eba1 + W[t + 4]!) | 0;
+      c = (c << 30) | (c >>> 2);
     }
-    for (let t = 40; t < 60; t++) {
-      const next = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + W[t]!) | 0;
-      e = d;
-      d = c;
-      c = (b << 30) | (b >>> 2);
-      b = a;
-      a = next;
+    for (let t = 40; t < 60; t += 5) {
+      e = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + W[t]!) | 0;
+      b = (b << 30) | (b >>> 2);
+      d = (((e << 5) | (e >>> 27)) + ((a & b) | (a & c) | (b & c)) + d + (0x8f1bbcdc | 0) + W[t + 1]!) | 0;
+      a = (a << 30) | (a >>> 2);
+      c = (((d << 5) | (d >>> 27)) + ((e & a) | (e & b) | (a & b)) + c + (0x8f1bbcdc | 0) + W[t + 2]!) | 0;
+      e = (e << 30) | (e >>> 2);
+      b = (((c << 5) | (c >>> 27)) + ((d & e) | (d & a) | (e & a)) + b + (0x8f1bbcdc | 0) + W[t + 3]!) | 0;
+      d = (d << 30) | (d >>> 2);
+      a = (((b << 5) | (b >>> 27)) + ((c & d) | (c & e) | (d & e)) + a + (0x8f1bbcdc | 0) + W[t + 4]!) | 0;
+      c = (c << 30) | (c >>> 2);
     }
-    for (let t = 60; t < 80; t++) {
-      const next = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + W[t]!) | 0;
-      e = d;
-      d = c;
-      c = (b << 30) | (b >>> 2);
-      b = a;
-      a = next;
+    for (let t = 60; t < 80; t += 5) {
+      e = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + W[t]!) | 0;
+      b = (b << 30) | (b >>> 2);
+      d = (((e << 5) | (e >>> 27)) + (a ^ b ^ c) + d + (0xca62c1d6 | 0) + W[t + 1]!) | 0;
+      a = (a << 30) | (a >>> 2);
+      c = (((d << 5) | (d >>> 27)) + (e ^ a ^ b) + c + (0xca62c1d6 | 0) + W[t + 2]!) | 0;
+      e = (e << 30) | (e >>> 2);
+      b = (((c << 5) | (c >>> 27)) + (d ^ e ^ a) + b + (0xca62c1d6 | 0) + W[t + 3]!) | 0;
+      d = (d << 30) | (d >>> 2);
+      a = (((b << 5) | (b >>> 27)) + (c ^ d ^ e) + a + (0xca62c1d6 | 0) + W[t + 4]!) | 0;
+      c = (c << 30) | (c >>> 2);
     }
     h0 = (0x67452301 + a) | 0;
     h1 = ((0xefcdab89 | 0) + b) | 0;
