@@ -12,13 +12,13 @@
 // tier took as long as its heavier share. Each share keeps its temporary files (every portal's
 // DATA_DIR) in memory where the machine has room for them (see tempRoot below).
 import childProcess from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import workerThreads from 'node:worker_threads';
-import { projectRoot } from '../paths.js';
+import { dealShares, serverDir, testFiles, type Share } from './shares.js';
 import { UNIT_TEST_WEIGHTS } from './unit-weights.js';
 
 const refuse = (what: string) => {
@@ -51,38 +51,14 @@ function enforceUnitTier() {
   syncBuiltinESMExports();
 }
 
-const server = path.join(projectRoot, 'server');
-
 /** The unit tier's files, relative to server/ with forward slashes, as unit-weights.ts names them. */
 export function unitTestFiles(): string[] {
-  return (readdirSync(server, { recursive: true }) as string[])
-    .filter((file) => file.endsWith('.test.ts') && !file.endsWith('.int.test.ts'))
-    .map((file) => file.split(path.sep).join('/'))
-    .sort();
+  return testFiles((file) => file.endsWith('.test.ts') && !file.endsWith('.int.test.ts'));
 }
 
-/**
- * A file's cost in CPU seconds from unit-weights.ts; a file not measured yet (unit-tier.test.ts
- * fails until it is) counts as the mean of the measured ones.
- */
-function weightOf(file: string): number {
-  const measured = Object.values(UNIT_TEST_WEIGHTS);
-  return UNIT_TEST_WEIGHTS[file] ?? measured.reduce((sum, weight) => sum + weight, 0) / measured.length;
-}
-
-/**
- * The unit tier's files in `count` shares of about equal cost: the costliest file first, each to
- * the share with the least so far (within 4/3 of the best split, and close to it with many small files).
- */
-export function unitTestShares(count: number): Array<{ files: string[]; weight: number }> {
-  const shares = Array.from({ length: count }, () => ({ files: [] as string[], weight: 0 }));
-  const files = unitTestFiles().sort((a, b) => weightOf(b) - weightOf(a) || a.localeCompare(b));
-  for (const file of files) {
-    const lightest = shares.reduce((min, share) => (share.weight < min.weight ? share : min));
-    lightest.files.push(file);
-    lightest.weight += weightOf(file);
-  }
-  return shares.map((share) => ({ files: share.files.sort(), weight: share.weight }));
+/** The unit tier's files in `count` shares of about equal CPU cost (unit-weights.ts). */
+export function unitTestShares(count: number): Share[] {
+  return dealShares(unitTestFiles(), UNIT_TEST_WEIGHTS, count);
 }
 
 /** Room /dev/shm must have free for a share's portals, backups and scratch files (a share peaked at 18 MB). */
@@ -113,5 +89,6 @@ export async function runUnitShare(index: number, count: number): Promise<void> 
   enforceUnitTier();
   const root = tempRoot();
   if (root) process.env.TMPDIR = root; // os.tmpdir() reads it on every call
-  for (const file of unitTestShares(count)[index - 1]!.files) await import(pathToFileURL(path.join(server, file)).href);
+  for (const file of unitTestShares(count)[index - 1]!.files)
+    await import(pathToFileURL(path.join(serverDir, file)).href);
 }

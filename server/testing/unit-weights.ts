@@ -1,7 +1,7 @@
 // What each file of the unit tier costs, in CPU seconds (user and system) when it runs alone, less
 // the cost of starting Node's test runner with tsx: the weights unit-tier.ts deals the files to its
-// two shares by, so that both end at about the same time. Written by scripts/unit-weights.ts
-// (`node --import tsx scripts/unit-weights.ts`) on the shared two-core machine: run it again when a
+// two shares by, so that both end at about the same time. Written by scripts/test-weights.ts
+// (`node --import tsx scripts/test-weights.ts unit`) on the shared two-core machine: run it again when a
 // unit test file is added or removed (unit-tier.test.ts fails until then) or its cost changes much.
 export const UNIT_TEST_WEIGHTS: Record<string, number> = {
   'accounts/admin-commands.test.ts': 4.0,

@@ -1,0 +1,4 @@
+// Share 3 of 3 of the integration tier (see ../int-tier.ts).
+import { runIntShare } from '../int-tier.js';
+
+runIntShare(3, 3);
