@@ -147,11 +147,16 @@ describe('crash safety', () => {
   test('killed while publishing the CRL, crl.pem is always the old or the new complete CRL', async () => {
     const dataDir = tempDir();
     const seeded = await startTestPortal({ dataDir });
-    seedCertificates(seeded.db, { count: 30_000, now: new Date(), revoked: 1 });
+    // 10,000 revoked: a publication takes 100-250 ms, a wide window for a kill sent the moment it
+    // starts (30,000 took 7 s of seeding, mostly the search index, for no other gain).
+    seedCertificates(seeded.db, { count: 10_000, now: new Date(), revoked: 1 });
     const { ca } = seeded;
     await seeded.close(); // the folder stays: it was passed in
     let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
-    // Round r kills the child during its r-th publication (r - 1 complete ones before it).
+    // Round r kills the child during its r-th publication (r - 1 complete ones before it). A kill
+    // that a loaded machine delivers only after that publication ended tests nothing: the round
+    // is run again (crl.pem must be complete then too), twice at most in all.
+    let missed = 0;
     for (let round = 1; round <= 4; round++) {
       const child = spawn(process.execPath, [compiledFile('server/testing/crl-publish-loop.ts')], {
         env: { ...process.env, DATA_DIR: dataDir },
@@ -170,12 +175,16 @@ describe('crash safety', () => {
         child.once('exit', () => reject(new Error(`the loop exited on its own: ${lines.join(', ')}`)));
       });
       await closed; // every line it wrote has been read
-      assert.equal(lines.at(-1), `publishing ${round}`, `round ${round}: the kill landed during a publication`);
       const pem = readFileSync(path.join(dataDir, 'crl.pem'), 'utf8');
       assert.equal(isValidCrl(pem, ca), true, `round ${round}: crl.pem is a complete CRL`);
       const { crlNumber } = readCrl(pem);
       assert.ok(crlNumber >= previous, `round ${round}: never an older CRL (${crlNumber} after ${previous})`);
       previous = crlNumber;
+      if (lines.at(-1) !== `publishing ${round}`) {
+        missed++;
+        assert.ok(missed <= 2, `${missed} kills landed after their publication had ended: ${lines.join(', ')}`);
+        round--;
+      }
     }
   });
 });

@@ -7,7 +7,7 @@
 export const INT_TEST_WEIGHTS: Record<string, number> = {
   'accounts/password.int.test.ts': 4.1,
   'accounts/sign-in-flood.int.test.ts': 8.1,
-  'backup/backup.int.test.ts': 24.1,
+  'backup/backup.int.test.ts': 15.4,
   'broker/access.int.test.ts': 21.3,
   'broker/groups.int.test.ts': 4.7,
   'broker/link.int.test.ts': 14.4,
