@@ -154,8 +154,8 @@ describe('crash safety', () => {
     await seeded.close(); // the folder stays: it was passed in
     let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
     // Round r kills the child during its r-th publication (r - 1 complete ones before it). A kill
-    // that a loaded machine delivers only after that publication ended tests nothing: the round
-    // is run again (crl.pem must be complete then too), twice at most in all.
+    // that a loaded machine delivers only after a publication ended, between two, tests nothing:
+    // the round is run again (crl.pem must be complete then too), twice at most in all.
     let missed = 0;
     for (let round = 1; round <= 4; round++) {
       const child = spawn(process.execPath, [compiledFile('server/testing/crl-publish-loop.ts')], {
@@ -180,7 +180,7 @@ describe('crash safety', () => {
       const { crlNumber } = readCrl(pem);
       assert.ok(crlNumber >= previous, `round ${round}: never an older CRL (${crlNumber} after ${previous})`);
       previous = crlNumber;
-      if (lines.at(-1) !== `publishing ${round}`) {
+      if (!lines.at(-1)!.startsWith('publishing ')) {
         missed++;
         assert.ok(missed <= 2, `${missed} kills landed after their publication had ended: ${lines.join(', ')}`);
         round--;
