@@ -13,12 +13,21 @@
 set -u
 idle=(nice -n 19)
 if command -v chrt >/dev/null && chrt --idle 0 true 2>/dev/null; then idle=(chrt --idle 0); fi
+# Each script's end is announced with its time since the start ("== lint done after 121 s"), to see
+# which one the whole run waits for.
+start=$SECONDS
+run() {
+  local status=0
+  case "$1" in
+    idle:*) "${idle[@]}" npm run --silent "${1#idle:}" || status=$? ;;
+    *) npm run --silent "$1" || status=$? ;;
+  esac
+  echo "== ${1#idle:} $([ "$status" = 0 ] && echo done || echo "failed ($status)") after $((SECONDS - start)) s"
+  return "$status"
+}
 pids=()
 for script in "$@"; do
-  case "$script" in
-    idle:*) "${idle[@]}" npm run --silent "${script#idle:}" & ;;
-    *) npm run --silent "$script" & ;;
-  esac
+  run "$script" &
   pids+=($!)
 done
 status=0
