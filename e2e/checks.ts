@@ -1,9 +1,9 @@
 // What every journey checks on a page, and the steps several journeys share: axe (serious and
 // critical violations), no console errors, and on a phone in dark mode nothing past the screen's
 // edge or out of its card; signing in once per stack; issuing through the form.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import axe from 'axe-core';
 import { expect, type Cookie, type Page } from '@playwright/test';
 import type { Stack } from './stack.js';
 
@@ -12,15 +12,18 @@ export const ADMIN = { username: 'owner', password: 'a long admin password' };
 /** Each watched page's console errors and uncaught exceptions, so a failure names the test it came from. */
 const consoleErrors = new WeakMap<Page, string[]>();
 
+/** axe-core's minified build (580 KB; its `axe.source` is the 1.3 MB unminified one). */
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
 /**
  * axe's serious and critical violations on the page as it stands, with axe-core's own `axe.run` in
  * the page. axe is put into a document once: a page checked twice (light, then dark on a phone)
- * keeps it. @axe-core/playwright, used before, sent axe's 580 KB twice per check (about 70 ms of
- * the browser's time each) and, by default, opened a new page to merge the results of frames; no
- * view of the portal has a frame. Only violations are computed and sent back, the only results read.
+ * keeps it. @axe-core/playwright, used before, sent axe's unminified 1.3 MB twice per check and,
+ * by default, opened a new page to merge the results of frames; no view of the portal has a
+ * frame. Only violations are computed and sent back, the only results read.
  */
 export async function noSeriousViolations(page: Page) {
-  if (!(await page.evaluate<boolean>('typeof window.axe?.run === "function"'))) await page.evaluate(axe.source);
+  if (!(await page.evaluate<boolean>('typeof window.axe?.run === "function"'))) await page.evaluate(axeSource);
   const violations = await page.evaluate<Array<{ id: string; impact: string | null; targets: string[] }>>(
     `axe.run(document, { resultTypes: ['violations'] }).then((results) =>
       results.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`,
