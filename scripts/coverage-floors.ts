@@ -3,8 +3,9 @@
 //  1. keeps one transform of each source file: tsx compiles a file as an ES module in the test
 //     processes but as CommonJS in the minter's worker threads (piscina require()s the worker),
 //     and V8 coverage of two different compiled texts under one URL cannot be merged (c8 merges
-//     by byte offsets, which turned covered lines into uncovered ones). The transform loaded by
-//     the most processes wins; the other's hits are dropped, and the count is printed;
+//     by byte offsets, which turned covered lines into uncovered ones). The transform the most
+//     main threads loaded wins (workers decide only for a file no main thread loaded); the
+//     other's hits are dropped, and the count is printed;
 //  2. runs `c8 report` (.c8rc.json: text and coverage/coverage-summary.json);
 //  3. checks the floors below. c8 has only global thresholds, and a global number lets
 //     well-tested pure code hide an untested layer. Each floor sits a few points under the value
@@ -72,10 +73,13 @@ function keepOursAndOneTransformPerFile(): number {
   ];
   const files = readdirSync(rawDir).filter((file) => file.endsWith('.json'));
   const textOf = (raw: RawCoverage, url: string) => String(raw['source-map-cache']?.[url]?.lineLengths ?? 'plain');
-  const counts = new Map<string, Map<string, number>>();
+  // Per source file and compiled text: how many main threads' and workers' files hold it.
+  const counts = new Map<string, Map<string, { main: number; workers: number }>>();
   const raws = new Map<string, RawCoverage>();
-  const mainThread = (file: string) => file.endsWith('-0.json');
   for (const file of files) {
+    // Node names each file coverage-<pid>-<ms>-<thread id>.json; the main thread's id is 0.
+    const thread = /^coverage-\d+-\d+-(\d+)\.json$/.exec(file)?.[1];
+    if (thread === undefined) throw new Error(`${file}: not a name Node gives a coverage file`);
     const raw = JSON.parse(readFileSync(path.join(rawDir, file), 'utf8')) as RawCoverage;
     const cache = raw['source-map-cache'] ?? {};
     const result = raw.result.filter(({ url }) => ours.some((prefix) => url.startsWith(prefix)));
@@ -87,14 +91,19 @@ function keepOursAndOneTransformPerFile(): number {
     };
     raws.set(file, kept);
     for (const { url } of result) {
-      const texts = counts.get(url) ?? new Map<string, number>();
-      // A main thread's vote outweighs any number of workers' (a test run has far fewer than 1,000,000).
-      texts.set(textOf(kept, url), (texts.get(textOf(kept, url)) ?? 0) + (mainThread(file) ? 1_000_000 : 1));
+      const texts = counts.get(url) ?? new Map<string, { main: number; workers: number }>();
+      const votes = texts.get(textOf(kept, url)) ?? { main: 0, workers: 0 };
+      if (thread === '0') votes.main++;
+      else votes.workers++;
+      texts.set(textOf(kept, url), votes);
       counts.set(url, texts);
     }
   }
   const chosen = new Map(
-    [...counts].map(([url, texts]) => [url, [...texts].sort((a, b) => b[1] - a[1])[0]![0]] as const),
+    [...counts].map(
+      ([url, texts]) =>
+        [url, [...texts].sort(([, a], [, b]) => b.main - a.main || b.workers - a.workers)[0]![0]] as const,
+    ),
   );
   let dropped = 0;
   for (const [file, raw] of raws) {

@@ -153,7 +153,7 @@ describe('crash safety', () => {
     const { ca } = seeded;
     await seeded.close(); // the folder stays: it was passed in
     let previous = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')).crlNumber;
-    // Round r kills the child during its r-th publication (r - 1 complete ones before it). A kill
+    // Round r kills the child during its r-th (or, on a slow machine, a later) publication. A kill
     // that a loaded machine delivers only after a publication ended, between two, tests nothing:
     // the round is run again (crl.pem must be complete then too), twice at most in all.
     let missed = 0;
