@@ -9,34 +9,37 @@ import { INT_TEST_WEIGHTS } from './int-weights.js';
 import { unitTestFiles, unitTestShares } from './unit-tier.js';
 import { UNIT_TEST_WEIGHTS } from './unit-weights.js';
 
-describe('the unit tier', () => {
-  test('unit-weights.ts lists exactly the unit test files (else: node --import tsx scripts/test-weights.ts unit)', () => {
-    assert.deepEqual(Object.keys(UNIT_TEST_WEIGHTS).sort(), unitTestFiles());
-  });
+const tiers = [
+  {
+    name: 'unit',
+    table: 'unit-weights.ts',
+    files: unitTestFiles,
+    shares: () => unitTestShares(2),
+    weights: UNIT_TEST_WEIGHTS,
+  },
+  {
+    name: 'integration',
+    table: 'int-weights.ts',
+    files: intTestFiles,
+    shares: () => intTestShares(3),
+    weights: INT_TEST_WEIGHTS,
+  },
+];
 
-  test('the shares hold every file once, their weights within the costliest file of each other', () => {
-    const shares = unitTestShares(2);
-    assert.deepEqual(shares.flatMap((share) => share.files).sort(), unitTestFiles());
-    const weights = shares.map((share) => share.weight);
-    assert.ok(
-      Math.max(...weights) - Math.min(...weights) <= Math.max(...Object.values(UNIT_TEST_WEIGHTS)),
-      `shares weigh ${weights.map((weight) => weight.toFixed(1)).join(' and ')}`,
-    );
-  });
-});
+for (const tier of tiers) {
+  describe(`the ${tier.name} tier`, () => {
+    test(`${tier.table} lists exactly the ${tier.name} test files (else: node --import tsx scripts/test-weights.ts ${tier.name})`, () => {
+      assert.deepEqual(Object.keys(tier.weights).sort(), tier.files());
+    });
 
-describe('the integration tier', () => {
-  test('int-weights.ts lists exactly the integration test files (else: node --import tsx scripts/test-weights.ts integration)', () => {
-    assert.deepEqual(Object.keys(INT_TEST_WEIGHTS).sort(), intTestFiles());
+    test('the shares hold every file once, their weights within the heaviest file of each other', () => {
+      const shares = tier.shares();
+      assert.deepEqual(shares.flatMap((share) => share.files).sort(), tier.files());
+      const weights = shares.map((share) => share.weight);
+      assert.ok(
+        Math.max(...weights) - Math.min(...weights) <= Math.max(...Object.values(tier.weights)),
+        `shares weigh ${weights.map((weight) => weight.toFixed(1)).join(', ')}`,
+      );
+    });
   });
-
-  test('the three shares hold every file once, their weights within the heaviest file of each other', () => {
-    const shares = intTestShares(3);
-    assert.deepEqual(shares.flatMap((share) => share.files).sort(), intTestFiles());
-    const weights = shares.map((share) => share.weight);
-    assert.ok(
-      Math.max(...weights) - Math.min(...weights) <= Math.max(...Object.values(INT_TEST_WEIGHTS)),
-      `shares weigh ${weights.map((weight) => weight.toFixed(1)).join(', ')}`,
-    );
-  });
-});
+}
