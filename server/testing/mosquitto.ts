@@ -3,7 +3,7 @@
 // With `dynsec`, the dynamic-security plugin and a plain control listener on loopback as well (the
 // broker link's setup); `acl: false` leaves the acl_file out (access then comes from dynsec only).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,16 +11,41 @@ import { tempDir } from './temp-dir.js';
 
 const execFileAsync = promisify(execFile);
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether a server could listen on the loopback port now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** The first port of the kernel's range for ephemeral ports (Linux's default range starts at 32768). */
+function ephemeralPortsFrom(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768; // not Linux
+  }
+}
+
+/**
+ * A loopback port nothing listens on, for a server a test is about to start. Taken below the range
+ * the kernel hands out ephemeral ports from: a port the kernel picks (listen on port 0) comes from
+ * that range, and in the moment between this check and the server's own listen, an outgoing
+ * connection of any test on the machine (phones reconnecting every 100 ms, HTTP clients) could take
+ * it as its local port. A fresh-clone CI run failed on that: EADDRINUSE for a journey's portal.
+ * Below the range only another test's server can take it, and each test process draws its own.
+ */
+export async function freePort(): Promise<number> {
+  const first = 10_000;
+  const end = Math.max(first + 1_000, ephemeralPortsFrom());
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = first + Math.floor(Math.random() * (end - first));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port between ${first} and ${end} after 100 tries`);
 }
 
 export interface BrokerFiles {
