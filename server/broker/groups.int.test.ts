@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { freePort } from '../testing/mosquitto.js';
+import { freePort, untilListening } from '../testing/mosquitto.js';
 import { Scratch } from '../testing/openssl.js';
 import { clientFiles, serverFiles, testCa } from '../testing/pki.js';
 import { tempDir } from '../testing/temp-dir.js';
@@ -168,13 +168,8 @@ describe('sharing groups on a real Mosquitto with dynamic security', () => {
     );
     broker = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
-    await new Promise<void>((resolve, reject) => {
-      broker.stderr!.on('data', (chunk: Buffer) => {
-        log += String(chunk);
-        if ((log.match(/Opening ipv4 listen socket/g) ?? []).length >= 2) resolve();
-      });
-      broker.once('exit', () => reject(new Error(`mosquitto exited: ${log}`)));
-    });
+    broker.stderr!.on('data', (chunk: Buffer) => (log += String(chunk)));
+    for (const port of [plainPort, tlsPort]) await untilListening(port, broker, () => log);
   });
 
   after(async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Browser, startTestPortal, type TestPortal } from '../testing/harness.js';
-import { freePort } from '../testing/mosquitto.js';
+import { freePort, untilListening } from '../testing/mosquitto.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { mqttMessageSource } from './presence.js';
 
@@ -32,14 +32,8 @@ async function startBroker(): Promise<{ port: number; process: ChildProcess; sto
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      log += String(chunk);
-      if (log.includes('Opening ipv4 listen socket')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`mosquitto exited: ${log}`)));
-  });
-  await listening;
+  child.stderr.on('data', (chunk: Buffer) => (log += String(chunk)));
+  await untilListening(port, child, () => log);
   return {
     port,
     process: child,

@@ -4,7 +4,7 @@
 // broker link's setup); `acl: false` leaves the acl_file out (access then comes from dynsec only).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from './temp-dir.js';
@@ -46,6 +46,27 @@ export async function freePort(): Promise<number> {
     if (await canListen(port)) return port;
   }
   throw new Error(`no free loopback port between ${first} and ${end} after 100 tries`);
+}
+
+/**
+ * Resolves once a connection to the loopback `port` succeeds (polled every 50 ms, 5 s at most);
+ * fails if `server` exits first. Mosquitto logs "Opening ipv4 listen socket" before it listens,
+ * so a client started on that line could be refused.
+ */
+export async function untilListening(port: number, server: ChildProcess, log: () => string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (server.exitCode !== null) throw new Error(`mosquitto exited: ${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`mosquitto did not listen on ${port}: ${log()}`);
 }
 
 export interface BrokerFiles {
@@ -172,24 +193,7 @@ export class Mosquitto {
 
   private async waitUntilListening() {
     for (const port of [this.port, ...(this.options.dynsec ? [this.options.dynsec.controlPort] : [])])
-      await this.waitForPort(port);
-  }
-
-  private async waitForPort(port: number) {
-    const { connect } = await import('node:net');
-    for (let attempt = 0; attempt < 100; attempt++) {
-      if (this.process.exitCode !== null) throw new Error(`mosquitto exited: ${this.log.join('')}`);
-      const open = await new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      });
-      if (open) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`mosquitto did not listen: ${this.log.join('')}`);
+      await untilListening(port, this.process, () => this.log.join(''));
   }
 
   /** Asks the broker to re-read its crlfile, as BROKER_RELOAD_COMMAND does in production. */
