@@ -15,7 +15,7 @@ import { loadConfig } from '../server/config.js';
 import { openDataDir } from '../server/data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../server/enroll/ca-store.js';
 import { createServices } from '../server/services.js';
-import { freePort } from '../server/testing/mosquitto.js';
+import { freePort, untilListening } from '../server/testing/mosquitto.js';
 import { seedCertificates } from '../server/testing/seed.js';
 import { tempDir } from '../server/testing/temp-dir.js';
 import { percentile, pollHealth, readyForGo, reportAndExit, startLoad } from './measure.js';
@@ -72,14 +72,9 @@ async function startBroker(): Promise<{ port: number; child: ChildProcess }> {
     `user root\npersistence false\nlog_dest stderr\nlistener ${port} 127.0.0.1\nallow_anonymous true\n`,
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      log += String(chunk);
-      if (log.includes('Opening ipv4 listen socket')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`mosquitto exited: ${log}`)));
-  });
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += String(chunk)));
+  await untilListening(port, child, () => log);
   return { port, child };
 }
 
