@@ -30,6 +30,7 @@ export const INT_TEST_WEIGHTS: Record<string, number> = {
   'pki/pkcs12.int.test.ts': 1.1,
   'pki/strict-parse.int.test.ts': 0.9,
   'readme-mosquitto.int.test.ts': 3.0,
+  'testing/ports.int.test.ts': 0.2,
   'upgrade.int.test.ts': 8.3,
   'web/http.int.test.ts': 3.6,
   'web/routes/broker.int.test.ts': 3.3,

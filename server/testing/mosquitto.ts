@@ -30,6 +30,8 @@ function ephemeralPortsFrom(): number {
   }
 }
 
+const handedOut = new Set<number>();
+
 /**
  * A loopback port nothing listens on, for a server a test is about to start. Taken below the range
  * the kernel hands out ephemeral ports from: a port the kernel picks (listen on port 0) comes from
@@ -43,6 +45,9 @@ export async function freePort(): Promise<number> {
   const end = Math.max(first + 1_000, ephemeralPortsFrom());
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = first + Math.floor(Math.random() * (end - first));
+    // Never the same port twice in one process: a test draws its ports before its servers listen.
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canListen(port)) return port;
   }
   throw new Error(`no free loopback port between ${first} and ${end} after 100 tries`);

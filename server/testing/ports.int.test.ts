@@ -1,0 +1,20 @@
+// The test harness's free ports: a port handed out once is not handed out again by the same process.
+// A test often draws two or three ports before any of its servers listens (Stack.start: the portal's,
+// Mosquitto's, the control listener's), so the check that nothing listens on a port cannot tell them
+// apart; two draws of the same random number would give two servers one port.
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import { freePort } from './mosquitto.js';
+
+test('two draws of the same random number give two ports', async () => {
+  const draws = [0.5, 0.5, 0.25];
+  const random = mock.method(Math, 'random', () => draws.shift() ?? Math.random());
+  try {
+    const first = await freePort();
+    const second = await freePort();
+    assert.notEqual(second, first);
+    assert.equal(draws.length, 0, 'the second port came from a third draw');
+  } finally {
+    random.mock.restore();
+  }
+});
