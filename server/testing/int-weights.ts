@@ -31,6 +31,7 @@ export const INT_TEST_WEIGHTS: Record<string, number> = {
   'pki/strict-parse.int.test.ts': 0.9,
   'readme-mosquitto.int.test.ts': 3.0,
   'testing/ports.int.test.ts': 0.2,
+  'testing/temp-dir.int.test.ts': 0.4,
   'upgrade.int.test.ts': 8.3,
   'web/http.int.test.ts': 3.6,
   'web/routes/broker.int.test.ts': 3.3,
