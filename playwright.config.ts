@@ -1,5 +1,6 @@
-// Browser journeys in e2e/: Debian's Chromium when present (CHROMIUM_PATH or /usr/bin/chromium),
-// Playwright's own browser otherwise, so the suite also runs on a laptop.
+// Browser journeys in e2e/: Debian's Chromium when present, Playwright's own browser otherwise, so
+// the suite also runs on a laptop. CHROMIUM_PATH names another browser for every file (unless
+// CHROMIUM_HEADLESS_SHELL_PATH names a shell for the files below).
 //
 // Two builds of the same Chromium (one Debian source package, one version):
 // - broker.spec.ts runs in the whole browser, /usr/bin/chromium, the program people open;
@@ -8,15 +9,18 @@
 //   browser's user interface around them. Measured alone under Node 24, in alternating runs, the
 //   whole tier took 108 and 110 CPU-seconds (57 and 58 s) in the browser and 70 and 73 (39 and 40 s) in
 //   the shell; two thirds of the tier's CPU was Chromium's (perf).
-// Without the shell installed, every file runs in the browser.
+// Without the shell installed (or with CHROMIUM_PATH set alone), every file runs in the browser.
 import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 
 const installed = (...candidates: (string | undefined)[]) =>
   candidates.find((candidate) => candidate && existsSync(candidate));
 const browser = installed(process.env.CHROMIUM_PATH, '/usr/bin/chromium');
-const headlessShell =
-  installed(process.env.CHROMIUM_HEADLESS_SHELL_PATH, '/usr/bin/chromium-headless-shell') ?? browser;
+const headlessShell = process.env.CHROMIUM_HEADLESS_SHELL_PATH
+  ? installed(process.env.CHROMIUM_HEADLESS_SHELL_PATH)
+  : process.env.CHROMIUM_PATH
+    ? browser
+    : (installed('/usr/bin/chromium-headless-shell') ?? browser);
 
 const launchOptions = (executablePath: string | undefined) => ({
   ...(executablePath ? { executablePath } : {}),
