@@ -2,17 +2,20 @@
 // broker. A real Mosquitto; 1,000 devices with certificates; the load comes from another process
 // (this file with `load`) over plain TCP: 20 publishers spread over the 1,000 device topics, 2,000
 // location messages a second, while the same process polls GET /healthz. The portal measures its
-// event loop's longest stall. A first run at the same load warms the portal up (its path compiled,
-// its heap past the first full collection, as a portal that has run a while) and is reported apart;
+// event loop's longest stall. A first run at the same load warms the portal up (its message path
+// compiled, its heap past the first full collection) and is reported apart, against the same budget;
 // then a control with no load, then three runs, the worst of each measure reported against its budget
-// (stall ≤ 20 ms, /healthz p99 ≤ 50 ms). `-- --quick`: one short run after the warm-up.
+// (stall ≤ 20 ms, /healthz p99 ≤ 50 ms). Every run, the warm-up included, publishes for 1,000 devices
+// of its own, all new to the recorder: each measured run still has the first-seen work (a lookup per
+// new topic, the first write of 1,000 devices at the next sweep) that made first runs the slowest.
+// `-- --quick`: one short run after the warm-up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { buildApp } from '../server/app.js';
-import { mqttMessageSource } from '../server/broker/presence.js';
+import { mqttMessageSource, SWEEP_EVERY_MS } from '../server/broker/presence.js';
 import { loadConfig } from '../server/config.js';
 import { openDataDir } from '../server/data-dir.js';
 import { isCaKeyEncrypted, loadOrCreateCa } from '../server/enroll/ca-store.js';
@@ -27,9 +30,10 @@ const PUBLISHERS = 20;
 const RATE = 2000;
 
 /** The seeded certificates' topics (server/testing/seed.ts: user000000…, odd ones "phone"). */
+/** Device `i` of the seeded certificates (run r publishes for devices r × DEVICES … r × DEVICES + 999). */
 const topicOf = (i: number) => `owntracks/user${String(i).padStart(6, '0')}/${i % 2 ? 'phone' : 'tablet'}`;
 
-async function load(mqttPort: number, base: string, seconds: number) {
+async function load(mqttPort: number, base: string, seconds: number, block: number) {
   const clients = await Promise.all(
     Array.from({ length: PUBLISHERS }, async (_, i) => {
       const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: `load-${i}`, reconnectPeriod: 0 });
@@ -51,7 +55,10 @@ async function load(mqttPort: number, base: string, seconds: number) {
       for (; sent < due; sent++) {
         const tst = Math.floor(Date.now() / 1000);
         const payload = `{"_type":"location","acc":12,"alt":4,"batt":81,"bs":1,"conn":"m","created_at":${tst},"lat":52.3${sent % 1000},"lon":4.8${sent % 997},"m":1,"tid":"ab","tst":${tst},"vac":3,"vel":0}`;
-        clients[sent % PUBLISHERS]!.publish(topicOf((sent * 7919) % DEVICES), payload, { qos: 0, retain: true });
+        clients[sent % PUBLISHERS]!.publish(topicOf(block * DEVICES + ((sent * 7919) % DEVICES)), payload, {
+          qos: 0,
+          retain: true,
+        });
       }
       if (sent >= seconds * RATE) {
         clearInterval(timer);
@@ -88,7 +95,7 @@ async function main() {
   const dataDir = tempDir('enroll-bench-presence-');
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
   const db = openDataDir(config.dataDir);
-  seedCertificates(db, { count: DEVICES, now: new Date(Date.now() - 3600_000) });
+  seedCertificates(db, { count: DEVICES * (runs + 1), now: new Date(Date.now() - 3600_000) });
   const { ca } = await loadOrCreateCa(dataDir, {
     commonName: 'Bench CA',
     serverNames: config.caServerNames,
@@ -111,12 +118,13 @@ async function main() {
   await app.listen({ port, host: '127.0.0.1' });
   await new Promise((resolve) => setTimeout(resolve, 500)); // the subscription's SUBACK
 
-  const run = async () => {
+  const run = async (block: number) => {
     const load = await startLoad<{ health: number[]; sent: number; sendSeconds: number }>('presence.ts', [
       'load',
       String(broker.port),
       `http://127.0.0.1:${port}`,
       String(seconds),
+      String(block),
     ]);
     const loop = monitorEventLoopDelay({ resolution: 1 });
     const heardBefore = heard;
@@ -130,10 +138,12 @@ async function main() {
       heard: heard - heardBefore,
     };
   };
-  const warmUp = await run();
-  console.error(`  warm-up run (not counted): ${JSON.stringify(warmUp)}`);
+  const warmUp = await run(0);
+  console.error(`  warm-up run: ${JSON.stringify(warmUp)}`);
 
-  // Control: the same process with no load, as long as one run: what the machine alone costs.
+  // Control: the same process with no load, as long as one run: what the machine alone costs. It
+  // starts after the recorder's next sweep, so that the warm-up's first writes are not in it.
+  await new Promise((resolve) => setTimeout(resolve, SWEEP_EVERY_MS + 1_000));
   const quiet = monitorEventLoopDelay({ resolution: 1 });
   quiet.enable();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -143,7 +153,7 @@ async function main() {
 
   const results: Array<Awaited<ReturnType<typeof run>>> = [];
   for (let i = 0; i < runs; i++) {
-    results.push(await run());
+    results.push(await run(i + 1));
     console.error(`  run ${i + 1}: ${JSON.stringify(results.at(-1))}`);
   }
   await app.close();
@@ -155,23 +165,27 @@ async function main() {
 
   const worst = (key: 'loopMaxMs' | 'healthP99Ms') => Math.max(...results.map((r) => r[key]));
   const slowest = Math.min(...results.map((r) => r.rate));
-  console.log(`presence recorder under load: ${DEVICES} devices, ${PUBLISHERS} publishers, worst of ${runs} runs`);
+  console.log(
+    `presence recorder under load: ${DEVICES} new devices a run, ${PUBLISHERS} publishers, worst of ${runs} runs after a warm-up`,
+  );
   console.log(`| measure | ours | target | met |`);
   console.log(`|---|--:|---|---|`);
   console.log(`| messages/s offered (slowest run) | ${slowest.toFixed(0)} /s | ≈ ${RATE} /s | |`);
   console.log(`| messages heard by the portal (per run) | ${results.map((r) => r.heard).join(', ')} | | |`);
-  console.log(`| device rows written | ${rows} | ≤ ${DEVICES} | ${Number(rows) <= DEVICES ? 'yes' : 'no'} |`);
+  const published = DEVICES * (runs + 1); // each run's 1,000, the warm-up's included
+  console.log(`| device rows written | ${rows} | ≤ ${published} | ${Number(rows) <= published ? 'yes' : 'no'} |`);
   console.log(
     `| event loop delay, max | ${worst('loopMaxMs').toFixed(1)} ms | ≤ 20 ms | ${worst('loopMaxMs') <= 20 ? 'yes' : 'no'} |`,
   );
   console.log(`| event loop delay, max, no load (control, same length) | ${quietMaxMs.toFixed(1)} ms | | |`);
   console.log(
-    `| event loop delay, max, warm-up run after start (not counted) | ${warmUp.loopMaxMs.toFixed(1)} ms | | |`,
+    `| event loop delay, max, warm-up (the first run after start, not in the worst of ${runs}) | ${warmUp.loopMaxMs.toFixed(1)} ms | ≤ 20 ms | ${warmUp.loopMaxMs <= 20 ? 'yes' : 'no'} |`,
   );
   console.log(
     `| GET /healthz p99 | ${worst('healthP99Ms').toFixed(1)} ms | ≤ 50 ms | ${worst('healthP99Ms') <= 50 ? 'yes' : 'no'} |`,
   );
 }
 
-if (process.argv[2] === 'load') await load(Number(process.argv[3]), process.argv[4]!, Number(process.argv[5]));
+if (process.argv[2] === 'load')
+  await load(Number(process.argv[3]), process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
 else await main();
