@@ -85,3 +85,23 @@ test('recreating a client: a refused deletion rejects (nobody was disconnected),
     true,
   );
 });
+
+test('a publish that never completes (the broker died under it) ends in DynsecUnavailable, not a wait for ever', async () => {
+  // Seen against Mosquitto 2.0.11: a recreateClient naming a role deleted meanwhile crashed the broker
+  // (SIGSEGV) in about half the runs, and the kick's publish, waiting for its acknowledgement, never
+  // settled. The answers' own timeouts fired, but nothing ended the wait for the publish.
+  const link = {
+    connected: true,
+    subscribe: () => () => undefined,
+    onState: () => () => undefined,
+    publish: () => new Promise<void>(() => undefined),
+  } as unknown as BrokerLink;
+  const dynsec = new Dynsec(link, 50);
+  const client = { username: 'alice', textname: 'managed', roles: [], groups: [] };
+  await assert.rejects(dynsec.recreateClient(client), (error: unknown) => {
+    assert.ok(error instanceof DynsecUnavailable, String(error));
+    assert.match(error.message, /deleteClient, createClient: no acknowledgement from the broker within 50 ms/);
+    return true;
+  });
+  await assert.rejects(dynsec.getClient('alice'), DynsecUnavailable);
+});

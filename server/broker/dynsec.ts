@@ -152,8 +152,20 @@ export class Dynsec {
       answer.catch(() => undefined);
       return { payload: { ...entry, correlationData }, answer };
     });
+    // The publish waits for the broker's acknowledgement. A broker that dies under it (Mosquitto
+    // 2.0.11 crashed on a createClient naming a role deleted a moment before) may leave that wait
+    // unsettled, so it is bounded like the answers: a kick or sync then fails and is tried again.
+    let bound: NodeJS.Timeout | undefined;
     try {
-      await this.link.publish(DYNSEC_TOPIC, JSON.stringify({ commands: entries.map((entry) => entry.payload) }));
+      await Promise.race([
+        this.link.publish(DYNSEC_TOPIC, JSON.stringify({ commands: entries.map((entry) => entry.payload) })),
+        new Promise<never>((_resolve, reject) => {
+          bound = setTimeout(
+            () => reject(new Error(`no acknowledgement from the broker within ${this.timeoutMs} ms`)),
+            this.timeoutMs,
+          );
+        }),
+      ]);
     } catch (error) {
       for (const { payload } of entries) {
         const waiting = this.#waiting.get(payload.correlationData);
@@ -163,6 +175,8 @@ export class Dynsec {
         }
       }
       throw new DynsecUnavailable(`${names}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(bound);
     }
     return entries.map((entry) => entry.answer);
   }
