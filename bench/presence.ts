@@ -1,6 +1,6 @@
 // `npm run bench:presence`: the portal stays responsive while its presence recorder hears a busy
-// broker. A real Mosquitto; 1,000 devices with certificates; the load comes from another process
-// (this file with `load`) over plain TCP: 20 publishers spread over the 1,000 device topics, 2,000
+// broker. A real Mosquitto; 1,000 devices with certificates per run; the load comes from another process
+// (this file with `load`) over plain TCP: 20 publishers spread over a run's 1,000 device topics, 2,000
 // location messages a second, while the same process polls GET /healthz. The portal measures its
 // event loop's longest stall. A first run at the same load warms the portal up (its message path
 // compiled, its heap past the first full collection) and is reported apart, against the same budget;
@@ -29,8 +29,10 @@ const DEVICES = 1000;
 const PUBLISHERS = 20;
 const RATE = 2000;
 
-/** The seeded certificates' topics (server/testing/seed.ts: user000000…, odd ones "phone"). */
-/** Device `i` of the seeded certificates (run r publishes for devices r × DEVICES … r × DEVICES + 999). */
+/**
+ * The topic of seeded certificate `i` (server/testing/seed.ts: user000000…, odd ones "phone"); run r
+ * publishes for devices r × DEVICES … r × DEVICES + 999.
+ */
 const topicOf = (i: number) => `owntracks/user${String(i).padStart(6, '0')}/${i % 2 ? 'phone' : 'tablet'}`;
 
 async function load(mqttPort: number, base: string, seconds: number, block: number) {
