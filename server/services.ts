@@ -10,6 +10,7 @@ import { BackupScheduler } from './backup/scheduler.js';
 import { createBrokerAccess } from './broker/access.js';
 import type { DynsecCommands } from './broker/groups.js';
 import { linkMessageSource, PresenceRecorder, type MessageSource } from './broker/presence.js';
+import { ServerTrustMonitor, type checkServerTrust } from './broker/server-trust.js';
 import type { Config } from './config.js';
 import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
@@ -24,6 +25,7 @@ import { presenceRepository } from './db/presence.js';
 import { serverCertificatesRepository } from './db/server-certificates.js';
 import { settingsRepository } from './db/settings.js';
 import { usersRepository } from './db/users.js';
+import { brokerAddress } from './enroll/broker-address.js';
 import { CrlPublisher } from './enroll/crl-publisher.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createMinter, type Minter } from './enroll/minter.js';
@@ -56,6 +58,8 @@ export interface ServiceDeps {
   messageSource?: MessageSource;
   /** Sharing groups' dynsec command layer; unset: the broker link's (without a link, groups are unavailable). */
   dynsec?: DynsecCommands;
+  /** How the phones' trust in the broker's certificate is checked; tests pass one with roots of their own. */
+  trustCheck?: typeof checkServerTrust;
 }
 
 interface StartLog {
@@ -122,6 +126,13 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const presence = messageSource
     ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
     : undefined;
+  // Whether phones trust the broker's certificate without the portal's CA: checked at start, hourly
+  // and when the address changes; the setup steps skip the CA only on a verified "public".
+  const serverTrust = new ServerTrustMonitor({
+    address: () => brokerAddress({ config, settings }),
+    now,
+    ...(deps.trustCheck && { check: deps.trustCheck }),
+  });
   const enrollment = createEnrollment({
     config,
     files,
@@ -145,6 +156,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     },
     crl,
     broker,
+    serverTrust,
   });
   const accounts = createAccounts({
     config,
@@ -188,6 +200,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
       reportBackgroundError = (error) => log.error({ err: error }, 'key pre-generation failed');
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
+      serverTrust.start();
       // The link connects in the background; each connection reconciles (start included).
       broker?.start(log);
       reportPresenceError = (error) => log.error({ err: error }, 'presence recording failed');
@@ -219,6 +232,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      serverTrust.stop();
       backups?.stop();
       presence?.stop(); // writes the times held in memory
       await broker?.stop();

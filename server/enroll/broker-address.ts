@@ -26,6 +26,14 @@ export function brokerAddress(ctx: AddressDeps): BrokerAddress {
   return { host: undefined, port: ctx.config.mqtt.port, source: 'none' };
 }
 
+/**
+ * Whether the phones trust the broker's certificate as it is (a public CA, checked from here for
+ * today's address): then the setup steps skip installing the portal's CA. Unknown counts as no.
+ */
+export function phonesTrustBroker(ctx: Pick<EnrollDeps, 'serverTrust'>): boolean {
+  return ctx.serverTrust?.current()?.verdict === 'public';
+}
+
 export type SetBrokerAddressOutcome =
   | Ok<{ address: BrokerAddress }>
   | Invalid
@@ -33,7 +41,7 @@ export type SetBrokerAddressOutcome =
 
 /** Stores the address an owner entered, audited; refused while MQTT_HOST decides it. Bad input changes nothing. */
 export function setBrokerAddress(
-  ctx: AddressDeps & Pick<EnrollDeps, 'audited' | 'now'>,
+  ctx: AddressDeps & Pick<EnrollDeps, 'audited' | 'now' | 'serverTrust'>,
   input: BrokerAddressInput,
   actor: Actor,
 ): SetBrokerAddressOutcome {
@@ -53,5 +61,6 @@ export function setBrokerAddress(
       detail: `broker address ${current.host ? `${current.host}:${current.port}` : '(none)'} → ${host}:${port}`,
     });
   });
+  void ctx.serverTrust?.refresh(); // the new address's certificate decides whether phones need the CA
   return ok({ address: brokerAddress(ctx) });
 }

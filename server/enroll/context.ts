@@ -1,6 +1,7 @@
 // What the enrollment use cases work with. Built once by the composition root (server/services.ts)
 // and seen only inside enroll/: routes reach the use cases through the Enrollment facade.
 import type { BrokerAccess } from '../broker/access.js';
+import type { ServerTrustMonitor } from '../broker/server-trust.js';
 import type { Config } from '../config.js';
 import type { AuditedTransaction, AuditRepository } from '../db/audit.js';
 import type { CertificatesRepository } from '../db/certificates.js';
@@ -45,6 +46,8 @@ export interface EnrollDeps {
   broker?: BrokerAccess | undefined;
   /** Who is connected: last-seen times per person and device (recorded only with a broker link). */
   presence: PresenceReads;
+  /** Whether the phones trust the broker's certificate without the portal's CA (checked in the background). */
+  serverTrust?: Pick<ServerTrustMonitor, 'current' | 'refresh'> | undefined;
 }
 
 /** Who asked, for the audit log. */

@@ -172,6 +172,8 @@ export function createEnrollment(ctx: EnrollDeps) {
     /** Where phones connect: MQTT_HOST, else the address entered on the Settings page, else none yet. */
     brokerAddress: () => brokerAddress(ctx),
     setBrokerAddress: (input: BrokerAddressInput, actor: Actor) => setBrokerAddress(ctx, input, actor),
+    /** Whether phones trust the broker's certificate without the portal's CA, as last checked (Settings page). */
+    serverTrust: () => ctx.serverTrust?.current(),
 
     /**
      * The broker link, for the Broker page: undefined without BROKER_CONTROL_URL. `reconcile` makes

@@ -8,7 +8,7 @@ import { failed, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
-import { brokerAddress as configuredBrokerAddress } from './broker-address.js';
+import { brokerAddress as configuredBrokerAddress, phonesTrustBroker } from './broker-address.js';
 import { admissibleRequest, caDaysLeft, describeMailError, freeDevice, personFor, type IssueDeps } from './issue.js';
 import { inlineConfigLink, owntracksConfiguration, type BrokerAddress } from './pickup-config.js';
 import type { HeldBundle, PickupHolds } from './pickup-holds.js';
@@ -439,7 +439,11 @@ export function pickupFile(
 }
 
 /** What the guided page shows for a live hold. */
-export function pickupGuide(ctx: Pick<EnrollDeps, 'config' | 'settings'>, holds: Holds, holdId: string) {
+export function pickupGuide(
+  ctx: Pick<EnrollDeps, 'config' | 'settings' | 'serverTrust'>,
+  holds: Holds,
+  holdId: string,
+) {
   const held = holds.get(holdId);
   if (!held) return undefined;
   const broker = brokerAddress(ctx);
@@ -451,6 +455,7 @@ export function pickupGuide(ctx: Pick<EnrollDeps, 'config' | 'settings'>, holds:
     files: { ...files, ca: 'ca.crt' },
     server: broker,
     arrival: 'download',
+    serverTrusted: phonesTrustBroker(ctx),
   };
   return {
     invitationId: held.invitationId,

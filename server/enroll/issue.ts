@@ -7,7 +7,7 @@ import { wordsFor } from '../words/index.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
-import { brokerAddress } from './broker-address.js';
+import { brokerAddress, phonesTrustBroker } from './broker-address.js';
 import type { ActiveDevice } from '../db/certificates.js';
 import type { AuditEntry } from '../db/audit.js';
 import type { UserRow } from '../db/users.js';
@@ -69,6 +69,7 @@ export type IssueDeps = Pick<
   | 'mailer'
   | 'crl'
   | 'broker'
+  | 'serverTrust'
 >;
 
 /**
@@ -184,6 +185,7 @@ export async function issueCertificate(
     pkcs12: bundle.pkcs12,
     caCertPem: ctx.ca.certPem,
     mqtt: brokerAddress(ctx),
+    serverTrusted: phonesTrustBroker(ctx),
   });
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.

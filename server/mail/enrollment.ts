@@ -22,6 +22,8 @@ export interface EnrollmentMail {
   caCertPem: string;
   /** The broker's address for phones; no host: the mail says so and carries no .otrc. */
   mqtt: { host: string | undefined; port: number };
+  /** The broker's certificate is one the phones already trust: the steps skip installing the CA. */
+  serverTrusted?: boolean;
 }
 
 /** OwnTracks remote configuration (.otrc): where to connect and as whom; no secrets. */
@@ -51,6 +53,7 @@ export function enrollmentMessage(mail: EnrollmentMail): Mail.Options {
     files: { ...mail.files, ca: 'ca.crt' },
     server: host ? { host, port: mail.mqtt.port } : undefined,
     arrival: 'attachment',
+    serverTrusted: mail.serverTrusted === true,
   };
   const bundle = Buffer.from(mail.pkcs12);
   const attachments: Mail.Attachment[] = [
@@ -68,7 +71,7 @@ export function enrollmentMessage(mail: EnrollmentMail): Mail.Options {
   const files = [
     { name: mail.files.p12, about: words.mail.attachments.p12 },
     { name: mail.files.otrp, about: words.mail.attachments.otrp },
-    { name: 'ca.crt', about: words.mail.attachments.ca },
+    { name: 'ca.crt', about: mail.serverTrusted ? words.mail.attachments.caNotNeeded : words.mail.attachments.ca },
     ...(host ? [{ name: mail.files.otrc, about: words.mail.attachments.otrc }] : []),
   ];
   const data = {

@@ -14,6 +14,7 @@ export const INT_TEST_WEIGHTS: Record<string, number> = {
   'broker/presence.int.test.ts': 3.7,
   'broker/readme.int.test.ts': 5.0,
   'broker/revocation.int.test.ts': 36.8,
+  'broker/server-trust.int.test.ts': 1.3,
   'broker/sharing-link.int.test.ts': 8.3,
   'build-if-changed.int.test.ts': 2.9,
   'cli.int.test.ts': 11.7,

@@ -13,6 +13,7 @@ export const UNIT_TEST_WEIGHTS: Record<string, number> = {
   'broker/groups.test.ts': 0.1,
   'broker/link.test.ts': 0.4,
   'broker/presence.test.ts': 0.6,
+  'broker/server-trust.test.ts': 0.1,
   'config.test.ts': 0.3,
   'data-dir.test.ts': 0.1,
   'db/audit-erasure.test.ts': 3.7,

@@ -3,7 +3,8 @@
 // lack it; bad input changes nothing; MQTT_HOST wins and is shown read-only.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
+import type { checkServerTrust } from '../../broker/server-trust.js';
+import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
 import { MemoryMailer } from '../../testing/mailer.js';
 
 const PERSON = { username: 'alice', email: 'alice@example.org', device: 'phone', days: '30' };
@@ -115,5 +116,91 @@ describe('the broker address', () => {
       assert.equal(auditRows(portal).length, 0);
       assert.equal(portal.db.prepare("SELECT count(*) FROM settings WHERE key LIKE 'broker_%'").pluck().get(), 0);
     });
+  });
+});
+
+describe("phones' trust in the broker's certificate", () => {
+  /** A check that calls public.example.net's certificate public and any other private, counting what it was asked. */
+  const checks: string[] = [];
+  const trustCheck: typeof checkServerTrust = (target) => {
+    checks.push(`${target.host}:${target.port}`);
+    return Promise.resolve(
+      target.host === 'public.example.net'
+        ? { verdict: 'public', issuer: "Let's Encrypt" }
+        : { verdict: 'private', reason: 'self-signed certificate in certificate chain' },
+    );
+  };
+  const until = async (what: string, condition: () => Promise<boolean>) => {
+    for (let i = 0; i < 100; i++) {
+      if (await condition()) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`waited in vain for ${what}`);
+  };
+  const verdictOf = async (browser: Browser) =>
+    /id="broker-trust-verdict">([^<]*)</.exec((await browser.get('/settings')).body)?.[1];
+
+  test('a public certificate drops the CA step from the mail and the pickup guide; another address brings it back', async () => {
+    const mailer = new MemoryMailer();
+    checks.length = 0;
+    await withPortal(
+      { env: { PUBLIC_URL: 'http://enroll.example.org' }, deps: { mailer, trustCheck } },
+      async () => undefined,
+    );
+    assert.deepEqual(checks, [], 'no address: nothing checked');
+    await withPortal(
+      { env: { PUBLIC_URL: 'http://enroll.example.org' }, deps: { mailer, trustCheck } },
+      async (portal) => {
+        const browser = new Browser(portal);
+        await browser.signIn();
+        assert.equal(await verdictOf(browser), undefined, 'no address: no verdict shown');
+
+        await browser.submit('/settings', '/settings/broker-address', { host: 'public.example.net', port: '8883' });
+        await until('the check', async () => /comes from/.test((await verdictOf(browser)) ?? ''));
+        assert.deepEqual(checks, ['public.example.net:8883']);
+        assert.match(
+          (await verdictOf(browser))!,
+          /certificate at public\.example\.net:8883 comes from Let&#39;s Encrypt, a CA phones trust already \(checked just now\)\. The setup steps in mail and on pickup pages leave out installing the portal&#39;s CA\./,
+        );
+        await browser.issue(PERSON);
+        const trusted = String(mailer.messages.at(-1)!.parsed.text);
+        assert.doesNotMatch(trusted, /Certificate Trust Settings|CA certificate/);
+        assert.match(trusted, /\n1\. Save the attachment alice-phone\.p12/, 'Android starts with the certificate');
+        assert.match(trusted, /\n1\. Start OwnTracks and leave it open/, 'iPhone starts with the app');
+        assert.match(trusted, /ca\.crt: the portal's certificate authority; your phone does not need it/);
+        assert.ok(
+          mailer.messages.at(-1)!.parsed.attachments.some((a) => a.filename === 'ca.crt'),
+          'ca.crt is still attached',
+        );
+
+        // The pickup guide on both systems.
+        const created = await browser.submit('/certificates/new', '/certificates', {
+          ...PERSON,
+          device: 'tablet',
+          delivery: 'qr',
+        });
+        const screen = await browser.get(String(created.headers.location));
+        const link = /http:\/\/enroll\.example\.org(\/pickup\/[A-Za-z0-9_-]{22})/.exec(screen.body)![1]!;
+        const code = /data-testid="pickup-code"[^>]*>(\d{6})</.exec(screen.body)![1]!;
+        const phone = new Browser(portal, { address: '198.51.100.20' });
+        const first = await phone.get(link);
+        assert.equal((await phone.post(link, { _csrf: csrfTokenOf(first.body), code })).statusCode, 303);
+        for (const os of ['ios', 'android']) {
+          const guide = (await phone.get(`${link}?os=${os}`)).body;
+          assert.match(guide, new RegExp(`data-testid="guide-${os}"`));
+          assert.doesNotMatch(guide, /Install the CA|ca\.mobileconfig|Download ca\.crt/, os);
+          assert.match(guide, /Allow external configuration/, os);
+        }
+
+        // Another address, with the portal's own server certificate: the CA step is back.
+        await browser.submit('/settings', '/settings/broker-address', { host: 'home.example.net', port: '8883' });
+        await until('the second check', async () => /not one phones trust/.test((await verdictOf(browser)) ?? ''));
+        assert.deepEqual(checks, ['public.example.net:8883', 'home.example.net:8883']);
+        await browser.issue({ ...PERSON, device: 'watch' });
+        const untrusted = String(mailer.messages.at(-1)!.parsed.text);
+        assert.match(untrusted, /\n1\. Save the attachment ca\.crt to the phone/);
+        assert.match(untrusted, /Certificate Trust Settings/);
+      },
+    );
   });
 });

@@ -6,15 +6,29 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { wordsFor } from '../../words/index.js';
 import { formValue, type FieldErrors } from '../forms.js';
+import { relativeTime, type Notice } from '../presenters.js';
+
+/** What the page says about the phones' trust in the broker's certificate. */
+function trustNotice(trust: ReturnType<Enrollment['serverTrust']>): Notice {
+  const words = wordsFor().admin.settings.trust;
+  if (!trust) return { kind: 'info', message: words.pending };
+  const checked = relativeTime(trust.checkedAt, new Date());
+  if (trust.verdict === 'public')
+    return { kind: 'success', message: words.public(trust.address, trust.issuer, checked) };
+  if (trust.verdict === 'private')
+    return { kind: 'info', message: words.private(trust.address, trust.reason, checked) };
+  return { kind: 'warning', message: words.unknown(trust.address, trust.reason, checked) };
+}
 
 const settingsRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'brokerAddress' | 'setBrokerAddress'>;
+  enrollment: Pick<Enrollment, 'brokerAddress' | 'setBrokerAddress' | 'serverTrust'>;
 }> = async (app, { enrollment }) => {
   const render = (values?: { host: string; port: string }, errors: FieldErrors = {}) => {
     const address = enrollment.brokerAddress();
     return {
       title: wordsFor().admin.settings.title,
       address,
+      trust: trustNotice(enrollment.serverTrust()),
       values: values ?? { host: address.host ?? '', port: String(address.port) },
       errors,
     };

@@ -281,6 +281,20 @@ export const admin = {
     mailKeeps:
       "Mail already sent keeps the address it had. Any signed-in admin may change this for now; it becomes an owner's setting when admins get roles.",
     saved: (host: string | undefined, port: number) => `Broker address saved: ${host}, port ${port}.`,
+    trust: {
+      title: "Phones and the broker's certificate",
+      public: (address: string, issuer: string, checked: string) =>
+        `The certificate at ${address} comes from ${issuer}, a CA phones trust already (checked ${checked}). ` +
+        "The setup steps in mail and on pickup pages leave out installing the portal's CA.",
+      private: (address: string, reason: string, checked: string) =>
+        `The certificate at ${address} is not one phones trust on their own (${reason}; checked ${checked}). ` +
+        "The setup steps have people install the portal's CA first, which a certificate from the portal's server-cert command needs.",
+      unknown: (address: string, reason: string, checked: string) =>
+        `The portal could not check the certificate at ${address} (${reason}; checked ${checked}). ` +
+        "The setup steps keep installing the portal's CA, which phones need unless the certificate comes from a public CA.",
+      pending: "Not checked yet. Until it is, the setup steps have people install the portal's CA.",
+      when: 'The portal checks at start, every hour and when the address changes, over TLS 1.3 as a phone connects.',
+    },
   },
 
   broker: {

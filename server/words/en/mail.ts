@@ -14,6 +14,7 @@ export const mail = {
     p12: 'your certificate and key, for Android',
     otrp: 'the same, for iPhone and iPad',
     ca: "the certificate of the server's authority, for both",
+    caNotNeeded: "the portal's certificate authority; your phone does not need it for this server",
     otrc: "the app's settings for this server, for both (it holds no secret)",
   },
   passphrase:

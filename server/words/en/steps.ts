@@ -19,6 +19,11 @@ export interface StepContext {
   /** The broker's address for phones; undefined until the portal knows it. */
   server: { host: string; port: number } | undefined;
   arrival: Arrival;
+  /**
+   * The broker's certificate chains to a root the phones already trust (server/broker/server-trust.ts
+   * checked it): no CA step. Unset: the CA is installed first, as with the portal's own CA.
+   */
+  serverTrusted?: boolean;
 }
 
 /** What a pickup page offers beside a step: a download, the passphrase, or the one-tap config link. */
@@ -92,8 +97,9 @@ const externalConfiguration: Record<'android' | 'ios', (c: StepContext) => Step>
 function android(c: StepContext): StepList {
   const passphrase =
     c.arrival === 'download' ? `paste the passphrase (“${buttons.copy}” below)` : 'type the passphrase';
-  const steps: Step[] = [
-    {
+  const steps: Step[] = [];
+  if (!c.serverTrusted)
+    steps.push({
       title: 'Install the CA certificate',
       action:
         `${capitalised(c.arrival === 'download' ? `tap “${buttons.caCrt}”` : saveFile[c.arrival](c.files.ca))}. ` +
@@ -101,7 +107,8 @@ function android(c: StepContext): StepList {
         `Install a certificate › CA certificate (or search Settings for “CA certificate”) and choose ${c.files.ca}.`,
       result: 'Android says the CA certificate is installed. It may first ask you to set a screen lock.',
       offers: ['ca'],
-    },
+    });
+  steps.push(
     {
       title: 'Install your certificate',
       action:
@@ -118,7 +125,7 @@ function android(c: StepContext): StepList {
         'In OwnTracks open Preferences › Connection, tap “Client certificate” and pick the certificate you installed.',
       result: 'Its name shows under “Client certificate”.',
     },
-  ];
+  );
   if (hasLink(c)) {
     steps.push(externalConfiguration.android(c), {
       title: 'Configure OwnTracks',
@@ -149,7 +156,7 @@ function android(c: StepContext): StepList {
 }
 
 function ios(c: StepContext): StepList {
-  const steps: Step[] = [
+  const caStep: Step =
     c.arrival === 'download'
       ? {
           title: 'Install the CA profile',
@@ -167,7 +174,9 @@ function ios(c: StepContext): StepList {
             `VPN & Device Management. Then open Settings › General › About › Certificate Trust Settings and ` +
             `switch on full trust for it.`,
           result: 'The switch for the certificate is on.',
-        },
+        };
+  const steps: Step[] = [
+    ...(c.serverTrusted ? [] : [caStep]),
     externalConfiguration.ios(c),
     {
       title: 'Get your certificate',

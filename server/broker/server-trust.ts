@@ -1,0 +1,158 @@
+// Whether people's phones need the portal's CA to trust the broker. Mosquitto's `certfile` (what
+// the phones check) and `cafile` (what it checks the phones' certificates against) are separate:
+// the server certificate may come from the portal's CA (the `server-cert` command) or from a public
+// CA such as Let's Encrypt. In the second case the phones trust the broker already, and installing
+// a private root is a detour: on iOS a profile and "full trust" (about 13 taps), on Android about 8,
+// and people learn to trust roots that are sent to them.
+//
+// So the portal connects to the address the phones use as a phone would (the name sent and checked)
+// and checks the chain against Node's bundled roots (Mozilla's program, which Apple's and Google's
+// stores largely follow). Only a verified chain drops the CA step from the guides. Anything else
+// keeps it: an address the portal cannot reach (a NAT without hairpin), or a broker that allows only
+// TLS 1.2, where Mosquitto ends the handshake for the missing client certificate before the client
+// has finished it; in TLS 1.3 the client has checked the chain and finished by then.
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+
+export interface TrustTarget {
+  host: string;
+  port: number;
+}
+
+export type TrustVerdict =
+  /** The chain and the name verify against the public roots: no CA step. */
+  | { verdict: 'public'; issuer: string }
+  /** The broker answered, but not with a certificate the public roots vouch for (the portal's CA, say). */
+  | { verdict: 'private'; reason: string }
+  /** No TLS 1.3 handshake with the address: unreachable, refused, TLS 1.2 only, or too slow. */
+  | { verdict: 'unknown'; reason: string };
+
+export type ServerTrust = TrustVerdict & {
+  /** The address checked, `host:port`. */
+  address: string;
+  checkedAt: Date;
+};
+
+const CHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * One TLS 1.3 handshake with `target`, no client certificate. `roots` replaces the public roots
+ * (tests pass a root of their own).
+ */
+export function checkServerTrust(
+  target: TrustTarget,
+  options: { roots?: readonly string[]; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<TrustVerdict> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const socket = tls.connect({
+      host: target.host,
+      port: target.port,
+      ...(isIP(target.host) === 0 && { servername: target.host }),
+      ca: [...(options.roots ?? tls.rootCertificates)],
+      minVersion: 'TLSv1.3',
+      // Read below: an unverified chain is an answer here, not a reason to stop.
+      rejectUnauthorized: false,
+    });
+    const finish = (verdict: TrustVerdict) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
+      socket.destroy();
+      resolve(verdict);
+    };
+    const abort = () => finish({ verdict: 'unknown', reason: 'check stopped' });
+    const timer = setTimeout(
+      () => finish({ verdict: 'unknown', reason: `no TLS answer within ${options.timeoutMs ?? CHECK_TIMEOUT_MS} ms` }),
+      options.timeoutMs ?? CHECK_TIMEOUT_MS,
+    );
+    timer.unref();
+    if (options.signal?.aborted) return abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    socket.once('secureConnect', () => {
+      if (socket.authorized) {
+        const issuer = socket.getPeerCertificate().issuer as Partial<Record<string, string>> | undefined;
+        finish({ verdict: 'public', issuer: issuer?.O ?? issuer?.CN ?? 'a public CA' });
+      } else {
+        const error = socket.authorizationError as unknown;
+        finish({ verdict: 'private', reason: error instanceof Error ? error.message : String(error) });
+      }
+    });
+    socket.once('error', (error: Error & { code?: string }) =>
+      finish({ verdict: 'unknown', reason: error.code ?? error.message }),
+    );
+    socket.once('close', () => finish({ verdict: 'unknown', reason: 'connection closed' }));
+  });
+}
+
+/**
+ * The last verdict for the phones' broker address, checked at start, then every `everyMs` (after
+ * "unknown", every `retryMs`: a broker started after the portal is checked within a minute), and
+ * whenever `refresh()` is called (the address changed); a verdict for another address is none.
+ */
+export class ServerTrustMonitor {
+  #last: ServerTrust | undefined;
+  #running: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = new AbortController();
+
+  constructor(
+    private readonly options: {
+      /** Where the phones connect; no host: nothing to check. */
+      address: () => { host: string | undefined; port: number };
+      now: () => Date;
+      check?: typeof checkServerTrust;
+      everyMs?: number;
+      retryMs?: number;
+      onError?: (error: unknown) => void;
+    },
+  ) {}
+
+  /** The verdict for the address the phones use now; undefined before a check of it. */
+  current(): ServerTrust | undefined {
+    const { host, port } = this.options.address();
+    return host !== undefined && this.#last?.address === `${host}:${port}` ? this.#last : undefined;
+  }
+
+  /** Checks the current address (a check already running is joined); never rejects. */
+  refresh(): Promise<void> {
+    this.#running ??= this.#check().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #check() {
+    const { host, port } = this.options.address();
+    if (host === undefined) return;
+    try {
+      const verdict = await (this.options.check ?? checkServerTrust)({ host, port }, { signal: this.#stopping.signal });
+      if (this.#stopping.signal.aborted) return;
+      this.#last = { ...verdict, address: `${host}:${port}`, checkedAt: this.options.now() };
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    // The address may have changed while this one was checked: check the new one too.
+    const now = this.options.address();
+    if (now.host !== undefined && `${now.host}:${now.port}` !== `${host}:${port}` && !this.#stopping.signal.aborted)
+      await this.#check();
+  }
+
+  start() {
+    this.stop();
+    const stopping = (this.#stopping = new AbortController());
+    const round = () =>
+      void this.refresh().then(() => {
+        if (stopping.signal.aborted) return;
+        const again =
+          this.#last?.verdict === 'unknown' ? (this.options.retryMs ?? 60_000) : (this.options.everyMs ?? 3600_000);
+        this.#timer = setTimeout(round, again).unref();
+      });
+    round();
+  }
+
+  stop() {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#stopping.abort();
+  }
+}
