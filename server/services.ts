@@ -7,7 +7,7 @@ import { createAccounts } from './accounts/accounts.js';
 import { AUDIT_PRUNE_INTERVAL_MS } from './accounts/audit-retention.js';
 import type { HashLimits } from './accounts/sign-in-limits.js';
 import { BackupScheduler } from './backup/scheduler.js';
-import { createBrokerAccess } from './broker/access.js';
+import { createBrokerAccess, type BrokerAccess } from './broker/access.js';
 import type { DynsecCommands } from './broker/groups.js';
 import { linkMessageSource, PresenceRecorder, type MessageSource } from './broker/presence.js';
 import { ServerTrustMonitor, type checkServerTrust } from './broker/server-trust.js';
@@ -58,6 +58,11 @@ export interface ServiceDeps {
   messageSource?: MessageSource;
   /** Sharing groups' dynsec command layer; unset: the broker link's (without a link, groups are unavailable). */
   dynsec?: DynsecCommands;
+  /**
+   * The broker link's access management in place of the one BROKER_CONTROL_URL makes: tests of
+   * races with its calls pass a stand-in (and no presence is recorded through it).
+   */
+  brokerAccess?: BrokerAccess;
   /** How the phones' trust in the broker's certificate is checked; tests pass one with roots of their own. */
   trustCheck?: typeof checkServerTrust;
 }
@@ -107,22 +112,24 @@ export function createServices(config: Config, deps: ServiceDeps) {
     },
   });
   // With BROKER_CONTROL_URL: access in the broker's dynamic security, kicks after revocations.
-  const broker = config.brokerControl
-    ? createBrokerAccess({
-        control: config.brokerControl,
-        ca,
-        repository: brokerRecords,
-        settings,
-        audited,
-        now,
-        publishCrl: (cause) => crl.publish('system', cause),
-        groups: () => groups.list().map((group) => ({ id: group.id, members: group.members })),
-        ...(deps.brokerTimings && { timings: deps.brokerTimings }),
-      })
-    : undefined;
+  const broker =
+    deps.brokerAccess ??
+    (config.brokerControl
+      ? createBrokerAccess({
+          control: config.brokerControl,
+          ca,
+          repository: brokerRecords,
+          settings,
+          audited,
+          now,
+          publishCrl: (cause) => crl.publish('system', cause),
+          groups: () => groups.list().map((group) => ({ id: group.id, members: group.members })),
+          ...(deps.brokerTimings && { timings: deps.brokerTimings }),
+        })
+      : undefined);
   // Presence hears the OwnTracks topics through the broker link's one connection (its subscriptions
   // are renewed on every reconnect); tests without a link may pass a source of their own.
-  const messageSource = deps.messageSource ?? (broker && linkMessageSource(broker));
+  const messageSource = deps.messageSource ?? (broker && !deps.brokerAccess ? linkMessageSource(broker) : undefined);
   const presence = messageSource
     ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
     : undefined;

@@ -74,8 +74,8 @@ export function invitationsRepository(db: Db) {
       ORDER BY i.id`,
   );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
-  const claim = db.prepare<[string, number]>(
-    "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open'",
+  const claim = db.prepare<[string, number, string]>(
+    "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open' AND token_sha256 = ?",
   );
   const attach = db.prepare<[number, number]>('UPDATE invitations SET certificate_id = ? WHERE id = ?');
   const reopen = db.prepare<[number]>(
@@ -118,7 +118,8 @@ export function invitationsRepository(db: Db) {
     unfinishedOfUser: (userId: number) => unfinishedOfUser.all(userId),
     countWrongCode: (id: number) => void wrongCode.run(id),
     /** open → redeemed, once: the second of two concurrent redemptions gets false. */
-    claim: (id: number, at: Date) => claim.run(at.toISOString(), id).changes === 1,
+    /** Open → redeemed, only while `tokenSha256` is still its link (a resend gives it another). */
+    claim: (id: number, tokenSha256: string, at: Date) => claim.run(at.toISOString(), id, tokenSha256).changes === 1,
     attachCertificate: (id: number, certificateId: number) => void attach.run(certificateId, id),
     reopen: (id: number) => reopen.run(id).changes === 1,
     /** Redeemed, but the bundle never left: no certificate yet, or one still pending. */

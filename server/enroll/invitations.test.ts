@@ -9,6 +9,7 @@ import { testCa } from '../testing/pki.js';
 import { Browser, startTestPortal, withPortal } from '../testing/harness.js';
 import { presenceRepository } from '../db/presence.js';
 import { tempDir } from '../testing/temp-dir.js';
+import type { BrokerAccess } from '../broker/access.js';
 import type { InviteRequest } from './invitations.js';
 import { MAX_WRONG_CODES } from './pickup-rules.js';
 
@@ -296,6 +297,91 @@ describe('pickup invitations', () => {
         { status: 'revoked', delivery: 'failed' },
       ]);
       assert.equal(pickups.find(created.invitationId)!.status, 'invited');
+    });
+  });
+
+  test('wrong codes typed after redemption still count when the link reopens: five of them kill it', async () => {
+    await withPortal({}, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      assert.ok((await pickups.redeem(created.token, created.code, person)).ok);
+      const attacker = { name: 'pickup', ip: '203.0.113.66' };
+      for (let i = 0; i < MAX_WRONG_CODES; i++)
+        assert.equal((await pickups.redeem(created.token, wrong(created.code), attacker)).ok, false);
+      // The person never downloads: the hold runs out.
+      portal.clock.advance(31 * 60_000);
+      await portal.services.enrollment.sweepPickups();
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      assert.deepEqual(await pickups.redeem(created.token, created.code, person), { ok: false, reason: 'unavailable' });
+      assert.deepEqual(await pickups.redeem(created.token, wrong(created.code), attacker), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1, 'nothing minted again');
+    });
+  });
+
+  describe('races with the broker link (a stand-in whose calls wait until released)', () => {
+    /** A broker link stand-in: `isUnmanagedClient` and `syncPerson` wait for `release` once armed. */
+    function gatedBroker() {
+      let armed: 'isUnmanagedClient' | 'syncPerson' | undefined;
+      let entered!: () => void;
+      let release!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const wait = async (call: typeof armed) => {
+        if (armed !== call) return;
+        armed = undefined;
+        entered();
+        await released;
+      };
+      const calls = {
+        isUnmanagedClient: async () => (await wait('isUnmanagedClient'), false),
+        syncPerson: async () => (await wait('syncPerson'), []),
+      };
+      // Every other call of the link does nothing.
+      const access = new Proxy(calls, {
+        get: (target, key): unknown =>
+          key in target ? Reflect.get(target, key) : key === 'then' ? undefined : () => undefined,
+      }) as unknown as BrokerAccess;
+      return { access, arm: (call: NonNullable<typeof armed>) => (armed = call), inside, release: () => release() };
+    }
+
+    test('a resend while the old link is being redeemed: the old link mints nothing', async () => {
+      const broker = gatedBroker();
+      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+        const pickups = portal.services.enrollment.invitations;
+        const created = await pickups.create(invite, admin);
+        assert.ok(created.ok);
+        broker.arm('isUnmanagedClient');
+        const redeeming = pickups.redeem(created.token, created.code, person);
+        await broker.inside;
+        const renewed = await pickups.resend(created.invitationId, admin);
+        assert.ok(renewed.ok);
+        broker.release();
+        assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+        assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0, 'nothing minted');
+        assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'open');
+        assert.ok((await pickups.redeem(renewed.token, renewed.code, person)).ok, 'the new link works');
+      });
+    });
+
+    test('revoke all while a redemption waits for the broker sync: its revoked certificate is not handed out', async () => {
+      const broker = gatedBroker();
+      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        broker.arm('syncPerson');
+        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+        await broker.inside;
+        assert.ok((await enrollment.people.revokeAll('alice', 'keyCompromise', admin)).ok);
+        broker.release();
+        assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+        assert.deepEqual(portal.db.prepare('SELECT status FROM certificates').pluck().all(), ['revoked']);
+        assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      });
     });
   });
 

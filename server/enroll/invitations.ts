@@ -7,6 +7,7 @@ import type { StepContext } from '../words/en/steps.js';
 import { failed, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
+import type { AuditEntry } from '../db/audit.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { brokerAddress as configuredBrokerAddress, phonesTrustBroker } from './broker-address.js';
 import { admissibleRequest, caDaysLeft, describeMailError, freeDevice, personFor, type IssueDeps } from './issue.js';
@@ -268,6 +269,8 @@ export async function redeemInvitation(
       });
     return failed('unavailable');
   }
+  // Wrong codes typed while it was redeemed count too, once it is open again.
+  if (row.wrong_codes >= MAX_WRONG_CODES) return failed('unavailable');
   if (!code.success || !codeMatches(token, code.data, row.code_hmac)) {
     return ctx.audited(now, (audit): RedeemOutcome => {
       ctx.invitations.countWrongCode(row.id);
@@ -302,7 +305,8 @@ export async function redeemInvitation(
   if (days < 1) return failed('ca-ending');
 
   const claimed = ctx.audited(now, (audit) => {
-    if (!ctx.invitations.claim(row.id, now)) return false;
+    // Not if a resend replaced this link while the broker was asked (its old code then works no more).
+    if (!ctx.invitations.claim(row.id, row.token_sha256, now)) return false;
     audit({ ...by(actor), action: 'pickup-redeem', subject, outcome: 'success', detail: `${who(row)}, ${days} days` });
     return true;
   });
@@ -369,6 +373,20 @@ async function mintForInvitation(
     if (certificateId === undefined) return failed('unavailable');
     // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
     await ctx.broker?.syncPerson(row.username);
+    // Revoke all or the person's deletion may have cancelled the link (and revoked this certificate)
+    // while the broker was asked: then nothing is handed out.
+    if (ctx.invitations.find(row.id)?.state !== 'redeemed') {
+      ctx.audited(ctx.now(), (audit) =>
+        audit({
+          actor: 'system',
+          action: 'pickup-redeem',
+          subject: `invitation:${row.id}`,
+          outcome: 'failure',
+          detail: `${who(row)}: the link was cancelled before its bundle was handed out`,
+        }),
+      );
+      return failed('unavailable');
+    }
     const held = holds.put({
       invitationId: row.id,
       certificateId,
@@ -476,6 +494,33 @@ export function pickupGuide(
  * A bundle that never left (the hold ran out, or Done before any download): its key is gone, so
  * the certificate is revoked and the invitation can be redeemed again.
  */
+/**
+ * A redeemed invitation whose bundle never left opens again, unless the wrong codes typed at it
+ * (before or after its redemption) used up its tries: then it is cancelled.
+ */
+function reopenOrCancel(
+  ctx: Pick<EnrollDeps, 'invitations'>,
+  invitationId: number,
+  audit: (entry: AuditEntry) => void,
+  detail: string,
+  now: Date,
+): void {
+  const subject = `invitation:${invitationId}`;
+  if ((ctx.invitations.find(invitationId)?.wrong_codes ?? 0) >= MAX_WRONG_CODES) {
+    if (ctx.invitations.transition(invitationId, 'redeemed', 'cancelled', now))
+      audit({
+        actor: 'system',
+        action: 'invite-cancel',
+        subject,
+        outcome: 'success',
+        detail: `${MAX_WRONG_CODES} wrong codes`,
+      });
+    return;
+  }
+  if (ctx.invitations.reopen(invitationId))
+    audit({ actor: 'system', action: 'invite-reopen', subject, outcome: 'success', detail });
+}
+
 export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {
   if (held.downloaded) return;
   ctx.audited(ctx.now(), (audit) => {
@@ -488,14 +533,7 @@ export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string
         outcome: 'success',
         detail: `${who(held)}: ${why}`,
       });
-    if (ctx.invitations.reopen(held.invitationId))
-      audit({
-        actor: 'system',
-        action: 'invite-reopen',
-        subject: `invitation:${held.invitationId}`,
-        outcome: 'success',
-        detail: 'the bundle was never downloaded',
-      });
+    reopenOrCancel(ctx, held.invitationId, audit, 'the bundle was never downloaded', ctx.now());
   });
   await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
 }
@@ -507,16 +545,8 @@ export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string
 export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'invitations'>): number {
   const rows = ctx.invitations.interrupted();
   ctx.audited(ctx.now(), (audit) => {
-    for (const row of rows) {
-      if (ctx.invitations.reopen(row.id))
-        audit({
-          actor: 'system',
-          action: 'invite-reopen',
-          subject: `invitation:${row.id}`,
-          outcome: 'success',
-          detail: `${who(row)}: the portal stopped before the bundle was downloaded`,
-        });
-    }
+    for (const row of rows)
+      reopenOrCancel(ctx, row.id, audit, `${who(row)}: the portal stopped before the bundle was downloaded`, ctx.now());
   });
   return rows.length;
 }

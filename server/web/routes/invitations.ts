@@ -47,7 +47,11 @@ const invitationRoutes: FastifyPluginAsyncZod<{
 
   app.get(
     '/invitations/:id',
-    { schema: { params: idParams, querystring: z.object({ ticket: z.string().max(64).default('') }) } },
+    {
+      // The pickup code is shown once: a HEAD must not use it up.
+      exposeHeadRoute: false,
+      schema: { params: idParams, querystring: z.object({ ticket: z.string().max(64).default('') }) },
+    },
     async (request, reply) => {
       const invitation = enrollment.invitations.find(request.params.id);
       if (!invitation) return reply.callNotFound();

@@ -266,6 +266,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/certificates/:id/issued',
     {
+      // The passphrase is shown once: a HEAD (a link checker, a prefetch) must not use it up.
+      exposeHeadRoute: false,
       schema: {
         params: z.object({ id: z.coerce.number().int().positive() }),
         querystring: z.object({

@@ -260,6 +260,37 @@ describe('pickup links', () => {
     });
   });
 
+  test('HEAD uses nothing up: not a pickup file, not the pickup code, not the passphrase shown once', async () => {
+    await pickupPortal(async ({ portal, admin }) => {
+      // The admin's screens that show a secret once.
+      const issued = await admin.submit('/certificates/new', '/certificates', { ...PERSON, device: 'tablet' });
+      const passphraseUrl = String(issued.headers.location);
+      assert.equal((await admin.request({ method: 'HEAD', url: passphraseUrl })).statusCode, 404);
+      assert.match((await admin.get(passphraseUrl)).body, /data-testid="passphrase"/, 'still shown once');
+      const created = await admin.submit('/certificates/new', '/certificates', { ...PERSON, delivery: 'qr' });
+      const codeUrl = String(created.headers.location);
+      assert.equal((await admin.request({ method: 'HEAD', url: codeUrl })).statusCode, 404);
+      const screen = await admin.get(codeUrl);
+      const code = testId(screen.body, 'pickup-code')!;
+      assert.match(code, /^\d{6}$/, 'still shown once');
+
+      // A pickup file: HEAD marks nothing picked up, so Done still revokes what never left.
+      const path = new URL(/http:\/\/enroll\.example\.org\/pickup\/[A-Za-z0-9_-]{22}/.exec(screen.body)![0]).pathname;
+      const phone = new Phone(portal, ANDROID);
+      const page = await phone.get(path);
+      assert.equal((await phone.post(path, { _csrf: csrfTokenOf(page.body), code })).statusCode, 303);
+      const guide = await phone.get(path);
+      assert.equal((await phone.request({ method: 'HEAD', url: `${path}/files/p12` })).statusCode, 404);
+      const delivery = () =>
+        portal.db.prepare("SELECT status, delivery FROM certificates WHERE device = 'phone'").get();
+      assert.deepEqual(delivery(), { status: 'active', delivery: 'pending' });
+      assert.equal((await phone.post(`${path}/done`, { _csrf: csrfTokenOf(guide.body) })).statusCode, 303);
+      assert.deepEqual(delivery(), { status: 'revoked', delivery: 'failed' });
+      // GET still works where nothing is used up.
+      assert.equal((await phone.request({ method: 'HEAD', url: '/ca.crt' })).statusCode, 200);
+    });
+  });
+
   test('the guide and the mail give the same steps from one catalog (words/en/steps.ts)', async () => {
     await pickupPortal(async ({ portal, admin, mailer }) => {
       await admin.issue({ ...PERSON, device: 'tablet', delivery: 'bundle' });

@@ -140,7 +140,12 @@ const pickupRoutes: FastifyPluginAsyncZod<{
 
   app.get(
     '/pickup/:token/files/:file',
-    { config: perToken, schema: { params: tokenParams.extend({ file: z.enum(['otrp', 'p12', 'otrc']) }) } },
+    {
+      // The first download marks the bundle picked up (Done then keeps it): a HEAD sends no bundle.
+      exposeHeadRoute: false,
+      config: perToken,
+      schema: { params: tokenParams.extend({ file: z.enum(['otrp', 'p12', 'otrc']) }) },
+    },
     async (request, reply) => {
       const holdId = holdOf(request);
       if (!holdId || !pickups.holdFor(request.params.token, holdId)) return unavailable(reply);
