@@ -80,6 +80,38 @@ describe('revocation with the broker link', { concurrency: true }, () => {
     }
   });
 
+  test('revoke all and deleting a person disconnect their phones now, as one revocation does (a stolen bag)', async () => {
+    const linked = await startLinkedPortal();
+    const phones: Phone[] = [];
+    try {
+      const broker = linked.portal.services.broker!;
+      await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the link');
+      const alicePhone = new Phone(linked, await issueDevice(linked, 'alice', 'phone'), 100);
+      const aliceTablet = new Phone(linked, await issueDevice(linked, 'alice', 'tablet'), 100);
+      const bob = new Phone(linked, await issueDevice(linked, 'bob', 'phone'), 100);
+      const carol = new Phone(linked, await issueDevice(linked, 'carol', 'phone'), 100);
+      phones.push(alicePhone, aliceTablet, bob, carol);
+      await until(() => phones.every((phone) => phone.connected), 10_000, 'four phones');
+      const { people } = linked.portal.services.enrollment;
+
+      const all = await people.revokeAll('alice', 'keyCompromise', { name: 'admin' });
+      assert.ok(all.ok && all.kick?.state === 'done', JSON.stringify(all.ok && all.kick));
+      await until(() => !alicePhone.connected && !aliceTablet.connected, 5_000, "alice's phones to be off");
+      const deleted = await people.remove('bob', { name: 'admin' });
+      assert.ok(deleted.ok && deleted.kick?.state === 'done', JSON.stringify(deleted.ok && deleted.kick));
+      await until(() => !bob.connected, 5_000, "bob's phone to be off");
+
+      // They stay off: refused as revoked on every reconnect.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      for (const phone of [alicePhone, aliceTablet, bob]) assert.equal(phone.connected, false);
+      assert.equal(carol.closes, 0, 'carol never dropped');
+      assert.equal(await carol.roundTrip(), true);
+    } finally {
+      for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
   test('the other device, back within milliseconds of the kick, has its access: its subscription made at connect is granted', async () => {
     // A device that reconnects at once (1 ms) must not come back between the deletion of the
     // person's client and its recreation: it would be connected without any access, and its

@@ -1,6 +1,8 @@
 // People, not only certificates: a person's devices, their address, revoking all their devices
 // at once (a stolen bag), and deleting a person. Each change and its audit rows commit in one
-// transaction; the CRL is published once per change, however many certificates it revoked.
+// transaction; the CRL is published once per change, however many certificates it revoked. With a
+// broker link the revoked devices are then disconnected, as after one revocation (revoke.ts).
+import type { KickReport } from '../broker/access.js';
 import type { AuditEntry } from '../db/audit.js';
 import { removeOutboxMessages } from '../mail/transport.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
@@ -11,7 +13,7 @@ import { displayStatus, emailSchema, usernameSchema } from './rules.js';
 
 type PeopleDeps = Pick<
   EnrollDeps,
-  'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files'
+  'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files' | 'broker'
 >;
 
 export type RevokedAll = Ok<{
@@ -19,6 +21,8 @@ export type RevokedAll = Ok<{
   publication: PublicationResult | undefined;
   /** Open pickup links cancelled with them. */
   cancelledLinks: number;
+  /** What became of the revoked devices' connections; undefined without a broker link or revocations. */
+  kick: KickReport | undefined;
 }>;
 
 /**
@@ -37,6 +41,7 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
     for (const certificate of ctx.certificates.forUser(userId)) {
       if (!ctx.certificates.revoke(certificate.id, ctx.now(), reason, actor.name)) continue;
       revoked.push(certificate.serial);
+      ctx.broker?.queueKick(certificate.username, certificate.id, ctx.now()); // carried out once the CRL is in force
       audit({
         ...by(actor),
         action: 'revoke',
@@ -76,7 +81,7 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
 
   /**
    * After the transaction: the bundles have no use left (outbox files, and those held in memory for
-   * the cancelled links), and the broker needs the new CRL.
+   * the cancelled links), the broker needs the new CRL, and then the queued kicks are carried out.
    */
   const afterRevoking = async (serials: string[], cancelledLinks: number[], actor: Actor, what: string) => {
     for (const id of cancelledLinks) hooks.dropHeld?.(id);
@@ -86,7 +91,11 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       } catch {
         /* removed by age at the latest */
       }
-    return serials.length ? await ctx.crl.publishOrRetry(actor.name, what) : undefined;
+    if (!serials.length) return { publication: undefined, kick: undefined };
+    // The CRL must be in force before the kicks: the probe that will show it is listed in this CRL.
+    await ctx.broker?.prepareProbe();
+    const publication = await ctx.crl.publishOrRetry(actor.name, what);
+    return { publication, kick: ctx.broker ? await ctx.broker.enforce() : undefined };
   };
 
   return {
@@ -147,8 +156,8 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
         serials: revokeActive(user.id, reason, actor, audit),
         cancelled: cancelOpenLinks(user, actor, audit, 'all devices revoked'),
       }));
-      const publication = await afterRevoking(serials, cancelled, actor, `revoked all of ${user.username}`);
-      return ok({ serials, publication, cancelledLinks: cancelled.length });
+      const after = await afterRevoking(serials, cancelled, actor, `revoked all of ${user.username}`);
+      return ok({ serials, ...after, cancelledLinks: cancelled.length });
     },
 
     /**
@@ -174,8 +183,8 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
         });
         return { serials: revoked, cancelled };
       });
-      const publication = await afterRevoking(done.serials, done.cancelled, actor, `deleted ${user.username}`);
-      return ok({ serials: done.serials, publication, cancelledLinks: done.cancelled.length });
+      const after = await afterRevoking(done.serials, done.cancelled, actor, `deleted ${user.username}`);
+      return ok({ serials: done.serials, ...after, cancelledLinks: done.cancelled.length });
     },
   };
 }

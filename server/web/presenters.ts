@@ -61,21 +61,22 @@ export function describePublication(done: string, result: PublicationResult): No
 }
 
 /** What became of a revoked device's connection (the broker link), as one notice. */
-export function describeKick(kick: KickReport | undefined): Notice | undefined {
+export function describeKick(kick: KickReport | undefined, options: { all?: boolean } = {}): Notice | undefined {
   const words = wordsFor().broker.kick;
+  const all = options.all === true;
   if (!kick) return { kind: 'info', message: words.withoutLink };
   switch (kick.state) {
     case 'none':
       return undefined;
     case 'queued':
-      return { kind: 'warning', message: words.queued };
+      return { kind: 'warning', message: words.queued(all) };
     case 'crl-not-in-force':
-      return { kind: 'error', message: words.crlNotInForce };
+      return { kind: 'error', message: words.crlNotInForce(all) };
     case 'done':
-      if (kick.failures.length) return { kind: 'warning', message: words.failed(kick.failures.join('; ')) };
+      if (kick.failures.length) return { kind: 'warning', message: words.failed(kick.failures.join('; '), all) };
       if (kick.notes.length) return { kind: 'warning', message: words.takenOver(kick.notes.join('; ')) };
       return kick.probe.verdict === 'unreachable'
-        ? { kind: 'warning', message: words.unverified(kick.probe.error) }
-        : { kind: 'success', message: words.done };
+        ? { kind: 'warning', message: words.unverified(kick.probe.error, all) }
+        : { kind: 'success', message: words.done(all) };
   }
 }

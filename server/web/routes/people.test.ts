@@ -116,6 +116,9 @@ describe('the person page', () => {
       );
       assert.equal(rows(portal, 'bob')[0]!.status, 'active');
       assert.equal(crlOf(portal).crlNumber, crlBefore + 1n, 'one new CRL for both');
+      // Without a broker link the admin is told the phones stay on (with one: revocation.int.test.ts).
+      const page = await browser.get(String(done.headers.location));
+      assert.match(page.body, /Phones already connected stay connected until they reconnect or the broker restarts\./);
     });
   });
 

@@ -5,12 +5,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
 import { wordsFor } from '../../words/index.js';
-import { describePublication } from '../presenters.js';
+import type { FastifyRequest } from 'fastify';
+import { describeKick, describePublication } from '../presenters.js';
 import type { FieldErrors } from '../forms.js';
 
 const words = wordsFor().pages.people;
 
 const nameParams = z.object({ username: z.string().max(64) });
+
+/** After revoking a person's certificates: what became of their devices' connections. */
+function flashKick(request: FastifyRequest, outcome: { serials: string[]; kick: Parameters<typeof describeKick>[0] }) {
+  if (!outcome.serials.length) return;
+  const notice = describeKick(outcome.kick, { all: true });
+  if (notice) request.flash(notice.kind, notice.message);
+}
 
 const peopleRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<Enrollment, 'people' | 'revocationReasons' | 'broker'>;
@@ -86,6 +94,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       if (outcome.publication)
         for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
       else request.flash('info', done);
+      flashKick(request, outcome);
       return reply.redirect(base(request.params.username), 303);
     },
   );
@@ -112,6 +121,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       if (outcome.publication)
         for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
       else request.flash('success', done);
+      flashKick(request, outcome);
     }
     return reply.redirect(base(request.params.username), 303);
   });
