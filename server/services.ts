@@ -133,8 +133,8 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const presence = messageSource
     ? new PresenceRecorder(presenceStore, { now, onError: (error) => reportPresenceError(error) })
     : undefined;
-  // Whether phones trust the broker's certificate without the portal's CA: checked at start, hourly
-  // and when the address changes; the setup steps skip the CA only on a verified "public".
+  // Whether phones trust the broker's certificate without the portal's CA: checked at start, every
+  // ten minutes and when the address changes; the setup steps skip the CA only on a verified "public".
   const serverTrust = new ServerTrustMonitor({
     address: () => brokerAddress({ config, settings }),
     now,

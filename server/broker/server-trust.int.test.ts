@@ -1,8 +1,8 @@
 // The check of whether phones trust the broker without the portal's CA, against real Mosquitto
 // 2.0.11 set up as the phones meet it (require_certificate, the portal's CA as cafile): a server
 // certificate from a root the check trusts ("public") drops the CA step; one from the portal's CA,
-// or with another name, does not; a listener that allows only TLS 1.2 (a Node server that asks for a
-// client certificate as Mosquitto does: Mosquitto 2's tls_version is a minimum, so it always offers
+// or with another name, does not; a listener that offers only TLS 1.2 (a Node server that requires a
+// client certificate as Mosquitto does; Mosquitto 2's tls_version is a minimum, so it always offers
 // TLS 1.3), a closed port or a silent one give no answer.
 import assert from 'node:assert/strict';
 import net from 'node:net';

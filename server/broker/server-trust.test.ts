@@ -1,7 +1,8 @@
 // The trust monitor's schedule and bookkeeping, with a stand-in check and mocked timers (the check
 // itself, against real Mosquitto: server-trust.int.test.ts): checked at start, again a minute after
-// "unknown" and an hour after an answer; concurrent refreshes share one check; an address changed
-// during a check is checked next; nothing runs after stop.
+// "unknown" and ten minutes after an answer, also after a refresh from outside; concurrent refreshes
+// share one check; an address changed during a check is checked next; a check that throws leaves no
+// verdict to rely on; nothing runs after stop, and a check stopped in flight is not heard.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ServerTrustMonitor, type TrustTarget, type TrustVerdict } from './server-trust.js';
@@ -30,14 +31,16 @@ function monitorWith(
     asked,
     address,
     holdChecks: () => (hold = true),
-    releaseChecks: () => {
+    /** Answers the held checks, the last one asked first with `newestFirst`. */
+    releaseChecks: (newestFirst = false) => {
       hold = false;
-      for (const release of pending.splice(0)) release();
+      const held = pending.splice(0);
+      for (const release of newestFirst ? held.reverse() : held) release();
     },
   };
 }
 
-test('checked at start; a minute after "unknown", an hour after an answer; nothing after stop', async (t) => {
+test('checked at start; a minute after "unknown", ten minutes after an answer; nothing after stop', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const { monitor, asked } = monitorWith([
     { verdict: 'unknown', reason: 'ECONNREFUSED' },
@@ -59,12 +62,12 @@ test('checked at start; a minute after "unknown", an hour after an answer; nothi
     address: 'mqtt.example.org:8883',
     checkedAt: new Date('2026-11-28T12:00:00Z'),
   });
-  t.mock.timers.tick(3_599_999);
+  t.mock.timers.tick(599_999);
   await settle();
   assert.equal(asked.length, 2);
   t.mock.timers.tick(1);
   await settle();
-  assert.equal(asked.length, 3, 'an hour after an answer');
+  assert.equal(asked.length, 3, 'ten minutes after an answer');
   monitor.stop();
   t.mock.timers.tick(10 * 3_600_000);
   await settle();
@@ -94,20 +97,58 @@ test('no address: nothing is checked and there is no verdict', async () => {
   assert.equal(fixture.monitor.current(), undefined);
 });
 
-test('a check that throws leaves the last verdict and is reported', async () => {
+test('a check that throws is reported and leaves "unknown", not the last verdict', async () => {
   const errors: unknown[] = [];
   let calls = 0;
   const monitor = new ServerTrustMonitor({
     address: () => ({ host: 'mqtt.example.org', port: 8883 }),
     now: () => new Date(),
     check: () =>
-      ++calls === 1
-        ? Promise.resolve({ verdict: 'private', reason: 'self-signed' })
-        : Promise.reject(new Error('boom')),
+      ++calls === 1 ? Promise.resolve({ verdict: 'public', issuer: 'Public CA' }) : Promise.reject(new Error('boom')),
     onError: (error) => errors.push(error),
   });
   await monitor.refresh();
+  assert.equal(monitor.current()?.verdict, 'public');
   await monitor.refresh();
-  assert.equal(monitor.current()?.verdict, 'private');
+  assert.deepEqual(
+    { verdict: monitor.current()?.verdict, reason: (monitor.current() as { reason?: string }).reason },
+    { verdict: 'unknown', reason: 'boom' },
+  );
   assert.equal((errors[0] as Error).message, 'boom');
+});
+
+test('a refresh from outside (the address changed) plans the next check from its own answer', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { monitor, asked, address } = monitorWith([
+    { verdict: 'private', reason: 'self-signed' },
+    { verdict: 'unknown', reason: 'ECONNREFUSED' },
+  ]);
+  monitor.start();
+  await settle();
+  address.host = 'new.example.org';
+  await monitor.refresh();
+  assert.equal(monitor.current()?.verdict, 'unknown');
+  t.mock.timers.tick(60_000);
+  await settle();
+  assert.deepEqual(asked, ['mqtt.example.org:8883', 'new.example.org:8883', 'new.example.org:8883']);
+  monitor.stop();
+});
+
+test('stopped and started again while a check is in flight: the stopped check is not heard, a new one runs', async () => {
+  const fixture = monitorWith([
+    { verdict: 'public', issuer: 'Public CA' },
+    { verdict: 'private', reason: 'self-signed' },
+  ]);
+  fixture.holdChecks();
+  fixture.monitor.start();
+  await settle();
+  fixture.monitor.stop();
+  fixture.monitor.start();
+  await settle();
+  assert.equal(fixture.asked.length, 2, 'the new start checks anew');
+  // The new check answers first, then the stopped one: its "public" must not win.
+  fixture.releaseChecks(true);
+  await settle();
+  assert.equal(fixture.monitor.current()?.verdict, 'private');
+  fixture.monitor.stop();
 });

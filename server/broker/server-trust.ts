@@ -8,9 +8,10 @@
 // So the portal connects to the address the phones use as a phone would (the name sent and checked)
 // and checks the chain against Node's bundled roots (Mozilla's program, which Apple's and Google's
 // stores largely follow). Only a verified chain drops the CA step from the guides. Anything else
-// keeps it: an address the portal cannot reach (a NAT without hairpin), or a broker that allows only
-// TLS 1.2, where Mosquitto ends the handshake for the missing client certificate before the client
-// has finished it; in TLS 1.3 the client has checked the chain and finished by then.
+// keeps it: an address the portal cannot reach (a NAT without hairpin), or a broker that offers only
+// TLS 1.2. The check asks for TLS 1.3 because a broker that requires a client certificate refuses a
+// connection without one: in TLS 1.3 the client has checked the chain and finished its side of the
+// handshake by then; in TLS 1.2 the refusal comes first.
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 
@@ -87,15 +88,17 @@ export function checkServerTrust(
 }
 
 /**
- * The last verdict for the phones' broker address, checked at start, then every `everyMs` (after
- * "unknown", every `retryMs`: a broker started after the portal is checked within a minute), and
- * whenever `refresh()` is called (the address changed); a verdict for another address is none.
+ * The last verdict for the phones' broker address: checked at start, then every `everyMs` (ten
+ * minutes: the owner may swap the broker's certificate at the same address), a minute after a check
+ * with no answer (a broker started after the portal), and whenever `refresh()` is called (the
+ * address changed, the portal issued a server certificate). A verdict for another address is none.
  */
 export class ServerTrustMonitor {
   #last: ServerTrust | undefined;
   #running: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #stopping = new AbortController();
+  /** Set while started: aborted by stop(), which ends a check in flight and the schedule. */
+  #started: AbortController | undefined;
 
   constructor(
     private readonly options: {
@@ -115,44 +118,58 @@ export class ServerTrustMonitor {
     return host !== undefined && this.#last?.address === `${host}:${port}` ? this.#last : undefined;
   }
 
-  /** Checks the current address (a check already running is joined); never rejects. */
+  /**
+   * Checks the current address now (a check already running is joined) and, while started, plans
+   * the next one from its answer. Never rejects.
+   */
   refresh(): Promise<void> {
-    this.#running ??= this.#check().finally(() => (this.#running = undefined));
-    return this.#running;
+    if (this.#running) return this.#running;
+    const running: Promise<void> = this.#check(this.#started?.signal).finally(() => {
+      if (this.#running === running) this.#running = undefined;
+      this.#plan();
+    });
+    this.#running = running;
+    return running;
   }
 
-  async #check() {
+  async #check(signal: AbortSignal | undefined): Promise<void> {
     const { host, port } = this.options.address();
     if (host === undefined) return;
+    const address = `${host}:${port}`;
+    let verdict: TrustVerdict;
     try {
-      const verdict = await (this.options.check ?? checkServerTrust)({ host, port }, { signal: this.#stopping.signal });
-      if (this.#stopping.signal.aborted) return;
-      this.#last = { ...verdict, address: `${host}:${port}`, checkedAt: this.options.now() };
+      verdict = await (this.options.check ?? checkServerTrust)({ host, port }, signal ? { signal } : {});
     } catch (error) {
       this.options.onError?.(error);
+      // No answer to go by: the CA step comes back rather than a stale "public" staying.
+      verdict = { verdict: 'unknown', reason: error instanceof Error ? error.message : String(error) };
     }
+    if (signal?.aborted) return;
+    this.#last = { ...verdict, address, checkedAt: this.options.now() };
     // The address may have changed while this one was checked: check the new one too.
     const now = this.options.address();
-    if (now.host !== undefined && `${now.host}:${now.port}` !== `${host}:${port}` && !this.#stopping.signal.aborted)
-      await this.#check();
+    if (now.host !== undefined && `${now.host}:${now.port}` !== address) await this.#check(signal);
+  }
+
+  #plan() {
+    if (!this.#started || this.#started.signal.aborted) return;
+    clearTimeout(this.#timer);
+    const again =
+      this.#last?.verdict === 'unknown' ? (this.options.retryMs ?? 60_000) : (this.options.everyMs ?? 600_000);
+    this.#timer = setTimeout(() => void this.refresh(), again).unref();
   }
 
   start() {
     this.stop();
-    const stopping = (this.#stopping = new AbortController());
-    const round = () =>
-      void this.refresh().then(() => {
-        if (stopping.signal.aborted) return;
-        const again =
-          this.#last?.verdict === 'unknown' ? (this.options.retryMs ?? 60_000) : (this.options.everyMs ?? 3600_000);
-        this.#timer = setTimeout(round, again).unref();
-      });
-    round();
+    this.#started = new AbortController();
+    void this.refresh();
   }
 
   stop() {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#stopping.abort();
+    this.#started?.abort();
+    this.#started = undefined;
+    this.#running = undefined; // a check in flight ends unheard (its signal is aborted)
   }
 }

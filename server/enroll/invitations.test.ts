@@ -322,6 +322,24 @@ describe('pickup invitations', () => {
     });
   });
 
+  test('wrong codes typed while its certificate is made, then the making fails: the link is cancelled, not open', async () => {
+    let fail!: () => void;
+    const failing = new Promise<never>((_, reject) => (fail = () => reject(new Error('the minting thread died'))));
+    const minter = { mint: () => failing, start() {}, async close() {} };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      const redeeming = pickups.redeem(created.token, created.code, person);
+      const attacker = { name: 'pickup', ip: '203.0.113.66' };
+      for (let i = 0; i < MAX_WRONG_CODES; i++) await pickups.redeem(created.token, wrong(created.code), attacker);
+      fail();
+      assert.deepEqual(await redeeming, { ok: false, reason: 'mint-failed' });
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      assert.equal(pickups.find(created.invitationId)!.status, 'cancelled');
+    });
+  });
+
   describe('races with the broker link (a stand-in whose calls wait until released)', () => {
     /** A broker link stand-in: `isUnmanagedClient` and `syncPerson` wait for `release` once armed. */
     function gatedBroker() {

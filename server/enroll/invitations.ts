@@ -398,14 +398,14 @@ async function mintForInvitation(
     return ok({ holdId: held.id });
   } catch (error) {
     ctx.audited(ctx.now(), (audit) => {
-      ctx.invitations.reopen(row.id);
       audit({
         actor: 'system',
         action: 'pickup-redeem',
         subject: `invitation:${row.id}`,
         outcome: 'failure',
-        detail: `minting failed, invitation open again: ${String((error as Error).message ?? error)}`.slice(0, 300),
+        detail: `minting failed: ${String((error as Error).message ?? error)}`.slice(0, 300),
       });
+      reopenOrCancel(ctx, row.id, audit, 'minting failed', ctx.now());
     });
     return failed('mint-failed');
   }

@@ -284,7 +284,7 @@ export const admin = {
     trust: {
       title: "Phones and the broker's certificate",
       public: (address: string, issuer: string, checked: string) =>
-        `The certificate at ${address} comes from ${issuer}, a CA phones trust already (checked ${checked}). ` +
+        `The certificate at ${address} comes from ${issuer}, a public CA whose root phones already have (checked ${checked}). ` +
         "The setup steps in mail and on pickup pages leave out installing the portal's CA.",
       private: (address: string, reason: string, checked: string) =>
         `The certificate at ${address} is not one phones trust on their own (${reason}; checked ${checked}). ` +
@@ -293,7 +293,7 @@ export const admin = {
         `The portal could not check the certificate at ${address} (${reason}; checked ${checked}). ` +
         "The setup steps keep installing the portal's CA, which phones need unless the certificate comes from a public CA.",
       pending: "Not checked yet. Until it is, the setup steps have people install the portal's CA.",
-      when: 'The portal checks at start, every hour and when the address changes, over TLS 1.3 as a phone connects.',
+      when: 'The portal checks at start, every ten minutes and when the address changes, over TLS 1.3 as a phone connects.',
     },
   },
 

@@ -14,7 +14,8 @@ export const mail = {
     p12: 'your certificate and key, for Android',
     otrp: 'the same, for iPhone and iPad',
     ca: "the certificate of the server's authority, for both",
-    caNotNeeded: "the portal's certificate authority; your phone does not need it for this server",
+    caNotNeeded:
+      "the certificate of the portal's authority: this server does not need it now; install it only if OwnTracks says the server's certificate is not trusted (see the end of this mail)",
     otrc: "the app's settings for this server, for both (it holds no secret)",
   },
   passphrase:

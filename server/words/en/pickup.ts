@@ -51,7 +51,7 @@ export const pickup = {
       android: 'Using an iPhone? Show the iPhone steps.',
     },
     openInSafari:
-      'Open this page in Safari: iPhones install profiles only from Safari. Tap ··· or the share button, then "Open in Safari" (or copy the link into Safari).',
+      'Open this page in Safari: a mail app’s own browser may not install a profile or hand a downloaded file to OwnTracks. Tap ··· or the share button, then "Open in Safari" (or copy the link into Safari).',
     passphraseLabel: 'Passphrase',
     noBroker:
       'The server address is not set up yet, so the last step is missing: ask the person who invited you for the host name and port.',

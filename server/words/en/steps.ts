@@ -222,6 +222,17 @@ function ios(c: StepContext): StepList {
 
 function troubleshooting(c: StepContext): string[] {
   return [
+    // The portal found the broker's certificate publicly trusted when this was written; should it
+    // change (the owner installs one from the portal's CA), the CA is the missing piece.
+    ...(c.serverTrusted
+      ? [
+          `Both: if OwnTracks says the server's certificate is not trusted, install ${c.files.ca} after all. ` +
+            "Android: in the phone's Settings open Security › Encryption & credentials › Install a certificate › " +
+            `CA certificate and choose ${c.files.ca}. iPhone: open ${c.files.ca}, install the profile under Settings › ` +
+            'General › VPN & Device Management, then switch on full trust for it under Settings › General › About › ' +
+            'Certificate Trust Settings.',
+        ]
+      : []),
     `iPhone: “TLS Client Certificate – incorrect file or passphrase” means OwnTracks could not open the file named ` +
       `under Settings › TLS › Filename with the passphrase typed there. Check that Filename is ${c.files.otrp} and ` +
       'type the passphrase again: it is case-sensitive. The message also shows if the server settings arrive ' +
