@@ -241,4 +241,24 @@ describe('broker link, presence and sharing groups together', () => {
     assert.deepEqual(aliceClient?.groups.map((group) => group.groupname).sort(), ['owntracks-people', `share-${id}`]);
     await becomes(alice, bob, true, 'bob still to see alice after the kick');
   });
+
+  test('a deleted person leaves their groups on the broker too: the name given to someone new is seen by nobody', async () => {
+    const { sharing, enrollment } = linked.portal.services;
+    const dave = new App(linked, await issueDevice(linked, 'dave', 'phone'));
+    const erin = new App(linked, await issueDevice(linked, 'erin', 'phone'));
+    apps.push(dave, erin);
+    const created = await sharing.create('Friends', { name: 'admin' });
+    assert.ok(created.ok);
+    for (const username of ['dave', 'erin'])
+      assert.ok((await sharing.addMember(created.id, username, { name: 'admin' })).ok);
+    await becomes(dave, erin, true, 'erin to see dave');
+
+    assert.ok((await enrollment.people.remove('dave', { name: 'admin' })).ok);
+    await until(() => !dave.connected, 5_000, "dave's phone off");
+    // Someone new gets the name at once: erin must not see their locations.
+    const newDave = new App(linked, await issueDevice(linked, 'dave', 'tablet'));
+    apps.push(newDave);
+    assert.equal(await verdict(newDave, erin), false, 'erin does not see the new dave');
+    assert.equal(await verdict(newDave, newDave), true, 'the new dave sees himself');
+  });
 });

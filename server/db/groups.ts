@@ -26,7 +26,9 @@ export function groupsRepository(db: Db) {
     'INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const remove = db.prepare<[number, number]>('DELETE FROM sharing_group_members WHERE group_id = ? AND user_id = ?');
-  const people = db.prepare<[], { username: string }>('SELECT username FROM users ORDER BY username');
+  const people = db.prepare<[], { username: string }>(
+    'SELECT username FROM users WHERE deleted_at IS NULL ORDER BY username',
+  );
   const view = (row: { id: number; name: string; created_at: string }): GroupView => ({
     ...row,
     members: members.all(row.id).map((member) => member.username),

@@ -18,6 +18,7 @@ export function usersRepository(db: Db) {
   const setEmail = db.prepare<[string, number]>('UPDATE users SET email = ? WHERE id = ?');
   const erase = db.prepare<[string, number]>("UPDATE users SET email = '', deleted_at = ? WHERE id = ?");
   const erasePresence = db.prepare<[number]>('DELETE FROM device_presence WHERE user_id = ?');
+  const leaveGroups = db.prepare<[number]>('DELETE FROM sharing_group_members WHERE user_id = ?');
   const restore = db.prepare<[string, number]>('UPDATE users SET email = ?, deleted_at = NULL WHERE id = ?');
   return {
     find: (username: string) => byName.get(username),
@@ -28,11 +29,13 @@ export function usersRepository(db: Db) {
     setEmail: (id: number, email: string) => void setEmail.run(email, id),
     /**
      * Deletes a person's personal data (the address, when their devices were last seen on the
-     * broker) and marks them deleted. Inside the caller's transaction.
+     * broker, whom they shared locations with) and marks them deleted: the name given to someone new
+     * later starts in no sharing group. Inside the caller's transaction; returns how many groups they left.
      */
-    erase: (id: number, at: Date) => {
+    erase: (id: number, at: Date): { groupsLeft: number } => {
       erase.run(at.toISOString(), id);
       erasePresence.run(id);
+      return { groupsLeft: leaveGroups.run(id).changes };
     },
     /** A deleted person's name given to someone again, with their address. */
     restore: (id: number, email: string) => void restore.run(email, id),

@@ -172,18 +172,23 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       const done = ctx.audited(ctx.now(), (audit) => {
         const revoked = revokeActive(user.id, 'cessationOfOperation', actor, audit);
         const cancelled = cancelOpenLinks(user, actor, audit, 'the person was deleted');
-        ctx.users.erase(user.id, ctx.now());
+        const { groupsLeft } = ctx.users.erase(user.id, ctx.now());
         const redacted = ctx.audit.eraseAddresses(user.username, [user.email]);
         audit({
           ...by(actor),
           action: 'person-delete',
           subject: `user:${user.username}`,
           outcome: 'success',
-          detail: `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased, also from ${redacted} audit row${redacted === 1 ? '' : 's'}`,
+          detail:
+            `${revoked.length} certificate${revoked.length === 1 ? '' : 's'} revoked, address erased, also from ${redacted} audit row${redacted === 1 ? '' : 's'}` +
+            (groupsLeft ? `, left ${groupsLeft} sharing group${groupsLeft === 1 ? '' : 's'}` : ''),
         });
-        return { serials: revoked, cancelled };
+        return { serials: revoked, cancelled, groupsLeft };
       });
       const after = await afterRevoking(done.serials, done.cancelled, actor, `deleted ${user.username}`);
+      // The sharing groups' roles on the broker still let the others receive this name's topics:
+      // reconciled now, before the name can be given to someone new (a failure: at the next reconcile).
+      if (done.groupsLeft && ctx.broker) await ctx.broker.reconcile(`${user.username} deleted`, actor);
       return ok({ serials: done.serials, ...after, cancelledLinks: done.cancelled.length });
     },
   };

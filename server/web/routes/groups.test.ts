@@ -78,4 +78,28 @@ describe('sharing groups pages', () => {
       assert.match((await browser.get('/groups')).body, /the broker refused the change \(Role not found\)/);
     });
   });
+
+  test('a deleted person leaves their groups: the name given to someone new sees nobody', async () => {
+    const dynsec = { send: async () => undefined };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      for (const username of ['alice', 'bob'])
+        await browser.issue({ username, email: `${username}@example.org`, days: '30' });
+      await browser.submit('/groups', '/groups', { name: 'Family' });
+      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
+      for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+      assert.ok((await portal.services.enrollment.people.remove('alice', { name: 'admin' })).ok);
+      const members = () => portal.services.sharing.list().groups[0]!.members;
+      assert.deepEqual(members(), ['bob']);
+      assert.deepEqual(portal.services.sharing.list().people, ['bob'], 'a deleted person cannot be added');
+      assert.match(
+        String(portal.db.prepare("SELECT detail FROM audit_log WHERE action = 'person-delete'").pluck().get()),
+        /left 1 sharing group/,
+      );
+      // The name given to a new person: in no group until an admin puts them in one.
+      await browser.issue({ username: 'alice', email: 'new-alice@example.org', device: 'phone', days: '30' });
+      assert.deepEqual(members(), ['bob']);
+    });
+  });
 });
