@@ -3,7 +3,7 @@
 // accounts the portal did not create are refused, reconcile repairs drift (on demand, audited), and
 // a broker on acl_file moves to dynsec without a phone losing access.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { Browser, startTestPortal, type TestPortal } from '../testing/harness.js';
 import {
@@ -415,6 +415,54 @@ describe('access in dynsec', () => {
       await look.stop();
     } finally {
       for (const phone of phones) await phone.end();
+      await linked.close();
+    }
+  });
+
+  test('a fleet whose roles exceed one answer (1 MiB, about 2,800 people): reconcile lists them in pages', async () => {
+    const linked = await startLinkedPortal();
+    try {
+      await linkUp(linked);
+      // 3,200 roles shaped like a person's (three ACLs each), written into the dynsec file while the
+      // broker is down (made one command at a time, each rewriting that file, they take minutes).
+      const ROLES = 3_200;
+      await linked.broker.stop();
+      const config = JSON.parse(readFileSync(linked.dynsecFile, 'utf8')) as { roles?: unknown[] };
+      config.roles = [
+        ...(config.roles ?? []),
+        ...Array.from({ length: ROLES }, (_, i) => {
+          const name = `fleet-${String(i).padStart(5, '0')}`;
+          return {
+            rolename: `owntracks-enroll-${name}`,
+            acls: ['publishClientSend', 'publishClientReceive', 'subscribePattern'].map((acltype) => ({
+              acltype,
+              topic: `owntracks/${name}/#`,
+              priority: 0,
+              allow: true,
+            })),
+          };
+        }),
+      ];
+      writeFileSync(linked.dynsecFile, JSON.stringify(config));
+      await restartBroker(linked);
+      await linkUp(linked);
+      const report = await linked.portal.services.broker!.reconcile('test');
+      assert.equal(report.error, undefined);
+      const look = await inspector(linked);
+      try {
+        const fleet = (await look.dynsec.listRoles()).filter((role) =>
+          role.rolename.startsWith('owntracks-enroll-fleet-'),
+        );
+        assert.equal(fleet.length, ROLES);
+      } finally {
+        await look.stop();
+      }
+      // Not the portal's: none of them touched.
+      assert.ok(
+        report.changes.every((change) => !change.includes('fleet-')),
+        report.changes.join('; '),
+      );
+    } finally {
       await linked.close();
     }
   });

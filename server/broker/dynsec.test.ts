@@ -105,3 +105,74 @@ test('a publish that never completes (the broker died under it) ends in DynsecUn
   });
   await assert.rejects(dynsec.getClient('alice'), DynsecUnavailable);
 });
+
+/** A link whose broker lists `roles()` in pages, honouring count and offset as Mosquitto's plugin does. */
+function listingLink(roles: () => string[], asked: Array<{ count: number; offset: number }>) {
+  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
+  return {
+    connected: true,
+    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
+      deliver = handler;
+      return () => undefined;
+    },
+    onState: () => () => undefined,
+    publish: async (_topic: string, message: string) => {
+      const [{ command, correlationData, count, offset }] = (
+        JSON.parse(message) as {
+          commands: Array<{ command: string; correlationData: string; count: number; offset: number }>;
+        }
+      ).commands as [{ command: string; correlationData: string; count: number; offset: number }];
+      asked.push({ count, offset });
+      const all = roles();
+      const data = {
+        totalCount: all.length,
+        roles: all.slice(offset, offset + count).map((rolename) => ({ rolename, acls: [] })),
+      };
+      setImmediate(() =>
+        deliver!(
+          '$CONTROL/dynamic-security/v1/response',
+          Buffer.from(JSON.stringify({ responses: [{ command, correlationData, data }] })),
+        ),
+      );
+    },
+  } as unknown as BrokerLink;
+}
+
+test('lists come in pages (one answer over 1 MiB never arrives); a list that changes between pages is read again', async () => {
+  const names = Array.from({ length: 7 }, (_, i) => `role-${i}`);
+  const asked: Array<{ count: number; offset: number }> = [];
+  const dynsec = new Dynsec(
+    listingLink(() => names, asked),
+    1_000,
+    3,
+  );
+  assert.deepEqual(
+    (await dynsec.listRoles()).map((role) => role.rolename),
+    names,
+  );
+  assert.deepEqual(asked, [
+    { count: 3, offset: 0 },
+    { count: 3, offset: 3 },
+    { count: 3, offset: 6 },
+  ]);
+
+  // Another control connection adds a role after the first page: the list is read again, whole.
+  let current = [...names];
+  const changing: Array<{ count: number; offset: number }> = [];
+  const changed = new Dynsec(
+    listingLink(() => {
+      if (changing.length === 2) current = ['role-00', ...names];
+      return current;
+    }, changing),
+    1_000,
+    3,
+  );
+  assert.deepEqual(
+    (await changed.listRoles()).map((role) => role.rolename),
+    ['role-00', ...names],
+  );
+  assert.deepEqual(
+    changing.map((page) => page.offset),
+    [0, 3, 0, 3, 6],
+  );
+});

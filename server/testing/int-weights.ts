@@ -8,7 +8,7 @@ export const INT_TEST_WEIGHTS: Record<string, number> = {
   'accounts/password.int.test.ts': 4.1,
   'accounts/sign-in-flood.int.test.ts': 8.1,
   'backup/backup.int.test.ts': 15.4,
-  'broker/access.int.test.ts': 21.3,
+  'broker/access.int.test.ts': 23.5,
   'broker/groups.int.test.ts': 4.7,
   'broker/link.int.test.ts': 14.4,
   'broker/presence.int.test.ts': 3.7,
