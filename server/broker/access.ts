@@ -453,6 +453,11 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     });
   }
 
+  /** A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed. */
+  function reconcileSoon(trigger: string) {
+    if (!stopped) setTimeout(() => void reconcile(trigger), RETRY_RECONCILE_MS).unref();
+  }
+
   /** Signs a new probe, revoked from the start, so that the next CRL lists it. */
   async function prepareProbe(): Promise<void> {
     const at = now();
@@ -669,17 +674,26 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
       } catch (error) {
         log.warn(`Broker sync of ${username} failed: ${error instanceof Error ? error.message : String(error)}`);
         // The next reconcile makes up for it: soon, not only at the next reconnect.
-        if (!stopped) setTimeout(() => void reconcile('retry after a failed sync'), RETRY_RECONCILE_MS).unref();
+        reconcileSoon('retry after a failed sync');
         return undefined;
       }
     },
 
     /** Inside a revocation's transaction: the device is to be disconnected (persisted until done). */
     queueKick: (username: string, certificateId: number, at: Date) => repository.queueKick(username, certificateId, at),
-    /** A new probe for the CRL about to be published (call before publishing it). */
-    prepareProbe,
+    /**
+     * A new probe for the CRL about to be published (call before publishing it). Never rejects: the
+     * CRL must go out whatever happens here, and enforce makes a probe itself when it finds none.
+     */
+    prepareProbe: () => prepareProbe().catch((error: unknown) => log.warn(`Probe not prepared: ${String(error)}`)),
     enforce,
     reconcile,
+    /** Reconciles now and, when that fails, again soon (not only at the next reconnect or hourly run). */
+    async reconcileOrRetry(trigger: string, actor?: { name: string; ip?: string | undefined }) {
+      const report = await reconcile(trigger, actor);
+      if (report.error) reconcileSoon(`retry: ${trigger}`);
+      return report;
+    },
     /** The sharing groups' command layer (enroll/sharing.ts sends each change's plan through it). */
     groupCommands,
 

@@ -150,29 +150,37 @@ test('lists come in pages (one answer over 1 MiB never arrives); a list that cha
     (await dynsec.listRoles()).map((role) => role.rolename),
     names,
   );
+  // Each page after the first starts one entry early, to see that nothing moved.
   assert.deepEqual(asked, [
     { count: 3, offset: 0 },
-    { count: 3, offset: 3 },
-    { count: 3, offset: 6 },
+    { count: 4, offset: 2 },
+    { count: 4, offset: 5 },
   ]);
 
-  // Another control connection adds a role after the first page: the list is read again, whole.
-  let current = [...names];
-  const changing: Array<{ count: number; offset: number }> = [];
-  const changed = new Dynsec(
-    listingLink(() => {
-      if (changing.length === 2) current = ['role-00', ...names];
-      return current;
-    }, changing),
-    1_000,
-    3,
-  );
-  assert.deepEqual(
-    (await changed.listRoles()).map((role) => role.rolename),
-    ['role-00', ...names],
-  );
-  assert.deepEqual(
-    changing.map((page) => page.offset),
-    [0, 3, 0, 3, 6],
+  /** Reads the roles while `change(pagesAsked)` may replace the broker's list; returns names and offsets. */
+  const readWhile = async (change: (pagesAsked: number, current: string[]) => string[]) => {
+    let current = [...names];
+    const pages: Array<{ count: number; offset: number }> = [];
+    const listing = new Dynsec(
+      listingLink(() => (current = change(pages.length, current)), pages),
+      1_000,
+      3,
+    );
+    return { roles: (await listing.listRoles()).map((role) => role.rolename), offsets: pages.map((p) => p.offset) };
+  };
+  // Another control connection adds a role before the second page: read again, whole.
+  assert.deepEqual(await readWhile((pages, current) => (pages === 2 ? ['role-00', ...names] : current)), {
+    roles: ['role-00', ...names],
+    offsets: [0, 2, 0, 2, 5],
+  });
+  // One deleted before the offset and one added after it: the same total, but role-3 would be skipped.
+  assert.deepEqual(await readWhile((pages, current) => (pages === 2 ? [...names.slice(1), 'role-9'] : current)), {
+    roles: [...names.slice(1), 'role-9'],
+    offsets: [0, 2, 0, 2, 5],
+  });
+  // A list that changes on every read: no partial list, an error.
+  await assert.rejects(
+    readWhile((_pages, current) => [...current, `role-x${current.length}`]),
+    (error: unknown) => error instanceof DynsecUnavailable && /kept changing/.test(error.message),
   );
 });

@@ -190,49 +190,72 @@ export class Dynsec {
   }
 
   listClients(): Promise<DynsecClient[]> {
-    return this.#listAll('listClients', (data) => {
-      const { totalCount, clients } = listClientsData.parse(data);
-      return { totalCount, entries: clients };
-    });
+    return this.#listAll(
+      'listClients',
+      (data) => {
+        const { totalCount, clients } = listClientsData.parse(data);
+        return { totalCount, entries: clients };
+      },
+      (client) => client.username,
+    );
   }
 
   listRoles(): Promise<DynsecRole[]> {
-    return this.#listAll('listRoles', (data) => {
-      const { totalCount, roles } = listRolesData.parse(data);
-      return { totalCount, entries: roles };
-    });
+    return this.#listAll(
+      'listRoles',
+      (data) => {
+        const { totalCount, roles } = listRolesData.parse(data);
+        return { totalCount, entries: roles };
+      },
+      (role) => role.rolename,
+    );
   }
 
   listGroups(): Promise<DynsecGroup[]> {
-    return this.#listAll('listGroups', (data) => {
-      const { totalCount, groups } = listGroupsData.parse(data);
-      return { totalCount, entries: groups };
-    });
+    return this.#listAll(
+      'listGroups',
+      (data) => {
+        const { totalCount, groups } = listGroupsData.parse(data);
+        return { totalCount, entries: groups };
+      },
+      (group) => group.groupname,
+    );
   }
 
   /**
    * A whole list, `listPage` entries per answer: one answer larger than the link's Maximum Packet
    * Size (1 MiB) never arrives (Mosquitto drops it), which a fleet of about 2,800 people's roles
-   * reached. Pages follow the plugin's order; when the total changes between pages (another control
-   * connection added or deleted something), the list is read again from the start, at most 3 times.
+   * reached. The plugin lists in name order, counting `offset` entries from the start; another
+   * control connection's change between two pages shifts what follows. So each page after the first
+   * starts one entry early, and must start with the entry the page before ended with (by `name`),
+   * and the total must stay the same; otherwise the list is read again from the start. Three reads
+   * that all moved reject (DynsecUnavailable): a list missing entries would make reconcile recreate
+   * (and then disown) what exists.
    */
-  async #listAll<T>(command: string, parse: (data: unknown) => { totalCount: number; entries: T[] }): Promise<T[]> {
-    for (let attempt = 1; ; attempt++) {
-      const all: T[] = [];
-      let total: number | undefined;
+  async #listAll<T>(
+    command: string,
+    parse: (data: unknown) => { totalCount: number; entries: T[] },
+    name: (entry: T) => string,
+  ): Promise<T[]> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const first = parse(await this.command(command, { verbose: true, count: this.listPage, offset: 0 }));
+      const all = [...first.entries];
       let moved = false;
-      for (;;) {
-        const page = parse(await this.command(command, { verbose: true, count: this.listPage, offset: all.length }));
-        if (total !== undefined && page.totalCount !== total) {
+      while (all.length < first.totalCount && all.length > 0) {
+        const page = parse(
+          await this.command(command, { verbose: true, count: this.listPage + 1, offset: all.length - 1 }),
+        );
+        const [overlap, ...rest] = page.entries;
+        if (page.totalCount !== first.totalCount || !overlap || name(overlap) !== name(all.at(-1)!)) {
           moved = true;
           break;
         }
-        total = page.totalCount;
-        all.push(...page.entries);
-        if (page.entries.length < this.listPage || all.length >= total) break;
+        if (rest.length === 0) break;
+        all.push(...rest);
       }
-      if (!moved || attempt === 3) return all;
+      if (!moved) return all;
     }
+    throw new DynsecUnavailable(`${command}: the list kept changing while it was read (another control connection)`);
   }
 
   /** The group, or undefined when the broker has none by that name. */

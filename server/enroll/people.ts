@@ -23,6 +23,8 @@ export type RevokedAll = Ok<{
   cancelledLinks: number;
   /** What became of the revoked devices' connections; undefined without a broker link or revocations. */
   kick: KickReport | undefined;
+  /** A deleted person's sharing groups could not be updated on the broker yet (retried soon): why. */
+  groupsNotUpdated?: string;
 }>;
 
 /**
@@ -187,9 +189,18 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       });
       const after = await afterRevoking(done.serials, done.cancelled, actor, `deleted ${user.username}`);
       // The sharing groups' roles on the broker still let the others receive this name's topics:
-      // reconciled now, before the name can be given to someone new (a failure: at the next reconcile).
-      if (done.groupsLeft && ctx.broker) await ctx.broker.reconcile(`${user.username} deleted`, actor);
-      return ok({ serials: done.serials, ...after, cancelledLinks: done.cancelled.length });
+      // reconciled now, before the name can be given to someone new; a failure is retried soon, and
+      // the admin is told.
+      const groups =
+        done.groupsLeft && ctx.broker
+          ? await ctx.broker.reconcileOrRetry(`${user.username} deleted`, actor)
+          : undefined;
+      return ok({
+        serials: done.serials,
+        ...after,
+        cancelledLinks: done.cancelled.length,
+        ...(groups?.error !== undefined && { groupsNotUpdated: groups.error }),
+      });
     },
   };
 }

@@ -3,6 +3,7 @@
 // stored, audited and sent to the broker as the plan in broker/groups.ts says.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { BrokerAccess } from '../../broker/access.js';
 import type { DynsecCommand } from '../../broker/groups.js';
 import { Browser, withPortal } from '../../testing/harness.js';
 
@@ -100,6 +101,47 @@ describe('sharing groups pages', () => {
       // The name given to a new person: in no group until an admin puts them in one.
       await browser.issue({ username: 'alice', email: 'new-alice@example.org', device: 'phone', days: '30' });
       assert.deepEqual(members(), ['bob']);
+    });
+  });
+
+  test("a deletion whose broker update fails: the admin is warned that the groups may still share that name's locations", async () => {
+    const dynsec = { send: async () => undefined };
+    const reconciles: string[] = [];
+    const calls: Record<string, unknown> = {
+      reconcileOrRetry: async (trigger: string) => {
+        reconciles.push(trigger);
+        return {
+          at: new Date(),
+          trigger,
+          changes: [],
+          conflicts: [],
+          error: 'listRoles: no answer from the broker within 5000 ms',
+        };
+      },
+      enforce: async () => ({ state: 'none' }),
+      isUnmanagedClient: async () => false,
+    };
+    // Every other call of the broker link does nothing.
+    const brokerAccess = new Proxy(calls, {
+      get: (target, key): unknown =>
+        key in target ? Reflect.get(target, key) : key === 'then' ? undefined : () => undefined,
+    }) as unknown as BrokerAccess;
+    await withPortal({ deps: { dynsec, brokerAccess } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      for (const username of ['alice', 'bob'])
+        await browser.issue({ username, email: `${username}@example.org`, days: '30' });
+      await browser.submit('/groups', '/groups', { name: 'Family' });
+      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
+      for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+      const deleted = await browser.submit('/people/alice/delete', '/people/alice/delete', {});
+      assert.equal(deleted.statusCode, 303);
+      assert.deepEqual(reconciles, ['alice deleted']);
+      const page = await browser.get(String(deleted.headers.location));
+      assert.match(
+        page.body,
+        /The broker&#39;s sharing groups could not be updated yet \(listRoles: no answer from the broker within 5000 ms\): until they are, the people in alice&#39;s groups could still receive/,
+      );
     });
   });
 });

@@ -122,6 +122,8 @@ const peopleRoutes: FastifyPluginAsyncZod<{
         for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
       else request.flash('success', done);
       flashKick(request, outcome);
+      if (outcome.groupsNotUpdated !== undefined)
+        request.flash('warning', words.groupsNotUpdated(request.params.username, outcome.groupsNotUpdated));
     }
     return reply.redirect(base(request.params.username), 303);
   });

@@ -83,6 +83,8 @@ export const pages = {
     deleteExplanation: (active: number) =>
       `${active ? `${count(active, 'active certificate')} will be revoked. ` : ''}The address is erased; the username stays on the revoked certificates and in the audit log. This cannot be undone.`,
     deleteButton: 'Delete person',
+    groupsNotUpdated: (username: string, error: string) =>
+      `The broker's sharing groups could not be updated yet (${error}): until they are, the people in ${username}'s groups could still receive locations published under that name. The portal tries again in a few seconds; Reconcile now on the Broker page does it at once.`,
     deleted: (username: string, n: number) =>
       `${username} is deleted${n ? ` and ${count(n, 'certificate')} revoked` : ''}.`,
     alreadyDeleted: 'This person was already deleted.',
