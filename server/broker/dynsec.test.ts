@@ -40,8 +40,14 @@ test('a link that goes down during the publish: the command rejects once, nothin
   }
 });
 
-/** A link that answers each published command with `answer(command)`: an error text, or undefined for success. */
-function answeringLink(answer: (command: string) => string | undefined) {
+/** A command as the portal publishes it, with the parameters a test may look at. */
+type Sent = { command: string; correlationData: string; count?: number; offset?: number };
+
+/**
+ * A link whose broker answers each published command with `respond(command)`: an error text, or the
+ * command's `data` (undefined: success without data).
+ */
+function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknown }) {
   let deliver: ((topic: string, payload: Buffer) => void) | undefined;
   return {
     connected: true,
@@ -51,14 +57,23 @@ function answeringLink(answer: (command: string) => string | undefined) {
     },
     onState: () => () => undefined,
     publish: async (_topic: string, message: string) => {
-      const { commands } = JSON.parse(message) as { commands: Array<{ command: string; correlationData: string }> };
-      const responses = commands.map(({ command, correlationData }) => {
-        const error = answer(command);
-        return { command, correlationData, ...(error ? { error } : {}) };
-      });
+      const { commands } = JSON.parse(message) as { commands: Sent[] };
+      const responses = commands.map((sent) => ({
+        command: sent.command,
+        correlationData: sent.correlationData,
+        ...respond(sent),
+      }));
       setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(JSON.stringify({ responses }))));
     },
   } as unknown as BrokerLink;
+}
+
+/** A link that answers each published command with `answer(command)`: an error text, or undefined for success. */
+function answeringLink(answer: (command: string) => string | undefined) {
+  return respondingLink(({ command }) => {
+    const error = answer(command);
+    return error ? { error } : {};
+  });
 }
 
 test('recreating a client: a refused deletion rejects (nobody was disconnected), a refused creation answers false', async () => {
@@ -108,34 +123,16 @@ test('a publish that never completes (the broker died under it) ends in DynsecUn
 
 /** A link whose broker lists `roles()` in pages, honouring count and offset as Mosquitto's plugin does. */
 function listingLink(roles: () => string[], asked: Array<{ count: number; offset: number }>) {
-  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
-  return {
-    connected: true,
-    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
-      deliver = handler;
-      return () => undefined;
-    },
-    onState: () => () => undefined,
-    publish: async (_topic: string, message: string) => {
-      const [{ command, correlationData, count, offset }] = (
-        JSON.parse(message) as {
-          commands: Array<{ command: string; correlationData: string; count: number; offset: number }>;
-        }
-      ).commands as [{ command: string; correlationData: string; count: number; offset: number }];
-      asked.push({ count, offset });
-      const all = roles();
-      const data = {
+  return respondingLink(({ count = -1, offset = 0 }) => {
+    asked.push({ count, offset });
+    const all = roles();
+    return {
+      data: {
         totalCount: all.length,
         roles: all.slice(offset, offset + count).map((rolename) => ({ rolename, acls: [] })),
-      };
-      setImmediate(() =>
-        deliver!(
-          '$CONTROL/dynamic-security/v1/response',
-          Buffer.from(JSON.stringify({ responses: [{ command, correlationData, data }] })),
-        ),
-      );
-    },
-  } as unknown as BrokerLink;
+      },
+    };
+  });
 }
 
 test('lists come in pages (one answer over 1 MiB never arrives); a list that changes between pages is read again', async () => {

@@ -277,14 +277,7 @@ export async function redeemInvitation(
       const wrong = ctx.invitations.find(row.id)!.wrong_codes;
       const left = Math.max(0, MAX_WRONG_CODES - wrong);
       audit({ ...by(actor), action: 'pickup-code', subject, outcome: 'failure', detail: `wrong code ${wrong}` });
-      if (left === 0 && ctx.invitations.transition(row.id, 'open', 'cancelled', now))
-        audit({
-          actor: 'system',
-          action: 'invite-cancel',
-          subject,
-          outcome: 'success',
-          detail: `${MAX_WRONG_CODES} wrong codes`,
-        });
+      if (left === 0) cancelForWrongCodes(ctx, row.id, 'open', audit, now);
       return failed('wrong-code', { left });
     });
   }
@@ -505,20 +498,34 @@ function reopenOrCancel(
   detail: string,
   now: Date,
 ): void {
-  const subject = `invitation:${invitationId}`;
-  if ((ctx.invitations.find(invitationId)?.wrong_codes ?? 0) >= MAX_WRONG_CODES) {
-    if (ctx.invitations.transition(invitationId, 'redeemed', 'cancelled', now))
-      audit({
-        actor: 'system',
-        action: 'invite-cancel',
-        subject,
-        outcome: 'success',
-        detail: `${MAX_WRONG_CODES} wrong codes`,
-      });
-    return;
-  }
+  if ((ctx.invitations.find(invitationId)?.wrong_codes ?? 0) >= MAX_WRONG_CODES)
+    return cancelForWrongCodes(ctx, invitationId, 'redeemed', audit, now);
   if (ctx.invitations.reopen(invitationId))
-    audit({ actor: 'system', action: 'invite-reopen', subject, outcome: 'success', detail });
+    audit({
+      actor: 'system',
+      action: 'invite-reopen',
+      subject: `invitation:${invitationId}`,
+      outcome: 'success',
+      detail,
+    });
+}
+
+/** MAX_WRONG_CODES were typed at an invitation: it is cancelled (from `state`), audited. */
+function cancelForWrongCodes(
+  ctx: Pick<EnrollDeps, 'invitations'>,
+  invitationId: number,
+  state: 'open' | 'redeemed',
+  audit: (entry: AuditEntry) => void,
+  now: Date,
+): void {
+  if (ctx.invitations.transition(invitationId, state, 'cancelled', now))
+    audit({
+      actor: 'system',
+      action: 'invite-cancel',
+      subject: `invitation:${invitationId}`,
+      outcome: 'success',
+      detail: `${MAX_WRONG_CODES} wrong codes`,
+    });
 }
 
 export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {

@@ -5,7 +5,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BrokerAccess } from '../../broker/access.js';
 import type { DynsecCommand } from '../../broker/groups.js';
-import { Browser, withPortal } from '../../testing/harness.js';
+import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
+
+/** Signed in; alice and bob with a certificate each, both in the group Family. */
+async function familyOfAliceAndBob(portal: TestPortal): Promise<Browser> {
+  const browser = new Browser(portal);
+  await browser.signIn();
+  for (const username of ['alice', 'bob'])
+    await browser.issue({ username, email: `${username}@example.org`, days: '30' });
+  await browser.submit('/groups', '/groups', { name: 'Family' });
+  const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
+  for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+  return browser;
+}
 
 describe('sharing groups pages', () => {
   test('without a broker link the page explains why it is empty and changes nothing', async () => {
@@ -83,13 +95,7 @@ describe('sharing groups pages', () => {
   test('a deleted person leaves their groups: the name given to someone new sees nobody', async () => {
     const dynsec = { send: async () => undefined };
     await withPortal({ deps: { dynsec } }, async (portal) => {
-      const browser = new Browser(portal);
-      await browser.signIn();
-      for (const username of ['alice', 'bob'])
-        await browser.issue({ username, email: `${username}@example.org`, days: '30' });
-      await browser.submit('/groups', '/groups', { name: 'Family' });
-      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
-      for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+      const browser = await familyOfAliceAndBob(portal);
       assert.ok((await portal.services.enrollment.people.remove('alice', { name: 'admin' })).ok);
       const members = () => portal.services.sharing.list().groups[0]!.members;
       assert.deepEqual(members(), ['bob']);
@@ -127,13 +133,7 @@ describe('sharing groups pages', () => {
         key in target ? Reflect.get(target, key) : key === 'then' ? undefined : () => undefined,
     }) as unknown as BrokerAccess;
     await withPortal({ deps: { dynsec, brokerAccess } }, async (portal) => {
-      const browser = new Browser(portal);
-      await browser.signIn();
-      for (const username of ['alice', 'bob'])
-        await browser.issue({ username, email: `${username}@example.org`, days: '30' });
-      await browser.submit('/groups', '/groups', { name: 'Family' });
-      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
-      for (const username of ['alice', 'bob']) await browser.submit('/groups', `/groups/${id}/members`, { username });
+      const browser = await familyOfAliceAndBob(portal);
       const deleted = await browser.submit('/people/alice/delete', '/people/alice/delete', {});
       assert.equal(deleted.statusCode, 303);
       assert.deepEqual(reconciles, ['alice deleted']);
