@@ -210,6 +210,9 @@ export interface SignInDeps extends AccountDeps {
  * So concurrent attempts cannot outrun the back-off, and a crash mid-check leaves the failure on
  * record. Names that are not admins go through the same steps, storage and timing.
  */
+/** How the audit log names a sign-in attempt with a name that is no admin. */
+const UNKNOWN_NAME = '(unknown name)';
+
 export async function signIn(
   deps: SignInDeps,
   input: { username: string; password: string },
@@ -218,8 +221,15 @@ export async function signIn(
   const { username, password } = input;
   const key = username.toLowerCase();
   const ip = client.ip ?? null;
+  // A name that is no admin is not kept: it may be a password typed into the wrong field.
   const entry = (outcome: 'success' | 'failure', detail: string | null) =>
-    ({ actor: username, action: 'sign-in', outcome, detail, ip }) as const;
+    ({
+      actor: deps.admins.find(username) ? username : UNKNOWN_NAME,
+      action: 'sign-in',
+      outcome,
+      detail,
+      ip,
+    }) as const;
   const refused = <R extends SignInResult & { ok: false }>(result: R): R => {
     const now = deps.now();
     const note = deps.rejections.note(key, now);

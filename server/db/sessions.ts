@@ -1,12 +1,16 @@
 // The `sessions` table: server-side admin sessions, in the shape @fastify/session's store wants. The
 // id a browser holds is stored only as its SHA-256, so a copy of the table opens no session; the
 // admin a session belongs to has a column, so that all of an admin's sessions can be ended at once.
+// Ending them also notes when (a `settings` row per admin, and one for all): a request under way
+// when they were ended saves its session again at its end, and that row must not open anything.
 import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
 
 type Callback<T = void> = (error?: Error | null, value?: T) => void;
 
 const idHash = (id: string) => createHash('sha256').update(id).digest('hex');
+/** `settings` keys: when an admin's sessions (`<name>`), or all (`*`), were last ended, in ms. */
+const ENDED_PREFIX = 'sessions_ended:';
 
 export function sessionsRepository(db: Db, now: () => Date) {
   const get = db.prepare<[string, number], { data: string }>(
@@ -20,6 +24,15 @@ export function sessionsRepository(db: Db, now: () => Date) {
   const prune = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
   const endFor = db.prepare<[string]>('DELETE FROM sessions WHERE admin = ?');
   const endAll = db.prepare('DELETE FROM sessions');
+  const noteEnded = db.prepare<[string, string]>(
+    'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  const endedAt = db.prepare<[string], { at: number | null }>(
+    `SELECT max(CAST(value AS INTEGER)) AS at FROM settings WHERE key IN ('${ENDED_PREFIX}*', '${ENDED_PREFIX}' || lower(?))`,
+  );
+  const ended = (admin: string) => {
+    noteEnded.run(`${ENDED_PREFIX}${admin.toLowerCase()}`, String(now().getTime()));
+  };
 
   return {
     /** A session store for @fastify/session (callback style); rows expire `idleMs` after their last save. */
@@ -33,7 +46,13 @@ export function sessionsRepository(db: Db, now: () => Date) {
       return {
         get(id: string, callback: Callback<Session | null>) {
           const row = get.get(idHash(id), now().getTime());
-          callback(null, row ? (JSON.parse(row.data) as Session) : null);
+          const session = row ? (JSON.parse(row.data) as Session & { signedInAt?: number }) : null;
+          // Signed in before the admin's sessions were ended: saved again by a request under way then.
+          if (session?.admin && (session.signedInAt ?? 0) < (endedAt.get(session.admin)?.at ?? -Infinity)) {
+            destroy.run(idHash(id));
+            return callback(null, null);
+          }
+          callback(null, session);
         },
         set(id: string, session: Session, callback: Callback) {
           save(id, session.admin ?? null, JSON.stringify(session));
@@ -46,9 +65,15 @@ export function sessionsRepository(db: Db, now: () => Date) {
       };
     },
     /** Ends every session of one admin (the name matched without regard to case); returns how many. */
-    endFor: (admin: string) => endFor.run(admin).changes,
+    endFor: db.transaction((admin: string) => {
+      ended(admin);
+      return endFor.run(admin).changes;
+    }),
     /** Ends every session; returns how many. */
-    endAll: () => endAll.run().changes,
+    endAll: db.transaction(() => {
+      noteEnded.run(`${ENDED_PREFIX}*`, String(now().getTime()));
+      return endAll.run().changes;
+    }),
   };
 }
 export type SessionsRepository = ReturnType<typeof sessionsRepository>;

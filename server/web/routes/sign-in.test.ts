@@ -1,5 +1,6 @@
 // Signing in and out: the contract's form, sessions and their limits, CSRF, back-off and rate limits.
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import {
   Browser,
@@ -60,6 +61,14 @@ describe('sign-in', () => {
     });
   }
 
+  test('a name that is no admin (a password typed into Username, say) is not written to the audit log', async () => {
+    const response = await new Browser(portal).signIn('correct horse battery staple', 'whatever');
+    assert.equal(response.statusCode, 401);
+    const rows = portal.db.prepare("SELECT actor, detail FROM audit_log WHERE action = 'sign-in'").all();
+    assert.deepEqual(rows, [{ actor: '(unknown name)', detail: 'invalid' }]);
+    assert.ok(!JSON.stringify(portal.db.prepare('SELECT * FROM audit_log').all()).includes('horse'));
+  });
+
   test('an empty form shows messages beside the fields', async () => {
     const response = await new Browser(portal).submit('/login', '/login', { username: '', password: '' });
     assert.equal(response.statusCode, 400);
@@ -96,6 +105,56 @@ describe('sign-in', () => {
     const page = await replay.get('/certificates');
     assert.equal(page.statusCode, 303);
     assert.match(String(page.headers.location), /^\/login/);
+  });
+
+  test('sessions ended by the CLI (delete, disable, new password, end-sessions) stay ended, a request under way included', async () => {
+    const { accounts } = portal.services;
+    const password = 'mallory password 123';
+    assert.ok((await accounts.createAdmin({ username: 'mallory', password }, { name: 'cli' })).ok);
+    const endings: Array<[string, () => unknown]> = [
+      ['end-sessions', () => accounts.endSessions('mallory', { name: 'owner' })],
+      [
+        'new password',
+        () => accounts.resetPassword({ username: 'mallory', password: 'another password 456' }, { name: 'owner' }),
+      ],
+      ['end-sessions for all', () => accounts.endSessions(undefined, { name: 'owner' })],
+      ['disable', () => accounts.disableAdmin('mallory', { name: 'owner' })],
+    ];
+    let current = password;
+    for (const [what, end] of endings) {
+      const browser = new Browser(portal);
+      assert.equal((await browser.signIn('mallory', current)).statusCode, 303, what);
+      const page = await browser.get('/groups');
+      portal.clock.advance(LAST_SEEN_RESOLUTION_MS + 1_000); // the session is due to be saved again
+      // A POST whose body arrives slowly: its session is loaded, then the CLI ends it, then it is saved.
+      const body = new PassThrough();
+      const payload = new URLSearchParams({ _csrf: csrfTokenOf(page.body), name: `g${what.length}` }).toString();
+      const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+      const underWay = portal.app.inject({
+        method: 'POST',
+        url: '/groups',
+        payload: body,
+        headers: {
+          cookie,
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': String(payload.length),
+        },
+      });
+      body.write(payload.slice(0, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await end();
+      if (what === 'new password') current = 'another password 456';
+      body.end(payload.slice(5));
+      await underWay;
+      const after = await browser.get('/certificates');
+      assert.equal(after.statusCode, 303, `${what}: the old cookie no longer opens a page`);
+      assert.match(String(after.headers.location), /^\/login/);
+    }
+    // A new sign-in after an ending works (the admin is enabled again for it).
+    assert.ok(accounts.enableAdmin('mallory', { name: 'owner' }).ok);
+    const again = new Browser(portal);
+    assert.equal((await again.signIn('mallory', current)).statusCode, 303);
+    assert.equal((await again.get('/certificates')).statusCode, 200);
   });
 
   test('a session idle for 30 minutes is refused', async () => {
