@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { DEFAULT_COST } from './accounts/password.js';
+import { createBackup } from './backup/archive.js';
 import { openDataDir } from './data-dir.js';
 import { loadOrCreateCa } from './enroll/ca-store.js';
 import { exportCaKey } from './pki/ca.js';
@@ -13,7 +14,9 @@ import { projectRoot } from './paths.js';
 import { compiledFile } from './testing/compiled.js';
 import { tempDir } from './testing/temp-dir.js';
 import { Scratch, openssl } from './testing/openssl.js';
-import { testCa } from './testing/pki.js';
+import { readCrl, testCa } from './testing/pki.js';
+import { startTestPortal, type TestPortal } from './testing/harness.js';
+import { MemoryMailer } from './testing/mailer.js';
 
 const run = promisify(execFile);
 
@@ -190,6 +193,101 @@ describe('admin commands', { concurrency: true }, () => {
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /Restored the backup of .* into .*fresh/);
     assert.equal(readFileSync(path.join(target, 'ca.crt'), 'utf8'), readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'));
+  });
+
+  test('a restore keeps what was revoked after the backup: the phones stay out, CRL numbers only go up', async () => {
+    const dataDir = tempDir();
+    const enrollment = (portal: TestPortal) => portal.services.enrollment;
+    const issue = async (portal: TestPortal, username: string) => {
+      const issued = await enrollment(portal).issue(
+        {
+          username,
+          email: `${username}@example.org`,
+          device: 'phone',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: false,
+        },
+        { name: 'admin' },
+      );
+      if (!issued.ok) throw new Error(JSON.stringify(issued));
+      return issued;
+    };
+    const archive = path.join(tempDir(), 'backup.tar.gz');
+    const portal = await startTestPortal({ dataDir, deps: { mailer: new MemoryMailer() } });
+    let revokedSerials: string[];
+    try {
+      const alice = await issue(portal, 'alice');
+      const backup = await admin(dataDir, ['backup', '--out', archive]);
+      assert.equal(backup.code, 0, backup.stderr);
+      // After the backup: alice's phone is stolen; carol is enrolled, and her phone lost too.
+      assert.ok((await enrollment(portal).revoke(alice.certificateId, 'keyCompromise', { name: 'admin' })).ok);
+      const carol = await issue(portal, 'carol');
+      assert.ok((await enrollment(portal).revoke(carol.certificateId, 'keyCompromise', { name: 'admin' })).ok);
+      revokedSerials = [alice.serial, carol.serial];
+    } finally {
+      await portal.close();
+    }
+    const before = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8'));
+    assert.deepEqual(
+      before.entries.map((entry) => entry.serial),
+      revokedSerials,
+    );
+
+    const restored = await admin(tempDir(), ['restore', archive, '--data-dir', dataDir, '--force']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(
+      restored.stdout,
+      new RegExp(
+        `Kept from the CRL it replaced \\(CRL ${before.crlNumber}; .*1 certificate\\(s\\) revoked after the backup, and 1 revoked serial\\(s\\) the backup does not know`,
+      ),
+    );
+    // Until the portal starts, the broker keeps reading the CRL it had.
+    assert.deepEqual(readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8')), before);
+
+    const again = await startTestPortal({ dataDir, deps: { mailer: new MemoryMailer() } });
+    try {
+      assert.deepEqual(
+        again.db
+          .prepare('SELECT status, revocation_reason, revoked_by FROM certificates WHERE serial = ?')
+          .get(revokedSerials[0]),
+        { status: 'revoked', revocation_reason: 'keyCompromise', revoked_by: 'restore' },
+      );
+      assert.equal(
+        again.db.prepare('SELECT count(*) FROM certificates WHERE serial = ?').pluck().get(revokedSerials[1]),
+        0,
+      );
+      const after = readCrl(readFileSync(path.join(dataDir, 'crl.pem'), 'utf8'));
+      assert.deepEqual(after.entries.map((entry) => entry.serial).sort(), [...revokedSerials].sort());
+      assert.ok(after.crlNumber > before.crlNumber, `CRL ${after.crlNumber} after ${before.crlNumber}`);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test("restore refuses a newer version's backup before it replaces anything", async () => {
+    const newer = await dataDirWithTestCa();
+    const db = openDataDir(newer);
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (999, 'from_the_future', 'x', 'now')",
+    ).run();
+    const out = path.join(tempDir(), 'newer.tar.gz');
+    await createBackup(db, newer, out, new Date()); // as that newer version's own backup made it
+    db.close();
+    const working = await dataDirWithTestCa();
+    const before = readFileSync(path.join(working, 'enroll.db'));
+    const refused = await admin(tempDir(), ['restore', out, '--data-dir', working, '--force']);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /This backup comes from a newer version of the portal.*migration 999 \(from_the_future\)/,
+    );
+    assert.deepEqual(readFileSync(path.join(working, 'enroll.db')), before, 'the working folder is untouched');
+    // Nor does backup read such a folder (it would not start either).
+    const backup = await admin(newer, ['backup', '--out', path.join(tempDir(), 'again.tar.gz')]);
+    assert.equal(backup.code, 1);
+    assert.match(backup.stderr, /migration 999 \(from_the_future\) that this version does not know/);
   });
 
   test('server-cert writes a key (0600) and a certificate for the broker, and records it', async () => {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { createAccounts } from './accounts/accounts.js';
 import { createBackup, restoreBackup } from './backup/archive.js';
 import { loadConfig, type Config } from './config.js';
-import { openDataDir } from './data-dir.js';
+import { checkSchema, openDataDir } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
 import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificatesRepository } from './db/certificates.js';
@@ -52,10 +52,16 @@ async function readNewPassword(): Promise<string> {
   return password;
 }
 
-/** Runs `work` against DATA_DIR's database, closed afterwards whatever happens. */
-async function withDatabase<T>(work: (db: Db, config: Config) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` against DATA_DIR's database, closed afterwards whatever happens; migrated first unless
+ * `migrate: false`.
+ */
+async function withDatabase<T>(
+  work: (db: Db, config: Config) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const config = loadConfig();
-  const db = openDataDir(config.dataDir);
+  const db = openDataDir(config.dataDir, options);
   try {
     return await work(db, config);
   } finally {
@@ -246,23 +252,34 @@ async function backupCommand(args: string[]): Promise<string> {
   const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
   if (!values.out) throw new CommandError(`backup needs --out FILE\n\n${USAGE}`);
   const out = path.resolve(values.out);
-  return withDatabase(async (db, config) => {
-    const result = await createBackup(db, config.dataDir, out, new Date());
-    auditedTransactions(db, auditRepository(db))(new Date(), (audit) =>
-      audit({
-        actor: 'cli',
-        action: 'backup',
-        subject: path.basename(result.file),
-        outcome: 'success',
-        detail: `${result.size} bytes`,
-      }),
-    );
-    const { counts } = result.manifest;
-    const warning = result.manifest.caKeyEncrypted
-      ? ''
-      : '\nWARNING: the archive holds the CA key UNENCRYPTED (no CA_KEY_PASSPHRASE is set). Anyone with this file can issue certificates your broker trusts: keep it like the key itself (mode 0600 set).';
-    return `Wrote ${result.file} (${result.size} bytes): ${counts.certificates} certificates (${counts.revoked} revoked), ${counts.users} users, ${counts.admins} admins.${warning}`;
-  });
+  // Not migrated: a backup taken before an upgrade must hold the folder as the old version left it
+  // (and leave it so), so that the old version can still be restored and run.
+  return withDatabase(
+    async (db, config) => {
+      const { pending } = checkSchema(db);
+      const result = await createBackup(db, config.dataDir, out, new Date());
+      // An older schema's audit log is the old version's to write: the upgrade's first start audits.
+      if (pending === 0)
+        auditedTransactions(db, auditRepository(db))(new Date(), (audit) =>
+          audit({
+            actor: 'cli',
+            action: 'backup',
+            subject: path.basename(result.file),
+            outcome: 'success',
+            detail: `${result.size} bytes`,
+          }),
+        );
+      const { counts } = result.manifest;
+      const older = pending
+        ? `\nThe folder is from an earlier version (${pending} migration(s) to apply): backed up and left as it was.`
+        : '';
+      const warning = result.manifest.caKeyEncrypted
+        ? ''
+        : '\nWARNING: the archive holds the CA key UNENCRYPTED (no CA_KEY_PASSPHRASE is set). Anyone with this file can issue certificates your broker trusts: keep it like the key itself (mode 0600 set).';
+      return `Wrote ${result.file} (${result.size} bytes): ${counts.certificates} certificates (${counts.revoked} revoked), ${counts.users} users, ${counts.admins} admins.${older}${warning}`;
+    },
+    { migrate: false },
+  );
 }
 
 async function restoreCommand(args: string[]): Promise<string> {
@@ -275,7 +292,11 @@ async function restoreCommand(args: string[]): Promise<string> {
     throw new CommandError(`restore takes FILE and --data-dir DIR\n\n${USAGE}`);
   const target = path.resolve(values['data-dir']);
   const manifest = await restoreBackup(path.resolve(positionals[0]!), target, { force: values.force ?? false });
-  return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.`;
+  const { carried } = manifest;
+  const kept = carried
+    ? `\nKept from the CRL it replaced (CRL ${carried.crlNumber}; the next is numbered above it): ${carried.revoked} certificate(s) revoked after the backup, and ${carried.carried} revoked serial(s) the backup does not know (certificates issued after it: they stay revoked, but the portal cannot list them).`
+    : '';
+  return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.${kept}`;
 }
 
 function readInput(file: string, what: string): string {

@@ -3,7 +3,7 @@
 // and the tests.
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { migrate, openDatabase, readMigrations, type Db } from './db/database.js';
+import { checkMigrationHistory, migrate, openDatabase, readMigrations, type Db } from './db/database.js';
 import { migrationsDir } from './paths.js';
 
 export interface DataFiles {
@@ -52,17 +52,34 @@ export function enforceDataDirModes(files: DataFiles): void {
   }
 }
 
-/** Makes DATA_DIR if needed, sets its modes, and opens its database, migrated to the current schema. */
-export function openDataDir(dataDir: string): Db {
+/**
+ * Makes DATA_DIR if needed, sets its modes, and opens its database, migrated to the current schema.
+ * With `migrate: false` (a backup taken before an upgrade) the schema stays as it is; only a history
+ * this version cannot read (a newer portal's, or an edited migration) is refused.
+ */
+export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}): Db {
   const files = dataFiles(dataDir);
   mkdirSync(files.dir, { recursive: true, mode: 0o750 });
   enforceDataDirModes(files);
   const db = openDatabase(files.database);
   try {
-    migrate(db, readMigrations(migrationsDir));
+    if (options.migrate === false) checkSchema(db);
+    else migrate(db, readMigrations(migrationsDir));
   } catch (error) {
     db.close();
     throw error;
   }
   return db;
+}
+
+/** Applies this version's migrations to a database that is not DATA_DIR's (a restore's copy). */
+export function migrateToCurrent(db: Db): void {
+  migrate(db, readMigrations(migrationsDir));
+}
+
+/** Refuses (MigrationError) a database whose migrations this version does not know; returns how many it has still to apply. */
+export function checkSchema(db: Db): { pending: number } {
+  const migrations = readMigrations(migrationsDir);
+  const applied = checkMigrationHistory(db, migrations);
+  return { pending: migrations.length - applied.length };
 }

@@ -16,6 +16,7 @@ import { dataFiles } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
 import { auditedTransactions, auditRepository } from './db/audit.js';
 import { brokerRepository } from './db/broker.js';
+import { carriedRevocationsRepository } from './db/carried-revocations.js';
 import { certificateQueries } from './db/certificate-list.js';
 import { certificatesRepository } from './db/certificates.js';
 import { invitationsRepository } from './db/invitations.js';
@@ -83,6 +84,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
   const certificates = certificatesRepository(db);
   const serverCertificates = serverCertificatesRepository(db);
   const brokerRecords = brokerRepository(db);
+  const carried = carriedRevocationsRepository(db);
   // Background failures (key pre-generation) are logged once start() has a log to write to.
   let reportBackgroundError: (error: unknown) => void = () => undefined;
   let reportPresenceError: (error: unknown) => void = () => undefined;
@@ -103,10 +105,13 @@ export function createServices(config: Config, deps: ServiceDeps) {
         certificates.revokedMark(),
         serverCertificates.revokedMark(),
         config.brokerControl ? brokerRecords.probeMark(now()) : '',
+        carried.mark(),
       ].join(' '),
     revoked: function* () {
       yield* certificates.revokedEntries();
       yield* serverCertificates.revokedEntries();
+      // Revoked after a backup that was then restored: unknown to this database, never let back in.
+      yield* carried.entries();
       // The broker link's probe certificates, revoked from the start (server/broker/probe.ts).
       if (config.brokerControl) yield* brokerRecords.probeEntries(now());
     },

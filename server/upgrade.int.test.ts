@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { compiledFile } from './testing/compiled.js';
 import { makeReleaseDataDir, RELEASE_VERSION, type ReleaseFixture } from './testing/release-fixture.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -268,6 +269,13 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       } finally {
         copy.close();
       }
+    },
+  },
+  {
+    migration: '012_carried_revocations',
+    check(db) {
+      // Only a restore writes there (backup/carry.ts, tested in cli.int.test.ts): an upgrade leaves it empty.
+      assert.equal(db.prepare('SELECT count(*) FROM carried_revocations').pluck().get(), 0);
     },
   },
 ];
@@ -534,6 +542,32 @@ test(`the fixture is a data folder of release ${RELEASE_VERSION} with certificat
   assert.equal(crl.number, BigInt(release.settings.crl_number));
   assertListsEvery(crl, revokedSerials(release, false));
   createPrivateKey(readFileSync(path.join(dataDir, 'ca.key'))); // readable without a passphrase, as 0.1.0 left it
+});
+
+test(`a backup taken before the upgrade leaves it as ${RELEASE_VERSION} left it, and the archive restores`, async () => {
+  // What an owner runs first: the new version's `backup`, with the old folder still in place.
+  const archive = path.join(scratch, 'before-upgrade.tar.gz');
+  const cli = (args: string[], env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, [compiledFile('server/cli.ts'), ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, ...env },
+    });
+  const backup = await cli(['backup', '--out', archive], { DATA_DIR: dataDir });
+  assert.match(backup.stdout, /from an earlier version \(\d+ migration\(s\) to apply\): backed up and left as it was/);
+  assert.deepEqual(snapshot(dataDir), release, 'the folder is unchanged, its schema included');
+  const restoredDir = path.join(scratch, 'restored-release');
+  await cli(['restore', archive, '--data-dir', restoredDir], {});
+  const restored = openReadOnly(restoredDir);
+  try {
+    assert.deepEqual(
+      restored.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(),
+      release.migrations.map((row) => row.version),
+      "the archive holds the release's schema",
+    );
+    assert.equal(restored.prepare('SELECT count(*) FROM certificates').pluck().get(), release.certificates.length);
+  } finally {
+    restored.close();
+  }
 });
 
 test('the current code starts on it, keeps the CA and publishes a CRL with every revoked certificate', async (t) => {

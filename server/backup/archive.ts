@@ -22,7 +22,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import type { Db } from '../db/database.js';
-import { dataFiles, type DataFiles } from '../data-dir.js';
+import { checkSchema, dataFiles, migrateToCurrent, type DataFiles } from '../data-dir.js';
+import { carryRevocations, type Carried } from './carry.js';
 import { StartupError } from '../errors.js';
 import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
 import { isEncryptedKeyPem } from '../pki/ca.js';
@@ -170,8 +171,16 @@ async function verifyBackup(file: string): Promise<{ dir: string; manifest: Mani
   }
 }
 
-/** Restores an archive into `dataDir`; refuses a folder that holds anything unless `force`. */
-export async function restoreBackup(file: string, dataDir: string, options: { force: boolean }): Promise<Manifest> {
+/**
+ * Restores an archive into `dataDir`; refuses a folder that holds anything unless `force`. A folder
+ * with a CRL of the archive's CA keeps it, and the restored database takes over what it revoked
+ * after the backup (carry.ts): `carried` says what that was.
+ */
+export async function restoreBackup(
+  file: string,
+  dataDir: string,
+  options: { force: boolean },
+): Promise<Manifest & { carried?: Carried | undefined }> {
   const { dir, manifest } = await verifyBackup(file);
   try {
     if (existsSync(dataDir) && readdirSync(dataDir).length > 0 && !options.force) {
@@ -182,14 +191,39 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
     // Archives of earlier versions hold sessions and the session secret: a restore makes a new one.
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {
+      // A newer portal's database would not start here: refused before anything is replaced.
+      try {
+        checkSchema(restored);
+      } catch (error) {
+        throw new BackupError(
+          `This backup comes from a newer version of the portal, or one whose migrations differ (${(error as Error).message}): restore it with that version`,
+        );
+      }
       withoutSignIns(restored);
     } finally {
       restored.close();
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     const files = dataFiles(dataDir);
-    // A replaced database must not meet the old one's write-ahead log; the CRL is rebuilt at start.
-    for (const stale of [`${files.database}-wal`, `${files.database}-shm`, files.crl]) {
+    // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
+    // and the file stays where the broker reads it until the portal's first start publishes anew.
+    let carried: Carried | undefined;
+    if (existsSync(files.crl)) {
+      const copy = new Database(path.join(dir, 'enroll.db'));
+      try {
+        migrateToCurrent(copy); // an earlier version's archive: at this version's schema, as the portal would
+        carried = carryRevocations(
+          copy,
+          readFileSync(files.crl, 'utf8'),
+          readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
+          new Date(),
+        );
+      } finally {
+        copy.close();
+      }
+    }
+    // A replaced database must not meet the old one's write-ahead log; another CA's CRL is of no use.
+    for (const stale of [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])]) {
       if (existsSync(stale)) unlinkSync(stale);
     }
     for (const name of MEMBERS) {
@@ -200,7 +234,7 @@ export async function restoreBackup(file: string, dataDir: string, options: { fo
         chmodSync(temporary, mode);
       });
     }
-    return manifest;
+    return { ...manifest, carried };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -48,6 +48,28 @@ export function readMigrations(dir: string): MigrationFile[] {
 export function migrate(db: Db, migrations: MigrationFile[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const applied = checkMigrationHistory(db, migrations);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
+  const pending = migrations.filter((m) => !applied.some((row) => row.version === m.version));
+  for (const migration of pending) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, migration.sha256, new Date().toISOString());
+    })();
+  }
+  return pending.map((m) => m.version);
+}
+
+/**
+ * The migrations a database has applied, checked against the files (throws MigrationError as
+ * migrate does); changes nothing. Those still to apply are the files' versions not among them.
+ */
+export function checkMigrationHistory(db: Db, migrations: MigrationFile[]): Array<{ version: number }> {
+  const known = db
+    .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .pluck()
+    .get() as number;
+  if (!known) return [];
   const applied = db.prepare('SELECT version, name, sha256 FROM schema_migrations ORDER BY version').all() as Array<{
     version: number;
     name: string;
@@ -66,15 +88,7 @@ export function migrate(db: Db, migrations: MigrationFile[]): number[] {
       );
     }
   }
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?, ?, ?, ?)');
-  const pending = migrations.filter((m) => !applied.some((row) => row.version === m.version));
-  for (const migration of pending) {
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.version, migration.name, migration.sha256, new Date().toISOString());
-    })();
-  }
-  return pending.map((m) => m.version);
+  return applied;
 }
 
 /** The database holds password hashes and sessions: readable by the portal's user only. */

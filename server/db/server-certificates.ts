@@ -29,6 +29,7 @@ export function serverCertificatesRepository(db: Db) {
   );
   const all = db.prepare<[], ServerCertificateRow>('SELECT * FROM server_certificates ORDER BY id DESC LIMIT 100');
   const byId = db.prepare<[number], ServerCertificateRow>('SELECT * FROM server_certificates WHERE id = ?');
+  const bySerial = db.prepare<[string], ServerCertificateRow>('SELECT * FROM server_certificates WHERE serial = ?');
   const revoke = db.prepare<[string, string, string, number]>(
     `UPDATE server_certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?, revoked_by = ?
      WHERE id = ? AND status = 'active'`,
@@ -43,6 +44,7 @@ export function serverCertificatesRepository(db: Db) {
     insert: (row: NewServerCertificate) => Number(insert.run(row).lastInsertRowid),
     recent: () => all.all(),
     find: (id: number) => byId.get(id),
+    findBySerial: (serial: string) => bySerial.get(serial),
     revoke: (id: number, at: Date, reason: string, by: string) =>
       revoke.run(at.toISOString(), reason, by, id).changes === 1,
     revokedEntries: () => revoked.iterate(),

@@ -111,6 +111,11 @@ function readKey(keyPem: string, passphrase: string | undefined): KeyObject {
   }
 }
 
+/** What checking a CRL against a CA needs (isValidCrl): its certificate alone, no key. */
+export function caCrlChecker(x509: X509Certificate): Pick<Ca, 'x509' | 'subjectDer'> {
+  return { x509, subjectDer: subjectDerOf(x509.raw) };
+}
+
 function subjectDerOf(certDer: Buffer): Buffer {
   const tbs = children(readElement(certDer))[0]!;
   const fields = children(tbs);

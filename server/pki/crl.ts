@@ -13,6 +13,7 @@ import {
   sequence,
   sequenceOf,
   smallInteger,
+  TAG,
   time,
   tlv,
   unsignedInteger,
@@ -97,7 +98,7 @@ export function buildCrlPem(request: CrlRequest): string {
  * Checks a CRL before it is published: one PEM block, well-formed DER, issued by and signed
  * with this CA. Returns false for anything the broker might not read.
  */
-export function isValidCrl(pem: string, ca: Ca): boolean {
+export function isValidCrl(pem: string, ca: Pick<Ca, 'x509' | 'subjectDer'>): boolean {
   const match = /^-----BEGIN X509 CRL-----\n([A-Za-z0-9+/=\n]+)-----END X509 CRL-----\n$/.exec(pem);
   if (!match) return false;
   try {
@@ -112,4 +113,58 @@ export function isValidCrl(pem: string, ca: Ca): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a CRL lists: its number, its times, and each entry (serial as the database stores it: lower-case hex, no sign byte). */
+export interface CrlContents {
+  crlNumber: bigint;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  entries: RevokedEntry[];
+}
+
+const REASON_NAMES = new Map<number, RevocationReason>(
+  Object.entries(REVOCATION_REASONS).map(([name, code]) => [code, name as RevocationReason]),
+);
+const REASON_CODE_OID = oid(OID.reasonCode).subarray(2);
+const CRL_NUMBER_OID = oid(OID.cRLNumber).subarray(2);
+
+function readTime(element: { tag: number; value: Buffer }): Date {
+  const text = element.value.toString('latin1');
+  const full = element.tag === TAG.UTC_TIME ? (Number(text.slice(0, 2)) < 50 ? '20' : '19') + text : text;
+  return new Date(
+    `${full.slice(0, 4)}-${full.slice(4, 6)}-${full.slice(6, 8)}T${full.slice(8, 10)}:${full.slice(10, 12)}:${full.slice(12, 14)}Z`,
+  );
+}
+
+/**
+ * Reads a CRL's number, times and entries; checks nothing (verify with isValidCrl first). A reason
+ * code the portal does not write (certificateHold, say) reads as unspecified: still revoked.
+ */
+export function parseCrl(pem: string): CrlContents {
+  const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
+  const tbs = children(children(readElement(der))[0]!);
+  const [, , , thisUpdate, nextUpdate, ...rest] = tbs;
+  const list = rest.find((element) => element.tag === TAG.SEQUENCE);
+  const extensions = rest.find((element) => element.tag === 0xa0);
+  const entries = (list ? children(list) : []).map((entry): RevokedEntry => {
+    const [serial, revokedAt, extensionList] = children(entry);
+    let reason: RevocationReason = 'unspecified';
+    for (const extension of extensionList ? children(extensionList) : []) {
+      const [id, value] = children(extension);
+      if (id!.value.equals(REASON_CODE_OID))
+        reason = REASON_NAMES.get(readElement(value!.value).value[0]!) ?? 'unspecified';
+    }
+    return {
+      serial: serial!.value.toString('hex').replace(/^00(?=[89a-f])/, ''),
+      revokedAt: readTime(revokedAt!),
+      reason,
+    };
+  });
+  let crlNumber = -1n;
+  for (const extension of extensions ? children(children(extensions)[0]!) : []) {
+    const [id, value] = children(extension);
+    if (id!.value.equals(CRL_NUMBER_OID)) crlNumber = BigInt(`0x${readElement(value!.value).value.toString('hex')}`);
+  }
+  return { crlNumber, thisUpdate: readTime(thisUpdate!), nextUpdate: readTime(nextUpdate!), entries };
 }

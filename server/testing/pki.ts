@@ -3,8 +3,7 @@
 // make, in every test process. ca.int.test.ts checks the production CA (4096) with openssl.
 import forge from 'node-forge';
 import { createCa, loadCa, type Ca } from '../pki/ca.js';
-import { REVOCATION_REASONS, type RevocationReason } from '../pki/crl.js';
-import { children, readElement, TAG } from '../pki/der.js';
+import { parseCrl, type RevocationReason } from '../pki/crl.js';
 import { generateRsaKeyPair, type KeyPairPem } from '../pki/keys.js';
 import { issueClientCertificate, issueServerCertificate } from '../pki/issue.js';
 import type { Scratch } from './openssl.js';
@@ -74,46 +73,13 @@ interface CrlContents {
   entries: Array<{ serial: string; reason: RevocationReason }>;
 }
 
-const REASON_NAMES = new Map(Object.entries(REVOCATION_REASONS).map(([name, code]) => [code, name]));
-const REASON_CODE_OID = Buffer.from('551d15', 'hex'); // 2.5.29.21
-const CRL_NUMBER_OID = Buffer.from('551d14', 'hex'); // 2.5.29.20
-
-const readTime = (element: { tag: number; value: Buffer }) => {
-  const text = element.value.toString('latin1');
-  const full = element.tag === TAG.UTC_TIME ? (Number(text.slice(0, 2)) < 50 ? '20' : '19') + text : text;
-  return new Date(
-    `${full.slice(0, 4)}-${full.slice(4, 6)}-${full.slice(6, 8)}T${full.slice(8, 10)}:${full.slice(10, 12)}:${full.slice(12, 14)}Z`,
-  );
-};
-
 /**
  * Reads a CRL in-process, the way a unit test needs it (the integration tests ask openssl). It
  * checks nothing: pki/crl.ts's isValidCrl and openssl do that.
  */
 export function readCrl(pem: string): CrlContents {
-  const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
-  const tbs = children(children(readElement(der))[0]!);
-  const [, , , thisUpdate, nextUpdate, ...rest] = tbs;
-  const list = rest.find((element) => element.tag === TAG.SEQUENCE);
-  const extensions = rest.find((element) => element.tag === 0xa0);
-  const entries = (list ? children(list) : []).map((entry) => {
-    const [serial, , extensionList] = children(entry);
-    let reason: RevocationReason = 'unspecified';
-    for (const extension of extensionList ? children(extensionList) : []) {
-      const [id, value] = children(extension);
-      if (id!.value.equals(REASON_CODE_OID)) {
-        const code = readElement(value!.value).value[0]!;
-        reason = REASON_NAMES.get(code as 0) as RevocationReason;
-      }
-    }
-    return { serial: serial!.value.toString('hex').replace(/^00(?=[89a-f])/, ''), reason };
-  });
-  let crlNumber = -1n;
-  for (const extension of extensions ? children(children(extensions)[0]!) : []) {
-    const [id, value] = children(extension);
-    if (id!.value.equals(CRL_NUMBER_OID)) crlNumber = BigInt(`0x${readElement(value!.value).value.toString('hex')}`);
-  }
-  return { crlNumber, thisUpdate: readTime(thisUpdate!), nextUpdate: readTime(nextUpdate!), entries };
+  const { crlNumber, thisUpdate, nextUpdate, entries } = parseCrl(pem);
+  return { crlNumber, thisUpdate, nextUpdate, entries: entries.map(({ serial, reason }) => ({ serial, reason })) };
 }
 
 /**

@@ -116,6 +116,7 @@ export const pages = {
       'audit-pruned': 'Audit log pruned',
       'outbox-prune': 'Outbox pruned',
       backup: 'Backup',
+      restore: 'Restore',
       'import-ca': 'CA imported',
     } as Record<string, string>,
     outcomes: { success: 'done', failure: 'failed' } as Record<string, string>,
