@@ -241,14 +241,18 @@ export async function signIn(
   };
 
   if (deps.checking.has(key)) return refused(failed('checking', { retryAfterSeconds: 1 }));
-  const record = deps.admins.failures(username);
+  // A browser the admin signed in with before (its known-device cookie) backs off on a count of its
+  // own: a stranger guessing at the name, one try whenever the back-off allows, must not keep the
+  // admin out; wrong passwords typed in that browser still back off there.
+  const failuresOf = client.knownDevice ? `${username}\u0000known device` : username;
+  const record = deps.admins.failures(failuresOf);
   const wait = record ? secondsToWait(record.failures, record.lastFailedAt, deps.now()) : 0;
   if (wait > 0) return refused(failed('backoff', { retryAfterSeconds: wait }));
   const place = deps.gate.admit({ address: ip ?? '', knownDevice: client.knownDevice });
   if (!place.ok) return place;
   deps.checking.add(key);
   try {
-    deps.admins.recordFailure(username, deps.now());
+    deps.admins.recordFailure(failuresOf, deps.now());
   } catch (error) {
     deps.checking.delete(key);
     void place.slot.then((release) => release());
@@ -270,7 +274,7 @@ export async function signIn(
       });
     }
     return deps.audited(deps.now(), (audit) => {
-      deps.admins.clearFailures(admin.username);
+      deps.admins.clearFailures(failuresOf);
       deps.admins.recordLogin(admin.username, deps.now());
       audit(entry('success', null));
       return ok({ username: admin.username });

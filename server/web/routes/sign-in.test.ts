@@ -241,6 +241,24 @@ describe('sign-in limits', () => {
     });
   });
 
+  test("a stranger's wrong passwords do not lock out the admin's own browser (its known-device cookie backs off apart)", async () => {
+    await withPortal({}, async (portal) => {
+      const own = new Browser(portal, { address: '198.51.100.5' });
+      assert.equal((await own.signIn()).statusCode, 303);
+      assert.ok(own.cookies.has('enroll_device'));
+      await own.submit('/certificates', '/logout', {});
+      // One wrong guess whenever the back-off lets one through, from an address of the stranger's.
+      const stranger = () => new Browser(portal, { address: '203.0.113.66' }).signIn(TEST_ADMIN.username, 'wrong');
+      for (let i = 0; i < 5; i++) assert.equal((await stranger()).statusCode, 401);
+      assert.equal((await stranger()).statusCode, 429, 'the name backs off for strangers');
+      assert.equal((await own.signIn()).statusCode, 303, 'the admin, from their known browser, gets in');
+      // Wrong passwords typed in the known browser back off there too.
+      await own.submit('/certificates', '/logout', {});
+      for (let i = 0; i < 5; i++) assert.equal((await own.signIn(TEST_ADMIN.username, 'wrong')).statusCode, 401);
+      assert.equal((await own.signIn()).statusCode, 429);
+    });
+  });
+
   test('unknown names back off like real ones, so a 429 does not tell which names exist', async () => {
     await withPortal({}, async (portal) => {
       const statuses: number[] = [];
