@@ -1,7 +1,7 @@
 // The admin commands, run as a user runs them: a child process against a DATA_DIR.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -284,6 +284,12 @@ describe('admin commands', { concurrency: true }, () => {
       /This backup comes from a newer version of the portal.*migration 999 \(from_the_future\)/,
     );
     assert.deepEqual(readFileSync(path.join(working, 'enroll.db')), before, 'the working folder is untouched');
+    // A folder without a database: said plainly, and nothing made in it.
+    const empty = tempDir();
+    const nothing = await admin(empty, ['backup', '--out', path.join(tempDir(), 'nothing.tar.gz')]);
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /holds no portal database \(enroll\.db\): nothing to back up/);
+    assert.deepEqual(readdirSync(empty), []);
     // Nor does backup read such a folder (it would not start either).
     const backup = await admin(newer, ['backup', '--out', path.join(tempDir(), 'again.tar.gz')]);
     assert.equal(backup.code, 1);

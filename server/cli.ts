@@ -1,11 +1,11 @@
 // Admin commands: `npm run admin -- <command> [options]`. Each runs against DATA_DIR.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccounts } from './accounts/accounts.js';
 import { createBackup, restoreBackup } from './backup/archive.js';
 import { loadConfig, type Config } from './config.js';
-import { checkSchema, openDataDir } from './data-dir.js';
+import { checkSchema, dataFiles, openDataDir } from './data-dir.js';
 import { adminsRepository } from './db/admins.js';
 import { auditedTransactions, auditRepository } from './db/audit.js';
 import { certificatesRepository } from './db/certificates.js';
@@ -252,8 +252,11 @@ async function backupCommand(args: string[]): Promise<string> {
   const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
   if (!values.out) throw new CommandError(`backup needs --out FILE\n\n${USAGE}`);
   const out = path.resolve(values.out);
+  const { dataDir } = loadConfig();
+  if (!existsSync(dataFiles(dataDir).database))
+    throw new CommandError(`${dataDir} holds no portal database (enroll.db): nothing to back up. Is DATA_DIR right?`);
   // Not migrated: a backup taken before an upgrade must hold the folder as the old version left it
-  // (and leave it so), so that the old version can still be restored and run.
+  // (and leave it so), so that the old version can still run on it.
   return withDatabase(
     async (db, config) => {
       const { pending } = checkSchema(db);

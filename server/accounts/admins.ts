@@ -274,6 +274,13 @@ export async function signIn(
       });
     }
     return deps.audited(deps.now(), (audit) => {
+      // Read again: an owner may have disabled, deleted or reset this admin while the password was
+      // checked (which ended their sessions); a session made now would outlive that.
+      const current = deps.admins.find(username);
+      if (!current || current.disabled_at || current.password_hash !== admin.password_hash) {
+        audit(entry('failure', 'changed while the password was checked'));
+        return failed('invalid');
+      }
       deps.admins.clearFailures(failuresOf);
       deps.admins.recordLogin(admin.username, deps.now());
       audit(entry('success', null));

@@ -208,19 +208,20 @@ export async function restoreBackup(
     // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
     // and the file stays where the broker reads it until the portal's first start publishes anew.
     let carried: Carried | undefined;
-    if (existsSync(files.crl)) {
-      const copy = new Database(path.join(dir, 'enroll.db'));
-      try {
-        migrateToCurrent(copy); // an earlier version's archive: at this version's schema, as the portal would
+    const copy = new Database(path.join(dir, 'enroll.db'));
+    try {
+      // The result is a folder of this version, whatever the archive's: migrated here as the portal's
+      // start would (to run an earlier version on an archive of its own, restore with that version).
+      migrateToCurrent(copy);
+      if (existsSync(files.crl))
         carried = carryRevocations(
           copy,
           readFileSync(files.crl, 'utf8'),
           readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
           new Date(),
         );
-      } finally {
-        copy.close();
-      }
+    } finally {
+      copy.close();
     }
     // A replaced database must not meet the old one's write-ahead log; another CA's CRL is of no use.
     for (const stale of [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])]) {

@@ -10,6 +10,7 @@ import {
   TEST_ADMIN,
   type TestPortal,
 } from '../../testing/harness.js';
+import { hashPassword } from '../../accounts/password.js';
 import { LAST_SEEN_RESOLUTION_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from '../plugins/session.js';
 
 describe('sign-in', () => {
@@ -155,6 +156,42 @@ describe('sign-in', () => {
     const again = new Browser(portal);
     assert.equal((await again.signIn('mallory', current)).statusCode, 303);
     assert.equal((await again.get('/certificates')).statusCode, 200);
+  });
+
+  test('an admin disabled or given a new password while their password is being checked gets no session', async () => {
+    const { accounts } = portal.services;
+    const password = 'mallory password 123';
+    assert.ok((await accounts.createAdmin({ username: 'mallory', password }, { name: 'cli' })).ok);
+    // A slow hash (production's cost), so that the owner's change lands during the check.
+    portal.db
+      .prepare("UPDATE admins SET password_hash = ? WHERE username = 'mallory'")
+      .run(await hashPassword(password, { log2N: 15, r: 8, p: 1 }));
+    const changes: Array<[string, () => unknown]> = [
+      ['disabled', () => accounts.disableAdmin('mallory', { name: 'owner' })],
+      [
+        'a new password',
+        () => accounts.resetPassword({ username: 'mallory', password: 'another password 456' }, { name: 'owner' }),
+      ],
+    ];
+    for (const [what, change] of changes) {
+      const signingIn = accounts.signIn({ username: 'mallory', password }, { ip: '203.0.113.7' });
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the check under way
+      await change();
+      assert.deepEqual(await signingIn, { ok: false, reason: 'invalid' }, what);
+      accounts.enableAdmin('mallory', { name: 'owner' });
+      portal.db
+        .prepare("UPDATE admins SET password_hash = ? WHERE username = 'mallory'")
+        .run(await hashPassword(password, { log2N: 15, r: 8, p: 1 }));
+    }
+    assert.equal(
+      portal.db
+        .prepare(
+          "SELECT count(*) FROM audit_log WHERE action = 'sign-in' AND detail = 'changed while the password was checked'",
+        )
+        .pluck()
+        .get(),
+      2,
+    );
   });
 
   test('a session idle for 30 minutes is refused', async () => {
