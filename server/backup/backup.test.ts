@@ -269,6 +269,29 @@ describe('backup and restore', () => {
     }
   });
 
+  test('a clock that once ran ahead: the new backup is kept, and the schedule is not stuck until that future', async () => {
+    const backupDir = path.join(tempDir(), 'backups');
+    const portal = await startTestPortal({
+      env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2', BACKUP_INTERVAL_HOURS: '24' },
+    });
+    try {
+      const backups = portal.services.backups!;
+      // Made while the clock said 2099: two archives, and the last run recorded then.
+      portal.clock.advance(73 * 365 * DAY);
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await backups.run('system')).outcome, 'success');
+        portal.clock.advance(DAY);
+      }
+      portal.clock.current = new Date(); // the clock put right
+      const made = await backups.runIfDue();
+      assert.equal(made?.outcome, 'success', 'due: a last run in the future is no reason to wait');
+      assert.ok(readdirSync(backupDir).includes(made.file!), 'the archive just written is kept');
+      assert.equal(readdirSync(backupDir).length, 2);
+    } finally {
+      await portal.close();
+    }
+  });
+
   test("downloading a backup asks for the admin's password again; a wrong one is refused and audited", async () => {
     const backupDir = path.join(tempDir(), 'backups');
     await withPortal({ env: { BACKUP_DIR: backupDir } }, async (portal) => {

@@ -74,7 +74,9 @@ export class BackupScheduler {
   /** Runs a backup when the last one is older than the interval. */
   async runIfDue(): Promise<LastBackup | undefined> {
     const last = this.last;
-    const due = !last || this.deps.now().getTime() - Date.parse(last.at) >= this.schedule.intervalHours * 3600_000;
+    const since = last ? this.deps.now().getTime() - Date.parse(last.at) : Infinity;
+    // A last run in the future (the clock ran ahead, then was put right) is no reason to wait for it.
+    const due = since < 0 || since >= this.schedule.intervalHours * 3600_000;
     return due ? this.run('system') : undefined;
   }
 
@@ -109,7 +111,9 @@ export class BackupScheduler {
     try {
       mkdirSync(this.schedule.dir, { recursive: true, mode: 0o700 });
       const result = await createBackup(db, dataDir, path.join(this.schedule.dir, name), at);
-      for (const old of this.files().slice(this.schedule.keep)) unlinkSync(path.join(this.schedule.dir, old.name));
+      // The newest by name, and always the one just written: names from a clock that ran ahead sort first.
+      const others = this.files().filter((file) => file.name !== name);
+      for (const old of others.slice(this.schedule.keep - 1)) unlinkSync(path.join(this.schedule.dir, old.name));
       last = { at: at.toISOString(), outcome: 'success', file: name, size: result.size };
       entry = {
         actor,
