@@ -11,6 +11,11 @@ import { dummyPasswordHash, hashPassword, verifyPassword, type PasswordCost } fr
 import type { HashGate, RejectionAuditThrottle, Shed } from './sign-in-limits.js';
 import { wordsFor } from '../words/index.js';
 
+/** The back-off count of an admin's known browsers: a name no one can type (it holds a NUL). */
+const knownDeviceCount = (username: string) => `${username}\u0000known device`;
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 const words = wordsFor().rules;
 
 export const adminUsernameSchema = z
@@ -75,6 +80,7 @@ export async function resetAdminPassword(
   return deps.audited(deps.now(), (audit) => {
     const admin = deps.admins.find(input.username);
     if (!admin || !deps.admins.setPasswordHash(admin.username, hash)) return failed('unknown');
+    deps.admins.clearFailures(knownDeviceCount(admin.username)); // setPasswordHash clears the other count
     const sessionsEnded = deps.sessions.endFor(admin.username);
     audit({
       actor: actor.name,
@@ -139,6 +145,7 @@ export function deleteAdmin(deps: AccountDeps, username: string, actor: AccountA
     if (!admin.disabled_at && deps.admins.countEnabled() <= 1) return failed('last-admin');
     deps.admins.remove(admin.username);
     deps.admins.clearFailures(admin.username);
+    deps.admins.clearFailures(knownDeviceCount(admin.username));
     const sessionsEnded = deps.sessions.endFor(admin.username);
     audit({
       actor: actor.name,
@@ -243,8 +250,10 @@ export async function signIn(
   if (deps.checking.has(key)) return refused(failed('checking', { retryAfterSeconds: 1 }));
   // A browser the admin signed in with before (its known-device cookie) backs off on a count of its
   // own: a stranger guessing at the name, one try whenever the back-off allows, must not keep the
-  // admin out; wrong passwords typed in that browser still back off there.
-  const failuresOf = client.knownDevice ? `${username}\u0000known device` : username;
+  // admin out; wrong passwords typed in that browser still back off there. No typed name reaches
+  // that count: names with control characters are refused here (and by the sign-in form).
+  if (CONTROL_CHARACTERS.test(username)) return failed('invalid');
+  const failuresOf = client.knownDevice ? knownDeviceCount(username) : username;
   const record = deps.admins.failures(failuresOf);
   const wait = record ? secondsToWait(record.failures, record.lastFailedAt, deps.now()) : 0;
   if (wait > 0) return refused(failed('backoff', { retryAfterSeconds: wait }));

@@ -287,6 +287,10 @@ describe('backup and restore', () => {
       assert.equal(made?.outcome, 'success', 'due: a last run in the future is no reason to wait');
       assert.ok(readdirSync(backupDir).includes(made.file!), 'the archive just written is kept');
       assert.equal(readdirSync(backupDir).length, 2);
+      // The next real one pushes out the future-dated ones: only real archives are kept.
+      portal.clock.advance(DAY);
+      const next = await backups.runIfDue();
+      assert.deepEqual(readdirSync(backupDir).sort(), [made.file!, next!.file!].sort());
     } finally {
       await portal.close();
     }

@@ -111,9 +111,11 @@ export class BackupScheduler {
     try {
       mkdirSync(this.schedule.dir, { recursive: true, mode: 0o700 });
       const result = await createBackup(db, dataDir, path.join(this.schedule.dir, name), at);
-      // The newest by name, and always the one just written: names from a clock that ran ahead sort first.
+      // The one just written, then the newest by name; names dated after it (a clock that once ran
+      // ahead) come last, so they are the first to go rather than holding places for ever.
       const others = this.files().filter((file) => file.name !== name);
-      for (const old of others.slice(this.schedule.keep - 1)) unlinkSync(path.join(this.schedule.dir, old.name));
+      const ranked = [...others.filter((file) => file.name < name), ...others.filter((file) => file.name > name)];
+      for (const old of ranked.slice(this.schedule.keep - 1)) unlinkSync(path.join(this.schedule.dir, old.name));
       last = { at: at.toISOString(), outcome: 'success', file: name, size: result.size };
       entry = {
         actor,

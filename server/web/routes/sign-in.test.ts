@@ -288,6 +288,14 @@ describe('sign-in limits', () => {
       const stranger = () => new Browser(portal, { address: '203.0.113.66' }).signIn(TEST_ADMIN.username, 'wrong');
       for (let i = 0; i < 5; i++) assert.equal((await stranger()).statusCode, 401);
       assert.equal((await stranger()).statusCode, 429, 'the name backs off for strangers');
+      // Nor can a typed name reach the known browser's count (it holds a NUL, which no name may).
+      for (let i = 0; i < 6; i++) {
+        const forged = await new Browser(portal, { address: '203.0.113.67' }).signIn(
+          `${TEST_ADMIN.username}\u0000known device`,
+          'wrong',
+        );
+        assert.equal(forged.statusCode, 400);
+      }
       assert.equal((await own.signIn()).statusCode, 303, 'the admin, from their known browser, gets in');
       // Wrong passwords typed in the known browser back off there too.
       await own.submit('/certificates', '/logout', {});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Accounts } from '../../accounts/accounts.js';
 import { KNOWN_DEVICE_COOKIE, KNOWN_DEVICE_MAX_AGE_SECONDS } from '../../accounts/known-device.js';
+import { CONTROL_CHARACTERS } from '../../accounts/admins.js';
 import { wordsFor } from '../../words/index.js';
 import { fieldErrors, formValue, safeNext } from '../forms.js';
 import { signInRateLimit } from '../plugins/rate-limit.js';
@@ -10,7 +11,12 @@ import { signInRateLimit } from '../plugins/rate-limit.js';
 const words = wordsFor().admin.login;
 
 const signInBody = z.object({
-  username: z.string().trim().min(1, words.enterUsername).max(64, words.tooLong),
+  username: z
+    .string()
+    .trim()
+    .min(1, words.enterUsername)
+    .max(64, words.tooLong)
+    .refine((name) => !CONTROL_CHARACTERS.test(name), words.enterUsername),
   password: z.string().min(1, words.enterPassword).max(1024, words.tooLong),
   next: z.string().max(2048).optional(),
 });
