@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { writeFileAtomic, writeFileAtomicWith } from './files.js';
+import { replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from './files.js';
 import { tempDir } from './testing/temp-dir.js';
 
 describe('atomic file writes', () => {
@@ -34,5 +34,62 @@ describe('atomic file writes', () => {
     );
     assert.equal(readFileSync(file, 'utf8'), 'previous');
     assert.deepEqual(readdirSync(dir), ['backup.tar.gz']);
+  });
+});
+
+describe('several files replaced together (a restore)', () => {
+  /** A folder with enroll.db, its -wal, ca.crt and ca.key, each holding "old <name>". */
+  function folder() {
+    const dir = tempDir('enroll-files-');
+    for (const name of ['enroll.db', 'enroll.db-wal', 'ca.crt', 'ca.key'])
+      writeFileSync(path.join(dir, name), `old ${name}`);
+    const replacements = ['enroll.db', 'ca.crt', 'ca.key'].map((name) => ({
+      file: path.join(dir, name),
+      mode: name === 'ca.crt' ? 0o644 : 0o600,
+      write: (temporary: string) => writeFileSync(temporary, `new ${name}`),
+    }));
+    const contents = () =>
+      Object.fromEntries(
+        readdirSync(dir)
+          .sort()
+          .map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]),
+      );
+    return { dir, replacements, contents };
+  }
+  const before = {
+    'ca.crt': 'old ca.crt',
+    'ca.key': 'old ca.key',
+    'enroll.db': 'old enroll.db',
+    'enroll.db-wal': 'old enroll.db-wal',
+  };
+
+  test('all replaced, the removed gone, modes set, nothing left beside them', () => {
+    const { dir, replacements, contents } = folder();
+    replaceFilesTogether(replacements, [path.join(dir, 'enroll.db-wal'), path.join(dir, 'crl.pem')]);
+    assert.deepEqual(contents(), { 'ca.crt': 'new ca.crt', 'ca.key': 'new ca.key', 'enroll.db': 'new enroll.db' });
+    assert.equal(statSync(path.join(dir, 'ca.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(dir, 'ca.crt')).mode & 0o777, 0o644);
+  });
+
+  test('a write that fails (a full disk) replaces nothing and leaves no temporary file', () => {
+    const { dir, replacements, contents } = folder();
+    replacements[2]!.write = () => {
+      throw new Error('ENOSPC: no space left on device');
+    };
+    assert.throws(() => replaceFilesTogether(replacements, [path.join(dir, 'enroll.db-wal')]), /ENOSPC/);
+    assert.deepEqual(contents(), before);
+  });
+
+  test('a rename that fails in the middle of the swap puts every old file back', (t) => {
+    const { dir, replacements, contents } = folder();
+    const rename = fs.renameSync;
+    let calls = 0;
+    // The sixth rename is the second file moved into place (four moved aside, then enroll.db in).
+    t.mock.method(fs, 'renameSync', (from: fs.PathLike, to: fs.PathLike) => {
+      if (++calls === 6) throw new Error('EIO: i/o error, rename');
+      rename(from, to);
+    });
+    assert.throws(() => replaceFilesTogether(replacements, [path.join(dir, 'enroll.db-wal')]), /EIO/);
+    assert.deepEqual(contents(), before, 'the old database, its log and the old CA, nothing new, nothing aside');
   });
 });

@@ -14,7 +14,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  unlinkSync,
 } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +24,7 @@ import type { Db } from '../db/database.js';
 import { checkSchema, dataFiles, migrateToCurrent, type DataFiles } from '../data-dir.js';
 import { carryRevocations, type Carried } from './carry.js';
 import { StartupError } from '../errors.js';
-import { writeFileAtomic, writeFileAtomicWith } from '../files.js';
+import { replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from '../files.js';
 import { isEncryptedKeyPem } from '../pki/ca.js';
 
 const BACKUP_FORMAT = 'owntracks-enroll-backup';
@@ -223,18 +222,15 @@ export async function restoreBackup(
     } finally {
       copy.close();
     }
-    // A replaced database must not meet the old one's write-ahead log; another CA's CRL is of no use.
-    for (const stale of [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])]) {
-      if (existsSync(stale)) unlinkSync(stale);
-    }
-    for (const name of MEMBERS) {
-      const { file, mode } = PLACES[name];
-      // copyFile gives the copy the archive member's mode: set the one the portal expects.
-      await writeFileAtomicWith(file(files), mode, async (temporary) => {
-        copyFileSync(path.join(dir, name), temporary);
-        chmodSync(temporary, mode);
-      });
-    }
+    // The three members go in together, or not at all (a failure puts the old ones back). A replaced
+    // database must not meet the old one's write-ahead log; another CA's CRL is of no use.
+    replaceFilesTogether(
+      MEMBERS.map((name) => {
+        const { file, mode } = PLACES[name];
+        return { file: file(files), mode, write: (temporary: string) => copyFileSync(path.join(dir, name), temporary) };
+      }),
+      [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])],
+    );
     return { ...manifest, carried };
   } finally {
     rmSync(dir, { recursive: true, force: true });
