@@ -51,7 +51,6 @@ export function createAccounts(deps: AccountsDeps) {
   const knownDevices = new KnownDevices(
     () => deps.settings.getOrCreate('known_device_secret', () => randomBytes(32).toString('hex')),
     deps.now,
-    sessions.endedAt,
   );
   const setupToken = new SetupToken();
   const setupLinkUsable = (token: string) => deps.admins.count() === 0 && setupToken.matches(token);

@@ -1,8 +1,6 @@
 // The "known device" cookie: set when an admin signs in, it lets that browser wait in the reserved
-// line of the password-check gate during a flood, and back off on a count of its own. A signed value
-// (HMAC-SHA256, key kept in the settings table), checked without a database write. It grants no
-// access by itself, and it ends with the admin's sessions (a new password, disabled, deleted, or
-// sessions ended): one issued before that no longer counts as known.
+// line of the password-check gate during a flood. A signed value (HMAC-SHA256, key kept in the
+// settings table), checked without a database write. It grants no access by itself.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const KNOWN_DEVICE_COOKIE = 'enroll_device';
@@ -13,8 +11,6 @@ export class KnownDevices {
   constructor(
     private readonly secret: () => string,
     private readonly now: () => Date,
-    /** When the admin's sessions were last ended (ms), if ever. */
-    private readonly sessionsEndedAt: (username: string) => number | undefined = () => undefined,
   ) {}
 
   #mac(payload: string): string {
@@ -38,7 +34,6 @@ export class KnownDevices {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
     const age = this.now().getTime() - Number(issuedAt);
     if (!(age >= 0 && age < KNOWN_DEVICE_MAX_AGE_SECONDS * 1000)) return false;
-    if (Number(issuedAt) < (this.sessionsEndedAt(username) ?? -Infinity)) return false;
     return Buffer.from(name, 'base64url').toString() === username.toLowerCase();
   }
 }

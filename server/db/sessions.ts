@@ -64,8 +64,6 @@ export function sessionsRepository(db: Db, now: () => Date) {
         },
       };
     },
-    /** When the admin's sessions (or everyone's) were last ended, in ms; undefined: never. */
-    endedAt: (admin: string): number | undefined => endedAt.get(admin)?.at ?? undefined,
     /** Ends every session of one admin (the name matched without regard to case); returns how many. */
     endFor: db.transaction((admin: string) => {
       ended(admin);
