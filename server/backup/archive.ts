@@ -187,7 +187,8 @@ export async function restoreBackup(
         `${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`,
       );
     }
-    // Archives of earlier versions hold sessions and the session secret: a restore makes a new one.
+    const files = dataFiles(dataDir);
+    let carried: Carried | undefined;
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {
       // A newer portal's database would not start here: refused before anything is replaced.
@@ -198,30 +199,24 @@ export async function restoreBackup(
           `This backup comes from a newer version of the portal, or one whose migrations differ (${(error as Error).message}): restore it with that version`,
         );
       }
+      // Archives of earlier versions hold sessions and the session secret: a restore makes a new one.
       withoutSignIns(restored);
-    } finally {
-      restored.close();
-    }
-    mkdirSync(dataDir, { recursive: true, mode: 0o750 });
-    const files = dataFiles(dataDir);
-    // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
-    // and the file stays where the broker reads it until the portal's first start publishes anew.
-    let carried: Carried | undefined;
-    const copy = new Database(path.join(dir, 'enroll.db'));
-    try {
       // The result is a folder of this version, whatever the archive's: migrated here as the portal's
       // start would (to run an earlier version on an archive of its own, restore with that version).
-      migrateToCurrent(copy);
+      migrateToCurrent(restored);
+      // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
+      // and the file stays where the broker reads it until the portal's first start publishes anew.
       if (existsSync(files.crl))
         carried = carryRevocations(
-          copy,
+          restored,
           readFileSync(files.crl, 'utf8'),
           readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
           new Date(),
         );
     } finally {
-      copy.close();
+      restored.close();
     }
+    mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     // The three members go in together, or not at all (a failure puts the old ones back). A replaced
     // database must not meet the old one's write-ahead log; another CA's CRL is of no use.
     replaceFilesTogether(

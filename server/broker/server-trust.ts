@@ -44,6 +44,7 @@ export function checkServerTrust(
   target: TrustTarget,
   options: { roots?: readonly string[]; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<TrustVerdict> {
+  const timeoutMs = options.timeoutMs ?? CHECK_TIMEOUT_MS;
   return new Promise((resolve) => {
     let settled = false;
     const socket = tls.connect({
@@ -65,8 +66,8 @@ export function checkServerTrust(
     };
     const abort = () => finish({ verdict: 'unknown', reason: 'check stopped' });
     const timer = setTimeout(
-      () => finish({ verdict: 'unknown', reason: `no TLS answer within ${options.timeoutMs ?? CHECK_TIMEOUT_MS} ms` }),
-      options.timeoutMs ?? CHECK_TIMEOUT_MS,
+      () => finish({ verdict: 'unknown', reason: `no TLS answer within ${timeoutMs} ms` }),
+      timeoutMs,
     );
     timer.unref();
     if (options.signal?.aborted) return abort();
