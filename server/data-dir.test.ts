@@ -1,11 +1,13 @@
 // DATA_DIR's modes on a folder that exists already (made by an older version, by hand, or under a
 // strict umask): opening it gives the broker's files 0644 and the secrets 0600, leaves files where
-// they are, and keeps the folder's setgid bit and what the admin granted others.
+// they are, and keeps the folder's setgid bit and what the admin granted others. And a restore that
+// a crash interrupted: finished on opening, or the start refused.
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { dataFiles, openDataDir } from './data-dir.js';
+import { replaceFilesTogether } from './files.js';
 import { tempDir } from './testing/temp-dir.js';
 
 const modeOf = (file: string) => (statSync(file).mode & 0o7777).toString(8);
@@ -34,4 +36,53 @@ test("the folder keeps its setgid bit and others' read access, but loses group a
   chmodSync(dir, 0o2777);
   openDataDir(dir).close();
   assert.equal(modeOf(dir), '2755');
+});
+
+test('a restore that a crash stopped halfway is finished before the database opens or the CA is read', () => {
+  // The archive's side: a migrated database with a mark, and its CA.
+  const archive = tempDir();
+  const restored = openDataDir(archive);
+  restored.exec('CREATE TABLE restored_mark (x)');
+  restored.close();
+  const dir = tempDir();
+  const files = dataFiles(dir);
+  openDataDir(dir).close();
+  writeFileSync(files.caCert, 'old cert');
+  writeFileSync(files.caKey, 'old key');
+  const replacements = [
+    { file: files.database, mode: 0o600, write: (to: string) => copyFileSync(path.join(archive, 'enroll.db'), to) },
+    { file: files.caCert, mode: 0o644, write: (to: string) => writeFileSync(to, 'new cert') },
+    { file: files.caKey, mode: 0o600, write: (to: string) => writeFileSync(to, 'new key') },
+  ];
+  // Three renames: the database and both CA files moved aside, none of the new ones in yet. Opened as
+  // it is, the folder would get an empty database, and the CA store a new CA.
+  replaceFilesTogether(replacements, [`${files.database}-wal`, `${files.database}-shm`], {
+    journal: files.replaceJournal,
+    crashAfterSteps: 3,
+  });
+  assert.equal(existsSync(files.caKey), false);
+  const db = openDataDir(dir);
+  assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'restored_mark'").pluck().get(), 1);
+  db.close();
+  assert.equal(readFileSync(files.caCert, 'utf8'), 'new cert');
+  assert.equal(readFileSync(files.caKey, 'utf8'), 'new key');
+  assert.deepEqual(
+    readdirSync(dir).filter((name) => name.includes('.replaced') || name.startsWith('.')),
+    [],
+    'nothing aside, no temporary, no journal',
+  );
+});
+
+test('old files moved aside with no journal to finish from stop the start, and nothing is created', () => {
+  const dir = tempDir();
+  const files = dataFiles(dir);
+  writeFileSync(`${files.caKey}.replaced`, 'the only CA key');
+  writeFileSync(`${files.database}.replaced`, 'the only database');
+  assert.throws(
+    () => openDataDir(dir),
+    (error: Error) =>
+      error.name === 'StartupError' &&
+      /interrupted restore left enroll\.db\.replaced, ca\.key\.replaced/.test(error.message),
+  );
+  assert.deepEqual(readdirSync(dir).sort(), ['ca.key.replaced', 'enroll.db.replaced']);
 });

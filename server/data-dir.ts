@@ -4,6 +4,8 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkMigrationHistory, migrate, openDatabase, readMigrations, type Db } from './db/database.js';
+import { StartupError } from './errors.js';
+import { aside, finishInterruptedReplace } from './files.js';
 import { migrationsDir } from './paths.js';
 
 export interface DataFiles {
@@ -18,6 +20,8 @@ export interface DataFiles {
   crl: string;
   /** Mail written as .eml files when no SMTP server is configured. */
   outbox: string;
+  /** Present only while a restore swaps its files in (files.ts, replaceFilesTogether). */
+  replaceJournal: string;
 }
 
 export function dataFiles(dir: string): DataFiles {
@@ -28,6 +32,7 @@ export function dataFiles(dir: string): DataFiles {
     caKey: path.join(dir, 'ca.key'),
     crl: path.join(dir, 'crl.pem'),
     outbox: path.join(dir, 'outbox'),
+    replaceJournal: path.join(dir, '.restore-in-progress.json'),
   };
 }
 
@@ -60,6 +65,7 @@ export function enforceDataDirModes(files: DataFiles): void {
 export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}): Db {
   const files = dataFiles(dataDir);
   mkdirSync(files.dir, { recursive: true, mode: 0o750 });
+  settleInterruptedRestore(files);
   enforceDataDirModes(files);
   const db = openDatabase(files.database);
   try {
@@ -70,6 +76,23 @@ export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}
     throw error;
   }
   return db;
+}
+
+/**
+ * A restore that a crash stopped while it swapped its files in is finished from its journal, before
+ * anything opens the database or reads the CA. Old files moved aside with no journal to finish
+ * from (the crash came while a failed swap was being undone) stop the start: beside them the
+ * folder may lack its database or CA key, and the portal would make a new, empty one.
+ */
+export function settleInterruptedRestore(files: DataFiles): void {
+  finishInterruptedReplace(files.replaceJournal);
+  const left = [files.database, `${files.database}-wal`, `${files.database}-shm`, files.caCert, files.caKey, files.crl]
+    .map(aside)
+    .filter((file) => existsSync(file));
+  if (left.length > 0)
+    throw new StartupError(
+      `An interrupted restore left ${left.map((file) => path.basename(file)).join(', ')} in ${files.dir}: the files it was replacing. Run the restore again (with --force), or move each back to its name without .replaced; the portal does not start beside them.`,
+    );
 }
 
 /** Applies this version's migrations to a database that is not DATA_DIR's (a restore's copy). */

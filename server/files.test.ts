@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs, { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from './files.js';
+import { finishInterruptedReplace, replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from './files.js';
 import { tempDir } from './testing/temp-dir.js';
 
 describe('atomic file writes', () => {
@@ -91,5 +91,56 @@ describe('several files replaced together (a restore)', () => {
     });
     assert.throws(() => replaceFilesTogether(replacements, [path.join(dir, 'enroll.db-wal')]), /EIO/);
     assert.deepEqual(contents(), before, 'the old database, its log and the old CA, nothing new, nothing aside');
+  });
+
+  // Four files moved aside (enroll.db, ca.crt, ca.key, the -wal), three moved in: seven renames.
+  const RENAMES = 7;
+  const after = { 'ca.crt': 'new ca.crt', 'ca.key': 'new ca.key', 'enroll.db': 'new enroll.db' };
+
+  test('a crash after any rename of the swap is finished from the journal, never left half done', () => {
+    for (let steps = 0; steps <= RENAMES; steps++) {
+      const { dir, replacements, contents } = folder();
+      const journal = path.join(dir, '.restore-in-progress.json');
+      const remove = [path.join(dir, 'enroll.db-wal'), path.join(dir, 'crl.pem')];
+      replaceFilesTogether(replacements, remove, { journal, crashAfterSteps: steps });
+      const crashed = contents();
+      assert.ok('.restore-in-progress.json' in crashed, `after ${steps} renames: the journal is there`);
+      assert.equal(finishInterruptedReplace(journal), true);
+      assert.deepEqual(contents(), after, `after ${steps} renames: finished`);
+      assert.equal(finishInterruptedReplace(journal), false, 'nothing left to finish');
+    }
+  });
+
+  test('a swap that completes, or fails and is undone, leaves no journal behind', (t) => {
+    const done = folder();
+    const journal = path.join(done.dir, '.restore-in-progress.json');
+    replaceFilesTogether(done.replacements, [path.join(done.dir, 'enroll.db-wal')], { journal });
+    assert.deepEqual(done.contents(), after);
+
+    const failed = folder();
+    const failedJournal = path.join(failed.dir, '.restore-in-progress.json');
+    const rename = fs.renameSync;
+    let calls = 0;
+    t.mock.method(fs, 'renameSync', (from: fs.PathLike, to: fs.PathLike) => {
+      if (++calls === 6) throw new Error('EIO: i/o error, rename');
+      rename(from, to);
+    });
+    assert.throws(
+      () =>
+        replaceFilesTogether(failed.replacements, [path.join(failed.dir, 'enroll.db-wal')], { journal: failedJournal }),
+      /EIO/,
+    );
+    assert.deepEqual(failed.contents(), before, 'the old files back, and no journal to "finish" them from');
+  });
+
+  test('a journal that names files outside its folder is refused, and a swap outside it is not journaled', () => {
+    const { dir, replacements } = folder();
+    const journal = path.join(dir, '.restore-in-progress.json');
+    writeFileSync(journal, JSON.stringify({ moves: [{ file: '../ca.key', temporary: 'x' }], remove: [] }));
+    assert.throws(() => finishInterruptedReplace(journal), /not a journal/);
+    assert.throws(
+      () => replaceFilesTogether(replacements, [], { journal: path.join(tempDir('enroll-files-'), 'journal') }),
+      /is not beside/,
+    );
   });
 });

@@ -24,7 +24,7 @@ import type { Db } from '../db/database.js';
 import { checkSchema, dataFiles, migrateToCurrent, type DataFiles } from '../data-dir.js';
 import { carryRevocations, type Carried } from './carry.js';
 import { StartupError } from '../errors.js';
-import { replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from '../files.js';
+import { finishInterruptedReplace, replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from '../files.js';
 import { isEncryptedKeyPem } from '../pki/ca.js';
 
 const BACKUP_FORMAT = 'owntracks-enroll-backup';
@@ -188,6 +188,9 @@ export async function restoreBackup(
       );
     }
     const files = dataFiles(dataDir);
+    // A restore of this folder that a crash stopped halfway is finished first, so that its files
+    // moved aside are not taken for the current ones (this restore replaces them anyway).
+    finishInterruptedReplace(files.replaceJournal);
     let carried: Carried | undefined;
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {
@@ -225,6 +228,7 @@ export async function restoreBackup(
         return { file: file(files), mode, write: (temporary: string) => copyFileSync(path.join(dir, name), temporary) };
       }),
       [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])],
+      { journal: files.replaceJournal },
     );
     return { ...manifest, carried };
   } finally {

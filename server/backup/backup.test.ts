@@ -8,7 +8,9 @@ import { describe, test } from 'node:test';
 import { sign } from '@fastify/cookie';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
+import { dataFiles, openDataDir } from '../data-dir.js';
 import { openDatabase } from '../db/database.js';
+import { replaceFilesTogether } from '../files.js';
 import { isValidCrl } from '../pki/crl.js';
 import { Browser, startTestPortal, TEST_ADMIN, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
@@ -232,6 +234,42 @@ describe('backup and restore', () => {
     await restoreBackup(file, target, { force: true });
     assert.ok(existsSync(path.join(target, 'enroll.db')));
     assert.equal(statSync(path.join(target, 'ca.key')).mode & 0o777, 0o600);
+  });
+
+  test('a restore into a folder where an earlier restore crashed halfway: the new one wins, also after the next start', async () => {
+    const file = await makeBackup();
+    const target = tempDir();
+    const files = dataFiles(target);
+    openDataDir(target).close();
+    writeFileSync(files.caCert, 'current cert');
+    writeFileSync(files.caKey, 'current key');
+    // The crashed restore: its CA and an empty database staged, the current ones moved aside, its journal left.
+    const stale = tempDir();
+    openDataDir(stale).close();
+    replaceFilesTogether(
+      [
+        {
+          file: files.database,
+          mode: 0o600,
+          write: (to) => writeFileSync(to, readFileSync(path.join(stale, 'enroll.db'))),
+        },
+        { file: files.caCert, mode: 0o644, write: (to) => writeFileSync(to, 'stale cert') },
+        { file: files.caKey, mode: 0o600, write: (to) => writeFileSync(to, 'stale key') },
+      ],
+      [],
+      { journal: files.replaceJournal, crashAfterSteps: 2 },
+    );
+    await restoreBackup(file, target, { force: true });
+    const restoredCert = readFileSync(files.caCert, 'utf8');
+    assert.match(restoredCert, /BEGIN CERTIFICATE/);
+    assert.deepEqual(
+      readdirSync(target).filter((name) => name.startsWith('.') || name.endsWith('.replaced')),
+      [],
+      'no journal, temporary or old file left',
+    );
+    openDataDir(target).close(); // the next start
+    assert.equal(readFileSync(files.caCert, 'utf8'), restoredCert);
+    assert.deepEqual(serials(files.database).length, 1, "the archive's certificate");
   });
 
   test('scheduled backups: written on schedule, the newest kept, audited, shown on the page', async () => {
