@@ -25,7 +25,10 @@ export type ReplaceOutcome =
       superseded: PublicationResult | Failed<'already-revoked' | 'awaiting-forward'>;
     }>
   | Failed<'not-found' | 'not-active'>
-  | Exclude<IssueOutcome, { ok: true }>;
+  | (Exclude<IssueOutcome, { ok: true }> & {
+      /** Set when the key was compromised: the old certificate was revoked all the same (its CRL). */
+      compromisedRevoked?: PublicationResult | Failed<'already-revoked'>;
+    });
 
 export async function replaceCertificate(
   ctx: EnrollDeps,
@@ -43,7 +46,8 @@ export async function replaceCertificate(
       username: old.username,
       email: old.email,
       device: deviceOf(old.device), // the same device; an older row without a name is `phone`
-      days: Math.min(Math.max(lifetime, 1), CLIENT_MAX_DAYS, caDaysLeft(ctx)), // never beyond the CA's own expiry
+      // Never beyond the CA's own expiry; under a day left, the issue says so (outlives-ca).
+      days: Math.max(Math.min(lifetime, CLIENT_MAX_DAYS, caDaysLeft(ctx)), 1),
       keyBits: old.key_bits,
       format: old.bundle_format,
       changeEmail: false,
@@ -52,7 +56,12 @@ export async function replaceCertificate(
     actor,
     { replaces: id },
   );
-  if (!issued.ok) return issued; // the old certificate stays active: the person still has only it
+  if (!issued.ok) {
+    if (reason !== 'keyCompromise') return issued; // the old certificate stays active: the person still has only it
+    // A key that got out is revoked whatever became of its successor (the confirmation page says so).
+    const revoked = await revokeCertificate(ctx, id, reason, actor);
+    return { ...issued, compromisedRevoked: revoked.ok ? revoked.publication : failed('already-revoked') };
+  }
   if (issued.delivery === 'outbox' && reason !== 'keyCompromise')
     return ok({ issued, oldSerial: old.serial, superseded: failed('awaiting-forward') });
   // The new bundle is on its way: whatever happened to the old certificate meanwhile (a revoke

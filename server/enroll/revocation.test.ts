@@ -238,6 +238,53 @@ describe('replacing and crash recovery', () => {
     });
   });
 
+  test('a compromised key is revoked even when its replacement fails: the mail refused, or the CA too close to its end', async () => {
+    const mailer = new MemoryMailer();
+    await withPortal({ deps: { mailer } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const status = (id: number) =>
+        portal.db.prepare('SELECT status, revocation_reason FROM certificates WHERE id = ?').get(id);
+      const { id } = await issue(browser, 'carol', 'phone');
+      mailer.failWith = connectionRefused();
+      const failed = await browser.submit(
+        `/certificates/${id}/replace?reason=keyCompromise`,
+        `/certificates/${id}/replace`,
+        { reason: 'keyCompromise' },
+      );
+      assert.equal(failed.statusCode, 303);
+      assert.deepEqual(status(id), { status: 'revoked', revocation_reason: 'keyCompromise' });
+      const page = await browser.get(String(failed.headers.location));
+      assert.match(page.body, /The mail could not be sent/);
+      assert.doesNotMatch(page.body, /stays active/, 'the page does not say the compromised one stays active');
+      assert.match(
+        page.body,
+        new RegExp(
+          `serial ${String(portal.db.prepare('SELECT serial FROM certificates WHERE id = ?').pluck().get(id))}\\) is revoked because its key is compromised`,
+        ),
+      );
+      assert.ok(
+        publishedCrl(portal).entries.some((entry) => entry.reason === 'keyCompromise'),
+        'in the published CRL',
+      );
+
+      // A failure before anything is minted (the CA ends in less than a day): revoked all the same.
+      mailer.failWith = undefined;
+      const { id: second } = await issue(browser, 'dave', 'phone');
+      portal.clock.current = new Date(Date.parse(portal.ca.x509.validTo) - 3600_000);
+      const routine = await portal.services.enrollment.replace(second, { name: 'admin', ip: '127.0.0.1' });
+      assert.equal(routine.ok ? 'issued' : routine.reason, 'outlives-ca', 'the CA is the reason, not a bad form');
+      assert.deepEqual(status(second), { status: 'active', revocation_reason: null }, 'a routine replace keeps it');
+      const outcome = await portal.services.enrollment.replace(
+        second,
+        { name: 'admin', ip: '127.0.0.1' },
+        'keyCompromise',
+      );
+      assert.equal(outcome.ok ? 'issued' : outcome.reason, 'outlives-ca');
+      assert.deepEqual(status(second), { status: 'revoked', revocation_reason: 'keyCompromise' });
+    });
+  });
+
   test('a replacement never outlives the CA: ten days before its expiry, a 30-day certificate is replaced by a 10-day one', async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);

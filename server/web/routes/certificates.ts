@@ -59,6 +59,8 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     outcome: Extract<Awaited<ReturnType<typeof enrollment.replace>>, { reason: 'mail-failed' }>;
     username: string;
     email: string;
+    /** Whether the certificate it was to replace is still active (not when its key was compromised). */
+    oldKept: boolean;
   }>(enrollment.now);
 
   app.get('/certificates', { schema: { querystring: listQuery } }, async (request, reply) => {
@@ -249,12 +251,17 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     }
     if (outcome.reason === 'not-found') return reply.callNotFound();
     const old = enrollment.certificate(request.params.id)!;
+    const compromised = 'compromisedRevoked' in outcome ? outcome.compromisedRevoked : undefined;
+    if (compromised?.ok || compromised?.reason === 'crl-failed')
+      for (const notice of describePublication(words.replace.compromisedAlone(old.serial), compromised))
+        request.flash(notice.kind, notice.message);
     if (outcome.reason === 'mail-failed') {
       const ticket = replaceFailures.put({
         certificateId: request.params.id,
         outcome,
         username: old.username,
         email: old.email,
+        oldKept: old.status === 'active',
       });
       return reply.redirect(`/certificates/${request.params.id}/replace-failed?ticket=${ticket}`, 303);
     }
@@ -279,7 +286,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       const failure = replaceFailures.peek(request.query.ticket);
       if (failure?.certificateId !== request.params.id)
         return reply.redirect(`/certificates/${request.params.id}`, 303);
-      return reply.page('certificates/mail-failed', { title: admin.mailFailed.title, ...failure, oldKept: true });
+      return reply.page('certificates/mail-failed', { title: admin.mailFailed.title, ...failure });
     },
   );
 };

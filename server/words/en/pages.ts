@@ -154,5 +154,7 @@ export const pages = {
     waiting: (serial: string) =>
       `New certificate written to the outbox. The old one (serial ${serial}) stays active until you mark the new one forwarded.`,
     raced: (serial: string) => `New certificate issued; the old one (serial ${serial}) had been revoked meanwhile.`,
+    compromisedAlone: (serial: string) =>
+      `No new certificate was issued, but the old one (serial ${serial}) is revoked because its key is compromised.`,
   },
 } as const;
