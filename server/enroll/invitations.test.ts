@@ -28,6 +28,42 @@ const person = { name: 'pickup', ip: '198.51.100.7' };
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 describe('pickup invitations', () => {
+  test('a request refused for a taken device changes nothing: no new address, no audit row, nothing signed', async () => {
+    const { ca } = await testCa();
+    const real = inProcessMinter(ca);
+    let mints = 0;
+    const minter = {
+      ...real,
+      mint: (request: Parameters<typeof real.mint>[0]) => {
+        mints++;
+        return real.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const state = () => ({
+        email: portal.db.prepare("SELECT email FROM users WHERE username = 'alice'").pluck().get(),
+        audit: portal.db.prepare('SELECT count(*) FROM audit_log').pluck().get(),
+        certificates: portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(),
+        invitations: portal.db.prepare('SELECT count(*) FROM invitations').pluck().get(),
+        mints,
+      });
+      const moved = { email: 'new@example.org', changeEmail: true };
+      // The device holds a certificate: a pickup link for it, the address change ticked.
+      assert.equal((await enrollment.issue({ ...invite, passphrase: undefined }, admin)).ok, true);
+      let before = state();
+      const link = await enrollment.invitations.create({ ...invite, ...moved, kind: 'qr' }, admin);
+      assert.equal(link.ok ? 'invited' : link.reason, 'device-taken');
+      assert.deepEqual(state(), before);
+      // The device holds an open pickup link: a mailed bundle for it, the address change ticked.
+      assert.equal((await enrollment.invitations.create({ ...invite, device: 'tablet', kind: 'qr' }, admin)).ok, true);
+      before = state();
+      const bundle = await enrollment.issue({ ...invite, ...moved, device: 'tablet', passphrase: undefined }, admin);
+      assert.equal(bundle.ok ? 'issued' : bundle.reason, 'device-invited');
+      assert.deepEqual(state(), before, 'nothing signed, the address as it was');
+    });
+  });
+
   test('deleting a person cancels their open links; the name invited again starts with the new address', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;

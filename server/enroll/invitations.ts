@@ -127,12 +127,17 @@ export async function createInvitation(ctx: PickupDeps, input: InviteRequest, ac
   const now = ctx.now();
   const expiresAt = invitationExpiry(input.kind, now, ctx.config.pickup);
   const recorded = ctx.audited(now, (audit) => {
-    const user = personFor(ctx, request, actor, audit, now);
+    // An empty Device gets the first free default name, as on the mailed path. The device is checked
+    // before personFor changes anything: a refusal must leave the person as they were.
+    let device = ''; // chosen in the check, which runs before any success
+    const user = personFor(ctx, request, actor, audit, now, (existing) => {
+      device =
+        request.device ??
+        freeDevice(ctx, existing?.id, existing ? ctx.certificates.activeForUser(existing.id, now) : [], now);
+      const taken = existing && ctx.invitations.occupied(existing.id, device, now);
+      return taken ? failed('device-taken', { by: taken }) : undefined;
+    });
     if (!('id' in user)) return user;
-    // An empty Device gets the first free default name, as on the mailed path.
-    const device = request.device ?? freeDevice(ctx, user.id, ctx.certificates.activeForUser(user.id, now), now);
-    const taken = ctx.invitations.occupied(user.id, device, now);
-    if (taken) return failed('device-taken', { by: taken });
     const id = ctx.invitations.insert({
       user_id: user.id,
       device,

@@ -96,21 +96,27 @@ export function freeDevice(
  * address changed only when the admin ticked it (checked again here: a concurrent issue may have
  * changed it), audited.
  */
-export function personFor(
+export function personFor<Refusal extends Failed<string>>(
   ctx: Pick<EnrollDeps, 'users'>,
   request: { username: string; email: string; changeEmail: boolean },
   actor: Actor,
   audit: (entry: AuditEntry) => void,
   now: Date,
-): UserRow | Failed<'email-differs', { currentEmail: string }> {
+  /** The caller's own checks (a device taken), run after the address's and before anything is written. */
+  refuse: (existing: UserRow | undefined) => Refusal | undefined = () => undefined,
+): UserRow | Failed<'email-differs', { currentEmail: string }> | Refusal {
   const user = ctx.users.find(request.username);
+  const current = user?.deleted_at === null ? user : undefined;
+  if (current && current.email !== request.email && !request.changeEmail)
+    return failed('email-differs', { currentEmail: current.email });
+  const refusal = refuse(user);
+  if (refusal) return refusal;
   if (!user) return ctx.users.create(request.username, request.email, now);
   if (user.deleted_at !== null) {
     ctx.users.restore(user.id, request.email);
     return { ...user, email: request.email, deleted_at: null };
   }
   if (user.email === request.email) return user;
-  if (!request.changeEmail) return failed('email-differs', { currentEmail: user.email });
   audit({
     ...by(actor),
     action: 'email-change',
@@ -163,6 +169,9 @@ export async function issueCertificate(
   const device = request.device ?? freeDevice(ctx, existing?.id, active, ctx.now());
   const taken = deviceConflict(active, device, request.replaces);
   if (taken) return failed('device-taken', { device, existing: taken });
+  // An open pickup link holds the device too: refused before anything is signed.
+  if (existing && ctx.invitations.occupied(existing.id, device, ctx.now()) === 'invitation')
+    return failed('device-invited');
 
   const passphrase = request.passphrase ?? generatePassphrase();
   const bundle = await ctx.minter.mint({
@@ -190,13 +199,22 @@ export async function issueCertificate(
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.
   const recorded = ctx.audited(ctx.now(), (audit) => {
-    const user = personFor(ctx, request, actor, audit, ctx.now());
+    // The device is checked again inside the transaction (a concurrent issue may have taken it), and
+    // before personFor changes anything: a refusal must leave the person as they were.
+    const user = personFor(ctx, request, actor, audit, ctx.now(), (existing) => {
+      if (!existing) return undefined;
+      const collision = deviceConflict(
+        ctx.certificates.activeForUser(existing.id, ctx.now()),
+        device,
+        request.replaces,
+      );
+      if (collision) return failed('device-taken', { device, existing: collision });
+      // The one-device rule covers open pickup invitations: their certificate is made later.
+      return ctx.invitations.occupied(existing.id, device, ctx.now()) === 'invitation'
+        ? failed('device-invited')
+        : undefined;
+    });
     if (!('id' in user)) return user;
-    // Checked again inside the transaction: a concurrent issue may have taken the device.
-    const collision = deviceConflict(ctx.certificates.activeForUser(user.id, ctx.now()), device, request.replaces);
-    if (collision) return failed('device-taken', { device, existing: collision });
-    // The one-device rule covers open pickup invitations: their certificate is made later.
-    if (ctx.invitations.occupied(user.id, device, ctx.now()) === 'invitation') return failed('device-invited');
     const id = ctx.certificates.insert({
       user_id: user.id,
       serial: bundle.serial,
