@@ -22,8 +22,11 @@ export function groupsRepository(db: Db) {
   const byName = db.prepare<[string], { id: number }>('SELECT id FROM sharing_groups WHERE name = ?');
   const insert = db.prepare<[string, string]>('INSERT INTO sharing_groups (name, created_at) VALUES (?, ?)');
   const rename = db.prepare<[string, number]>('UPDATE sharing_groups SET name = ? WHERE id = ?');
-  const add = db.prepare<[number, number, string]>(
-    'INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  const add = db.prepare<[number, string, number]>(
+    // Only a person who is not deleted: a deleted name given to someone new must start in no group.
+    `INSERT INTO sharing_group_members (group_id, user_id, added_at)
+     SELECT ?, id, ? FROM users WHERE id = ? AND deleted_at IS NULL
+     ON CONFLICT DO NOTHING`,
   );
   const remove = db.prepare<[number, number]>('DELETE FROM sharing_group_members WHERE group_id = ? AND user_id = ?');
   const people = db.prepare<[], { username: string }>(
@@ -47,8 +50,8 @@ export function groupsRepository(db: Db) {
     },
     create: (name: string, at: Date): number => Number(insert.run(name, at.toISOString()).lastInsertRowid),
     rename: (id: number, name: string) => void rename.run(name, id),
-    /** Returns false when the person was already in the group. */
-    addMember: (groupId: number, userId: number, at: Date) => add.run(groupId, userId, at.toISOString()).changes === 1,
+    /** Returns false when the person was already in the group, or is deleted. */
+    addMember: (groupId: number, userId: number, at: Date) => add.run(groupId, at.toISOString(), userId).changes === 1,
     /** Returns false when the person was not in the group. */
     removeMember: (groupId: number, userId: number) => remove.run(groupId, userId).changes === 1,
     /** How many groups a person is in. */

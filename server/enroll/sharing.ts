@@ -101,7 +101,8 @@ export function createSharing(deps: SharingDeps) {
       if (!deps.dynsec) return failed('no-broker-link');
       const group = deps.groups.find(id);
       const user = deps.users.find(username);
-      if (!group || !user) return failed('not-found');
+      // A deleted person is no one to add (a page opened before the deletion still offers them).
+      if (!group || !user || user.deleted_at !== null) return failed('not-found');
       const added = deps.audited(deps.now(), (audit) => {
         const changed = deps.groups.addMember(id, user.id, deps.now());
         if (changed)

@@ -110,6 +110,33 @@ describe('sharing groups pages', () => {
     });
   });
 
+  test('a page opened before a deletion cannot add the deleted person: nothing stored, audited or sent', async () => {
+    const sent: DynsecCommand[][] = [];
+    const dynsec = { send: async (commands: DynsecCommand[]) => void sent.push(commands) };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const browser = await familyOfAliceAndBob(portal);
+      const id = portal.db.prepare('SELECT id FROM sharing_groups').pluck().get() as number;
+      await browser.submit('/groups', `/groups/${id}/members/remove`, { username: 'alice' });
+      const stale = await browser.get('/groups'); // alice in the list to add
+      assert.match(stale.body, /<option value="alice">/);
+      assert.ok((await portal.services.enrollment.people.remove('alice', { name: 'admin' })).ok);
+      const audit = () => portal.db.prepare('SELECT count(*) FROM audit_log').pluck().get();
+      const [auditBefore, sentBefore] = [audit(), sent.length];
+      const response = await browser.post(`/groups/${id}/members`, {
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(stale.body)![1]!,
+        username: 'alice',
+      });
+      assert.equal(response.statusCode, 303);
+      const members = () => portal.services.sharing.list().groups[0]!.members;
+      assert.deepEqual(members(), ['bob']);
+      assert.equal(audit(), auditBefore);
+      assert.equal(sent.length, sentBefore, 'nothing sent to the broker');
+      // The name given to someone new: in no group.
+      await browser.issue({ username: 'alice', email: 'new-alice@example.org', device: 'phone', days: '30' });
+      assert.deepEqual(members(), ['bob']);
+    });
+  });
+
   test("a deletion whose broker update fails: the admin is warned that the groups may still share that name's locations", async () => {
     const dynsec = { send: async () => undefined };
     const reconciles: string[] = [];
