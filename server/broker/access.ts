@@ -352,10 +352,16 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
    */
   async function applyCommand(command: DynsecCommand): Promise<void> {
     switch (command.command) {
-      case 'createRole':
-        if (await dynsec.getRole(command.rolename)) return;
+      case 'createRole': {
+        const existing = await dynsec.getRole(command.rolename);
         repository.markManaged('role', command.rolename, now());
-        return dynsec.createRole(command.rolename, `${CLIENT_TEXTNAME_PREFIX}${command.rolename}`, []);
+        if (!existing) return dynsec.createRole(command.rolename, `${CLIENT_TEXTNAME_PREFIX}${command.rolename}`, []);
+        // A sharing group's role left on the broker under this id (a restored older backup, a data
+        // folder made anew): the new group starts with none of its rules, as a new role would.
+        if (shareId(command.rolename) !== undefined)
+          for (const acl of existing.acls) await dynsec.removeRoleAcl(command.rolename, acl);
+        return;
+      }
       case 'deleteRole':
         if (!(await dynsec.getRole(command.rolename))) return;
         await dynsec.deleteRole(command.rolename);
@@ -372,9 +378,14 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         if (!role?.acls.some((acl) => acl.acltype === command.acltype && acl.topic === command.topic)) return;
         return dynsec.removeRoleAcl(command.rolename, command);
       }
-      case 'createGroup':
-        if (await dynsec.getGroup(command.groupname)) return;
-        return dynsec.createGroup(command.groupname);
+      case 'createGroup': {
+        const existing = await dynsec.getGroup(command.groupname);
+        if (!existing) return dynsec.createGroup(command.groupname);
+        // Likewise its members: nobody is in a group made a moment ago.
+        if (shareId(command.groupname) !== undefined)
+          for (const client of existing.clients) await dynsec.removeGroupClient(command.groupname, client.username);
+        return;
+      }
       case 'deleteGroup':
         if (!(await dynsec.getGroup(command.groupname))) return;
         return dynsec.deleteGroup(command.groupname);

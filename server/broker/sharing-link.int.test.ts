@@ -261,4 +261,40 @@ describe('broker link, presence and sharing groups together', () => {
     assert.equal(await verdict(newDave, erin), false, 'erin does not see the new dave');
     assert.equal(await verdict(newDave, newDave), true, 'the new dave sees himself');
   });
+
+  test('a group made anew under the id of a sharing group the broker still holds starts empty there too', async () => {
+    const { sharing, broker } = linked.portal.services;
+    const frank = new App(linked, await issueDevice(linked, 'frank', 'phone'));
+    const gina = new App(linked, await issueDevice(linked, 'gina', 'phone'));
+    const hank = new App(linked, await issueDevice(linked, 'hank', 'phone'));
+    apps.push(frank, gina, hank);
+    const old = await sharing.create('Old friends', { name: 'admin' });
+    assert.ok(old.ok);
+    for (const username of ['frank', 'gina'])
+      assert.ok((await sharing.addMember(old.id, username, { name: 'admin' })).ok);
+    // The database goes back to before that group (a restore of an older backup, or a data folder
+    // made anew beside the same broker): the broker keeps its role and group, no longer the portal's.
+    const share = `share-${old.id}`;
+    linked.portal.db.exec(
+      `DELETE FROM sharing_group_members WHERE group_id = ${old.id}; DELETE FROM sharing_groups WHERE id = ${old.id};
+       DELETE FROM broker_managed WHERE name = '${share}'`,
+    );
+    await broker!.reconcile('test');
+    const made = await sharing.create('Club', { name: 'admin' });
+    assert.ok(made.ok);
+    assert.equal(made.id, old.id, 'the same id again');
+    assert.ok((await sharing.addMember(made.id, 'hank', { name: 'admin' })).ok);
+    assert.deepEqual(
+      (await dynsec.getRole(share))?.acls.map((acl) => acl.topic),
+      ['owntracks/hank/#'],
+      "the new group's rules only",
+    );
+    assert.deepEqual(
+      (await dynsec.getGroup(share))?.clients.map((client) => client.username),
+      ['hank'],
+      "the new group's members only",
+    );
+    assert.equal(await verdict(frank, hank), false, 'hank does not see frank');
+    assert.equal(await verdict(hank, gina), false, 'gina does not see hank');
+  });
 });
