@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, withPortal } from '../testing/harness.js';
-import { CONNECTED_WITHIN_MS, presenceOf } from './presence.js';
+import { certificatePresence, CONNECTED_WITHIN_MS, presenceOf } from './presence.js';
 
 const DELIVERED = '2026-11-27T12:00:00.000Z';
 const at = (ms: number) => new Date(Date.parse(DELIVERED) + ms).toISOString();
@@ -39,6 +39,28 @@ describe('presence of a certificate', () => {
       state: 'seen',
       at: at(60_000),
     });
+  });
+
+  test('a revoked or expired certificate is never "connected": its device now speaks for another one', () => {
+    const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
+    const reads = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: null }) };
+    const row = { user_id: 1, device: 'phone', issued_at: DELIVERED, revoked_at: null, not_after: at(365 * 86400_000) };
+    assert.equal(certificatePresence(reads, row, NOW).state, 'connected', 'active: the replacement is not involved');
+    const revokedAt = at(3600_000);
+    assert.deepEqual(certificatePresence(reads, { ...row, revoked_at: revokedAt }, NOW), {
+      state: 'seen',
+      at: revokedAt,
+    });
+    const expired = { ...row, not_after: at(2 * 3600_000) };
+    assert.deepEqual(certificatePresence(reads, expired, NOW), { state: 'seen', at: expired.not_after });
+    const earlier = at(1000);
+    const before = { recording: true, times: () => ({ lastMessageAt: earlier, lastWillAt: null }) };
+    assert.deepEqual(certificatePresence(before, { ...row, revoked_at: revokedAt }, NOW), {
+      state: 'seen',
+      at: earlier,
+    });
+    const nothing = { recording: true, times: () => undefined };
+    assert.deepEqual(certificatePresence(nothing, { ...row, revoked_at: revokedAt }, NOW), { state: 'never' });
   });
 
   test('without a broker link the pages neither show nor filter presence', async () => {

@@ -42,14 +42,21 @@ export function presenceOf(times: PresenceTimes | undefined, deliveredAt: string
   return { state: 'seen', at: latest };
 }
 
-/** The presence of a certificate row (its user, device and issue time). */
+/**
+ * The presence of a certificate row (its user, device, issue time, and its end: revoked or expired).
+ * After its end the device's topic speaks for another certificate (a replacement), so an ended
+ * certificate is never "connected": at most last seen at its end.
+ */
 export function certificatePresence(
   reads: PresenceReads,
-  row: { user_id: number; device: string | null; issued_at: string },
+  row: { user_id: number; device: string | null; issued_at: string; revoked_at: string | null; not_after: string },
   now: Date,
 ): Presence {
   if (!reads.recording) return { state: 'unknown' };
-  return presenceOf(reads.times({ userId: row.user_id, device: row.device ?? '' }), row.issued_at, now);
+  const presence = presenceOf(reads.times({ userId: row.user_id, device: row.device ?? '' }), row.issued_at, now);
+  const end = row.revoked_at !== null && row.revoked_at < row.not_after ? row.revoked_at : row.not_after;
+  if (presence.state === 'unknown' || presence.state === 'never' || end > now.toISOString()) return presence;
+  return { state: 'seen', at: presence.at < end ? presence.at : end };
 }
 
 /**
