@@ -8,9 +8,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { isValidCrl } from '../../pki/crl.js';
-import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
+import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
+import { inProcessMinter } from '../../testing/minter.js';
 import { connectionRefused, MemoryMailer } from '../../testing/mailer.js';
-import { openBundle, readCrl } from '../../testing/pki.js';
+import { openBundle, readCrl, testCa } from '../../testing/pki.js';
 
 const GOOD = { username: 'jjolie', email: 'jjolie@example.org', device: 'phone', days: '365' };
 
@@ -287,6 +288,62 @@ describe('issuing', () => {
         portal.db.prepare('SELECT key_bits, bundle_format, device FROM certificates ORDER BY id DESC LIMIT 1').get(),
         { key_bits: 3072, bundle_format: 'modern', device: 'tablet' },
       );
+    });
+  });
+
+  test('a double click on Issue: both answers lead to the one certificate and its passphrase, for each delivery', async () => {
+    const { ca } = await testCa();
+    const real = inProcessMinter(ca);
+    // The worker thread takes a moment: the second click arrives while the first is minting.
+    const minter = {
+      ...real,
+      mint: async (request: Parameters<typeof real.mint>[0]) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return real.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      for (const [username, delivery] of [
+        ['bob', 'bundle'],
+        ['carol', 'qr'],
+      ] as const) {
+        const form = await browser.get('/certificates/new');
+        const submission = /name="submission" value="([A-Za-z0-9_-]{16})"/.exec(form.body)?.[1];
+        assert.ok(submission, 'the form carries its submission id');
+        const fields = {
+          _csrf: csrfTokenOf(form.body),
+          submission,
+          username,
+          email: `${username}@example.org`,
+          days: '30',
+          delivery,
+        };
+        const [first, second] = await Promise.all([
+          browser.post('/certificates', fields),
+          browser.post('/certificates', fields),
+        ]);
+        assert.deepEqual(
+          [first.statusCode, second.statusCode],
+          [303, 303],
+          `${delivery}: ${second.body.slice(0, 200)}`,
+        );
+        assert.equal(second.headers.location, first.headers.location, `${delivery}: where the first went`);
+        const shown = await browser.get(String(second.headers.location));
+        assert.match(shown.body, delivery === 'bundle' ? /data-testid="passphrase"/ : /data-testid="pickup-code"/);
+      }
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1, "bob's, once");
+      assert.equal(portal.db.prepare('SELECT count(*) FROM invitations').pluck().get(), 1, "carol's, once");
+
+      // A fresh rendering of the form is a new submission: refused as the device is taken.
+      const again = await browser.submit('/certificates/new', '/certificates', {
+        username: 'bob',
+        email: 'bob@example.org',
+        device: 'phone',
+        days: '30',
+      });
+      assert.equal(again.statusCode, 409);
     });
   });
 

@@ -20,6 +20,7 @@ import { ADMIN_DOWNLOAD_MS, type HeldBundles, type PickupTicket } from '../held-
 import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 import { wordsFor } from '../../words/index.js';
 import { invitationPage } from './invitations.js';
+import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 
 const words = wordsFor().admin;
 
@@ -44,6 +45,8 @@ const issueBody = z
     changeEmail: z.literal('yes').optional(),
     // Mail the bundle (today's path), mail a pickup link, or show a pickup QR code.
     delivery: z.enum(['bundle', 'link', 'qr'], { error: words.certificateNew.chooseDelivery }).default('bundle'),
+    // This rendering of the form (submissions.ts): a second POST of it is not a second issue.
+    submission: submissionSchema,
   })
   .superRefine((body, ctx) => {
     if (body.passphraseMode !== 'custom') return;
@@ -80,6 +83,18 @@ const issueRoutes: FastifyPluginAsyncZod<{
     username: string;
     email: string;
   }>(enrollment.now);
+  const submissions = new Submissions(enrollment.now);
+  /** What a POST of the form comes to: a page to redirect to, or the form again with messages. */
+  type Answer = {
+    location?: string | undefined;
+    form?: { status: number; values: Record<string, string>; errors: FieldErrors; extra?: Record<string, unknown> };
+  };
+  const form = (
+    status: number,
+    values: Record<string, string>,
+    errors: FieldErrors,
+    extra?: Record<string, unknown>,
+  ): Answer => ({ form: { status, values, errors, ...(extra && { extra }) } });
   const renderForm = (
     reply: { page: FastifyReply['page'] },
     values: Record<string, string>,
@@ -107,6 +122,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
       // What an empty Device becomes, shown before issuing; the script updates it as the username changes.
       defaultDevice: enrollment.defaultDevice(username.success ? username.data : ''),
       scripts: ['/static/js/device-default.js'],
+      submission: newSubmissionId(),
       ...extra,
     });
   };
@@ -154,8 +170,36 @@ const issueRoutes: FastifyPluginAsyncZod<{
 
       const body = request.body;
       const actor = { name: request.session.admin!, ip: request.ip };
-      if (body.delivery !== 'bundle') {
-        const invited = await enrollment.invitations.create(
+      // A second POST of the same rendering of the form (a double click) goes where the first went.
+      const key = body.submission && `${actor.name}\u0000${body.submission}`;
+      const answer = await submissions.once(key, async (): Promise<Answer> => {
+        if (body.delivery !== 'bundle') {
+          const invited = await enrollment.invitations.create(
+            {
+              username: body.username,
+              email: body.email,
+              device: body.device,
+              days: body.days,
+              keyBits: body.keyBits,
+              format: body.format,
+              kind: body.delivery === 'qr' ? 'qr' : 'mail',
+              changeEmail: body.changeEmail === 'yes',
+            },
+            actor,
+          );
+          if (invited.ok) return { location: invitationPage(pickupTickets, invited) };
+          if (invited.reason === 'device-taken')
+            return form(409, values, {
+              device:
+                invited.by === 'invitation'
+                  ? words.certificateNew.deviceInvited(body.username)
+                  : words.certificateNew.deviceTaken(body.username),
+            });
+          if (invited.reason === 'mail-failed')
+            return form(502, values, { email: words.certificateNew.linkMailFailed(invited.mailError) });
+          return issueFailure(values, body, invited);
+        }
+        const outcome = await enrollment.issue(
           {
             username: body.username,
             email: body.email,
@@ -163,64 +207,35 @@ const issueRoutes: FastifyPluginAsyncZod<{
             days: body.days,
             keyBits: body.keyBits,
             format: body.format,
-            kind: body.delivery === 'qr' ? 'qr' : 'mail',
+            passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
             changeEmail: body.changeEmail === 'yes',
           },
           actor,
         );
-        if (invited.ok) return reply.redirect(invitationPage(pickupTickets, invited), 303);
-        if (invited.reason === 'device-taken')
-          return renderForm(reply.status(409), values, {
-            device:
-              invited.by === 'invitation'
-                ? words.certificateNew.deviceInvited(body.username)
-                : words.certificateNew.deviceTaken(body.username),
-          });
-        if (invited.reason === 'mail-failed')
-          return renderForm(reply.status(502), values, {
-            email: words.certificateNew.linkMailFailed(invited.mailError),
-          });
-        return issueFailure(reply, values, body, invited);
-      }
-      const outcome = await enrollment.issue(
-        {
-          username: body.username,
-          email: body.email,
-          device: body.device,
-          days: body.days,
-          keyBits: body.keyBits,
-          format: body.format,
-          passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
-          changeEmail: body.changeEmail === 'yes',
-        },
-        { name: request.session.admin!, ip: request.ip },
-      );
-      if (outcome.ok) {
-        const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
-        const download = bundles.put({ certificateId: outcome.certificateId, pkcs12: outcome.pkcs12 });
-        return reply.redirect(
-          `/certificates/${outcome.certificateId}/issued?ticket=${ticket}&download=${download}`,
-          303,
-        );
-      }
-      if (outcome.reason === 'device-invited')
-        return renderForm(reply.status(409), values, {
-          device: words.certificateNew.deviceInvited(body.username),
-        });
-      if (outcome.reason === 'device-taken')
-        return renderForm(
-          reply.status(409),
-          values,
-          {
-            device: words.certificateNew.deviceTakenSerial(body.username, outcome.device, outcome.existing.serial),
-          },
-          { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
-        );
-      if (outcome.reason === 'mail-failed') {
-        const ticket = mailFailures.put({ outcome, username: body.username, email: body.email });
-        return reply.redirect(`/certificates/mail-failed?ticket=${ticket}`, 303);
-      }
-      return issueFailure(reply, values, body, outcome);
+        if (outcome.ok) {
+          const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
+          const download = bundles.put({ certificateId: outcome.certificateId, pkcs12: outcome.pkcs12 });
+          return { location: `/certificates/${outcome.certificateId}/issued?ticket=${ticket}&download=${download}` };
+        }
+        if (outcome.reason === 'device-invited')
+          return form(409, values, { device: words.certificateNew.deviceInvited(body.username) });
+        if (outcome.reason === 'device-taken')
+          return form(
+            409,
+            values,
+            { device: words.certificateNew.deviceTakenSerial(body.username, outcome.device, outcome.existing.serial) },
+            { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
+          );
+        if (outcome.reason === 'mail-failed') {
+          const ticket = mailFailures.put({ outcome, username: body.username, email: body.email });
+          return { location: `/certificates/mail-failed?ticket=${ticket}` };
+        }
+        return issueFailure(values, body, outcome);
+      });
+      if (answer.location !== undefined || !('form' in answer) || !answer.form)
+        return reply.redirect(answer.location ?? '/certificates/new', 303);
+      const { status, values: shown, errors, extra } = answer.form;
+      return renderForm(reply.status(status), shown, errors, extra);
     },
   );
 
@@ -236,31 +251,24 @@ const issueRoutes: FastifyPluginAsyncZod<{
 
   /** The refusals both deliveries share: invalid fields, a CA too close to its end, another address. */
   function issueFailure(
-    reply: FastifyReply,
     values: Record<string, string>,
     body: { username: string; email: string },
     outcome:
       | { reason: 'invalid'; issues: FieldErrors }
       | { reason: 'outlives-ca'; caDaysLeft: number; caExpires: Date }
       | { reason: 'email-differs'; currentEmail: string },
-  ) {
-    if (outcome.reason === 'invalid') return renderForm(reply.status(400), values, outcome.issues);
-    if (outcome.reason === 'outlives-ca') {
-      return renderForm(reply.status(400), values, {
+  ): Answer {
+    if (outcome.reason === 'invalid') return form(400, values, outcome.issues);
+    if (outcome.reason === 'outlives-ca')
+      return form(400, values, {
         days: words.certificateNew.outlivesCa(outcome.caDaysLeft, outcome.caExpires.toISOString().slice(0, 10)),
       });
-    }
-    if (outcome.reason === 'email-differs') {
-      return renderForm(
-        reply.status(409),
-        values,
-        {
-          email: words.certificateNew.emailDiffers(body.username, outcome.currentEmail),
-        },
-        { offerEmailChange: true },
-      );
-    }
-    return renderForm(reply.status(400), values, {});
+    return form(
+      409,
+      values,
+      { email: words.certificateNew.emailDiffers(body.username, outcome.currentEmail) },
+      { offerEmailChange: true },
+    );
   }
 
   app.get(

@@ -1,0 +1,57 @@
+// One sending of a form that makes something (the issue form): each rendering carries a random
+// submission id, and a second POST with the same id (a double click, a resend after a slow answer)
+// waits for the first and is sent where the first was, instead of issuing again. Otherwise the
+// browser shows the second answer ("this device already has a certificate") while the first one's
+// passphrase or pickup code, shown only once, sits behind a redirect nobody follows. In memory, per
+// admin, for ten minutes.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const TTL_MS = 10 * 60_000;
+
+/** The form's hidden field. */
+export const submissionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16}$/)
+  .optional();
+
+export const newSubmissionId = () => randomBytes(12).toString('base64url');
+
+export class Submissions {
+  #entries = new Map<string, { location: Promise<string | undefined>; expires: number }>();
+
+  constructor(private readonly now: () => Date) {}
+
+  /**
+   * Runs `work` for the first POST of a submission; a later one with the same key waits for it and
+   * gets the location it redirected to. `work` answers with a location to redirect to, or undefined
+   * (a form sent back with errors: a second POST then runs on its own). Without a key, just `work`.
+   */
+  async once<T extends { location?: string | undefined }>(
+    key: string | undefined,
+    work: () => Promise<T>,
+  ): Promise<T | { location: string }> {
+    if (key === undefined) return work();
+    this.#sweep();
+    const earlier = this.#entries.get(key);
+    if (earlier) {
+      const location = await earlier.location;
+      if (location !== undefined) return { location };
+    }
+    let settle: (location: string | undefined) => void = () => undefined;
+    const location = new Promise<string | undefined>((resolve) => (settle = resolve));
+    this.#entries.set(key, { location, expires: this.now().getTime() + TTL_MS });
+    try {
+      const result = await work();
+      settle(result.location);
+      return result;
+    } finally {
+      settle(undefined); // a failure: a later POST runs on its own (no-op once settled)
+    }
+  }
+
+  #sweep() {
+    const now = this.now().getTime();
+    for (const [key, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(key);
+  }
+}
