@@ -86,3 +86,55 @@ describe('two concurrent issues for a new person', () => {
     });
   });
 });
+
+describe('an issue racing a deletion', () => {
+  test('a person deleted while their key is made is not brought back: nothing recorded, nothing mailed', async () => {
+    const { ca } = await testCa();
+    const real = inProcessMinter(ca);
+    const minting = gate(); // the issue passed its first check and asks to mint
+    const deleted = gate(); // the deletion is done
+    let mints = 0;
+    const minter: Minter = {
+      ...real,
+      async mint(request) {
+        if (++mints === 2) {
+          minting.open();
+          await deleted.opened;
+        }
+        return real.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const actor = { name: 'admin', ip: '127.0.0.1' };
+      const dave: IssueRequest = {
+        username: 'dave',
+        email: 'dave@example.org',
+        device: 'phone',
+        days: 30,
+        keyBits: 2048,
+        format: 'compatible',
+        changeEmail: false,
+      };
+      assert.ok((await enrollment.issue(dave, actor)).ok);
+      const second = enrollment.issue({ ...dave, device: 'tablet' }, actor);
+      await minting.opened;
+      assert.ok((await enrollment.people.remove('dave', actor)).ok);
+      deleted.open();
+      const outcome = await second;
+      assert.equal(outcome.ok ? 'issued' : outcome.reason, 'deleted-meanwhile');
+      const user = portal.db.prepare("SELECT email, deleted_at FROM users WHERE username = 'dave'").get() as {
+        email: string | null;
+        deleted_at: string | null;
+      };
+      assert.notEqual(user.deleted_at, null, 'still deleted');
+      assert.deepEqual(
+        portal.db.prepare('SELECT device, status FROM certificates ORDER BY id').all(),
+        [{ device: 'phone', status: 'revoked' }],
+        'no tablet certificate',
+      );
+      // Issued again afterwards, on purpose: the name is given back.
+      assert.ok((await enrollment.issue({ ...dave, device: 'tablet' }, actor)).ok);
+    });
+  });
+});

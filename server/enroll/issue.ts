@@ -47,6 +47,8 @@ export type IssueOutcome =
   | Failed<'device-taken', { device: string; existing: ActiveDevice }>
   | Failed<'outlives-ca', { caDaysLeft: number; caExpires: Date }>
   | Failed<'device-invited'>
+  /** The person was deleted while their key was being made: the deletion stands. */
+  | Failed<'deleted-meanwhile'>
   | Failed<'mail-failed', { certificateId: number; serial: string; mailError: string; publication: PublicationResult }>;
 
 /** Whole days until the CA expires: no certificate it signs may be valid for longer. */
@@ -201,16 +203,14 @@ export async function issueCertificate(
   const recorded = ctx.audited(ctx.now(), (audit) => {
     // The device is checked again inside the transaction (a concurrent issue may have taken it), and
     // before personFor changes anything: a refusal must leave the person as they were.
-    const user = personFor(ctx, request, actor, audit, ctx.now(), (existing) => {
-      if (!existing) return undefined;
-      const collision = deviceConflict(
-        ctx.certificates.activeForUser(existing.id, ctx.now()),
-        device,
-        request.replaces,
-      );
+    const user = personFor(ctx, request, actor, audit, ctx.now(), (current) => {
+      // Deleted while the key was made (an admin's delete in between): not brought back by this issue.
+      if (existing?.deleted_at === null && current?.deleted_at !== null) return failed('deleted-meanwhile');
+      if (!current) return undefined;
+      const collision = deviceConflict(ctx.certificates.activeForUser(current.id, ctx.now()), device, request.replaces);
       if (collision) return failed('device-taken', { device, existing: collision });
       // The one-device rule covers open pickup invitations: their certificate is made later.
-      return ctx.invitations.occupied(existing.id, device, ctx.now()) === 'invitation'
+      return ctx.invitations.occupied(current.id, device, ctx.now()) === 'invitation'
         ? failed('device-invited')
         : undefined;
     });

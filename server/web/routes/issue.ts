@@ -219,6 +219,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
         }
         if (outcome.reason === 'device-invited')
           return form(409, values, { device: words.certificateNew.deviceInvited(body.username) });
+        if (outcome.reason === 'deleted-meanwhile')
+          return form(409, values, { username: words.certificateNew.deletedMeanwhile(body.username) });
         if (outcome.reason === 'device-taken')
           return form(
             409,

@@ -194,6 +194,8 @@ export const admin = {
     choosePassphraseMode: 'Choose how to set the passphrase',
     passphraseTooLong: 'Use at most 256 characters',
     chooseDelivery: 'Choose a delivery',
+    deletedMeanwhile: (username: string) =>
+      `${username} was deleted while the certificate was being made; nothing was issued. Issue again to give the name to someone.`,
     deviceInvited: (username: string) =>
       `${username} already has an open pickup invitation for this device: resend or cancel it under Pickups.`,
     deviceTaken: (username: string) =>
