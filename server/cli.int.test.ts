@@ -175,6 +175,36 @@ describe('admin commands', { concurrency: true }, () => {
     const notCa = await admin(dataDir, ['import-ca', '--cert', scratch.path('b.crt'), '--key', scratch.path('b.key')]);
     assert.equal(notCa.code, 1);
     assert.match(notCa.stderr, /is not a CA/);
+    // A CA whose key usage leaves out CRL signing: every CRL it signs would lock every phone out
+    // (OpenSSL, and so Mosquitto's crlfile, refuses such a CRL).
+    await openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-keyout',
+      scratch.path('c.key'),
+      '-out',
+      scratch.path('c.crt'),
+      '-subj',
+      '/CN=C',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+    ]);
+    const noCrlSign = await admin(dataDir, [
+      'import-ca',
+      '--cert',
+      scratch.path('c.crt'),
+      '--key',
+      scratch.path('c.key'),
+    ]);
+    assert.equal(noCrlSign.code, 1);
+    assert.match(noCrlSign.stderr, /key usage does not include cRLSign/);
     assert.throws(() => statSync(path.join(dataDir, 'ca.crt')), /ENOENT/);
   });
 

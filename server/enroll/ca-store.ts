@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dataFiles, enforceDataDirModes } from '../data-dir.js';
 import { StartupError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { CaError, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
+import { CaError, caKeyUsageProblem, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
 import type { ServerNames } from '../pki/name-constraints.js';
 
 export interface CaOptions {
@@ -88,6 +88,8 @@ export function importCa(dataDir: string, options: ImportOptions): Ca {
       ? new StartupError('The key is encrypted: give its passphrase with --passphrase-file')
       : startupError(error);
   }
+  const usage = caKeyUsageProblem(ca.certPem);
+  if (usage) throw new StartupError(`Refused: ${usage}; the portal signs certificates and the CRL with it`);
   const files = dataFiles(dataDir);
   writeFileAtomic(files.caKey, exportCaKey(ca.key, options.storePassphrase), 0o600);
   writeFileAtomic(files.caCert, ca.certPem, 0o644);

@@ -128,6 +128,21 @@ function subjectDerOf(certDer: Buffer): Buffer {
  * PEM (decrypted here with the passphrase) or as a KeyObject already loaded (a worker thread gets
  * it that way, so the key never exists unencrypted outside node:crypto).
  */
+/**
+ * Why a CA certificate cannot sign what the portal signs, if it cannot: a key usage extension that
+ * leaves out keyCertSign (client certificates) or cRLSign (the CRL: OpenSSL, and so Mosquitto's
+ * crlfile, refuses a CRL signed without it, and every phone is then refused). No extension: any use.
+ */
+export function caKeyUsageProblem(certPem: string): string | undefined {
+  const usage = forge.pki.certificateFromPem(certPem).getExtension('keyUsage') as {
+    keyCertSign?: boolean;
+    cRLSign?: boolean;
+  } | null;
+  if (!usage) return undefined;
+  const missing = [!usage.keyCertSign && 'keyCertSign', !usage.cRLSign && 'cRLSign'].filter(Boolean);
+  return missing.length > 0 ? `the CA certificate's key usage does not include ${missing.join(' or ')}` : undefined;
+}
+
 export function loadCa(certPem: string, keyPem: string | KeyObject, passphrase: string | undefined, now: Date): Ca {
   let x509: X509Certificate;
   try {
