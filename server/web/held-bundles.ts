@@ -21,11 +21,17 @@ export class HeldBundles {
     return ticket;
   }
 
-  /** The bundle for this certificate, as often as asked until it expires. */
-  get(ticket: string, certificateId: number): HeldAdminBundle | undefined {
+  /**
+   * The bundle for this certificate, as often as asked until it expires, while the certificate is
+   * active: one revoked meanwhile is let go at once (its key is of no use, and must not be handed over).
+   */
+  get(ticket: string, certificate: { id: number; status: string }): HeldAdminBundle | undefined {
     this.#sweep();
     const entry = this.#entries.get(ticket);
-    return entry && entry.certificateId === certificateId ? entry : undefined;
+    if (!entry || entry.certificateId !== certificate.id) return undefined;
+    if (certificate.status === 'active') return entry;
+    this.#entries.delete(ticket);
+    return undefined;
   }
 
   #sweep() {

@@ -292,7 +292,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
       const secret = passphrases.take(request.query.ticket);
       const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;
       // The bundle files, for handing over in person, while the memory holds them.
-      const held = bundles.get(request.query.download, certificate.id);
+      const held = bundles.get(request.query.download, certificate);
       const names = bundleFileNames(certificate.username, certificate.device);
       return reply.page('certificates/issued', {
         title: words.certificateIssued.title,
@@ -319,7 +319,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
     },
     async (request, reply) => {
       const certificate = enrollment.certificate(request.params.id);
-      const held = certificate && bundles.get(request.query.download, certificate.id);
+      const held = certificate && bundles.get(request.query.download, certificate);
       if (!certificate || !held) return reply.callNotFound();
       const names = bundleFileNames(certificate.username, certificate.device);
       if (request.params.file !== names.p12 && request.params.file !== names.otrp) return reply.callNotFound();

@@ -260,6 +260,24 @@ describe('pickup links', () => {
     });
   });
 
+  test('a bundle held for the admin is let go when its certificate is revoked', async () => {
+    await pickupPortal(async ({ portal, admin }) => {
+      const issued = await admin.issue({ ...PERSON });
+      const links = [...issued.page.body.matchAll(/href="(\/certificates\/\d+\/bundle\/[^"]+)"/g)].map((m) =>
+        m[1]!.replace(/&amp;/g, '&'),
+      );
+      assert.equal((await admin.get(links[0]!)).statusCode, 200);
+      const revoked = await portal.services.enrollment.revoke(issued.id, 'keyCompromise', {
+        name: 'admin',
+        ip: '127.0.0.1',
+      });
+      assert.ok(revoked.ok);
+      for (const link of links) assert.equal((await admin.get(link)).statusCode, 404, link);
+      const page = await admin.get(issued.location);
+      assert.doesNotMatch(page.body, /data-testid="bundle-downloads"/, 'no longer offered');
+    });
+  });
+
   test('HEAD uses nothing up: not a pickup file, not the pickup code, not the passphrase shown once', async () => {
     await pickupPortal(async ({ portal, admin }) => {
       // The admin's screens that show a secret once.
