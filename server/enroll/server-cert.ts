@@ -6,6 +6,7 @@ import type { RevocationReason } from '../pki/crl.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import type { PublicationResult } from './crl-publisher.js';
+import { caDaysLeft } from './issue.js';
 import { namesOutsideCa, serverCertificateRequestSchema, type ServerCertificateRequest } from './rules.js';
 
 export type BrokerCertificate = Ok<{
@@ -26,9 +27,14 @@ export async function issueBrokerCertificate(
 ): Promise<BrokerCertificate | Invalid> {
   const parsed = serverCertificateRequestSchema.safeParse(input);
   if (!parsed.success) return failed('invalid', { issues: fieldIssues(parsed.error.issues) });
-  const { hosts, ips, days } = parsed.data;
+  const { hosts, ips } = parsed.data;
   const outside = namesOutsideCa(ctx.ca.nameConstraints, { hosts, ips });
   if (Object.keys(outside).length) return failed('invalid', { issues: outside });
+  // Never beyond the CA's own end (phones refuse the chain then anyway): the certificate says so.
+  const caDays = caDaysLeft(ctx);
+  if (caDays < 1)
+    return failed('invalid', { issues: { hosts: 'The CA expires within a day: make or import a new CA first' } });
+  const days = Math.min(parsed.data.days, caDays);
   const keys = await generateRsaKeyPair(2048);
   const at = ctx.now();
   const cert = issueServerCertificate({ ca: ctx.ca, hosts, ips, publicKeyPem: keys.publicKeyPem, days, now: at });

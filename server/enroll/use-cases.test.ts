@@ -2,6 +2,7 @@
 // a failed CRL publication that leaves the revocation standing and is retried, a replace that
 // races a revoke, and a portal that builds without side effects.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -79,6 +80,24 @@ describe('the issue use case checks the rules itself', () => {
       });
     });
   }
+});
+
+describe('a broker certificate', () => {
+  test('ends no later than the CA, and is refused when the CA ends within a day', async () => {
+    await withPortal({}, async (portal) => {
+      const { serverCertificates } = portal.services.enrollment;
+      const caEnds = Date.parse(portal.ca.x509.validTo);
+      portal.clock.current = new Date(caEnds - 30.5 * 86400_000);
+      const issued = await serverCertificates.issue({ hosts: ['mqtt.example.org'], ips: [], days: 825 }, actor);
+      assert.ok(issued.ok, JSON.stringify(issued));
+      assert.ok(issued.notAfter.getTime() <= caEnds, `${issued.notAfter.toISOString()} is after the CA's end`);
+      assert.ok(Date.parse(new X509Certificate(issued.certPem).validTo) <= caEnds);
+      portal.clock.current = new Date(caEnds - 3600_000);
+      const late = await serverCertificates.issue({ hosts: ['mqtt.example.org'], ips: [], days: 825 }, actor);
+      assert.equal(late.ok ? 'issued' : late.reason, 'invalid');
+      assert.equal(portal.db.prepare('SELECT count(*) FROM server_certificates').pluck().get(), 1);
+    });
+  });
 });
 
 describe('a CRL that cannot be published after a revoke', () => {
