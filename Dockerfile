@@ -22,9 +22,12 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 # uid 1883 is the mosquitto user of eclipse-mosquitto: the broker can read the portal's files,
 # and the portal may signal the broker (SIGHUP re-reads the CRL) through a shared PID namespace.
-# /secrets: a new Compose volume mounted there takes this owner and mode (the CA key's passphrase).
+# A new Compose volume mounted at a folder of the image takes that folder's owner and mode, one
+# mounted elsewhere is root's: /data, /secrets (the CA key's passphrase, 0700) and /broker-certs
+# (broker-cert writes the broker's key there) are made here for the services that run as 1883.
 RUN groupadd --gid 1883 enroll && useradd --uid 1883 --gid enroll --no-create-home enroll \
-  && mkdir -p /data /secrets && chown enroll:enroll /data /secrets && chmod 0700 /secrets
+  && mkdir -p /data /secrets /broker-certs && chown enroll:enroll /data /secrets /broker-certs \
+  && chmod 0700 /secrets
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -167,6 +167,10 @@ describe('the Compose services, run natively', () => {
     assert.match(url, /^mqtt:\/\/enroll-control:[A-Za-z0-9]{32}@mosquitto:1884\n$/);
     assert.equal(statSync(urlFile).mode & 0o777, 0o600);
     const dynsecFile = path.join(mounts['/mosquitto/data']!, 'dynsec.json');
+    // Run as root, as Compose runs it: the files and the URL's folder go to OWNER (the broker, the portal).
+    if (process.getuid?.() === 0)
+      for (const file of [urlFile, dynsecFile, path.dirname(urlFile)])
+        assert.deepEqual([statSync(file).uid, statSync(file).gid], [1883, 1883], file);
     const dynsec = readFileSync(dynsecFile, 'utf8');
     assert.match(dynsec, /"username":\s*"enroll-control"/);
     assert.ok(!dynsec.includes(url.split(':')[2]!.split('@')[0]!), 'the password is not in the dynsec file');

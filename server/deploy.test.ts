@@ -146,6 +146,30 @@ describe('docker-compose.yml', () => {
     assert.ok(!(compose.services.mosquitto!.ports ?? []).some((p) => p.endsWith(':1884')), '1884 is not published');
   });
 
+  test('a service that runs as 1883 writes only into volumes its image gives to 1883', () => {
+    // Docker gives a new named volume the owner of the image's folder it is mounted at, and root's
+    // when the image has no such folder. Ours makes and chowns its folders in the Dockerfile; the
+    // eclipse-mosquitto image gives /mosquitto/config, /data and /log to its mosquitto user (1883).
+    const chowned = /chown enroll:enroll ([^&\n\\]+)/.exec(dockerfile)?.[1]?.trim().split(/\s+/) ?? [];
+    const owned = (service: { build?: string; image?: string }) =>
+      service.build === '.' ? chowned : ['/mosquitto/config', '/mosquitto/data', '/mosquitto/log'];
+    const checked: string[] = [];
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.user !== '1883:1883') continue;
+      for (const volume of service.volumes ?? []) {
+        const [source, target, mode] = volume.split(':');
+        if (source!.startsWith('.') || mode === 'ro') continue; // a file of the repository, or read only
+        assert.ok(owned(service).includes(target!), `${name} writes to ${target}, which its image does not give 1883`);
+        checked.push(`${name}:${target}`);
+      }
+    }
+    assert.ok(checked.includes('broker-cert:/broker-certs') && checked.includes('portal:/data'), checked.join());
+    // broker-control runs as root and hands its files to the broker's and portal's uid.
+    const control = compose.services['broker-control']!;
+    assert.equal(control.user, undefined);
+    assert.equal(control.environment?.OWNER, '1883:1883');
+  });
+
   test('the portal reloads the broker through a shared PID namespace, as the same user', () => {
     const { portal, mosquitto } = compose.services;
     assert.equal(portal?.pid, 'service:mosquitto');

@@ -28,7 +28,16 @@ fi
 
 # 192 random bits; letters and digits only, so the URL needs no escaping.
 password=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-32)
-mosquitto_ctrl dynsec init "$DYNSEC_FILE" "$CONTROL_USER" "$password" >/dev/null
+# The URL first: a folder it cannot be written to fails here, before the dynsec file exists (which
+# would leave an account whose password nobody has, and every later run at the message above).
 printf 'mqtt://%s:%s@%s:%s\n' "$CONTROL_USER" "$password" "$CONTROL_HOST" "$CONTROL_PORT" >"$URL_FILE.tmp"
+if ! mosquitto_ctrl dynsec init "$DYNSEC_FILE" "$CONTROL_USER" "$password" >/dev/null; then
+  rm -f "$URL_FILE.tmp"
+  exit 1
+fi
+# Run as root (Compose): the broker (the dynsec file) and the portal (the URL) run as OWNER.
+if [ -n "${OWNER:-}" ] && [ "$(id -u)" = 0 ]; then
+  chown "$OWNER" "$DYNSEC_FILE" "$URL_FILE.tmp" "$(dirname "$URL_FILE")"
+fi
 mv "$URL_FILE.tmp" "$URL_FILE"
 echo "broker-control: made the control account $CONTROL_USER in $DYNSEC_FILE and wrote $URL_FILE"
