@@ -1,9 +1,13 @@
 // A bad setting stops the real start-up (server/main.ts, as its own process) with one line.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { compiledFile } from './testing/compiled.js';
+import { freePort } from './testing/mosquitto.js';
 import { tempDir } from './testing/temp-dir.js';
 
 describe('configuration at start-up', () => {
@@ -20,5 +24,40 @@ describe('configuration at start-up', () => {
         return true;
       },
     );
+  });
+
+  test('a port in use, an address not of this machine, a folder it cannot write: one line naming the setting, nothing made', async () => {
+    const run = promisify(execFile);
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      ['port in use', { PORT: String(port) }, new RegExp(`^PORT ${port} on 127\\.0\\.0\\.1 is in use`)],
+      ['no such address', { HOST: '192.0.2.99' }, /^HOST 192\.0\.2\.99 is not an address of this machine/],
+      // Beneath a file: no folder can be made there, whoever runs it (root writes anywhere else).
+      ['a folder it cannot make', {}, /^DATA_DIR .*: the portal cannot write there \(ENOTDIR\)/],
+    ];
+    try {
+      for (const [name, env, message] of cases) {
+        const blocker = path.join(tempDir(), 'a-file');
+        writeFileSync(blocker, '');
+        const dataDir = name === 'a folder it cannot make' ? path.join(blocker, 'data') : path.join(tempDir(), 'data');
+        const [command, ...args] = [process.execPath, compiledFile('server/main.ts')];
+        await assert.rejects(
+          run(command!, args, {
+            env: { ...process.env, PORT: String(await freePort()), HOST: '127.0.0.1', ...env, DATA_DIR: dataDir },
+          }),
+          (error: { code: number; stderr: string }) => {
+            assert.equal(error.code, 1, name);
+            assert.match(error.stderr.trim(), message, name);
+            assert.equal(error.stderr.trim().split('\n').length, 1, `${name}: one line, no stack`);
+            return true;
+          },
+        );
+        assert.equal(existsSync(path.join(dataDir, 'ca.key')), false, `${name}: no CA made`);
+      }
+    } finally {
+      busy.close();
+    }
   });
 });

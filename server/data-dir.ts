@@ -64,10 +64,20 @@ export function enforceDataDirModes(files: DataFiles): void {
  */
 export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}): Db {
   const files = dataFiles(dataDir);
-  mkdirSync(files.dir, { recursive: true, mode: 0o750 });
-  settleInterruptedRestore(files);
-  enforceDataDirModes(files);
-  const db = openDatabase(files.database);
+  let db: Db;
+  try {
+    mkdirSync(files.dir, { recursive: true, mode: 0o750 });
+    settleInterruptedRestore(files);
+    enforceDataDirModes(files);
+    db = openDatabase(files.database);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'SQLITE_CANTOPEN')
+      throw new StartupError(
+        `DATA_DIR ${path.resolve(dataDir)}: the portal cannot write there (${code}): give the folder to the user it runs as, or set DATA_DIR to another`,
+      );
+    throw error;
+  }
   try {
     if (options.migrate === false) checkSchema(db);
     else migrate(db, readMigrations(migrationsDir));

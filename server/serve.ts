@@ -1,5 +1,6 @@
 // Runs the portal (loaded by main.ts): read the configuration, open DATA_DIR, load the CA, build the
 // services and the app, run the start-up work, listen, and shut down cleanly.
+import { createServer } from 'node:net';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -9,8 +10,38 @@ import { StartupError } from './errors.js';
 import { createServices } from './services.js';
 import { setupBanner } from './accounts/setup-token.js';
 
+/**
+ * Whether the portal can listen where it is told, before it makes anything (a CA, a setup link):
+ * a port in use or an address of another machine is one line naming the setting.
+ */
+async function checkListen(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, resolve);
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(
+        `PORT ${port} on ${host} is in use by another program: stop it, or set PORT to a free port`,
+      );
+    if (code === 'EACCES')
+      throw new StartupError(`PORT ${port} needs privileges this user lacks: set PORT to 1024 or above`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      throw new StartupError(
+        `HOST ${host} is not an address of this machine: set HOST to one of its addresses (0.0.0.0 for all of them)`,
+      );
+    throw error;
+  } finally {
+    await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
 async function main() {
   const config = loadConfig();
+  await checkListen(config.host, config.port);
   const db = openDataDir(config.dataDir);
   const { ca, created } = await loadOrCreateCa(config.dataDir, {
     commonName: config.caCommonName,
