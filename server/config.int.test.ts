@@ -42,9 +42,8 @@ describe('configuration at start-up', () => {
         const blocker = path.join(tempDir(), 'a-file');
         writeFileSync(blocker, '');
         const dataDir = name === 'a folder it cannot make' ? path.join(blocker, 'data') : path.join(tempDir(), 'data');
-        const [command, ...args] = [process.execPath, compiledFile('server/main.ts')];
         await assert.rejects(
-          run(command!, args, {
+          run(process.execPath, [compiledFile('server/main.ts')], {
             env: { ...process.env, PORT: String(await freePort()), HOST: '127.0.0.1', ...env, DATA_DIR: dataDir },
           }),
           (error: { code: number; stderr: string }) => {
