@@ -338,6 +338,10 @@ describe('admin commands', { concurrency: true }, () => {
     );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statSync(path.join(out, 'server.key')).mode & 0o777, 0o600);
+    assert.ok(
+      result.stdout.includes(`sudo chgrp mosquitto ${path.join(out, 'server.key')} && sudo chmod 0640`),
+      'says how Mosquitto gets to read the key',
+    );
     const verified = await openssl([
       'verify',
       '-CAfile',

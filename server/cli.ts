@@ -241,7 +241,10 @@ async function serverCertCommand(args: string[]): Promise<string> {
       writeFileAtomic(path.join(out, 'server.key'), issued.keyPem, 0o600);
       writeFileAtomic(path.join(out, 'server.crt'), issued.certPem, 0o644);
       writeFileAtomic(path.join(out, 'ca.crt'), ca.certPem, 0o644);
-      return `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${out}.`;
+      return (
+        `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${out}.\n` +
+        `Mosquitto reads server.key after it drops root: sudo chgrp mosquitto ${path.join(out, 'server.key')} && sudo chmod 0640 ${path.join(out, 'server.key')}`
+      );
     } finally {
       await services.stop();
     }
