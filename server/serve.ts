@@ -5,7 +5,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDataDir } from './data-dir.js';
-import { isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
+import { brokerNameOutsideCa, isCaKeyEncrypted, loadOrCreateCa } from './enroll/ca-store.js';
 import { StartupError } from './errors.js';
 import { createServices } from './services.js';
 import { setupBanner } from './accounts/setup-token.js';
@@ -59,6 +59,11 @@ async function main() {
         '(CA_SERVER_NAMES, fixed from now on)',
     );
   if (!caKeyEncrypted) app.log.warn('ca.key is stored unencrypted: set CA_KEY_PASSPHRASE to encrypt it at rest');
+  const outside = brokerNameOutsideCa(ca, config.mqtt.host);
+  if (outside)
+    app.log.warn(
+      `MQTT_HOST: ${outside}. The portal cannot issue the broker's certificate for that name: give the broker a certificate from another CA (a public one), or start on a new CA made with that name`,
+    );
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');

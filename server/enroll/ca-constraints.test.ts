@@ -17,6 +17,7 @@ import {
 import { Browser, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { TEST_CA_KEY_BITS } from '../testing/pki.js';
+import { brokerNameOutsideCa } from './ca-store.js';
 import { namesOutsideCa } from './rules.js';
 
 describe('CA_SERVER_NAMES', () => {
@@ -42,6 +43,19 @@ describe('CA_SERVER_NAMES', () => {
 
 describe('name constraints', () => {
   const constraints = serverNameConstraints({ hosts: ['mqtt.example.org', 'mosquitto'], ips: ['192.0.2.10'] });
+
+  test("the phones' address outside the CA's names is said at start (MQTT_HOST set after the first start)", () => {
+    const ca = { nameConstraints: constraints };
+    assert.equal(brokerNameOutsideCa(ca, 'mqtt.example.org'), undefined);
+    assert.equal(brokerNameOutsideCa(ca, '192.0.2.10'), undefined);
+    assert.equal(brokerNameOutsideCa(ca, undefined), undefined, 'no MQTT_HOST: nothing to say');
+    assert.match(
+      brokerNameOutsideCa(ca, 'broker.example.net') ?? '',
+      /^broker\.example\.net is outside what this CA may sign for/,
+    );
+    assert.match(brokerNameOutsideCa(ca, '198.51.100.4') ?? '', /^198\.51\.100\.4 is outside/);
+    assert.equal(brokerNameOutsideCa({ nameConstraints: null }, 'anything.example'), undefined, 'an unconstrained CA');
+  });
 
   test('permit the listed names and the names below them, the client name, and no other name', () => {
     for (const name of ['mqtt.example.org', 'MQTT.example.org', 'eu.mqtt.example.org', 'mosquitto', CLIENT_DNS_NAME])

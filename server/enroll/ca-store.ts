@@ -1,12 +1,14 @@
 // The CA's files under DATA_DIR: ca.crt (0644, the broker's cafile) and ca.key (0600).
 // Made on first start, loaded and checked at every later one, replaced by `import-ca`.
 import { createPrivateKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dataFiles, enforceDataDirModes } from '../data-dir.js';
 import { StartupError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { CaError, caKeyUsageProblem, createCa, exportCaKey, isEncryptedKeyPem, loadCa, type Ca } from '../pki/ca.js';
 import type { ServerNames } from '../pki/name-constraints.js';
+import { namesOutsideCa } from './rules.js';
 
 export interface CaOptions {
   commonName: string;
@@ -94,4 +96,14 @@ export function importCa(dataDir: string, options: ImportOptions): Ca {
   writeFileAtomic(files.caKey, exportCaKey(ca.key, options.storePassphrase), 0o600);
   writeFileAtomic(files.caCert, ca.certPem, 0o644);
   return ca;
+}
+
+/** Why the phones' address (MQTT_HOST) is no name this CA may sign a broker certificate for; undefined when it is. */
+export function brokerNameOutsideCa(ca: Pick<Ca, 'nameConstraints'>, host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const issues = namesOutsideCa(
+    ca.nameConstraints,
+    isIP(host) ? { hosts: [], ips: [host] } : { hosts: [host], ips: [] },
+  );
+  return issues['hosts'] ?? issues['ips'];
 }
