@@ -145,6 +145,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     now,
     ...(deps.trustCheck && { check: deps.trustCheck }),
   });
+  const mailer = deps.mailer ?? createMailer(config.smtpUrl, files.outbox);
   const enrollment = createEnrollment({
     config,
     files,
@@ -161,7 +162,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     settings,
     audit,
     minter: deps.minter ?? createMinter(ca, { onError: (error) => reportBackgroundError(error) }),
-    mailer: deps.mailer ?? createMailer(config.smtpUrl, files.outbox),
+    mailer,
     presence: {
       recording: presence !== undefined,
       times: (key) => mergeTimes(presenceStore.find(key), presence?.heldFor(key)),
@@ -213,6 +214,15 @@ export function createServices(config: Config, deps: ServiceDeps) {
       await accounts.ensureFirstAdmin(log);
       await enrollment.start(log);
       serverTrust.start();
+      // The mail server, checked once in the background: a wrong SMTP_URL is said at start, not only
+      // at the first issue (whose page explains the failure in full).
+      void mailer.verify?.().then(
+        () => log.info('The SMTP server answers (SMTP_URL)'),
+        (error: unknown) =>
+          log.warn(
+            `SMTP_URL: the mail server does not answer (${error instanceof Error ? error.message : String(error)}): mail to people will fail until it does`,
+          ),
+      );
       // The link connects in the background; each connection reconciles (start included).
       broker?.start(log);
       reportPresenceError = (error) => log.error({ err: error }, 'presence recording failed');

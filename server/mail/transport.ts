@@ -22,6 +22,8 @@ export interface Mailer {
    * outbox file, so that the message can be found and removed later; SMTP ignores it.
    */
   send(message: Mail.Options, label?: string): Promise<SentMail>;
+  /** Connects and greets the SMTP server without sending (checked at start); rejects with why not. */
+  verify?(): Promise<void>;
   close(): void;
 }
 
@@ -43,6 +45,9 @@ function smtpMailer(url: string): Mailer {
     async send(message) {
       const info = await transport.sendMail(message);
       return { messageId: info.messageId, response: String(info.response ?? '') };
+    },
+    async verify() {
+      await transport.verify();
     },
     close: () => transport.close(),
   };

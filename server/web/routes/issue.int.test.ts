@@ -31,6 +31,16 @@ describe('issuing over SMTP', () => {
     return smtp.messages.find((m) => m.to.includes(address))!;
   };
 
+  test('the SMTP server is checked at start, and said to answer', async () => {
+    await issuing(async (portal) => {
+      for (let i = 0; !portal.logs.some((line) => line.includes('The SMTP server answers')); i++) {
+        if (i === 50) assert.fail(portal.logs.join('\n'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(!portal.logs.some((line) => line.includes('does not answer')));
+    });
+  });
+
   test('the mailed bundle opens with openssl and the passphrase shown once; the passphrase is not in the mail', async () => {
     await issuing(async (_portal, browser) => {
       const { passphrase } = await browser.issue({ ...GOOD, email: 'smtp-1@example.org' });
@@ -101,6 +111,11 @@ describe('when the mail server is not there', () => {
       const response = await browser.get(String(posted.headers.location));
       assert.equal(response.statusCode, 200);
       assert.match(response.body, /The mail server said: <span class="mono">[^<]*(ECONNREFUSED|ESOCKET)/);
+      // Said at start too, in the log, before anyone issues.
+      assert.ok(
+        portal.logs.some((line) => /SMTP_URL: the mail server does not answer \(.*ECONNREFUSED/.test(line)),
+        portal.logs.join('\n'),
+      );
       const row = portal.db.prepare('SELECT serial, status FROM certificates').get() as Record<string, string>;
       assert.equal(row.status, 'revoked');
       const scratch = new Scratch();
