@@ -240,4 +240,27 @@ describe('sharing groups on a real Mosquitto with dynamic security', () => {
     await Promise.all([bob.mark(), carol.mark()]);
     assert.ok(!bob.locations().some((line) => line.includes('carol-3')));
   });
+
+  test('a member receives what the apps show of another (locations, events, cards), not their commands, regions or dumps', async () => {
+    await ctrl([...personPlan('dave'), ...personPlan('erin')]);
+    await ctrl(groupPlan(undefined, { id: 3, members: ['dave', 'erin'] }));
+    const dave = await phone('dave');
+    const erin = await phone('erin');
+    await dave.client.subscribeAsync('owntracks/#', { qos: 1 }); // wider than the apps: the people role allows it
+    const shown = ['owntracks/erin/phone', 'owntracks/erin/phone/event', 'owntracks/erin/phone/info'];
+    const withheld = [
+      'owntracks/erin/phone/cmd',
+      'owntracks/erin/phone/waypoint',
+      'owntracks/erin/phone/waypoints',
+      'owntracks/erin/phone/dump',
+      'owntracks/erin/phone/status',
+      'owntracks/erin/phone/step',
+    ];
+    for (const topic of [...shown, ...withheld]) await erin.client.publishAsync(topic, 'erin-sub', { qos: 1 });
+    await Promise.all([dave.mark(), erin.mark()]);
+    const received = [
+      ...new Set(dave.got.filter((line) => line.endsWith(' erin-sub')).map((line) => line.split(' ')[0])),
+    ];
+    assert.deepEqual(received.sort(), shown.sort());
+  });
 });

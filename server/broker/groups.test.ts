@@ -1,7 +1,15 @@
 // The sharing groups' plan as data: which dynsec commands each change sends.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ctrlArguments, groupPlan, peopleGroupPlan, personPlan, PEOPLE_PRIORITY, SHARE_PRIORITY } from './groups.js';
+import {
+  ctrlArguments,
+  groupPlan,
+  peopleGroupPlan,
+  personPlan,
+  PEOPLE_PRIORITY,
+  SHARE_PRIORITY,
+  sharedTopics as shared,
+} from './groups.js';
 
 describe('sharing groups plan', () => {
   test('people may subscribe to every OwnTracks topic but receive none of it, below every sharing group', () => {
@@ -22,6 +30,10 @@ describe('sharing groups plan', () => {
     assert.deepEqual(topics, ['owntracks/alice/#', 'owntracks/alice/#', 'owntracks/alice/#']);
   });
 
+  test('a group shares what the apps show of a friend: locations, events and cards, nothing else of theirs', () => {
+    assert.deepEqual(shared('alice'), ['owntracks/alice/+', 'owntracks/alice/+/event', 'owntracks/alice/+/info']);
+  });
+
   test('create, add, remove, rename and delete', () => {
     const created = groupPlan(undefined, { id: 7, members: ['alice', 'bob'] });
     assert.deepEqual(
@@ -30,9 +42,9 @@ describe('sharing groups plan', () => {
         'createRole share-7',
         'createGroup share-7',
         'addGroupRole share-7 share-7 0',
-        'addRoleACL share-7 publishClientReceive owntracks/alice/# allow 0',
+        ...shared('alice').map((topic) => `addRoleACL share-7 publishClientReceive ${topic} allow 0`),
         `addGroupClient share-7 alice ${SHARE_PRIORITY}`,
-        'addRoleACL share-7 publishClientReceive owntracks/bob/# allow 0',
+        ...shared('bob').map((topic) => `addRoleACL share-7 publishClientReceive ${topic} allow 0`),
         `addGroupClient share-7 bob ${SHARE_PRIORITY}`,
       ],
     );
@@ -42,15 +54,15 @@ describe('sharing groups plan', () => {
       ),
       [
         'removeGroupClient share-7 bob',
-        'removeRoleACL share-7 publishClientReceive owntracks/bob/#',
-        'addRoleACL share-7 publishClientReceive owntracks/carol/# allow 0',
+        ...shared('bob').map((topic) => `removeRoleACL share-7 publishClientReceive ${topic}`),
+        ...shared('carol').map((topic) => `addRoleACL share-7 publishClientReceive ${topic} allow 0`),
         `addGroupClient share-7 carol ${SHARE_PRIORITY}`,
       ],
     );
     assert.deepEqual(groupPlan({ id: 7, members: ['alice'] }, { id: 7, members: ['alice'] }), [], 'a rename');
     assert.deepEqual(
       groupPlan({ id: 7, members: ['alice'] }, undefined).map((command) => command.command),
-      ['removeGroupClient', 'removeRoleACL', 'deleteGroup', 'deleteRole'],
+      ['removeGroupClient', 'removeRoleACL', 'removeRoleACL', 'removeRoleACL', 'deleteGroup', 'deleteRole'],
     );
   });
 });

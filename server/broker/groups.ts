@@ -75,14 +75,27 @@ export function peopleAcls(): PlannedAcl[] {
   ];
 }
 
-/** A sharing group's role: receive each member's topics. */
+/**
+ * What a sharing group lets its members receive of each other: what the apps show of a friend, as
+ * quicksetup grants it (REFERENCE-apps.md): locations and last wills on owntracks/<user>/<device>,
+ * region events on …/event, cards on …/info. Not the rest of owntracks/<user>/#: the commands sent
+ * to a phone (…/cmd, which may carry a configuration), its regions (…/waypoint, …/waypoints), its
+ * configuration dumps (…/dump) and status reports.
+ */
+export function sharedTopics(username: string): string[] {
+  return [`owntracks/${username}/+`, `owntracks/${username}/+/event`, `owntracks/${username}/+/info`];
+}
+
+/** A sharing group's role: receive what the apps show of each member (sharedTopics). */
 export function shareAcls(members: readonly string[]): PlannedAcl[] {
-  return members.map((username) => ({
-    acltype: 'publishClientReceive',
-    topic: own(username),
-    allow: true,
-    priority: 0,
-  }));
+  return members.flatMap((username) =>
+    sharedTopics(username).map((topic) => ({
+      acltype: 'publishClientReceive' as const,
+      topic,
+      allow: true,
+      priority: 0,
+    })),
+  );
 }
 
 /** The groups a person's client belongs to: the people group, and each sharing group they are in. */
@@ -134,14 +147,7 @@ export interface SharingGroup {
 function addMember(groupId: number, username: string): DynsecCommand[] {
   const name = shareName(groupId);
   return [
-    {
-      command: 'addRoleACL',
-      rolename: name,
-      acltype: 'publishClientReceive',
-      topic: own(username),
-      allow: true,
-      priority: 0,
-    },
+    ...shareAcls([username]).map((acl): DynsecCommand => ({ command: 'addRoleACL', rolename: name, ...acl })),
     { command: 'addGroupClient', groupname: name, username, priority: SHARE_PRIORITY },
   ];
 }
@@ -150,7 +156,9 @@ function removeMember(groupId: number, username: string): DynsecCommand[] {
   const name = shareName(groupId);
   return [
     { command: 'removeGroupClient', groupname: name, username },
-    { command: 'removeRoleACL', rolename: name, acltype: 'publishClientReceive', topic: own(username) },
+    ...sharedTopics(username).map(
+      (topic): DynsecCommand => ({ command: 'removeRoleACL', rolename: name, acltype: 'publishClientReceive', topic }),
+    ),
   ];
 }
 

@@ -18,6 +18,7 @@ import {
   type LinkedPortal,
 } from '../testing/broker-link.js';
 import { Dynsec } from './dynsec.js';
+import { sharedTopics } from './groups.js';
 import { BrokerLink } from './link.js';
 
 const random = () => Math.random().toString(16).slice(2, 10);
@@ -284,11 +285,8 @@ describe('broker link, presence and sharing groups together', () => {
     assert.ok(made.ok);
     assert.equal(made.id, old.id, 'the same id again');
     assert.ok((await sharing.addMember(made.id, 'hank', { name: 'admin' })).ok);
-    assert.deepEqual(
-      (await dynsec.getRole(share))?.acls.map((acl) => acl.topic),
-      ['owntracks/hank/#'],
-      "the new group's rules only",
-    );
+    const topics = async () => (await dynsec.getRole(share))?.acls.map((acl) => acl.topic).sort();
+    assert.deepEqual(await topics(), sharedTopics('hank').sort(), "the new group's rules only");
     assert.deepEqual(
       (await dynsec.getGroup(share))?.clients.map((client) => client.username),
       ['hank'],
@@ -296,5 +294,15 @@ describe('broker link, presence and sharing groups together', () => {
     );
     assert.equal(await verdict(frank, hank), false, 'hank does not see frank');
     assert.equal(await verdict(hank, gina), false, 'gina does not see hank');
+
+    // A role of the earlier, wider shape (all of owntracks/<member>/#) is narrowed by the next reconcile.
+    await dynsec.addRoleAcl(share, {
+      acltype: 'publishClientReceive',
+      topic: 'owntracks/hank/#',
+      allow: true,
+      priority: 0,
+    });
+    await broker!.reconcile('test');
+    assert.deepEqual(await topics(), sharedTopics('hank').sort(), 'the wider rule gone');
   });
 });
