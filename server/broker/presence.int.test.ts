@@ -158,6 +158,16 @@ describe('presence against a real Mosquitto', () => {
     await heard;
     assert.match(await presenceOn(browser, 'alice'), /^connected/, 'connected right after the publish');
     assert.match(await presenceOn(browser, 'bob'), /^never connected/);
+    // The person page says it per device too.
+    const person = await browser.get('/people/alice');
+    assert.match(
+      /data-testid="presence">(.*?)<\/td>/s
+        .exec(person.body)![1]!
+        .replace(/<[^>]+>/g, '')
+        .trim(),
+      /^connected/i,
+    );
+    assert.match((await browser.get('/people/bob')).body, /data-testid="presence">\s*<span[^>]*>never connected/i);
 
     // Carol's form left Device empty: her certificate got the default `phone`, which her .otrc sets as deviceId.
     const carolPhone = await connect(broker.port, { clientId: 'carolphone' });

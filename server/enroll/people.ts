@@ -10,10 +10,11 @@ import type { PublicationResult } from './crl-publisher.js';
 import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { displayStatus, emailSchema, usernameSchema } from './rules.js';
+import { certificatePresence, pickupStage } from './presence.js';
 
 type PeopleDeps = Pick<
   EnrollDeps,
-  'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files' | 'broker'
+  'now' | 'audited' | 'audit' | 'users' | 'certificates' | 'invitations' | 'crl' | 'files' | 'broker' | 'presence'
 >;
 
 export type RevokedAll = Ok<{
@@ -106,10 +107,13 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       const user = findUser(username);
       if (!user) return undefined;
       const now = ctx.now();
-      const certificates = ctx.certificates
-        .forUser(user.id)
-        .map((row) => ({ ...row, displayStatus: displayStatus(row, now) }));
+      const certificates = ctx.certificates.forUser(user.id).map((row) => {
+        const presence = certificatePresence(ctx.presence, row, now);
+        return { ...row, displayStatus: displayStatus(row, now), presence, pickup: pickupStage(row, presence) };
+      });
       return {
+        /** Whether presence is recorded (a broker link): otherwise the page neither shows nor asks it. */
+        presenceRecorded: ctx.presence.recording,
         username: user.username,
         email: user.email,
         createdAt: user.created_at,

@@ -72,6 +72,7 @@ describe('presence of a certificate', () => {
       assert.doesNotMatch(list.body, /never connected|Issued but never connected/i);
       const detail = await browser.get(`/certificates/${id}`);
       assert.match(detail.body, /Not recorded: the portal has no broker link/);
+      assert.doesNotMatch((await browser.get('/people/alice')).body, /data-testid="presence"/);
     });
   });
 });
