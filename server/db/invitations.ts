@@ -93,6 +93,7 @@ export function invitationsRepository(db: Db) {
   );
   const recent = db.prepare<[number], InvitationView>(`${VIEW} ORDER BY i.id DESC LIMIT ?`);
   const forCertificate = db.prepare<[number], InvitationView>(`${VIEW} WHERE i.certificate_id = ?`);
+  const ofUser = db.prepare<[number, number], InvitationView>(`${VIEW} WHERE i.user_id = ? ORDER BY i.id DESC LIMIT ?`);
 
   return {
     insert: (row: NewInvitation): number => Number(insert.run(row).lastInsertRowid),
@@ -129,6 +130,8 @@ export function invitationsRepository(db: Db) {
       renew.run(tokenSha256, codeHmac, expiresAt.toISOString(), id).changes === 1,
     openCount: (now: Date) => openCount.get(now.toISOString())!.n,
     recent: (limit: number) => recent.all(limit),
+    /** A person's invitations, newest first, at most `limit`. */
+    ofUser: (userId: number, limit: number) => ofUser.all(userId, limit),
     forCertificate: (certificateId: number) => forCertificate.get(certificateId),
   };
 }

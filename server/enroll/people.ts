@@ -10,6 +10,7 @@ import type { PublicationResult } from './crl-publisher.js';
 import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { displayStatus, emailSchema, usernameSchema } from './rules.js';
+import { describeInvitation } from './invitations.js';
 import { certificatePresence, pickupStage } from './presence.js';
 
 type PeopleDeps = Pick<
@@ -111,6 +112,9 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
         const presence = certificatePresence(ctx.presence, row, now);
         return { ...row, displayStatus: displayStatus(row, now), presence, pickup: pickupStage(row, presence) };
       });
+      /** Whether a link's picked-up certificate has connected since. */
+      const invitationConnected = (certificateId: number | null) =>
+        certificates.find((row) => row.id === certificateId)?.pickup === 'connected';
       return {
         /** Whether presence is recorded (a broker link): otherwise the page neither shows nor asks it. */
         presenceRecorded: ctx.presence.recording,
@@ -120,6 +124,10 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
         deletedAt: user.deleted_at,
         certificates,
         active: certificates.filter((row) => row.displayStatus === 'active'),
+        /** Their pickup links, newest first (the last 20), each with its stage. */
+        invitations: ctx.invitations
+          .ofUser(user.id, 20)
+          .map((row) => describeInvitation(row, now, invitationConnected(row.certificate_id))),
         /** Pickup links not yet used: revoking all or deleting cancels them too. */
         openLinks: user.deleted_at === null ? ctx.invitations.unfinishedOfUser(user.id).length : 0,
       };

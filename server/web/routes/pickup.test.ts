@@ -157,6 +157,10 @@ describe('pickup links', () => {
       assert.match(certificates.body, /picked up/);
       const list = await admin.get('/invitations');
       assert.match(list.body, /data-testid="invitation-status">picked up</);
+      // The person page: the link and the certificate it became, each with its stage.
+      const person = await admin.get(`/people/${PERSON.username}`);
+      assert.match(person.body, /data-testid="invitation-status">picked up</);
+      assert.match(person.body, /data-testid="pickup-status">picked up</);
     });
   });
 
