@@ -1,6 +1,7 @@
 // Issuing a certificate: check the rules, mint, record before release, mail, and revoke what could
 // not be delivered.
 import { enrollmentMessage } from '../mail/enrollment.js';
+import { removeOutboxMessages } from '../mail/transport.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import { wordsFor } from '../words/index.js';
@@ -69,6 +70,7 @@ export type IssueDeps = Pick<
   | 'invitations'
   | 'minter'
   | 'mailer'
+  | 'files'
   | 'crl'
   | 'broker'
   | 'serverTrust'
@@ -246,6 +248,10 @@ export async function issueCertificate(
   try {
     const sent = await ctx.mailer.send(message, bundle.serial); // the outbox names its file by the serial
     const delivery: HandedOver = ctx.mailer.kind === 'outbox' ? 'outbox' : 'sent';
+    // Revoked while the message was being written (the revoke's removal ran before the file was
+    // there): the outbox keeps no bundle of a revoked certificate.
+    if (delivery === 'outbox' && ctx.certificates.find(certificateId)?.status === 'revoked')
+      removeOutboxMessages(ctx.files.outbox, bundle.serial);
     ctx.audited(ctx.now(), (audit) => {
       ctx.certificates.setDelivery(certificateId, delivery);
       audit({

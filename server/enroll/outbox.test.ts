@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
+import { createMailer, type Mailer } from '../mail/transport.js';
 
 const DAY = 86400_000;
 const outboxOf = (portal: TestPortal) => readdirSync(path.join(portal.dataDir, 'outbox')).sort();
@@ -53,6 +54,43 @@ describe('outbox retention', () => {
         after.some((name) => name.includes(serialOf(portal, carol.id))),
         "carol's stays",
       );
+    });
+  });
+
+  test('a certificate revoked while its message is being written leaves no bundle in the outbox', async () => {
+    const dataDir = tempDir();
+    const real = createMailer(undefined, path.join(dataDir, 'outbox'));
+    let revokeDuringSend: (() => Promise<unknown>) | undefined;
+    const mailer: Mailer = {
+      kind: 'outbox',
+      async send(message, label) {
+        await revokeDuringSend?.(); // the revoke's removal runs before the file exists
+        return real.send(message, label);
+      },
+      close: () => real.close(),
+    };
+    await withPortal({ dataDir, deps: { mailer } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const actor = { name: 'admin', ip: '127.0.0.1' };
+      revokeDuringSend = async () => {
+        revokeDuringSend = undefined;
+        const id = portal.db.prepare('SELECT max(id) FROM certificates').pluck().get() as number;
+        assert.ok((await enrollment.revoke(id, 'keyCompromise', actor)).ok);
+      };
+      await enrollment.issue(
+        {
+          username: 'alice',
+          email: 'alice@example.org',
+          device: 'phone',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: false,
+        },
+        actor,
+      );
+      assert.equal(portal.db.prepare('SELECT status FROM certificates').pluck().get(), 'revoked');
+      assert.deepEqual(outboxOf(portal), [], 'no bundle of a revoked certificate on disk');
     });
   });
 
