@@ -159,7 +159,7 @@ interface Journal {
 const fileName = z
   .string()
   .min(1)
-  .refine((name) => path.basename(name) === name && name !== '..' && name !== '.', 'a name in the same folder');
+  .refine((name) => path.basename(name) === name && name !== '..' && name !== '.'); // a name in the journal's folder
 const journalSchema = z.object({
   moves: z.array(z.object({ file: fileName, temporary: fileName })).min(1),
   remove: z.array(fileName),

@@ -67,8 +67,13 @@ describe('sharing groups pages', () => {
       );
       assert.equal(commands.filter((c) => c === 'addGroupClient').length, 2);
       assert.deepEqual(
-        sent.at(-1)!.map((command) => command.command),
-        ['removeGroupClient', 'removeRoleACL'],
+        sent.at(-1)!.map((command) => ('topic' in command ? `${command.command} ${command.topic}` : command.command)),
+        [
+          'removeGroupClient',
+          'removeRoleACL owntracks/bob/+',
+          'removeRoleACL owntracks/bob/+/event',
+          'removeRoleACL owntracks/bob/+/info',
+        ],
       );
       const actions = portal.db
         .prepare("SELECT action FROM audit_log WHERE subject LIKE 'group:%' ORDER BY id")
