@@ -96,13 +96,21 @@ export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}
  */
 export function settleInterruptedRestore(files: DataFiles): void {
   finishInterruptedReplace(files.replaceJournal);
-  const left = [files.database, `${files.database}-wal`, `${files.database}-shm`, files.caCert, files.caKey, files.crl]
+  const left = replacedPlaces(files)
     .map(aside)
     .filter((file) => existsSync(file));
   if (left.length > 0)
     throw new StartupError(
-      `An interrupted restore left ${left.map((file) => path.basename(file)).join(', ')} in ${files.dir}: the files it was replacing. Run the restore again (with --force), or move each back to its name without .replaced; the portal does not start beside them.`,
+      `An interrupted restore left ${left.map((file) => path.basename(file)).join(', ')} in ${files.dir}: the files it was replacing. ` +
+        'Run the restore again (with --force): it puts the archive in place and removes them. If the portal has run on this folder since ' +
+        '(an earlier version made a new CA and database after such a crash), they are older than what is there: move them out of the folder to keep them. ' +
+        'The portal does not start beside them.',
     );
+}
+
+/** The files a restore replaces or removes, where a crash can leave their old versions aside (`.replaced`). */
+export function replacedPlaces(files: DataFiles): string[] {
+  return [files.database, `${files.database}-wal`, `${files.database}-shm`, files.caCert, files.caKey, files.crl];
 }
 
 /** Applies this version's migrations to a database that is not DATA_DIR's (a restore's copy). */

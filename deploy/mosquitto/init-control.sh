@@ -28,16 +28,16 @@ fi
 
 # 192 random bits; letters and digits only, so the URL needs no escaping.
 password=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-32)
-# The URL first: a folder it cannot be written to fails here, before the dynsec file exists (which
-# would leave an account whose password nobody has, and every later run at the message above).
+# Both files are made under temporary names, given to OWNER (run as root, as Compose does: the
+# broker reads the dynsec file, the portal the URL, both as OWNER) and renamed last, the dynsec file
+# after the URL: a failure or a kill on the way leaves no dynsec file whose password nobody has (every
+# later run would stop at the message above), only temporary files the next run makes again.
+rm -f "$URL_FILE.tmp" "$DYNSEC_FILE.tmp"
 printf 'mqtt://%s:%s@%s:%s\n' "$CONTROL_USER" "$password" "$CONTROL_HOST" "$CONTROL_PORT" >"$URL_FILE.tmp"
-if ! mosquitto_ctrl dynsec init "$DYNSEC_FILE" "$CONTROL_USER" "$password" >/dev/null; then
-  rm -f "$URL_FILE.tmp"
-  exit 1
-fi
-# Run as root (Compose): the broker (the dynsec file) and the portal (the URL) run as OWNER.
+mosquitto_ctrl dynsec init "$DYNSEC_FILE.tmp" "$CONTROL_USER" "$password" >/dev/null
 if [ -n "${OWNER:-}" ] && [ "$(id -u)" = 0 ]; then
-  chown "$OWNER" "$DYNSEC_FILE" "$URL_FILE.tmp" "$(dirname "$URL_FILE")"
+  chown "$OWNER" "$DYNSEC_FILE.tmp" "$URL_FILE.tmp" "$(dirname "$URL_FILE")"
 fi
 mv "$URL_FILE.tmp" "$URL_FILE"
+mv "$DYNSEC_FILE.tmp" "$DYNSEC_FILE"
 echo "broker-control: made the control account $CONTROL_USER in $DYNSEC_FILE and wrote $URL_FILE"

@@ -21,10 +21,16 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as tar from 'tar';
 import type { Db } from '../db/database.js';
-import { checkSchema, dataFiles, migrateToCurrent, type DataFiles } from '../data-dir.js';
+import { checkSchema, dataFiles, migrateToCurrent, replacedPlaces, type DataFiles } from '../data-dir.js';
 import { carryRevocations, type Carried } from './carry.js';
 import { StartupError } from '../errors.js';
-import { finishInterruptedReplace, replaceFilesTogether, writeFileAtomic, writeFileAtomicWith } from '../files.js';
+import {
+  aside,
+  finishInterruptedReplace,
+  replaceFilesTogether,
+  writeFileAtomic,
+  writeFileAtomicWith,
+} from '../files.js';
 import { isEncryptedKeyPem } from '../pki/ca.js';
 
 const BACKUP_FORMAT = 'owntracks-enroll-backup';
@@ -189,8 +195,11 @@ export async function restoreBackup(
     }
     const files = dataFiles(dataDir);
     // A restore of this folder that a crash stopped halfway is finished first, so that its files
-    // moved aside are not taken for the current ones (this restore replaces them anyway).
+    // moved aside are not taken for the current ones (this restore replaces them anyway); old files
+    // left aside with no journal (a crash while a failed swap was undone) go too: the start refuses
+    // to run beside them and tells the admin to restore again, which is this.
     finishInterruptedReplace(files.replaceJournal);
+    for (const file of replacedPlaces(files)) rmSync(aside(file), { recursive: true, force: true });
     let carried: Carried | undefined;
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {

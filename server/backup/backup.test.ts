@@ -272,6 +272,23 @@ describe('backup and restore', () => {
     assert.deepEqual(serials(files.database).length, 1, "the archive's certificate");
   });
 
+  test('old files left aside with no journal stop the start; restoring again with --force clears them', async () => {
+    const file = await makeBackup();
+    const target = tempDir();
+    const files = dataFiles(target);
+    // A failed swap whose undo a crash cut short: the old database and CA key aside, nothing in their place.
+    writeFileSync(`${files.database}.replaced`, 'old database');
+    writeFileSync(`${files.caKey}.replaced`, 'old key');
+    assert.throws(() => openDataDir(target), /Run the restore again \(with --force\)/);
+    await restoreBackup(file, target, { force: true });
+    assert.deepEqual(
+      readdirSync(target).filter((name) => name.endsWith('.replaced')),
+      [],
+    );
+    openDataDir(target).close(); // starts
+    assert.equal(serials(files.database).length, 1);
+  });
+
   test('scheduled backups: written on schedule, the newest kept, audited, shown on the page', async () => {
     const backupDir = path.join(tempDir(), 'backups');
     const portal = await startTestPortal({

@@ -47,12 +47,14 @@ describe('presence of a certificate', () => {
     const row = { user_id: 1, device: 'phone', issued_at: DELIVERED, revoked_at: null, not_after: at(365 * 86400_000) };
     assert.equal(certificatePresence(reads, row, NOW).state, 'connected', 'active: the replacement is not involved');
     const revokedAt = at(3600_000);
-    assert.deepEqual(certificatePresence(reads, { ...row, revoked_at: revokedAt }, NOW), {
-      state: 'seen',
-      at: revokedAt,
-    });
+    // Heard only since it ended (its replacement): when it was last seen is not known, not made up.
+    assert.deepEqual(certificatePresence(reads, { ...row, revoked_at: revokedAt }, NOW), { state: 'not-since-ended' });
     const expired = { ...row, not_after: at(2 * 3600_000) };
-    assert.deepEqual(certificatePresence(reads, expired, NOW), { state: 'seen', at: expired.not_after });
+    assert.deepEqual(certificatePresence(reads, expired, NOW), { state: 'not-since-ended' });
+    // A last will before its end and messages since: last seen at that will.
+    const will = at(1800_000);
+    const mixed = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: will }) };
+    assert.deepEqual(certificatePresence(mixed, { ...row, revoked_at: revokedAt }, NOW), { state: 'seen', at: will });
     const earlier = at(1000);
     const before = { recording: true, times: () => ({ lastMessageAt: earlier, lastWillAt: null }) };
     assert.deepEqual(certificatePresence(before, { ...row, revoked_at: revokedAt }, NOW), {

@@ -10,7 +10,12 @@ export const CONNECTED_WITHIN_MS = 60 * 60_000;
 
 export type Presence =
   /** Recording is off (no broker link): nothing is known. */
-  { state: 'unknown' } | { state: 'never' } | { state: 'connected'; at: string } | { state: 'seen'; at: string };
+  | { state: 'unknown' }
+  | { state: 'never' }
+  | { state: 'connected'; at: string }
+  | { state: 'seen'; at: string }
+  /** An ended certificate whose device has only been heard since its end (by its successor). */
+  | { state: 'not-since-ended' };
 
 /** What enroll/ reads: the stored times merged with those the recorder still holds in memory. */
 export interface PresenceReads {
@@ -53,10 +58,17 @@ export function certificatePresence(
   now: Date,
 ): Presence {
   if (!reads.recording) return { state: 'unknown' };
-  const presence = presenceOf(reads.times({ userId: row.user_id, device: row.device ?? '' }), row.issued_at, now);
+  const times = reads.times({ userId: row.user_id, device: row.device ?? '' });
+  const presence = presenceOf(times, row.issued_at, now);
   const end = row.revoked_at !== null && row.revoked_at < row.not_after ? row.revoked_at : row.not_after;
-  if (presence.state === 'unknown' || presence.state === 'never' || end > now.toISOString()) return presence;
-  return { state: 'seen', at: presence.at < end ? presence.at : end };
+  if (presence.state === 'never' || end > now.toISOString()) return presence;
+  // Only the times before its end speak for it; later ones are another certificate's. Only the
+  // latest of each kind is kept, so a device heard since may hide when this one was last seen.
+  const before = [times?.lastMessageAt, times?.lastWillAt].filter(
+    (at): at is string => typeof at === 'string' && at >= row.issued_at && at <= end,
+  );
+  if (before.length === 0) return { state: 'not-since-ended' };
+  return { state: 'seen', at: before.reduce((a, b) => (a > b ? a : b)) };
 }
 
 /**

@@ -40,7 +40,10 @@ export async function replaceCertificate(
   if (!old) return failed('not-found');
   if (old.status !== 'active') return failed('not-active');
   const lifetime = Math.round((Date.parse(old.not_after) - Date.parse(old.not_before)) / DAY_MS);
-  const issued = await issueCertificate(
+  // A key that got out is revoked whatever becomes of its successor (the confirmation page says
+  // so): a refusal below, and a failure that throws (a minting thread gone, the database) alike.
+  const revokeCompromised = () => revokeCertificate(ctx, id, reason, actor);
+  const issuing = issueCertificate(
     ctx,
     {
       username: old.username,
@@ -56,10 +59,16 @@ export async function replaceCertificate(
     actor,
     { replaces: id },
   );
+  let issued: Awaited<typeof issuing>;
+  try {
+    issued = await issuing;
+  } catch (error) {
+    if (reason === 'keyCompromise') await revokeCompromised();
+    throw error;
+  }
   if (!issued.ok) {
     if (reason !== 'keyCompromise') return issued; // the old certificate stays active: the person still has only it
-    // A key that got out is revoked whatever became of its successor (the confirmation page says so).
-    const revoked = await revokeCertificate(ctx, id, reason, actor);
+    const revoked = await revokeCompromised();
     return { ...issued, compromisedRevoked: revoked.ok ? revoked.publication : failed('already-revoked') };
   }
   if (issued.delivery === 'outbox' && reason !== 'keyCompromise')

@@ -11,8 +11,9 @@ import { usersRepository } from '../db/users.js';
 import { isValidCrl } from '../pki/crl.js';
 import { Browser, startTestPortal, withPortal, type TestPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
+import { inProcessMinter } from '../testing/minter.js';
 import { connectionRefused, MemoryMailer } from '../testing/mailer.js';
-import { readCrl } from '../testing/pki.js';
+import { readCrl, testCa } from '../testing/pki.js';
 import { CRL_RENEW_AFTER_MS, CrlPublicationError, CrlPublisher } from './crl-publisher.js';
 import { auditRepository } from '../db/audit.js';
 import { settingsRepository } from '../db/settings.js';
@@ -282,6 +283,28 @@ describe('replacing and crash recovery', () => {
       );
       assert.equal(outcome.ok ? 'issued' : outcome.reason, 'outlives-ca');
       assert.deepEqual(status(second), { status: 'revoked', revocation_reason: 'keyCompromise' });
+    });
+  });
+
+  test('a compromised key is revoked even when making its replacement throws (a minting thread gone)', async () => {
+    const { ca } = await testCa();
+    const real = inProcessMinter(ca);
+    let broken = false;
+    const minter = {
+      ...real,
+      mint: (request: Parameters<typeof real.mint>[0]) =>
+        broken ? Promise.reject(new Error('the minting thread exited')) : real.mint(request),
+    };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await issue(browser, 'carol', 'phone');
+      broken = true;
+      await assert.rejects(
+        portal.services.enrollment.replace(id, { name: 'admin', ip: '127.0.0.1' }, 'keyCompromise'),
+        /minting thread exited/,
+      );
+      assert.equal(portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(id), 'revoked');
     });
   });
 

@@ -49,6 +49,7 @@ export const UNIT_TEST_WEIGHTS: Record<string, number> = {
   'web/menu.test.ts': 3.8,
   'web/proxy.test.ts': 3.9,
   'web/redirect.test.ts': 3.7,
+  'web/submissions.test.ts': 0.1,
   'web/routes/audit.test.ts': 5.3,
   'web/routes/broker.test.ts': 3.1,
   'web/routes/certificates.test.ts': 5.4,

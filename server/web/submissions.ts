@@ -33,10 +33,14 @@ export class Submissions {
   ): Promise<T | { location: string }> {
     if (key === undefined) return work();
     this.#sweep();
-    const earlier = this.#entries.get(key);
-    if (earlier) {
+    // Wait for the POST under way; after one that failed, the first waiter runs next and the
+    // others wait for it in turn (never two at once).
+    for (let earlier = this.#entries.get(key); earlier; ) {
       const location = await earlier.location;
       if (location !== undefined) return { location };
+      const next = this.#entries.get(key);
+      if (next === earlier) break;
+      earlier = next;
     }
     let settle: (location: string | undefined) => void = () => undefined;
     const location = new Promise<string | undefined>((resolve) => (settle = resolve));
