@@ -94,7 +94,7 @@ export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}
  * from (the crash came while a failed swap was being undone) stop the start: beside them the
  * folder may lack its database or CA key, and the portal would make a new, empty one.
  */
-export function settleInterruptedRestore(files: DataFiles): void {
+function settleInterruptedRestore(files: DataFiles): void {
   finishInterruptedReplace(files.replaceJournal);
   const left = replacedPlaces(files)
     .map(aside)

@@ -20,9 +20,20 @@ const execFileAsync = promisify(execFile);
 
 /** The README's plain code blocks that configure a Mosquitto listener with the portal's CA. */
 function mosquittoConfigurations(readme: string): string[] {
-  return [...readme.matchAll(/^```\n([\s\S]*?)^```$/gm)]
-    .map((match) => match[1]!)
-    .filter((block) => /^listener /m.test(block) && /^cafile /m.test(block));
+  // Fences read in pairs, opening then closing, so that a block with a language (```sh) is never
+  // taken for the end of one and the start of the next.
+  const blocks: string[] = [];
+  let open: { language: string; lines: string[] } | undefined;
+  for (const line of readme.split('\n')) {
+    const fence = /^```(\S*)\s*$/.exec(line);
+    if (!fence) open?.lines.push(line);
+    else if (!open) open = { language: fence[1]!, lines: [] };
+    else {
+      if (open.language === '') blocks.push(`${open.lines.join('\n')}\n`);
+      open = undefined;
+    }
+  }
+  return blocks.filter((block) => /^listener /m.test(block) && /^cafile /m.test(block));
 }
 
 const idOf = (user: string, flag: '-u' | '-g') => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
