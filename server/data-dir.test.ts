@@ -86,3 +86,18 @@ test('old files moved aside with no journal to finish from stop the start, and n
   );
   assert.deepEqual(readdirSync(dir).sort(), ['ca.key.replaced', 'enroll.db.replaced']);
 });
+
+test("a restore's copies left by a process that died before its journal are removed; a running one's stay", () => {
+  const dir = tempDir();
+  const files = dataFiles(dir);
+  openDataDir(dir).close();
+  const dead = 2 ** 22 + 12345; // above Linux's pid_max: no such process
+  const strays = [`.ca.key.${dead}.1764300000000.tmp`, `.enroll.db.${dead}.1764300000000.tmp`];
+  const kept = [`.ca.key.${process.pid}.1764300000000.tmp`, `.crl.pem.${dead}.1764300000000.tmp`, 'notes.txt'];
+  for (const name of [...strays, ...kept]) writeFileSync(path.join(dir, name), 'copy');
+  openDataDir(dir).close();
+  const left = readdirSync(dir);
+  for (const name of strays) assert.ok(!left.includes(name), `${name} removed`);
+  for (const name of kept) assert.ok(left.includes(name), `${name} kept`);
+  assert.ok(existsSync(files.database));
+});

@@ -1,7 +1,7 @@
 // DATA_DIR's layout, in one place: which file is which, with the modes DESIGN.md gives them.
 // Opening the folder (and migrating its database) is shared by the server, the admin commands
 // and the tests.
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkMigrationHistory, migrate, openDatabase, readMigrations, type Db } from './db/database.js';
 import { StartupError } from './errors.js';
@@ -96,6 +96,7 @@ export function openDataDir(dataDir: string, options: { migrate?: boolean } = {}
  */
 function settleInterruptedRestore(files: DataFiles): void {
   finishInterruptedReplace(files.replaceJournal);
+  removeStrayCopies(files);
   const left = replacedPlaces(files)
     .map(aside)
     .filter((file) => existsSync(file));
@@ -106,6 +107,30 @@ function settleInterruptedRestore(files: DataFiles): void {
         '(an earlier version made a new CA and database after such a crash), they are older than what is there: move them out of the folder to keep them. ' +
         'The portal does not start beside them.',
     );
+}
+
+/**
+ * Copies of the database or the CA that a restore (or the CA's creation) was writing when its
+ * process died before the journal existed: `.<name>.<pid>.<time>.tmp` beside the file
+ * (files.ts). One whose process is gone is removed: it may be a CA key in clear, of no use to
+ * anyone. One whose process still runs is that process's to finish.
+ */
+function removeStrayCopies(files: DataFiles): void {
+  const names = new Set([files.database, files.caCert, files.caKey].map((file) => path.basename(file)));
+  for (const entry of readdirSync(files.dir)) {
+    const match = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(entry);
+    if (!match || !names.has(match[1]!) || processRuns(Number(match[2]))) continue;
+    rmSync(path.join(files.dir, entry), { force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // runs, as another user
+  }
 }
 
 /** The files a restore replaces or removes, where a crash can leave their old versions aside (`.replaced`). */

@@ -29,7 +29,7 @@ async function checkListen(host: string, port: number): Promise<void> {
       );
     if (code === 'EACCES')
       throw new StartupError(`PORT ${port} needs privileges this user lacks: set PORT to 1024 or above`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAFNOSUPPORT')
       throw new StartupError(
         `HOST ${host} is not an address of this machine: set HOST to one of its addresses (0.0.0.0 for all of them)`,
       );
