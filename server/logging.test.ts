@@ -30,6 +30,16 @@ describe('logged URLs', () => {
       ['/pickup/finished', '/pickup/finished'],
       ['/certificates/7/bundle/a.p12?download=abc', '/certificates/7/bundle/a.p12?download=[redacted]'],
       ['/certificates/7/issued?ticket=a&download=b', '/certificates/7/issued?ticket=[redacted]&download=[redacted]'],
+      // The sign-in page's next= carries the URL asked for, tickets and all.
+      [
+        '/login?next=%2Fcertificates%2F1%2Fissued%3Fticket%3Dabc%26download%3Ddef',
+        `/login?next=${encodeURIComponent('/certificates/1/issued?ticket=[redacted]&download=[redacted]')}`,
+      ],
+      ['/login?next=%2Fcertificates%3Fq%3Dalice', '/login?next=%2Fcertificates%3Fq%3Dalice'],
+      [
+        `/login?next=${encodeURIComponent(`/login?next=${encodeURIComponent('/x?token=t')}`)}`,
+        `/login?next=${encodeURIComponent(`/login?next=${encodeURIComponent('/x?token=[redacted]')}`)}`,
+      ],
     ];
     for (const [url, expected] of cases) assert.equal(redactUrl(url), expected, url);
   });
@@ -42,7 +52,15 @@ describe('logged URLs', () => {
       assert.ok(passphrase, 'the result page showed the passphrase');
       const ticket = new URL(location, 'http://x').searchParams.get('ticket')!;
       assert.ok(ticket.length >= 16);
+      const download = new URL(location, 'http://x').searchParams.get('download')!;
+      // The same address opened signed out (another tab, an expired session): the sign-in page's
+      // next= carries it, tickets and all.
+      const signedOut = new Browser(portal);
+      const toLogin = await signedOut.get(location);
+      assert.equal(toLogin.statusCode, 303);
+      assert.equal((await signedOut.get(String(toLogin.headers.location))).statusCode, 200);
       const log = portal.logs.join('\n');
+      assert.ok(!log.includes(download), 'the download ticket is nowhere in the log');
       assert.ok(log.includes('/issued?ticket=[redacted]'), 'the request is logged, without its ticket');
       assert.ok(!log.includes(ticket), 'the ticket is nowhere in the log');
       assert.ok(!log.includes(passphrase), 'nor the passphrase');

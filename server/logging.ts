@@ -26,8 +26,16 @@ function parameterName(raw: string): string {
   }
 }
 
+function decodedValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+}
+
 /** The URL with the values of secret query parameters replaced by `[redacted]`. */
-export function redactUrl(path: string): string {
+export function redactUrl(path: string, depth = 0): string {
   const url = path.replace(PICKUP_TOKEN, '/pickup/[redacted]');
   const queryAt = url.indexOf('?');
   if (queryAt === -1) return url;
@@ -38,8 +46,16 @@ export function redactUrl(path: string): string {
     .split('&')
     .map((pair) => {
       const equals = pair.indexOf('=');
-      if (equals === -1 || !SECRET_PARAMETERS.has(parameterName(pair.slice(0, equals)))) return pair;
-      return `${pair.slice(0, equals)}=[redacted]`;
+      if (equals === -1) return pair;
+      const name = parameterName(pair.slice(0, equals));
+      if (SECRET_PARAMETERS.has(name)) return `${pair.slice(0, equals)}=[redacted]`;
+      // The sign-in page's `next` carries the URL asked for, its tickets with it: redacted inside.
+      if (name === 'next' && depth < 3) {
+        const value = decodedValue(pair.slice(equals + 1));
+        const redacted = redactUrl(value, depth + 1);
+        return redacted === value ? pair : `${pair.slice(0, equals)}=${encodeURIComponent(redacted)}`;
+      }
+      return pair;
     })
     .join('&');
   return `${url.slice(0, queryAt)}?${query}${url.slice(end)}`;

@@ -8,8 +8,8 @@ import type { AuditedTransaction, AuditRepository } from '../db/audit.js';
 import type { Db } from '../db/database.js';
 import { sessionsRepository } from '../db/sessions.js';
 import type { SettingsRepository } from '../db/settings.js';
-import { failed, ok, type Failed, type Ok } from '../outcome.js';
 import {
+  confirmPassword,
   createAdmin,
   deleteAdmin,
   disableAdmin,
@@ -20,9 +20,10 @@ import {
   type AccountActor,
   type AdminCreated,
 } from './admins.js';
+import { failed, type Failed } from '../outcome.js';
 import { pruneAudit } from './audit-retention.js';
 import { KnownDevices } from './known-device.js';
-import { verifyPassword, type PasswordCost } from './password.js';
+import type { PasswordCost } from './password.js';
 import { SetupToken } from './setup-token.js';
 import { DEFAULT_HASH_LIMITS, HashGate, RejectionAuditThrottle, type HashLimits } from './sign-in-limits.js';
 
@@ -100,27 +101,10 @@ export function createAccounts(deps: AccountsDeps) {
 
     /**
      * Asks a signed-in admin for their password again before a step that hands out the keys to the
-     * portal (downloading a backup: it holds the CA key). Audited either way, with what it was for.
+     * portal (downloading a backup: it holds the CA key), with sign-in's guards (admins.ts).
      */
-    async confirmPassword(
-      admin: string,
-      password: string,
-      context: { subject: string; ip: string | undefined },
-    ): Promise<Ok | Failed<'wrong-password'>> {
-      const found = deps.admins.find(admin);
-      const right = found !== undefined && password !== '' && (await verifyPassword(password, found.password_hash));
-      deps.audited(deps.now(), (audit) =>
-        audit({
-          actor: admin,
-          action: 'password-confirm',
-          subject: context.subject,
-          outcome: right ? 'success' : 'failure',
-          detail: right ? null : 'wrong password',
-          ip: context.ip ?? null,
-        }),
-      );
-      return right ? ok() : failed('wrong-password');
-    },
+    confirmPassword: (admin: string, password: string, context: { subject: string; ip: string | undefined }) =>
+      confirmPassword(signInDeps, admin, password, context),
 
     /** Secret that signs session cookies, made on first use and kept in the database. */
     sessionSecret: () => deps.settings.getOrCreate('session_secret', () => randomBytes(32).toString('hex')),

@@ -13,6 +13,8 @@ import { wordsFor } from '../words/index.js';
 
 /** The back-off count of an admin's known browsers: a name no one can type (it holds a NUL). */
 const knownDeviceCount = (username: string) => `${username}\u0000known device`;
+/** The count of wrong passwords given when a signed-in admin is asked for theirs again. */
+const confirmCount = (username: string) => `${username}\u0000password check`;
 // eslint-disable-next-line no-control-regex -- control characters are what this refuses
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
@@ -294,6 +296,79 @@ export async function signIn(
       deps.admins.recordLogin(admin.username, deps.now());
       audit(entry('success', null));
       return ok({ username: admin.username });
+    });
+  } finally {
+    release();
+    deps.checking.delete(key);
+  }
+}
+
+/**
+ * Wrong passwords in a row, asked of a signed-in admin again (a backup download), after which that
+ * admin's sessions end: a session in the wrong hands guesses this far and no further.
+ */
+export const CONFIRM_FAILURES_END_SESSIONS = 5;
+
+export type ConfirmResult =
+  | Ok
+  | Failed<'wrong-password'>
+  | Failed<'checking', { retryAfterSeconds: number }>
+  | Failed<'sessions-ended'>
+  | Shed;
+
+/**
+ * Asks a signed-in admin for their password again, with sign-in's guards: one check at a time per
+ * admin, a place at the gate of slow hashes, the attempt counted before the check (a crash leaves
+ * it on record); and after CONFIRM_FAILURES_END_SESSIONS wrong ones in a row, their sessions end.
+ * Audited either way, with what it was for.
+ */
+export async function confirmPassword(
+  deps: SignInDeps,
+  username: string,
+  password: string,
+  context: { subject: string; ip: string | undefined },
+): Promise<ConfirmResult> {
+  const key = confirmCount(username);
+  if (deps.checking.has(key)) return failed('checking', { retryAfterSeconds: 1 });
+  const place = deps.gate.admit({ address: context.ip ?? '', knownDevice: false });
+  if (!place.ok) return place;
+  deps.checking.add(key);
+  try {
+    deps.admins.recordFailure(key, deps.now());
+  } catch (error) {
+    deps.checking.delete(key);
+    void place.slot.then((release) => release());
+    throw error;
+  }
+  const release = await place.slot;
+  try {
+    const admin = deps.admins.find(username);
+    const right = admin !== undefined && password !== '' && (await verifyPassword(password, admin.password_hash));
+    return deps.audited(deps.now(), (audit) => {
+      audit({
+        actor: username,
+        action: 'password-confirm',
+        subject: context.subject,
+        outcome: right ? 'success' : 'failure',
+        detail: right ? null : 'wrong password',
+        ip: context.ip ?? null,
+      });
+      if (right) {
+        deps.admins.clearFailures(key);
+        return ok();
+      }
+      if ((deps.admins.failures(key)?.failures ?? 0) < CONFIRM_FAILURES_END_SESSIONS) return failed('wrong-password');
+      const sessionsEnded = deps.sessions.endFor(username);
+      deps.admins.clearFailures(key);
+      audit({
+        actor: 'system',
+        action: 'sessions-ended',
+        subject: username,
+        outcome: 'success',
+        detail: `${sessionsEnded} session(s) ended after ${CONFIRM_FAILURES_END_SESSIONS} wrong passwords at a password check`,
+        ip: context.ip ?? null,
+      });
+      return failed('sessions-ended');
     });
   } finally {
     release();

@@ -393,4 +393,47 @@ describe('backup and restore', () => {
       assert.equal((await new Browser(portal).get(url)).statusCode, 303, 'admins only');
     });
   });
+
+  test('a session in the wrong hands cannot guess the password: five wrong ones end every session of that admin', async () => {
+    const backupDir = path.join(tempDir(), 'backups');
+    await withPortal({ env: { BACKUP_DIR: backupDir } }, async (portal) => {
+      const name = (await portal.services.backups!.run('system')).file!;
+      const url = `/backups/${name}`;
+      const thief = new Browser(portal);
+      await thief.signIn();
+      const owner = new Browser(portal); // the admin's own browser elsewhere
+      await owner.signIn();
+      const form = await thief.get(url);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+      // Guesses sent at once are checked one at a time: only one runs, the others are turned away.
+      const burst = await Promise.all(
+        Array.from({ length: 3 }, (_, i) => thief.post(url, { _csrf: csrf, password: `guess ${i}` })),
+      );
+      assert.deepEqual(burst.map((r) => r.statusCode).sort(), [401, 429, 429]);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await thief.post(url, { _csrf: csrf, password: `guess ${i + 3}` })).statusCode, 401);
+      const fifth = await thief.post(url, { _csrf: csrf, password: 'guess 6' });
+      assert.equal(fifth.statusCode, 303);
+      assert.equal(fifth.headers.location, '/login');
+      // Signed out, in every browser: the right password now gets nothing but the sign-in page.
+      const after = await thief.post(url, { _csrf: csrf, password: TEST_ADMIN.password });
+      assert.notEqual(after.headers['content-type'], 'application/gzip');
+      assert.equal((await owner.get('/certificates')).statusCode, 303, "the admin's other session ended too");
+      assert.equal(
+        portal.db
+          .prepare("SELECT count(*) FROM audit_log WHERE action = 'sessions-ended' AND subject = 'admin'")
+          .pluck()
+          .get(),
+        1,
+      );
+      // Signing in again starts a fresh count.
+      await owner.signIn();
+      const page = await owner.get(url);
+      const right = await owner.post(url, {
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!,
+        password: TEST_ADMIN.password,
+      });
+      assert.equal(right.headers['content-type'], 'application/gzip');
+    });
+  });
 });

@@ -58,8 +58,20 @@ const backupRoutes: FastifyPluginAsyncZod<{
         subject: `backup:${name}`,
         ip: request.ip,
       });
-      if (!confirmed.ok)
-        return reply.status(401).page('backup-download', form(name, wordsFor().admin.backupDownload.wrongPassword));
+      if (!confirmed.ok) {
+        const words = wordsFor().admin.backupDownload;
+        if (confirmed.reason === 'sessions-ended') {
+          // Too many wrong passwords: every session of this admin ended, this one too.
+          await request.session.destroy();
+          return reply.redirect('/login', 303);
+        }
+        if (confirmed.reason === 'wrong-password')
+          return reply.status(401).page('backup-download', form(name, words.wrongPassword));
+        return reply
+          .status(429)
+          .header('retry-after', String(confirmed.retryAfterSeconds))
+          .page('backup-download', form(name, words.busy));
+      }
       const archive = backups?.open(name);
       if (!archive) return reply.callNotFound();
       return reply

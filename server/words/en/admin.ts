@@ -486,7 +486,8 @@ export const admin = {
     holds:
       "holds the CA key and every admin's password hash: whoever has it can run this portal's CA. Enter your password to download it, and keep the file somewhere safe.",
     password: 'Password',
-    wrongPassword: 'The password is wrong.',
+    wrongPassword: 'The password is wrong. After five wrong passwords in a row you are signed out everywhere.',
+    busy: 'A password check is already under way, or the portal is busy: try again in a moment.',
     download: 'Download backup',
     back: 'Back to Backups',
   },
