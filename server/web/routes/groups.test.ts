@@ -176,4 +176,27 @@ describe('sharing groups pages', () => {
       );
     });
   });
+
+  test('a group name with control characters or text-direction marks is refused, and nothing is stored or sent', async () => {
+    const sent: DynsecCommand[][] = [];
+    const dynsec = { send: async (commands: DynsecCommand[]) => void sent.push(commands) };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const { sharing } = portal.services;
+      for (const name of [
+        'bell\u0007',
+        'next\u0085line',
+        'evil\u202etxt.exe',
+        'iso\u2066late\u2069',
+        'mark\u200f',
+        '   ',
+        'x'.repeat(65),
+      ]) {
+        const outcome = await sharing.create(name, { name: 'admin' });
+        assert.equal(outcome.ok ? 'created' : outcome.reason, 'invalid', JSON.stringify(name));
+      }
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 0);
+      assert.deepEqual(sent, []);
+      assert.ok((await sharing.create('Família Ünal', { name: 'admin' })).ok, 'letters of any script are fine');
+    });
+  });
 });

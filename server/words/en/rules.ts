@@ -23,7 +23,7 @@ export const rules = {
   pickupCode: (digits: number) => `Enter the ${digits}-digit pickup code`,
   groupNameEmpty: 'Enter a name',
   groupNameLong: (max: number) => `Use at most ${max} characters`,
-  groupNameControl: 'Use no control characters',
+  groupNameControl: 'Use no control characters or text-direction marks',
   reasons: {
     unspecified: 'Unspecified',
     keyCompromise: 'Key compromise (lost or stolen device, leaked bundle)',
