@@ -21,18 +21,18 @@ export interface SharingDeps {
 }
 
 const words = wordsFor().rules;
+/**
+ * Control characters, C1 ones included, and the marks that reorder text (bidi overrides): a name
+ * shown on pages and in the audit log must read as what it is.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what this rejects
+const UNREADABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const groupNameSchema = z
   .string()
   .trim()
   .min(1, words.groupNameEmpty)
   .max(64, words.groupNameLong(64))
-  // Control characters, C1 ones included, and the marks that reorder text (bidi overrides): a name
-  // shown on pages and in the audit log must read as what it is.
-  // eslint-disable-next-line no-control-regex -- control characters are what this rejects
-  .refine(
-    (value) => !/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(value),
-    words.groupNameControl,
-  );
+  .refine((value) => !UNREADABLE.test(value), words.groupNameControl);
 
 export function createSharing(deps: SharingDeps) {
   const subject = (id: number) => `group:${id}`;
