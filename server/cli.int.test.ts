@@ -215,6 +215,15 @@ describe('admin commands', { concurrency: true }, () => {
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stdout, /WARNING: the archive holds the CA key UNENCRYPTED/);
     assert.equal(statSync(out).mode & 0o777, 0o600);
+    // Never into DATA_DIR: the archive would take the CA certificate's place.
+    const caCert = readFileSync(path.join(dataDir, 'ca.crt'), 'utf8');
+    const intoDataDir = await admin(dataDir, ['backup', '--out', path.join(dataDir, 'ca.crt')]);
+    assert.equal(intoDataDir.code, 1);
+    assert.match(intoDataDir.stderr, /is inside DATA_DIR/);
+    assert.equal(readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'), caCert);
+    const noFolder = await admin(dataDir, ['backup', '--out', path.join(tempDir(), 'missing', 'b.tar.gz')]);
+    assert.equal(noFolder.code, 1);
+    assert.match(noFolder.stderr.trim(), /does not exist$/);
     const refused = await admin(tempDir(), ['restore', out, '--data-dir', dataDir]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /is not empty/);
@@ -356,6 +365,24 @@ describe('admin commands', { concurrency: true }, () => {
       assert.equal(db.prepare('SELECT names FROM server_certificates').pluck().get(), 'mqtt.example.org, 192.0.2.10');
     } finally {
       db.close();
+    }
+    // An --out that cannot take the key: refused before anything is signed or recorded.
+    const blocker = path.join(tempDir(), 'a-file');
+    writeFileSync(blocker, '');
+    const unwritable = await admin(dataDir, [
+      'server-cert',
+      '--host',
+      'mqtt.example.org',
+      '--out',
+      path.join(blocker, 'sub'),
+    ]);
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr.trim(), /^--out .*: no folder the key can be written to \(ENOTDIR\)$/);
+    const rows = openDataDir(dataDir);
+    try {
+      assert.equal(rows.prepare('SELECT count(*) FROM server_certificates').pluck().get(), 1, 'nothing signed');
+    } finally {
+      rows.close();
     }
     const bad = await admin(dataDir, ['server-cert', '--ip', '300.1.1.1', '--out', out]);
     assert.equal(bad.code, 1);

@@ -1,5 +1,5 @@
 // Admin commands: `npm run admin -- <command> [options]`. Each runs against DATA_DIR.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccounts } from './accounts/accounts.js';
@@ -223,8 +223,18 @@ async function serverCertCommand(args: string[]): Promise<string> {
   });
   if (!values.out) throw new CommandError(`server-cert needs --out DIR\n\n${USAGE}`);
   const out = values.out;
+  // The folder first: a key signed and recorded but not written would be lost.
+  try {
+    mkdirSync(out, { recursive: true });
+    if (!statSync(out).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    accessSync(out, constants.W_OK);
+  } catch (error) {
+    throw new CommandError(
+      `--out ${out}: no folder the key can be written to (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
   return withDatabase(async (db, config) => {
-    const { ca } = await loadOrCreateCa(config.dataDir, {
+    const { ca, created } = await loadOrCreateCa(config.dataDir, {
       commonName: config.caCommonName,
       serverNames: config.caServerNames,
       passphrase: config.caKeyPassphrase,
@@ -242,6 +252,7 @@ async function serverCertCommand(args: string[]): Promise<string> {
       writeFileAtomic(path.join(out, 'server.crt'), issued.certPem, 0o644);
       writeFileAtomic(path.join(out, 'ca.crt'), ca.certPem, 0o644);
       return (
+        (created ? `Made a new CA in ${config.dataDir} (there was none: is DATA_DIR right?).\n` : '') +
         `Wrote server.key (0600), server.crt (valid until ${issued.notAfter.toISOString().slice(0, 10)}, serial ${issued.serial}) and ca.crt to ${out}.\n` +
         `Mosquitto reads server.key after it drops root: sudo chgrp mosquitto ${path.join(out, 'server.key')} && sudo chmod 0640 ${path.join(out, 'server.key')}`
       );
@@ -258,6 +269,16 @@ async function backupCommand(args: string[]): Promise<string> {
   const { dataDir } = loadConfig();
   if (!existsSync(dataFiles(dataDir).database))
     throw new CommandError(`${dataDir} holds no portal database (enroll.db): nothing to back up. Is DATA_DIR right?`);
+  // Never into DATA_DIR: the archive would take the place of the database, the CA or the CRL.
+  const inside = path.relative(path.resolve(dataDir), out);
+  if (!inside.startsWith('..') && !path.isAbsolute(inside))
+    throw new CommandError(
+      `--out ${out} is inside DATA_DIR (${path.resolve(dataDir)}): write the backup somewhere else`,
+    );
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new CommandError(`--out ${out} is a folder: give the archive's file name`);
+  if (!existsSync(path.dirname(out)))
+    throw new CommandError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
   // Not migrated: a backup taken before an upgrade must hold the folder as the old version left it
   // (and leave it so), so that the old version can still run on it.
   return withDatabase(
