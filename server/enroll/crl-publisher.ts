@@ -130,6 +130,7 @@ export class CrlPublisher {
   #queue: Promise<unknown> = Promise.resolve();
   #current: { pem: string; etag: string } | undefined;
   #pending: PendingPublication | undefined;
+  #reloadFailure: { since: Date; message: string } | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #freshnessTimer: NodeJS.Timeout | undefined;
 
@@ -209,11 +210,34 @@ export class CrlPublisher {
     return `${digest(this.options.ca.certPem)} ${revokedMark} ${digest(pem)}`;
   }
 
-  /** Renews the CRL when it is older than a day (the freshness timer calls this hourly). */
-  async refreshIfAging(): Promise<Publication | undefined> {
+  /**
+   * Renews the CRL when it is older than a day (the freshness timer calls this hourly); a failure is
+   * retried with back-off and `pending` says so, as after a revocation. A broker reload that failed
+   * is run again meanwhile, without a new CRL.
+   */
+  async refreshIfAging(): Promise<PublicationResult | undefined> {
     const thisUpdate = this.thisUpdate;
-    if (thisUpdate && this.options.now().getTime() - thisUpdate.getTime() < CRL_RENEW_AFTER_MS) return undefined;
-    return this.publish('system', 'renewal');
+    if (thisUpdate && this.options.now().getTime() - thisUpdate.getTime() < CRL_RENEW_AFTER_MS) {
+      if (this.#reloadFailure && this.options.reloadCommand) await this.#reload('system');
+      return undefined;
+    }
+    return this.publishOrRetry('system', 'renewal');
+  }
+
+  /** The broker's reload command's last failure, until it succeeds again: the broker may use an older CRL. */
+  get reloadFailure(): { since: Date; message: string } | undefined {
+    return this.#reloadFailure;
+  }
+
+  async #reload(actor: string): Promise<ReloadOutcome> {
+    const reload = await runReloadCommand(this.options.reloadCommand!);
+    const now = this.options.now();
+    this.options.audit.record(
+      { actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message },
+      now,
+    );
+    this.#reloadFailure = reload.ok ? undefined : { since: this.#reloadFailure?.since ?? now, message: reload.message };
+    return reload;
   }
 
   /**
@@ -327,14 +351,7 @@ export class CrlPublisher {
       );
     })();
 
-    let reload: ReloadOutcome | undefined;
-    if (this.options.reloadCommand) {
-      reload = await runReloadCommand(this.options.reloadCommand);
-      audit.record(
-        { actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message },
-        now(),
-      );
-    }
+    const reload = this.options.reloadCommand ? await this.#reload(actor) : undefined;
     return { crlNumber, entries, nextUpdate, reload };
   }
 }

@@ -1,6 +1,6 @@
 // The Enrollment facade: every enrollment use case and every read a page needs, bound to their
 // dependencies once. Routes see this interface, never the database, the CA or the mailer.
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import path from 'node:path';
 import type { LinkState } from '../broker/link.js';
 import { databasePing } from '../db/database.js';
@@ -10,6 +10,17 @@ import { permittedNames } from '../pki/name-constraints.js';
 import type { RevocationReason } from '../pki/crl.js';
 import type { Actor, EnrollDeps } from './context.js';
 import { CRL_DEGRADED_WITHIN_MS } from './crl-publisher.js';
+
+const isFile = (file: string) => {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** The CA's last month: /healthz is degraded, so that a monitor warns before every phone is refused. */
+const CA_DEGRADED_WITHIN_MS = 30 * 86400_000;
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
 import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
 import { certificatePresence, pickupStage } from './presence.js';
@@ -331,6 +342,7 @@ export function createEnrollment(ctx: EnrollDeps) {
         mqttPort: ctx.config.mqtt.port,
         reloadCommand: ctx.config.brokerReloadCommand,
         crlPending: ctx.crl.pending,
+        reloadFailure: ctx.crl.reloadFailure,
       };
     },
 
@@ -343,13 +355,19 @@ export function createEnrollment(ctx: EnrollDeps) {
       } catch {
         database = 'failing';
       }
-      const ca: Check = new Date(ctx.ca.x509.validTo).getTime() > now ? 'ok' : 'failing';
+      // The CA in its last month: degraded (certificates it issues are cut to its end, and after it
+      // every phone is refused), so that a monitor warns in time.
+      const caEnds = new Date(ctx.ca.x509.validTo).getTime();
+      const ca: Check = caEnds <= now ? 'failing' : caEnds - now < CA_DEGRADED_WITHIN_MS ? 'degraded' : 'ok';
       const nextUpdate = ctx.crl.nextUpdate; // read from the database once per request
       const pending = ctx.crl.pending;
+      const reloadFailure = ctx.crl.reloadFailure;
+      // crl.pem gone: Mosquitto refuses to start without its crlfile. A failed reload: the broker may
+      // still use an older CRL, and let a revoked phone in.
       const crl: Check =
-        !nextUpdate || nextUpdate.getTime() <= now
+        !nextUpdate || nextUpdate.getTime() <= now || !isFile(ctx.files.crl)
           ? 'failing'
-          : nextUpdate.getTime() - now < CRL_DEGRADED_WITHIN_MS || pending
+          : nextUpdate.getTime() - now < CRL_DEGRADED_WITHIN_MS || pending || reloadFailure
             ? 'degraded'
             : 'ok';
       // The broker link away is degraded, not failing: issuing and revoking still work, kicks wait.
@@ -361,6 +379,10 @@ export function createEnrollment(ctx: EnrollDeps) {
         checks,
         crlNextUpdate: nextUpdate?.toISOString(),
         ...(pending && { crlPublication: { failingSince: pending.since.toISOString(), error: pending.error } }),
+        ...(reloadFailure && {
+          brokerReload: { failingSince: reloadFailure.since.toISOString(), error: reloadFailure.message },
+        }),
+        caExpires: new Date(caEnds).toISOString(),
         ...(ctx.broker && { brokerLink: brokerLinkHealth(ctx.broker.state()) }),
       };
     },

@@ -50,6 +50,7 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       mosquittoConf: mosquittoConf(setup, !enrollment.broker),
       reloadCommand: setup.reloadCommand,
       crlPending: setup.crlPending,
+      reloadFailure: setup.reloadFailure,
       caConstrained: setup.caConstrained,
       caServerNames: setup.caServerNames,
       serverCertificates: enrollment.serverCertificates.list(),

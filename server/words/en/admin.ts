@@ -301,6 +301,8 @@ export const admin = {
 
   broker: {
     title: 'Broker',
+    reloadFailed: (since: string, error: string) =>
+      `The broker reload command has failed since ${since} (${error}): the broker may still read an older CRL, and let revoked certificates in. The portal runs it again every hour; check BROKER_RELOAD_COMMAND and that the portal's user may signal Mosquitto.`,
     crlPending: (since: string, error: string, attempts: number, next: string) =>
       `CRL publication failed since ${since} (${error}). Revocations are recorded, but the broker still reads the previous CRL. The portal retries on its own (attempt ${attempts}, next at ${next}).`,
     confHint:
