@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 // GET /broker: the mosquitto.conf lines for this portal, the broker's TLS server certificate, and
 // with a broker link its state, the last reconcile and kicks, and a button to reconcile now.
 import { z } from 'zod';
@@ -33,7 +34,10 @@ function mosquittoConf(setup: { dataDir: string; mqttPort: number }, withAclFile
 }
 
 const brokerRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'serverCertificates' | 'setup' | 'revocationReasons' | 'now' | 'broker'>;
+  enrollment: Pick<
+    Enrollment,
+    'serverCertificates' | 'setup' | 'revocationReasons' | 'now' | 'broker' | 'brokerAddress'
+  >;
 }> = async (app, { enrollment }) => {
   // A new server certificate's key, in memory only, for ten minutes: the result page (which a reload
   // shows again, issuing nothing) and its download read it; then it is gone for good.
@@ -43,11 +47,13 @@ const brokerRoutes: FastifyPluginAsyncZod<{
 
   const render = (extra: { values?: { hosts: string; ips: string }; errors?: FieldErrors; issued?: unknown } = {}) => {
     const setup = enrollment.setup();
+    // The phones' address as the mail and the pickup guide give it: MQTT_HOST, or the Settings page's.
+    const address = enrollment.brokerAddress();
     return {
       title: wordsFor().admin.broker.title,
       dataDir: setup.dataDir,
-      mqttPort: setup.mqttPort,
-      mosquittoConf: mosquittoConf(setup, !enrollment.broker),
+      mqttPort: address.port,
+      mosquittoConf: mosquittoConf({ dataDir: setup.dataDir, mqttPort: address.port }, !enrollment.broker),
       reloadCommand: setup.reloadCommand,
       crlPending: setup.crlPending,
       reloadFailure: setup.reloadFailure,
@@ -56,7 +62,8 @@ const brokerRoutes: FastifyPluginAsyncZod<{
       serverCertificates: enrollment.serverCertificates.list(),
       brokerLink: enrollment.broker?.overview(),
       reasons: enrollment.revocationReasons(),
-      values: { hosts: setup.mqttHost ?? '', ips: '' },
+      values:
+        address.host && isIP(address.host) ? { hosts: '', ips: address.host } : { hosts: address.host ?? '', ips: '' },
       errors: {},
       scripts: ['/static/js/copy.js'],
       ...extra,

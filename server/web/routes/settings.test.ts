@@ -49,6 +49,10 @@ describe('the broker address', () => {
       });
       assert.equal(saved.statusCode, 303);
       assert.match((await browser.get('/settings')).body, /Broker address saved: mqtt\.example\.org, port 8884/);
+      // The Broker page speaks of the same address: its mosquitto.conf and the server certificate's name.
+      const broker = await browser.get('/broker');
+      assert.match(broker.body, /listener 8884/);
+      assert.match(broker.body, /name="hosts"[^>]*value="mqtt\.example\.org"/);
       assert.deepEqual(auditRows(portal), [
         {
           actor: 'admin',
