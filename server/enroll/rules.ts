@@ -182,8 +182,19 @@ export const brokerAddressSchema = z.object({
     .string()
     .trim()
     .toLowerCase()
-    .refine((host) => HOST_NAME.test(host) || isIP(host) !== 0, words.brokerHost),
-  port: z.coerce.number({ error: portMessage }).int(portMessage).min(1, portMessage).max(65535, portMessage),
+    // A name whose last label is all digits is no host name but a mistyped address (1.2.3, 999);
+    // an address with a zone (fe80::1%eth0) means nothing to a phone.
+    .refine(
+      (host) => (HOST_NAME.test(host) && !/(^|\.)\d+$/.test(host)) || (isIP(host) !== 0 && !host.includes('%')),
+      words.brokerHost,
+    ),
+  // Decimal digits only: Number() would also read 0x22C4 or 1e3 as a port.
+  port: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, portMessage)
+    .transform(Number)
+    .pipe(z.number().int().min(1, portMessage).max(65535, portMessage)),
 });
 export type BrokerAddressInput = z.input<typeof brokerAddressSchema>;
 

@@ -84,6 +84,13 @@ describe('the broker address', () => {
         ['mqtt.example.org', '70000', 'port'],
         ['mqtt.example.org', 'x', 'port'],
         ['mqtt.example.org', '0', 'port'],
+        ['mqtt.example.org', '0x22C4', 'port'],
+        ['mqtt.example.org', '1e3', 'port'],
+        ['mqtt.example.org', ' 8883.0', 'port'],
+        ['fe80::1%eth0', '8883', 'host'],
+        ['1.2.3', '8883', 'host'],
+        ['999', '8883', 'host'],
+        ['mqtt.example.123', '8883', 'host'],
       ] as const) {
         const response = await browser.submit('/settings', '/settings/broker-address', { host, port });
         assert.equal(response.statusCode, 400, `${host}:${port}`);
