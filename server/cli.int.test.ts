@@ -224,6 +224,11 @@ describe('admin commands', { concurrency: true }, () => {
     const noFolder = await admin(dataDir, ['backup', '--out', path.join(tempDir(), 'missing', 'b.tar.gz')]);
     assert.equal(noFolder.code, 1);
     assert.match(noFolder.stderr.trim(), /does not exist$/);
+    const aFile = path.join(tempDir(), 'a-file');
+    writeFileSync(aFile, '');
+    const intoAFile = await admin(tempDir(), ['restore', out, '--data-dir', aFile, '--force']);
+    assert.equal(intoAFile.code, 1);
+    assert.match(intoAFile.stderr.trim(), /is a file, not a folder/);
     const refused = await admin(tempDir(), ['restore', out, '--data-dir', dataDir]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /is not empty/);
@@ -384,6 +389,9 @@ describe('admin commands', { concurrency: true }, () => {
     } finally {
       rows.close();
     }
+    const days = await admin(dataDir, ['server-cert', '--host', 'mqtt.example.org', '--days', 'abc', '--out', out]);
+    assert.equal(days.code, 1);
+    assert.doesNotMatch(days.stderr, /NaN|Invalid input/);
     const bad = await admin(dataDir, ['server-cert', '--ip', '300.1.1.1', '--out', out]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Not an IP address: 300.1.1.1/);

@@ -188,6 +188,8 @@ export async function restoreBackup(
 ): Promise<Manifest & { carried?: Carried | undefined }> {
   const { dir, manifest } = await verifyBackup(file);
   try {
+    if (existsSync(dataDir) && !statSync(dataDir).isDirectory())
+      throw new BackupError(`${dataDir} is a file, not a folder: give the data folder to restore into`);
     if (existsSync(dataDir) && readdirSync(dataDir).length > 0 && !options.force) {
       throw new BackupError(
         `${dataDir} is not empty; restore into an empty folder, or add --force to replace its database and CA`,

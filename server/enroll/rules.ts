@@ -140,7 +140,7 @@ export const serverCertificateRequestSchema = z
       }),
     ),
     days: z.coerce
-      .number()
+      .number({ error: words.serverDays(SERVER_MAX_DAYS) })
       .int(words.serverDays(SERVER_MAX_DAYS))
       .min(1, words.serverDays(SERVER_MAX_DAYS))
       .max(SERVER_MAX_DAYS, words.serverDays(SERVER_MAX_DAYS))
