@@ -1,7 +1,7 @@
 // The admin commands, run as a user runs them: a child process against a DATA_DIR.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -220,6 +220,15 @@ describe('admin commands', { concurrency: true }, () => {
     const intoDataDir = await admin(dataDir, ['backup', '--out', path.join(dataDir, 'ca.crt')]);
     assert.equal(intoDataDir.code, 1);
     assert.match(intoDataDir.stderr, /is inside DATA_DIR/);
+    assert.equal(readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'), caCert);
+    // The same folder through a symlink, and a name that only starts with two dots.
+    const link = path.join(tempDir(), 'datalink');
+    symlinkSync(dataDir, link);
+    for (const sneaky of [path.join(link, 'ca.crt'), path.join(dataDir, '..x.tar.gz')]) {
+      const refusedToo = await admin(dataDir, ['backup', '--out', sneaky]);
+      assert.equal(refusedToo.code, 1, sneaky);
+      assert.match(refusedToo.stderr, /is inside DATA_DIR/);
+    }
     assert.equal(readFileSync(path.join(dataDir, 'ca.crt'), 'utf8'), caCert);
     const noFolder = await admin(dataDir, ['backup', '--out', path.join(tempDir(), 'missing', 'b.tar.gz')]);
     assert.equal(noFolder.code, 1);

@@ -1,5 +1,5 @@
 // Admin commands: `npm run admin -- <command> [options]`. Each runs against DATA_DIR.
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccounts } from './accounts/accounts.js';
@@ -269,16 +269,19 @@ async function backupCommand(args: string[]): Promise<string> {
   const { dataDir } = loadConfig();
   if (!existsSync(dataFiles(dataDir).database))
     throw new CommandError(`${dataDir} holds no portal database (enroll.db): nothing to back up. Is DATA_DIR right?`);
-  // Never into DATA_DIR: the archive would take the place of the database, the CA or the CRL.
-  const inside = path.relative(path.resolve(dataDir), out);
-  if (!inside.startsWith('..') && !path.isAbsolute(inside))
-    throw new CommandError(
-      `--out ${out} is inside DATA_DIR (${path.resolve(dataDir)}): write the backup somewhere else`,
-    );
   if (existsSync(out) && statSync(out).isDirectory())
     throw new CommandError(`--out ${out} is a folder: give the archive's file name`);
   if (!existsSync(path.dirname(out)))
     throw new CommandError(`--out ${out}: the folder ${path.dirname(out)} does not exist`);
+  // Never into DATA_DIR, however either is spelled (a symlink, a bind mount): the archive would take
+  // the place of the database, the CA or the CRL.
+  const inside = path.relative(realpathSync(dataDir), path.join(realpathSync(path.dirname(out)), path.basename(out)));
+  const [folder, data] = [statSync(path.dirname(out)), statSync(dataDir)];
+  const sameFolder = folder.dev === data.dev && folder.ino === data.ino;
+  if (sameFolder || (inside !== '..' && !inside.startsWith(`..${path.sep}`) && !path.isAbsolute(inside)))
+    throw new CommandError(
+      `--out ${out} is inside DATA_DIR (${path.resolve(dataDir)}): write the backup somewhere else`,
+    );
   // Not migrated: a backup taken before an upgrade must hold the folder as the old version left it
   // (and leave it so), so that the old version can still run on it.
   return withDatabase(

@@ -3,7 +3,16 @@
 // they are, and keeps the folder's setgid bit and what the admin granted others. And a restore that
 // a crash interrupted: finished on opening, or the start refused.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { dataFiles, openDataDir } from './data-dir.js';
@@ -95,6 +104,11 @@ test("a restore's copies left by a process that died before its journal are remo
   const strays = [`.ca.key.${dead}.1764300000000.tmp`, `.enroll.db.${dead}.1764300000000.tmp`];
   const kept = [`.ca.key.${process.pid}.1764300000000.tmp`, `.crl.pem.${dead}.1764300000000.tmp`, 'notes.txt'];
   for (const name of [...strays, ...kept]) writeFileSync(path.join(dir, name), 'copy');
+  // A running process's number, but two days old (pid 1 in a container always runs): gone too.
+  const stale = `.ca.crt.1.1764100000000.tmp`;
+  writeFileSync(path.join(dir, stale), 'copy');
+  utimesSync(path.join(dir, stale), new Date(Date.now() - 2 * 86400_000), new Date(Date.now() - 2 * 86400_000));
+  strays.push(stale);
   openDataDir(dir).close();
   const left = readdirSync(dir);
   for (const name of strays) assert.ok(!left.includes(name), `${name} removed`);

@@ -115,11 +115,17 @@ function settleInterruptedRestore(files: DataFiles): void {
  * (files.ts). One whose process is gone is removed: it may be a CA key in clear, of no use to
  * anyone. One whose process still runs is that process's to finish.
  */
+const STRAY_AFTER_MS = 86400_000;
+
 function removeStrayCopies(files: DataFiles): void {
   const names = new Set([files.database, files.caCert, files.caKey].map((file) => path.basename(file)));
   for (const entry of readdirSync(files.dir)) {
     const match = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(entry);
-    if (!match || !names.has(match[1]!) || processRuns(Number(match[2]))) continue;
+    if (!match || !names.has(match[1]!)) continue;
+    // A process of that number may be another one (pid 1 in a container always runs): a day old is
+    // gone whatever runs now.
+    const old = Date.now() - statSync(path.join(files.dir, entry)).mtimeMs > STRAY_AFTER_MS;
+    if (processRuns(Number(match[2])) && !old) continue;
     rmSync(path.join(files.dir, entry), { force: true });
   }
 }

@@ -83,6 +83,7 @@ export async function resetAdminPassword(
     const admin = deps.admins.find(input.username);
     if (!admin || !deps.admins.setPasswordHash(admin.username, hash)) return failed('unknown');
     deps.admins.clearFailures(knownDeviceCount(admin.username)); // setPasswordHash clears the other count
+    deps.admins.clearFailures(confirmCount(admin.username));
     const sessionsEnded = deps.sessions.endFor(admin.username);
     audit({
       actor: actor.name,
@@ -148,6 +149,7 @@ export function deleteAdmin(deps: AccountDeps, username: string, actor: AccountA
     deps.admins.remove(admin.username);
     deps.admins.clearFailures(admin.username);
     deps.admins.clearFailures(knownDeviceCount(admin.username));
+    deps.admins.clearFailures(confirmCount(admin.username));
     const sessionsEnded = deps.sessions.endFor(admin.username);
     audit({
       actor: actor.name,
@@ -293,6 +295,7 @@ export async function signIn(
         return failed('invalid');
       }
       deps.admins.clearFailures(failuresOf);
+      deps.admins.clearFailures(confirmCount(admin.username)); // a new sign-in, a new count at the backup form
       deps.admins.recordLogin(admin.username, deps.now());
       audit(entry('success', null));
       return ok({ username: admin.username });
@@ -308,6 +311,8 @@ export async function signIn(
  * admin's sessions end: a session in the wrong hands guesses this far and no further.
  */
 export const CONFIRM_FAILURES_END_SESSIONS = 5;
+/** The longest a session lives (web/plugins/session.ts): wrong passwords further apart do not add up. */
+const CONFIRM_COUNT_WINDOW_MS = 8 * 3600_000;
 
 export type ConfirmResult =
   | Ok
@@ -330,6 +335,10 @@ export async function confirmPassword(
 ): Promise<ConfirmResult> {
   const key = confirmCount(username);
   if (deps.checking.has(key)) return failed('checking', { retryAfterSeconds: 1 });
+  // Wrong passwords count within a session's lifetime: typos weeks apart never add up.
+  const earlier = deps.admins.failures(key);
+  if (earlier && deps.now().getTime() - Date.parse(earlier.lastFailedAt) > CONFIRM_COUNT_WINDOW_MS)
+    deps.admins.clearFailures(key);
   const place = deps.gate.admit({ address: context.ip ?? '', knownDevice: false });
   if (!place.ok) return place;
   deps.checking.add(key);

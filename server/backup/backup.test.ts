@@ -426,7 +426,16 @@ describe('backup and restore', () => {
           .get(),
         1,
       );
-      // Signing in again starts a fresh count.
+      // Signing in again starts a fresh count: four typos in one session, four in the next, and the
+      // admin is still signed in.
+      for (let session = 0; session < 2; session++) {
+        const typist = new Browser(portal);
+        await typist.signIn();
+        const again = await typist.get(url);
+        const token = /name="_csrf" value="([^"]+)"/.exec(again.body)![1]!;
+        for (let i = 0; i < 4; i++)
+          assert.equal((await typist.post(url, { _csrf: token, password: `typo ${i}` })).statusCode, 401);
+      }
       await owner.signIn();
       const page = await owner.get(url);
       const right = await owner.post(url, {

@@ -218,7 +218,12 @@ export class CrlPublisher {
   async refreshIfAging(): Promise<PublicationResult | undefined> {
     const thisUpdate = this.thisUpdate;
     if (thisUpdate && this.options.now().getTime() - thisUpdate.getTime() < CRL_RENEW_AFTER_MS) {
-      if (this.#reloadFailure && this.options.reloadCommand) await this.#reload('system');
+      // In the publications' queue, so that it never overtakes a publication's own reload.
+      if (this.#reloadFailure && this.options.reloadCommand) {
+        const run = this.#queue.then(() => (this.#reloadFailure ? this.#reload('system', { retry: true }) : undefined));
+        this.#queue = run.catch(() => undefined);
+        await run;
+      }
       return undefined;
     }
     return this.publishOrRetry('system', 'renewal');
@@ -229,13 +234,19 @@ export class CrlPublisher {
     return this.#reloadFailure;
   }
 
-  async #reload(actor: string): Promise<ReloadOutcome> {
+  /**
+   * Runs the reload command. A publication's run is audited either way; an hourly retry only when
+   * it succeeds at last (a failure every hour would bury the audit log: the Broker page and
+   * /healthz say it is still failing).
+   */
+  async #reload(actor: string, options: { retry?: boolean } = {}): Promise<ReloadOutcome> {
     const reload = await runReloadCommand(this.options.reloadCommand!);
     const now = this.options.now();
-    this.options.audit.record(
-      { actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message },
-      now,
-    );
+    if (!options.retry || reload.ok)
+      this.options.audit.record(
+        { actor, action: 'broker-reload', outcome: reload.ok ? 'success' : 'failure', detail: reload.message },
+        now,
+      );
     this.#reloadFailure = reload.ok ? undefined : { since: this.#reloadFailure?.since ?? now, message: reload.message };
     return reload;
   }

@@ -154,6 +154,16 @@ describe('CRL freshness and safety', () => {
       const browser = new Browser(portal);
       await browser.signIn();
       assert.match((await browser.get('/broker')).body, /data-testid="reload-failure"/);
+      // Run again every hour while it fails, without a row an hour in the audit log.
+      const reloadRows = () =>
+        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'broker-reload'").pluck().get();
+      const rows = reloadRows();
+      for (let hour = 0; hour < 3; hour++) {
+        portal.clock.advance(3600_000);
+        assert.equal(await enrollment.renewCrlIfAging(), undefined, 'the CRL is still fresh');
+      }
+      assert.equal(reloadRows(), rows);
+      assert.equal((await health()).checks.crl, 'degraded', 'still failing');
 
       // crl.pem replaced by a folder: renewals fail and are retried; the file is not where Mosquitto reads it.
       const crlFile = path.join(portal.dataDir, 'crl.pem');

@@ -22,11 +22,12 @@ export interface SharingDeps {
 
 const words = wordsFor().rules;
 /**
- * Control characters, C1 ones included, and the marks that reorder text (bidi overrides): a name
- * shown on pages and in the audit log must read as what it is.
+ * Control characters, C1 ones included, the marks that reorder text (bidi overrides) and the
+ * invisible ones (zero-width spaces and joiners): a name shown on pages and in the audit log must
+ * read as what it is, and two names must not look alike.
  */
 // eslint-disable-next-line no-control-regex -- control characters are what this rejects
-const UNREADABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const UNREADABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
 const groupNameSchema = z
   .string()
   .trim()

@@ -188,6 +188,8 @@ describe('sharing groups pages', () => {
         'evil\u202etxt.exe',
         'iso\u2066late\u2069',
         'mark\u200f',
+        'zero\u200bwidth',
+        'b\ufeffom',
         '   ',
         'x'.repeat(65),
       ]) {
