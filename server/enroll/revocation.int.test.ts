@@ -1,16 +1,18 @@
 // Revocation against the real peers: the portal's CRL read by openssl and by Mosquitto after a
 // reload through BROKER_RELOAD_COMMAND (a shell), and reload commands that fail or hang.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { Browser, startTestPortal, type TestPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, withPortal, type TestPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { Mosquitto } from '../testing/mosquitto.js';
 import { Scratch, openssl } from '../testing/openssl.js';
 import { serverFiles } from '../testing/pki.js';
-import { runReloadCommand } from './crl-publisher.js';
+import { CRL_RENEW_AFTER_MS, runReloadCommand } from './crl-publisher.js';
+
+const DAY = 86400_000;
 
 async function issue(browser: Browser, username: string, device: string) {
   const { id, passphrase } = await browser.issue({ username, email: `${username}@example.org`, device, days: '30' });
@@ -201,5 +203,52 @@ describe('revocation', () => {
     assert.equal(outcome.ok, false);
     assert.match(outcome.message, /killed after 0.3 s/);
     assert.ok(Date.now() - started < 5000);
+  });
+});
+
+// Runs the reload command (a shell): an integration test.
+describe('/healthz and the broker reload', () => {
+  test('/healthz is not ok while renewals fail, crl.pem is gone, the broker reload fails, or the CA is in its last month', async () => {
+    await withPortal({ env: { BROKER_RELOAD_COMMAND: 'exit 3' } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const health = async () => {
+        const response = await portal.app.inject({ method: 'GET', url: '/healthz' });
+        return response.json<{ status: string; checks: Record<string, string>; brokerReload?: { error: string } }>();
+      };
+      // The start's publication ran the reload command, which failed: the broker may read an old CRL.
+      let body = await health();
+      assert.equal(body.checks.crl, 'degraded');
+      assert.match(body.brokerReload!.error, /exit status 3/);
+      const browser = new Browser(portal);
+      await browser.signIn();
+      assert.match((await browser.get('/broker')).body, /data-testid="reload-failure"/);
+      // Run again every hour while it fails, without a row an hour in the audit log.
+      const reloadRows = () =>
+        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'broker-reload'").pluck().get();
+      const rows = reloadRows();
+      for (let hour = 0; hour < 3; hour++) {
+        portal.clock.advance(3600_000);
+        assert.equal(await enrollment.renewCrlIfAging(), undefined, 'the CRL is still fresh');
+      }
+      assert.equal(reloadRows(), rows);
+      assert.equal((await health()).checks.crl, 'degraded', 'still failing');
+
+      // crl.pem replaced by a folder: renewals fail and are retried; the file is not where Mosquitto reads it.
+      const crlFile = path.join(portal.dataDir, 'crl.pem');
+      rmSync(crlFile);
+      mkdirSync(crlFile);
+      portal.clock.advance(CRL_RENEW_AFTER_MS + 1000);
+      const renewal = await enrollment.renewCrlIfAging();
+      assert.equal(renewal?.ok, false, 'the renewal failed');
+      body = await health();
+      assert.equal(body.checks.crl, 'failing', 'no crl.pem');
+      rmSync(crlFile, { recursive: true });
+      writeFileSync(crlFile, 'not a CRL');
+      assert.equal((await health()).checks.crl, 'degraded', 'a renewal awaits its retry');
+
+      // The CA's last month.
+      portal.clock.current = new Date(Date.parse(portal.ca.x509.validTo) - 20 * DAY);
+      assert.equal((await health()).checks.ca, 'degraded');
+    });
   });
 });
