@@ -310,7 +310,7 @@ export async function signIn(
  * Wrong passwords in a row, asked of a signed-in admin again (a backup download), after which that
  * admin's sessions end: a session in the wrong hands guesses this far and no further.
  */
-export const CONFIRM_FAILURES_END_SESSIONS = 5;
+const CONFIRM_FAILURES_END_SESSIONS = 5;
 /** The longest a session lives (web/plugins/session.ts): wrong passwords further apart do not add up. */
 const CONFIRM_COUNT_WINDOW_MS = 8 * 3600_000;
 
