@@ -261,18 +261,9 @@ export async function signIn(
   const record = deps.admins.failures(failuresOf);
   const wait = record ? secondsToWait(record.failures, record.lastFailedAt, deps.now()) : 0;
   if (wait > 0) return refused(failed('backoff', { retryAfterSeconds: wait }));
-  const place = deps.gate.admit({ address: ip ?? '', knownDevice: client.knownDevice });
-  if (!place.ok) return place;
-  deps.checking.add(key);
-  try {
-    deps.admins.recordFailure(failuresOf, deps.now());
-  } catch (error) {
-    deps.checking.delete(key);
-    void place.slot.then((release) => release());
-    throw error;
-  }
-
-  const release = await place.slot;
+  const begun = beginCheck(deps, key, failuresOf, { address: ip ?? '', knownDevice: client.knownDevice });
+  if (!begun.ok) return begun;
+  const end = await begun.ready;
   try {
     const admin = deps.admins.find(username);
     const matches = await verifyPassword(
@@ -301,9 +292,39 @@ export async function signIn(
       return ok({ username: admin.username });
     });
   } finally {
-    release();
-    deps.checking.delete(key);
+    end();
   }
+}
+
+/**
+ * Takes a place at the gate of slow hashes and marks `key` as being checked (one check at a time),
+ * and counts the attempt under `countKey` as a failure before it runs (a crash leaves it on record;
+ * a success clears it): all in one synchronous step. `ready` resolves, once a slot is free, to the
+ * function that ends the check.
+ */
+function beginCheck(
+  deps: SignInDeps,
+  key: string,
+  countKey: string,
+  ticket: { address: string; knownDevice: boolean },
+): Shed | { ok: true; ready: Promise<() => void> } {
+  const place = deps.gate.admit(ticket);
+  if (!place.ok) return place;
+  deps.checking.add(key);
+  try {
+    deps.admins.recordFailure(countKey, deps.now());
+  } catch (error) {
+    deps.checking.delete(key);
+    void place.slot.then((release) => release());
+    throw error;
+  }
+  return {
+    ok: true,
+    ready: place.slot.then((release) => () => {
+      release();
+      deps.checking.delete(key);
+    }),
+  };
 }
 
 /**
@@ -339,17 +360,9 @@ export async function confirmPassword(
   const earlier = deps.admins.failures(key);
   if (earlier && deps.now().getTime() - Date.parse(earlier.lastFailedAt) > CONFIRM_COUNT_WINDOW_MS)
     deps.admins.clearFailures(key);
-  const place = deps.gate.admit({ address: context.ip ?? '', knownDevice: false });
-  if (!place.ok) return place;
-  deps.checking.add(key);
-  try {
-    deps.admins.recordFailure(key, deps.now());
-  } catch (error) {
-    deps.checking.delete(key);
-    void place.slot.then((release) => release());
-    throw error;
-  }
-  const release = await place.slot;
+  const begun = beginCheck(deps, key, key, { address: context.ip ?? '', knownDevice: false });
+  if (!begun.ok) return begun;
+  const end = await begun.ready;
   try {
     const admin = deps.admins.find(username);
     const right = admin !== undefined && password !== '' && (await verifyPassword(password, admin.password_hash));
@@ -380,7 +393,6 @@ export async function confirmPassword(
       return failed('sessions-ended');
     });
   } finally {
-    release();
-    deps.checking.delete(key);
+    end();
   }
 }

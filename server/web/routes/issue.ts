@@ -172,19 +172,20 @@ const issueRoutes: FastifyPluginAsyncZod<{
       const actor = { name: request.session.admin!, ip: request.ip };
       // A second POST of the same rendering of the form (a double click) goes where the first went.
       const key = body.submission && `${actor.name}\u0000${body.submission}`;
+      // What both deliveries ask for; a mailed bundle adds the passphrase, a pickup link its kind.
+      const fields = {
+        username: body.username,
+        email: body.email,
+        device: body.device,
+        days: body.days,
+        keyBits: body.keyBits,
+        format: body.format,
+        changeEmail: body.changeEmail === 'yes',
+      };
       const answer = await submissions.once(key, async (): Promise<Answer> => {
         if (body.delivery !== 'bundle') {
           const invited = await enrollment.invitations.create(
-            {
-              username: body.username,
-              email: body.email,
-              device: body.device,
-              days: body.days,
-              keyBits: body.keyBits,
-              format: body.format,
-              kind: body.delivery === 'qr' ? 'qr' : 'mail',
-              changeEmail: body.changeEmail === 'yes',
-            },
+            { ...fields, kind: body.delivery === 'qr' ? 'qr' : 'mail' },
             actor,
           );
           if (invited.ok) return { location: invitationPage(pickupTickets, invited) };
@@ -200,16 +201,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
           return issueFailure(values, body, invited);
         }
         const outcome = await enrollment.issue(
-          {
-            username: body.username,
-            email: body.email,
-            device: body.device,
-            days: body.days,
-            keyBits: body.keyBits,
-            format: body.format,
-            passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined,
-            changeEmail: body.changeEmail === 'yes',
-          },
+          { ...fields, passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined },
           actor,
         );
         if (outcome.ok) {
