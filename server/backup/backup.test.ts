@@ -394,6 +394,35 @@ describe('backup and restore', () => {
     });
   });
 
+  test("the backup form's count of wrong passwords starts again after a session's lifetime, a password reset or a deletion", async () => {
+    await withPortal({}, async (portal) => {
+      const { accounts } = portal.services;
+      const actor = { name: 'cli' };
+      const typos = async (admin: string, count: number) => {
+        const answers: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const outcome = await accounts.confirmPassword(admin, `typo ${i}`, { subject: 'backup:x', ip: '127.0.0.1' });
+          answers.push(outcome.ok ? 'ok' : outcome.reason);
+        }
+        return answers;
+      };
+      const four = ['wrong-password', 'wrong-password', 'wrong-password', 'wrong-password'];
+      assert.deepEqual(await typos('admin', 4), four);
+      portal.clock.advance(9 * 3600_000); // longer than any session lives
+      assert.deepEqual(await typos('admin', 4), four);
+      const reset = await accounts.resetPassword({ username: 'admin', password: 'a brand new passphrase 42' }, actor);
+      assert.ok(reset.ok);
+      assert.deepEqual(await typos('admin', 4), four);
+      assert.deepEqual(await typos('admin', 1), ['sessions-ended'], 'the fifth in a row');
+
+      assert.ok((await accounts.createAdmin({ username: 'bob', password: 'bobs own long passphrase' }, actor)).ok);
+      assert.deepEqual(await typos('bob', 4), four);
+      assert.ok((await accounts.deleteAdmin('bob', actor)).ok);
+      assert.ok((await accounts.createAdmin({ username: 'bob', password: 'a new bobs passphrase' }, actor)).ok);
+      assert.deepEqual(await typos('bob', 4), four, 'a new admin of that name starts with none');
+    });
+  });
+
   test('a session in the wrong hands cannot guess the password: five wrong ones end every session of that admin', async () => {
     const backupDir = path.join(tempDir(), 'backups');
     await withPortal({ env: { BACKUP_DIR: backupDir } }, async (portal) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Mailer } from '../mail/transport.js';
 import { withPortal } from '../testing/harness.js';
+import { MemoryMailer } from '../testing/mailer.js';
 import { inProcessMinter } from '../testing/minter.js';
 import { testCa } from '../testing/pki.js';
 import type { IssueRequest } from './issue.js';
@@ -104,7 +105,8 @@ describe('an issue racing a deletion', () => {
         return real.mint(request);
       },
     };
-    await withPortal({ deps: { minter } }, async (portal) => {
+    const mailer = new MemoryMailer();
+    await withPortal({ deps: { minter, mailer } }, async (portal) => {
       const { enrollment } = portal.services;
       const actor = { name: 'admin', ip: '127.0.0.1' };
       const dave: IssueRequest = {
@@ -133,6 +135,7 @@ describe('an issue racing a deletion', () => {
         [{ device: 'phone', status: 'revoked' }],
         'no tablet certificate',
       );
+      assert.equal(mailer.messages.length, 1, "only the first certificate's mail");
       // Issued again afterwards, on purpose: the name is given back.
       assert.ok((await enrollment.issue({ ...dave, device: 'tablet' }, actor)).ok);
     });

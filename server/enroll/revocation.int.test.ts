@@ -209,7 +209,9 @@ describe('revocation', () => {
 // Runs the reload command (a shell): an integration test.
 describe('/healthz and the broker reload', () => {
   test('/healthz is not ok while renewals fail, crl.pem is gone, the broker reload fails, or the CA is in its last month', async () => {
-    await withPortal({ env: { BROKER_RELOAD_COMMAND: 'exit 3' } }, async (portal) => {
+    // The reload succeeds once this file exists: failing at first, as without the sudo rule.
+    const allowed = path.join(tempDir(), 'reload-allowed');
+    await withPortal({ env: { BROKER_RELOAD_COMMAND: `test -f ${allowed}` } }, async (portal) => {
       const { enrollment } = portal.services;
       const health = async () => {
         const response = await portal.app.inject({ method: 'GET', url: '/healthz' });
@@ -218,20 +220,32 @@ describe('/healthz and the broker reload', () => {
       // The start's publication ran the reload command, which failed: the broker may read an old CRL.
       let body = await health();
       assert.equal(body.checks.crl, 'degraded');
-      assert.match(body.brokerReload!.error, /exit status 3/);
+      assert.match(body.brokerReload!.error, /exit status 1/);
       const browser = new Browser(portal);
       await browser.signIn();
       assert.match((await browser.get('/broker')).body, /data-testid="reload-failure"/);
       // Run again every hour while it fails, without a row an hour in the audit log.
-      const reloadRows = () =>
-        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'broker-reload'").pluck().get();
-      const rows = reloadRows();
+      const reloadRows = (outcome: string) =>
+        portal.db
+          .prepare("SELECT count(*) FROM audit_log WHERE action = 'broker-reload' AND outcome = ?")
+          .pluck()
+          .get(outcome);
+      const failures = reloadRows('failure');
       for (let hour = 0; hour < 3; hour++) {
         portal.clock.advance(3600_000);
         assert.equal(await enrollment.renewCrlIfAging(), undefined, 'the CRL is still fresh');
       }
-      assert.equal(reloadRows(), rows);
+      assert.equal(reloadRows('failure'), failures);
       assert.equal((await health()).checks.crl, 'degraded', 'still failing');
+      // Allowed now: the next hour's run succeeds, is audited, and the CRL is ok again.
+      writeFileSync(allowed, '');
+      portal.clock.advance(3600_000);
+      assert.equal(await enrollment.renewCrlIfAging(), undefined);
+      assert.equal(reloadRows('success'), 1);
+      body = await health();
+      assert.equal(body.checks.crl, 'ok');
+      assert.equal(body.brokerReload, undefined);
+      assert.doesNotMatch((await browser.get('/broker')).body, /data-testid="reload-failure"/);
 
       // crl.pem replaced by a folder: renewals fail and are retried; the file is not where Mosquitto reads it.
       const crlFile = path.join(portal.dataDir, 'crl.pem');
@@ -244,7 +258,10 @@ describe('/healthz and the broker reload', () => {
       assert.equal(body.checks.crl, 'failing', 'no crl.pem');
       rmSync(crlFile, { recursive: true });
       writeFileSync(crlFile, 'not a CRL');
-      assert.equal((await health()).checks.crl, 'degraded', 'a renewal awaits its retry');
+      body = await health();
+      assert.equal(body.checks.crl, 'degraded', 'a renewal awaits its retry');
+      assert.ok((body as { crlPublication?: unknown }).crlPublication, 'the pending publication, alone');
+      assert.equal(body.brokerReload, undefined);
 
       // The CA's last month.
       portal.clock.current = new Date(Date.parse(portal.ca.x509.validTo) - 20 * DAY);
