@@ -128,40 +128,26 @@ describe('admin commands', { concurrency: true }, () => {
 
   test('import-ca refuses a key that does not match, and a non-CA, changing nothing', async () => {
     const scratch = new Scratch();
-    await openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '30',
-      '-keyout',
-      scratch.path('a.key'),
-      '-out',
-      scratch.path('a.crt'),
-      '-subj',
-      '/CN=A',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-    ]);
-    await openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '30',
-      '-keyout',
-      scratch.path('b.key'),
-      '-out',
-      scratch.path('b.crt'),
-      '-subj',
-      '/CN=B',
-      '-addext',
-      'basicConstraints=critical,CA:FALSE',
-    ]);
+    /** A self-signed certificate and its key, `name`.crt and `name`.key, with these extensions. */
+    const selfSigned = (name: string, ...extensions: string[]) =>
+      openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '30',
+        '-keyout',
+        scratch.path(`${name}.key`),
+        '-out',
+        scratch.path(`${name}.crt`),
+        '-subj',
+        `/CN=${name.toUpperCase()}`,
+        ...extensions.flatMap((extension) => ['-addext', extension]),
+      ]);
+    await selfSigned('a', 'basicConstraints=critical,CA:TRUE');
+    await selfSigned('b', 'basicConstraints=critical,CA:FALSE');
     const dataDir = tempDir();
     const mismatch = await admin(dataDir, [
       'import-ca',
@@ -177,25 +163,7 @@ describe('admin commands', { concurrency: true }, () => {
     assert.match(notCa.stderr, /is not a CA/);
     // A CA whose key usage leaves out CRL signing: every CRL it signs would lock every phone out
     // (OpenSSL, and so Mosquitto's crlfile, refuses such a CRL).
-    await openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '30',
-      '-keyout',
-      scratch.path('c.key'),
-      '-out',
-      scratch.path('c.crt'),
-      '-subj',
-      '/CN=C',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
-    ]);
+    await selfSigned('c', 'basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign');
     const noCrlSign = await admin(dataDir, [
       'import-ca',
       '--cert',
