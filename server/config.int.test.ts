@@ -1,6 +1,6 @@
 // A bad setting stops the real start-up (server/main.ts, as its own process) with one line.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -58,5 +58,37 @@ describe('configuration at start-up', () => {
     } finally {
       busy.close();
     }
+  });
+
+  test("the start warns of an MQTT_HOST outside the CA's names and of a mail server that does not answer", async () => {
+    const dataDir = tempDir();
+    /** Starts the real portal, returns its output once it is ready (and a little after), then stops it. */
+    const startOnce = async (env: Record<string, string>) => {
+      const child = spawn(process.execPath, [compiledFile('server/main.ts')], {
+        env: { ...process.env, PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += String(chunk)));
+      child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        for (let i = 0; !/mail server does not answer|SMTP server answers/.test(output); i++) {
+          if (i === 300 || child.exitCode !== null) throw new Error(`no SMTP check in the output: ${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      return output;
+    };
+    // The first start makes the CA for the loopback names; nothing listens on the SMTP port.
+    const first = await startOnce({ SMTP_URL: `smtp://127.0.0.1:${await freePort()}` });
+    assert.match(first, /SMTP_URL: the mail server does not answer/);
+    assert.doesNotMatch(first, /MQTT_HOST: /);
+    // MQTT_HOST set afterwards: outside what that CA may sign for, said at start.
+    const second = await startOnce({ MQTT_HOST: 'mqtt.example.org', SMTP_URL: `smtp://127.0.0.1:${await freePort()}` });
+    assert.match(second, /MQTT_HOST: mqtt\.example\.org is outside what this CA may sign for/);
   });
 });
