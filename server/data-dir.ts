@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 
 import path from 'node:path';
 import { checkMigrationHistory, migrate, openDatabase, readMigrations, type Db } from './db/database.js';
 import { StartupError } from './errors.js';
-import { aside, finishInterruptedReplace } from './files.js';
+import { aside, finishInterruptedReplace, parseTemporary } from './files.js';
 import { migrationsDir } from './paths.js';
 
 export interface DataFiles {
@@ -120,12 +120,12 @@ const STRAY_AFTER_MS = 86400_000;
 function removeStrayCopies(files: DataFiles): void {
   const names = new Set([files.database, files.caCert, files.caKey].map((file) => path.basename(file)));
   for (const entry of readdirSync(files.dir)) {
-    const match = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(entry);
-    if (!match || !names.has(match[1]!)) continue;
+    const temporary = parseTemporary(entry);
+    if (!temporary || !names.has(temporary.file)) continue;
     // A process of that number may be another one (pid 1 in a container always runs): a day old is
     // gone whatever runs now.
     const old = Date.now() - statSync(path.join(files.dir, entry)).mtimeMs > STRAY_AFTER_MS;
-    if (processRuns(Number(match[2])) && !old) continue;
+    if (processRuns(temporary.pid) && !old) continue;
     rmSync(path.join(files.dir, entry), { force: true });
   }
 }

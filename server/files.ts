@@ -18,6 +18,12 @@ import { z } from 'zod';
 const temporaryBeside = (file: string) =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
 
+/** A name temporaryBeside gave: the file it stands in for (its name) and the process that wrote it. */
+export function parseTemporary(name: string): { file: string; pid: number } | undefined {
+  const match = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(name);
+  return match ? { file: match[1]!, pid: Number(match[2]) } : undefined;
+}
+
 function fsyncPath(target: string, flags: string): void {
   const fd = openSync(target, flags);
   try {
