@@ -39,4 +39,5 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/server/main.js"]
+# --max-semi-space-size=2: a small young generation keeps the collector's pauses short (README, "Performance").
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=2", "dist/server/main.js"]

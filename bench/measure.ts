@@ -131,11 +131,17 @@ export function reportAndExit(result: unknown): never {
 }
 
 /**
- * Starts a load process (`bench/<script>` with `args`, run through tsx) and waits until it is
- * ready; `go()` tells it to start and resolves with the JSON line it reports when done.
+ * Starts a load process (`bench/<script>` with `args`, run through tsx; at a lower priority with
+ * `nice`) and waits until it is ready; `go()` tells it to start and resolves with the JSON line it reports when done.
  */
-export async function startLoad<Result>(script: string, args: string[]): Promise<{ go(): Promise<Result> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench', script), ...args], {
+export async function startLoad<Result>(
+  script: string,
+  args: string[],
+  options: { nice?: number } = {},
+): Promise<{ go(): Promise<Result> }> {
+  const node = [process.execPath, '--import', 'tsx', path.join(projectRoot, 'bench', script), ...args];
+  const command = options.nice === undefined ? node : ['nice', '-n', String(options.nice), ...node];
+  const child = spawn(command[0]!, command.slice(1), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
