@@ -6,7 +6,7 @@
 // TLS 1.3), a closed port or a silent one give no answer.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import tls from 'node:tls';
 import { issueServerCertificate } from '../pki/issue.js';
 import { freePort, Mosquitto } from '../testing/mosquitto.js';
@@ -159,6 +159,28 @@ describe('whether phones trust the broker without the portal CA', { concurrency:
       assert.equal(monitor.current(), undefined, 'no address: nothing to check');
     } finally {
       monitor.stop();
+    }
+  });
+});
+
+describe('the check against the public roots, repeated', () => {
+  test('reads the roots into one TLS context, not one per check (each held the event loop 5-15 ms)', async () => {
+    const { ca } = await testCa();
+    const { cert, key } = await serverCertificate(ca, { hosts: ['localhost'], ips: [] });
+    const server = tls.createServer({ cert, key, minVersion: 'TLSv1.3' });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const made = mock.method(tls, 'createSecureContext');
+    try {
+      const port = (server.address() as { port: number }).port;
+      for (let i = 0; i < 3; i++)
+        assert.equal((await checkServerTrust({ host: 'localhost', port })).verdict, 'private');
+      const withRoots = made.mock.calls.filter(
+        (call) => ((call.arguments[0] as tls.SecureContextOptions)?.ca?.length ?? 0) > 50,
+      );
+      assert.ok(withRoots.length <= 1, `${withRoots.length} contexts made from the public roots`);
+    } finally {
+      made.mock.restore();
+      server.close();
     }
   });
 });
