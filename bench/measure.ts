@@ -2,10 +2,12 @@
 // compared with, the SMTP sink, and the two halves of a load process (bench/burst.ts,
 // bench/presence.ts): the parent starts it and says "go"; the child polls GET /healthz meanwhile.
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { projectRoot } from '../server/paths.js';
+import { compiledFile } from '../server/testing/compiled.js';
 import { randomSerial } from '../server/pki/serial.js';
 
 const execFileAsync = promisify(execFile);
@@ -158,4 +160,22 @@ export async function startLoad<Result>(
       return JSON.parse(await result) as Result;
     },
   };
+}
+
+/**
+ * Node's options of `npm start` (package.json), which the image's command repeats: the bench runs
+ * the portal with the same ones. BENCH_PORTAL_NODE_ARGS (space-separated) replaces them, to compare.
+ */
+export function productionNodeArgs(): string[] {
+  if (process.env.BENCH_PORTAL_NODE_ARGS !== undefined)
+    return process.env.BENCH_PORTAL_NODE_ARGS.split(' ').filter(Boolean);
+  const start = (
+    JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  ).scripts.start.split(' ');
+  return start.slice(1, start.indexOf('dist/server/main.js'));
+}
+
+/** The node arguments that start the portal as production does: compiled, with `npm start`'s options. */
+export function portalArgs(): string[] {
+  return [...productionNodeArgs(), compiledFile('server/main.ts')];
 }

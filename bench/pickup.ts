@@ -1,5 +1,5 @@
 // `npm run bench:pickup`: an event of 500 people, measured from another process as a client sees
-// it. The portal runs as its own process (as in production), mail goes to an SMTP sink in a third.
+// it. The portal runs as its own process, as in production (compiled, with `npm start`'s Node options); mail goes to an SMTP sink in a third.
 //  1. Issue latency: the POST alone, and the POST with the page it redirects to, beside the
 //     OpenSSL routine in the same run (why an outside harness and the old bench disagreed).
 //  2. 500 pickup invitations created and mailed (the admin's POST and its redirect target).
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { projectRoot } from '../server/paths.js';
 import { freePort } from '../server/testing/mosquitto.js';
 import { tempDir } from '../server/testing/temp-dir.js';
-import { median, openssl, opensslRoutine, percentile, pollHealth, startSmtpSink } from './measure.js';
+import { median, openssl, opensslRoutine, percentile, pollHealth, portalArgs, startSmtpSink } from './measure.js';
 
 const quick = process.argv.includes('--quick');
 const latencyOnly = process.argv.includes('--latency');
@@ -57,8 +57,9 @@ class Client {
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 const testId = (html: string, id: string) => new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
 
-function child(args: string[], env: Record<string, string>): { process: ChildProcess; lines: string[] } {
-  const started = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/** The portal as production runs it (bench/measure.ts: compiled, with `npm start`'s options). */
+function startPortal(env: Record<string, string>): { process: ChildProcess; lines: string[] } {
+  const started = spawn(process.execPath, portalArgs(), {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,7 +84,7 @@ async function main() {
   const sink = await startSmtpSink();
   const port = await freePort();
   const dataDir = tempDir('enroll-bench-pickup-');
-  const portal = child([path.join(projectRoot, 'server/main.ts')], {
+  const portal = startPortal({
     PORT: String(port),
     DATA_DIR: dataDir,
     SMTP_URL: sink.url,

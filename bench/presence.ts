@@ -15,7 +15,7 @@
 // `-- --quick`: one short run after the warm-up. BENCH_PORTAL_NODE_ARGS replaces Node's options of
 // `npm start` and BENCH_LOAD_NICE the load's priority, to compare.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,14 +28,21 @@ import { openDataDir } from '../server/data-dir.js';
 import { loadOrCreateCa } from '../server/enroll/ca-store.js';
 import { projectRoot } from '../server/paths.js';
 import { CONTROL } from '../server/testing/broker-link.js';
-import { compiledFile } from '../server/testing/compiled.js';
 import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
 import { Scratch } from '../server/testing/openssl.js';
 import { serverFiles } from '../server/testing/pki.js';
 import { seedCertificates } from '../server/testing/seed.js';
 import { tempDir } from '../server/testing/temp-dir.js';
 import type { LoopReport } from './loop-probe.js';
-import { percentile, pollHealth, readyForGo, reportAndExit, startLoad } from './measure.js';
+import {
+  percentile,
+  pollHealth,
+  portalArgs,
+  productionNodeArgs,
+  readyForGo,
+  reportAndExit,
+  startLoad,
+} from './measure.js';
 
 const execFileAsync = promisify(execFile);
 /** The publishers' broker account (dynsec), allowed to publish on owntracks/#. */
@@ -126,19 +133,6 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, what: 
 }
 
 /**
- * Node's options of `npm start` (package.json), which the image's command repeats: the bench runs
- * the portal with the same ones. BENCH_PORTAL_NODE_ARGS (space-separated) replaces them, to compare.
- */
-function productionNodeArgs(): string[] {
-  if (process.env.BENCH_PORTAL_NODE_ARGS !== undefined)
-    return process.env.BENCH_PORTAL_NODE_ARGS.split(' ').filter(Boolean);
-  const start = (
-    JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  ).scripts.start.split(' ');
-  return start.slice(1, start.indexOf('dist/server/main.js'));
-}
-
-/**
  * The portal as production runs it (`npm start`: compiled JavaScript, Node's options of
  * productionNodeArgs), with bench/loop-probe.ts, compiled too, preloaded.
  */
@@ -151,11 +145,11 @@ function startPortal(env: Record<string, string>) {
     platform: 'node',
     logLevel: 'error',
   });
-  const child = spawn(
-    process.execPath,
-    [...productionNodeArgs(), '--import', pathToFileURL(probe).href, compiledFile('server/main.ts')],
-    { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-  );
+  const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, ...portalArgs()], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));
   child.stderr!.on('data', (chunk: Buffer) => (output += String(chunk)));
