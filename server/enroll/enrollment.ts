@@ -83,7 +83,12 @@ export function createEnrollment(ctx: EnrollDeps) {
   // Read once: the CA does not change while the portal runs.
   const caConstraints = ctx.ca.nameConstraints;
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
-  const holds: Holds = new PickupHolds(ctx.now, PICKUP_HOLD_MS);
+  // A bundle whose certificate was revoked since it was made (revoke, Replace) is never handed out.
+  const holds: Holds = new PickupHolds(
+    ctx.now,
+    PICKUP_HOLD_MS,
+    (held) => ctx.certificates.find(held.certificateId)?.status === 'active',
+  );
   let holdSweep: NodeJS.Timeout | undefined;
   /** Holds past their time: what never left is revoked and its invitation opened again. */
   const sweepHolds = async () => {

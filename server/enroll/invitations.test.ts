@@ -111,6 +111,80 @@ describe('pickup invitations', () => {
     });
   });
 
+  test('revoking the certificate of a held bundle: the bundle goes, the link is cancelled and never opens again', async () => {
+    for (const how of ['revoke', 'replace'] as const)
+      await withPortal({}, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+        assert.ok(redeemed.ok);
+        const certificateId = enrollment.invitations.find(created.invitationId)!.certificateId!;
+        const done =
+          how === 'revoke'
+            ? await enrollment.revoke(certificateId, 'keyCompromise', admin)
+            : await enrollment.replace(certificateId, admin, 'keyCompromise');
+        assert.ok(done.ok, how);
+        assert.equal(
+          enrollment.invitations.file(redeemed.holdId, 'otrp', person.ip),
+          undefined,
+          `${how}: no key handed out`,
+        );
+        assert.equal(
+          enrollment.invitations.holdFor(created.token, redeemed.holdId),
+          undefined,
+          `${how}: no passphrase shown`,
+        );
+        assert.equal(
+          portal.db.prepare('SELECT delivery FROM certificates WHERE id = ?').pluck().get(certificateId),
+          'pending',
+          `${how}: never marked picked up`,
+        );
+        portal.clock.advance(31 * 60_000);
+        await enrollment.sweepPickups();
+        assert.deepEqual(
+          await enrollment.invitations.redeem(created.token, created.code, person),
+          { ok: false, reason: 'unavailable' },
+          `${how}: the old link and code mint nothing`,
+        );
+        assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled', how);
+        assert.equal(
+          portal.db
+            .prepare("SELECT count(*) FROM audit_log WHERE action = 'invite-cancel' AND subject = ?")
+            .pluck()
+            .get(`invitation:${created.invitationId}`),
+          1,
+          `${how}: the cancel is audited`,
+        );
+      });
+  });
+
+  test('a held certificate revoked, then the portal restarts: the link stays cancelled, the revocation audited once', async () => {
+    const dataDir = tempDir();
+    const first = await startTestPortal({ dataDir });
+    const created = await first.services.enrollment.invitations.create(invite, admin);
+    assert.ok(created.ok);
+    assert.ok((await first.services.enrollment.invitations.redeem(created.token, created.code, person)).ok);
+    const certificateId = first.services.enrollment.invitations.find(created.invitationId)!.certificateId!;
+    assert.ok((await first.services.enrollment.revoke(certificateId, 'keyCompromise', admin)).ok);
+    await first.close();
+    const second = await startTestPortal({ dataDir });
+    try {
+      assert.equal(second.services.enrollment.invitations.find(created.invitationId)!.status, 'cancelled');
+      assert.deepEqual(await second.services.enrollment.invitations.redeem(created.token, created.code, person), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      const revokes = second.db
+        .prepare("SELECT count(*) FROM audit_log WHERE action = 'revoke' AND subject = ?")
+        .pluck()
+        .get(`certificate:${certificateId}`);
+      assert.equal(revokes, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
   test('deleting a person while their link is being minted: the certificate is never recorded or handed out', async () => {
     const { ca } = await testCa();
     const minter = inProcessMinter(ca);

@@ -27,6 +27,8 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
   constructor(
     private readonly now: () => Date,
     private readonly holdMs: number,
+    /** Whether a hold's certificate may still be handed out: one revoked since (revoke, Replace) is dropped. */
+    private readonly mayHandOut: (held: HeldBundle) => boolean = () => true,
   ) {}
 
   put(bundle: Omit<HeldBundle, 'id' | 'expires' | 'downloaded'>): HeldBundle {
@@ -41,10 +43,13 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     return held;
   }
 
-  /** A live hold; undefined for an unknown, finished or expired id. */
+  /** A live hold; undefined for an unknown, finished or expired id, or one whose certificate was revoked. */
   get(id: string): HeldBundle | undefined {
     const held = this.#held.get(id);
-    return held && held.expires > this.now().getTime() ? held : undefined;
+    if (!held || held.expires <= this.now().getTime()) return undefined;
+    if (this.mayHandOut(held)) return held;
+    this.drop(id);
+    return undefined;
   }
 
   forInvitation(invitationId: number): HeldBundle | undefined {

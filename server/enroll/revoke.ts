@@ -20,7 +20,7 @@ export type Revoked = Ok<{
 }>;
 export type RevokeOutcome = Revoked | Failed<'not-found' | 'already-revoked'>;
 
-type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'crl' | 'files' | 'broker'>;
+type RevokeDeps = Pick<EnrollDeps, 'now' | 'audited' | 'certificates' | 'invitations' | 'crl' | 'files' | 'broker'>;
 
 export async function revokeCertificate(
   ctx: RevokeDeps,
@@ -40,6 +40,17 @@ export async function revokeCertificate(
       detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
     });
     ctx.broker?.queueKick(existing.username, id, ctx.now());
+    // A bundle picked up through a link and still held (or never downloaded): the link must not open
+    // again when the hold lapses or at the next start, or its old token and code would mint anew.
+    const link = ctx.invitations.forCertificate(id);
+    if (link?.state === 'redeemed' && ctx.invitations.transition(link.id, 'redeemed', 'cancelled', ctx.now()))
+      audit({
+        ...by(actor),
+        action: 'invite-cancel',
+        subject: `invitation:${link.id}`,
+        outcome: 'success',
+        detail: `${existing.username}${existing.device ? ` (${existing.device})` : ''}: its certificate was revoked`,
+      });
     return true;
   });
   if (!changed) return failed('already-revoked');
@@ -63,10 +74,13 @@ export async function revokeCertificate(
  */
 export function revokeUndelivered(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'certificates'>): number {
   const pending = ctx.certificates.pending();
+  let revoked = 0;
   ctx.audited(ctx.now(), (audit) => {
     for (const certificate of pending) {
       ctx.certificates.setDelivery(certificate.id, 'failed', 'the portal stopped before the mail was sent');
-      ctx.certificates.revoke(certificate.id, ctx.now(), 'cessationOfOperation', 'system');
+      // Revoked already (say, while its pickup bundle was held): audited then.
+      if (!ctx.certificates.revoke(certificate.id, ctx.now(), 'cessationOfOperation', 'system')) continue;
+      revoked++;
       audit({
         actor: 'system',
         action: 'revoke',
@@ -76,5 +90,5 @@ export function revokeUndelivered(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'cer
       });
     }
   });
-  return pending.length;
+  return revoked;
 }
