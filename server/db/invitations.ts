@@ -2,6 +2,9 @@
 // the certificate to make, and its state; the certificate exists once the invitation is redeemed.
 import type { Db } from './database.js';
 
+/** The device of a row stored without a name (enroll/rules.ts: DEFAULT_DEVICE). */
+const UNNAMED_DEVICE = 'phone';
+
 export type InvitationState = 'open' | 'redeemed' | 'expired' | 'cancelled';
 export type InvitationKind = 'mail' | 'qr';
 
@@ -59,11 +62,16 @@ export function invitationsRepository(db: Db) {
   );
   const byId = db.prepare<[number], InvitationView>(`${VIEW} WHERE i.id = ?`);
   const byToken = db.prepare<[string], InvitationView>(`${VIEW} WHERE i.token_sha256 = ?`);
+  // A row stored without a device name (older releases) stands for the phone, as enroll/rules.ts's
+  // deviceOf says: two apps with the deviceId "phone" would knock each other off the broker.
+  const sameDevice = `coalesce(device, '${UNNAMED_DEVICE}') = coalesce(?, '${UNNAMED_DEVICE}')`;
+  // Open and unexpired, or redeemed with its certificate still being made (not recorded yet).
   const openFor = db.prepare<[number, string | null, string], { id: number }>(
-    `SELECT id FROM invitations WHERE user_id = ? AND device IS ? AND state = 'open' AND expires_at > ? LIMIT 1`,
+    `SELECT id FROM invitations WHERE user_id = ? AND ${sameDevice}
+        AND (state = 'open' AND expires_at > ? OR state = 'redeemed' AND certificate_id IS NULL) LIMIT 1`,
   );
   const activeCertificateFor = db.prepare<[number, string | null, string], { id: number }>(
-    `SELECT id FROM certificates WHERE user_id = ? AND device IS ? AND status = 'active' AND not_after > ? LIMIT 1`,
+    `SELECT id FROM certificates WHERE user_id = ? AND ${sameDevice} AND status = 'active' AND not_after > ? LIMIT 1`,
   );
   const setState = db.prepare<[string, string | null, number, string]>(
     'UPDATE invitations SET state = ?, closed_at = ? WHERE id = ? AND state = ?',
@@ -99,7 +107,10 @@ export function invitationsRepository(db: Db) {
     insert: (row: NewInvitation): number => Number(insert.run(row).lastInsertRowid),
     find: (id: number) => byId.get(id),
     findByToken: (tokenSha256: string) => byToken.get(tokenSha256),
-    /** The one-device rule: an open, unexpired invitation or an active, unexpired certificate for (user, device). */
+    /**
+     * The one-device rule: an open, unexpired invitation (or one whose certificate is being made at its
+     * redemption) or an active, unexpired certificate for (user, device).
+     */
     occupied(userId: number, device: string | null, now: Date): 'invitation' | 'certificate' | undefined {
       const at = now.toISOString();
       if (openFor.get(userId, device, at)) return 'invitation';

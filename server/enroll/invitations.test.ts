@@ -9,6 +9,7 @@ import { testCa } from '../testing/pki.js';
 import { Browser, startTestPortal, withPortal } from '../testing/harness.js';
 import { presenceRepository } from '../db/presence.js';
 import { tempDir } from '../testing/temp-dir.js';
+import { certificatesRepository } from '../db/certificates.js';
 import type { BrokerAccess } from '../broker/access.js';
 import type { InviteRequest } from './invitations.js';
 import { MAX_WRONG_CODES } from './pickup-rules.js';
@@ -213,6 +214,104 @@ describe('pickup invitations', () => {
       assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
       assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0, 'nothing recorded');
       assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+    });
+  });
+
+  test('while a link is being redeemed its device is taken: no mailed issue, no second link, never two certificates', async () => {
+    const { ca } = await testCa();
+    const minter = inProcessMinter(ca);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let minting!: () => void;
+    const started = new Promise<void>((resolve) => (minting = resolve));
+    let calls = 0;
+    const held = {
+      ...minter,
+      mint: async (request: Parameters<typeof minter.mint>[0]) => {
+        if (++calls === 1) {
+          minting();
+          await gate;
+        }
+        return minter.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter: held } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+      await started;
+      const { kind: _kind, ...request } = invite;
+      const issued = await enrollment.issue(request, admin);
+      assert.equal(issued.ok, false, 'a mailed issue for the device being picked up');
+      const second = await enrollment.invitations.create({ ...invite, kind: 'qr' }, admin);
+      assert.equal(second.ok, false, 'a second link for the device being picked up');
+      release();
+      assert.ok((await redeeming).ok);
+      assert.equal(
+        portal.db
+          .prepare("SELECT count(*) FROM certificates WHERE device = 'pixel' AND status = 'active'")
+          .pluck()
+          .get(),
+        1,
+      );
+      assert.equal(portal.db.prepare('SELECT count(*) FROM invitations').pluck().get(), 1);
+    });
+  });
+
+  test('a certificate for the device appearing from outside the rules while a link mints: nothing recorded, the link cancelled', async () => {
+    const { ca } = await testCa();
+    const minter = inProcessMinter(ca);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let minting!: () => void;
+    const started = new Promise<void>((resolve) => (minting = resolve));
+    const held = {
+      ...minter,
+      mint: async (request: Parameters<typeof minter.mint>[0]) => {
+        minting();
+        await gate;
+        return minter.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter: held } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+      await started;
+      const userId = portal.db.prepare("SELECT id FROM users WHERE username = 'alice'").pluck().get() as number;
+      certificatesRepository(portal.db).insert({
+        user_id: userId,
+        serial: '01',
+        device: 'pixel',
+        fingerprint_sha256: 'outside',
+        pem: 'outside the rules',
+        key_bits: 2048,
+        not_before: portal.clock.now().toISOString(),
+        not_after: new Date(portal.clock.now().getTime() + 86400_000).toISOString(),
+        bundle_format: 'compatible',
+        issued_by: 'elsewhere',
+        issued_at: portal.clock.now().toISOString(),
+      });
+      release();
+      assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1, 'nothing recorded');
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+    });
+  });
+
+  test('a certificate stored without a device name (older releases) is the phone: a link for "phone" is refused', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const { kind: _kind, ...request } = invite;
+      const first = await enrollment.issue({ ...request, device: 'phone' }, admin);
+      assert.ok(first.ok);
+      portal.db.prepare('UPDATE certificates SET device = NULL').run(); // as an older release stored it
+      const link = await enrollment.invitations.create({ ...invite, device: 'phone' }, admin);
+      assert.equal(link.ok, false, 'a second phone would share the deviceId and knock the first off');
+      assert.equal(portal.db.prepare('SELECT count(*) FROM invitations').pluck().get(), 0);
+      assert.ok((await enrollment.invitations.create({ ...invite, device: 'tablet' }, admin)).ok);
     });
   });
 

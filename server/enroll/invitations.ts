@@ -345,6 +345,19 @@ async function mintForInvitation(
         });
         return undefined;
       }
+      // The one-device rule once more: the device counts as taken while this link redeems, so only
+      // a certificate from outside the rules (an older release's data) can be there now.
+      if (ctx.invitations.hasActiveCertificate(row.user_id, row.device, ctx.now())) {
+        ctx.invitations.transition(row.id, 'redeemed', 'cancelled', ctx.now());
+        audit({
+          actor: 'system',
+          action: 'pickup-redeem',
+          subject: `invitation:${row.id}`,
+          outcome: 'failure',
+          detail: `${who(row)}: the device got an active certificate while this one was made; nothing recorded or handed out`,
+        });
+        return undefined;
+      }
       const id = ctx.certificates.insert({
         user_id: row.user_id,
         serial: bundle.serial,
