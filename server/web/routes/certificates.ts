@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
 import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
+import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 import { fieldErrors } from '../forms.js';
 import { describeKick, describePublication } from '../presenters.js';
 import { wordsFor } from '../../words/index.js';
@@ -32,7 +33,7 @@ const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MA
 
 const revokeBody = z.object({ reason: revocationReasonSchema });
 const replaceReason = z.enum(['superseded', 'keyCompromise']);
-const replaceBody = z.object({ reason: replaceReason.catch('superseded') });
+const replaceBody = z.object({ reason: replaceReason.catch('superseded'), submission: submissionSchema });
 const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
 
 const certificateRoutes: FastifyPluginAsyncZod<{
@@ -53,6 +54,8 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
+  /** Replace confirmations sent (submissions.ts): a double click replaces once. */
+  const submissions = new Submissions(enrollment.now);
   /** A failed Replace's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
   const replaceFailures = new OneTimeSecrets<{
     certificateId: number;
@@ -174,6 +177,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         explanation: words.confirm.replaceExplanation(certificate.email, reason.data === 'keyCompromise', outbox),
         button: admin.certificateDetail.replaceButton,
         buttonClass: 'primary',
+        submission: newSubmissionId(),
       });
     },
   );
@@ -225,59 +229,67 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post('/certificates/:id/replace', { schema: { params: idParams, body: replaceBody } }, async (request, reply) => {
-    const outcome = await enrollment.replace(
-      request.params.id,
-      { name: request.session.admin!, ip: request.ip },
-      request.body.reason,
-    );
-    if (outcome.ok) {
-      const ticket = passphrases.put({
-        certificateId: outcome.issued.certificateId,
-        passphrase: outcome.issued.passphrase,
-      });
-      const superseded = outcome.superseded;
-      if (superseded.ok || superseded.reason === 'crl-failed')
-        for (const notice of describePublication(
-          request.body.reason === 'keyCompromise'
-            ? words.replace.compromised(outcome.oldSerial)
-            : words.replace.sent(outcome.oldSerial),
-          superseded,
-        ))
+    /** Replaces and says how it went (flash); answers where to go, undefined for no such certificate. */
+    const replace = async (): Promise<string | undefined> => {
+      const outcome = await enrollment.replace(
+        request.params.id,
+        { name: request.session.admin!, ip: request.ip },
+        request.body.reason,
+      );
+      if (outcome.ok) {
+        const ticket = passphrases.put({
+          certificateId: outcome.issued.certificateId,
+          passphrase: outcome.issued.passphrase,
+        });
+        const superseded = outcome.superseded;
+        if (superseded.ok || superseded.reason === 'crl-failed')
+          for (const notice of describePublication(
+            request.body.reason === 'keyCompromise'
+              ? words.replace.compromised(outcome.oldSerial)
+              : words.replace.sent(outcome.oldSerial),
+            superseded,
+          ))
+            request.flash(notice.kind, notice.message);
+        else if (superseded.reason === 'awaiting-forward')
+          request.flash('info', words.replace.waiting(outcome.oldSerial));
+        else request.flash('success', words.replace.raced(outcome.oldSerial));
+        return `/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`;
+      }
+      if (outcome.reason === 'not-found') return undefined;
+      const old = enrollment.certificate(request.params.id)!;
+      const compromised = 'compromisedRevoked' in outcome ? outcome.compromisedRevoked : undefined;
+      if (compromised?.ok || compromised?.reason === 'crl-failed')
+        for (const notice of describePublication(words.replace.compromisedAlone(old.serial), compromised))
           request.flash(notice.kind, notice.message);
-      else if (superseded.reason === 'awaiting-forward')
-        request.flash('info', words.replace.waiting(outcome.oldSerial));
-      else request.flash('success', words.replace.raced(outcome.oldSerial));
-      return reply.redirect(`/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, 303);
-    }
-    if (outcome.reason === 'not-found') return reply.callNotFound();
-    const old = enrollment.certificate(request.params.id)!;
-    const compromised = 'compromisedRevoked' in outcome ? outcome.compromisedRevoked : undefined;
-    if (compromised?.ok || compromised?.reason === 'crl-failed')
-      for (const notice of describePublication(words.replace.compromisedAlone(old.serial), compromised))
-        request.flash(notice.kind, notice.message);
-    if (outcome.reason === 'mail-failed') {
-      const ticket = replaceFailures.put({
-        certificateId: request.params.id,
-        outcome,
-        username: old.username,
-        email: old.email,
-        oldKept: old.status === 'active',
-      });
-      return reply.redirect(`/certificates/${request.params.id}/replace-failed?ticket=${ticket}`, 303);
-    }
-    request.flash(
-      'warning',
-      outcome.reason === 'outlives-ca'
-        ? admin.certificateDetail.replaceOutlivesCa(outcome.caDaysLeft)
-        : outcome.reason === 'invalid'
-          ? admin.certificateDetail.replaceInvalid(Object.values(outcome.issues).join('; '))
-          : outcome.reason === 'email-differs'
-            ? admin.certificateDetail.replaceEmailDiffers(old.username, outcome.currentEmail)
-            : outcome.reason === 'device-taken'
-              ? admin.certificateDetail.replaceDeviceTaken(old.username, outcome.device, outcome.existing.serial)
-              : admin.certificateDetail.replaceNotActive,
-    );
-    return reply.redirect(`/certificates/${request.params.id}`, 303);
+      if (outcome.reason === 'mail-failed') {
+        const ticket = replaceFailures.put({
+          certificateId: request.params.id,
+          outcome,
+          username: old.username,
+          email: old.email,
+          oldKept: old.status === 'active',
+        });
+        return `/certificates/${request.params.id}/replace-failed?ticket=${ticket}`;
+      }
+      request.flash(
+        'warning',
+        outcome.reason === 'outlives-ca'
+          ? admin.certificateDetail.replaceOutlivesCa(outcome.caDaysLeft)
+          : outcome.reason === 'invalid'
+            ? admin.certificateDetail.replaceInvalid(Object.values(outcome.issues).join('; '))
+            : outcome.reason === 'email-differs'
+              ? admin.certificateDetail.replaceEmailDiffers(old.username, outcome.currentEmail)
+              : outcome.reason === 'device-taken'
+                ? admin.certificateDetail.replaceDeviceTaken(old.username, outcome.device, outcome.existing.serial)
+                : admin.certificateDetail.replaceNotActive,
+      );
+      return `/certificates/${request.params.id}`;
+    };
+    // A second POST of the same confirmation page (a double click) is sent where the first went:
+    // to the new passphrase, which the browser would otherwise never show (submissions.ts).
+    const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
+    const { location } = await submissions.once(key, async () => ({ location: await replace() }));
+    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
   app.get(
     '/certificates/:id/replace-failed',

@@ -65,4 +65,32 @@ describe('confirmation pages', () => {
       assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2);
     });
   });
+
+  test('Replace clicked twice: both answers lead to the new passphrase, one certificate made', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({
+        username: 'carol',
+        email: 'carol@example.org',
+        device: 'pixel',
+        days: '30',
+      });
+      const confirm = await browser.get(`/certificates/${id}/replace?reason=superseded`);
+      const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)?.[1];
+      assert.ok(submission, 'the form carries its submission id');
+      const fields = { _csrf: csrfTokenOf(confirm.body), reason: 'superseded', submission };
+      const [first, second] = await Promise.all([
+        browser.post(`/certificates/${id}/replace`, fields),
+        browser.post(`/certificates/${id}/replace`, fields),
+      ]);
+      assert.equal(first.statusCode, 303);
+      assert.equal(second.statusCode, 303);
+      assert.match(String(second.headers.location), /^\/certificates\/\d+\/issued\?ticket=/);
+      assert.equal(second.headers.location, first.headers.location, 'the second click shows what the first made');
+      const page = await browser.get(String(second.headers.location));
+      assert.match(page.body, /data-testid="passphrase">[^<]+</);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2);
+    });
+  });
 });
