@@ -6,10 +6,13 @@ import type { Enrollment } from '../../enroll/enrollment.js';
 import type { OneTimeSecrets } from '../one-time-secrets.js';
 import type { PickupTicket } from '../held-bundles.js';
 import { wordsFor } from '../../words/index.js';
+import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 
 const words = wordsFor().admin.invitations;
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+/** The Resend form: its rendering's submission id (submissions.ts), so that a double click resends once. */
+const resendBody = z.object({ submission: submissionSchema });
 
 /** An SVG QR code, inline in the page (no script, no style attribute: the CSP stays strict). */
 /**
@@ -35,9 +38,11 @@ export const qrImage = async (text: string) => {
 };
 
 const invitationRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'invitations'>;
+  enrollment: Pick<Enrollment, 'invitations' | 'now'>;
   pickupTickets: OneTimeSecrets<PickupTicket>;
 }> = async (app, { enrollment, pickupTickets }) => {
+  /** Resend forms sent (submissions.ts): a double click resends once. */
+  const submissions = new Submissions(enrollment.now);
   app.get('/invitations', async (_request, reply) =>
     reply.page('invitations/list', {
       title: wordsFor().pickup.admin.listTitle,
@@ -65,28 +70,37 @@ const invitationRoutes: FastifyPluginAsyncZod<{
         invitation,
         fresh,
         qr: qrTarget && (await qrImage(qrTarget)),
+        submission: newSubmissionId(),
       });
     },
   );
 
-  app.post('/invitations/:id/resend', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = await enrollment.invitations.resend(request.params.id, {
-      name: request.session.admin!,
-      ip: request.ip,
-    });
-    if (outcome.ok) return reply.redirect(invitationPage(pickupTickets, outcome), 303);
-    if (outcome.reason === 'not-found') return reply.callNotFound();
-    request.flash(
-      'warning',
-      outcome.reason === 'redeemed'
-        ? words.alreadyPickedUp
-        : outcome.reason === 'device-taken'
-          ? words.deviceTaken
-          : outcome.reason === 'mail-failed'
-            ? words.mailFailed(outcome.mailError)
-            : words.noNewLink,
-    );
-    return reply.redirect(`/invitations/${request.params.id}`, 303);
+  app.post('/invitations/:id/resend', { schema: { params: idParams, body: resendBody } }, async (request, reply) => {
+    /** Resends and says how it went (flash); answers where to go, undefined for no such invitation. */
+    const resend = async (): Promise<string | undefined> => {
+      const outcome = await enrollment.invitations.resend(request.params.id, {
+        name: request.session.admin!,
+        ip: request.ip,
+      });
+      if (outcome.ok) return invitationPage(pickupTickets, outcome);
+      if (outcome.reason === 'not-found') return undefined;
+      request.flash(
+        'warning',
+        outcome.reason === 'redeemed'
+          ? words.alreadyPickedUp
+          : outcome.reason === 'device-taken'
+            ? words.deviceTaken
+            : outcome.reason === 'mail-failed'
+              ? words.mailFailed(outcome.mailError)
+              : words.noNewLink,
+      );
+      return `/invitations/${request.params.id}`;
+    };
+    // A second POST of the same page (a double click) is sent where the first went: to the new code,
+    // with one mail sent and its link the live one (submissions.ts).
+    const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
+    const { location } = await submissions.once(key, async () => ({ location: await resend() }));
+    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
 
   app.post('/invitations/:id/cancel', { schema: { params: idParams } }, async (request, reply) => {

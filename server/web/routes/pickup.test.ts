@@ -164,6 +164,27 @@ describe('pickup links', () => {
     });
   });
 
+  test('Resend clicked twice: one new link and one mail, and both answers show its code', async () => {
+    await pickupPortal(async ({ admin, mailer }) => {
+      const created = await admin.submit('/certificates/new', '/certificates', { ...PERSON, delivery: 'link' });
+      const id = Number(/\/invitations\/(\d+)/.exec(String(created.headers.location))![1]);
+      await admin.get(String(created.headers.location)); // the screen with the first code
+      const detail = await admin.get(`/invitations/${id}`);
+      const submission = /name="submission" value="([^"]+)"/.exec(detail.body)?.[1];
+      assert.ok(submission, 'the Resend form carries its submission id');
+      const mailsBefore = mailer.messages.length;
+      const fields = { _csrf: csrfTokenOf(detail.body), submission };
+      const [first, second] = await Promise.all([
+        admin.post(`/invitations/${id}/resend`, fields),
+        admin.post(`/invitations/${id}/resend`, fields),
+      ]);
+      assert.equal(second.headers.location, first.headers.location);
+      assert.equal(mailer.messages.length - mailsBefore, 1, 'one mail, with the one live link');
+      const screen = await admin.get(String(second.headers.location));
+      assert.match(screen.body, /data-testid="pickup-code"/);
+    });
+  });
+
   test('unknown, used, expired and cancelled links get one identical page', async () => {
     await pickupPortal(async ({ portal, admin }) => {
       const invite = async (device: string, delivery = 'link') => {
