@@ -68,9 +68,15 @@ async function main() {
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info(`${signal} received, shutting down`);
+    // Each step's time is logged: a stop that runs past the grace delay shows which step waited.
+    const since = performance.now();
+    const step = (what: string) => app.log.info(`Shutdown: ${what} after ${Math.round(performance.now() - since)} ms`);
     await app.close(); // stops accepting, lets in-flight requests finish
+    step('requests finished');
     await services.stop();
+    step('background work stopped');
     db.close();
+    step('database closed');
   });
 
   await services.start(app.log);

@@ -624,7 +624,7 @@ test('the current code starts on it, keeps the CA and publishes a CRL with every
 
   const stopping = Date.now();
   const exit = await portal.stop();
-  t.diagnostic(`exited ${Date.now() - stopping} ms after SIGTERM`);
+  t.diagnostic(`exited ${Date.now() - stopping} ms after SIGTERM; ${shutdownSteps(portal.log)}`);
   assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM:\n${portal.log}`);
   afterFirstStart = snapshot(dataDir);
   assert.equal(afterFirstStart.caFingerprint, release.caFingerprint, 'ca.crt is unchanged');
@@ -696,7 +696,7 @@ test('a second start is clean and changes nothing the first one settled', async 
   assert.equal(crl.number, BigInt(afterFirstStart.settings.crl_number!), `CRL ${crl.number} kept, not rebuilt`);
   const stopping = Date.now();
   const exit = await portal.stop();
-  t.diagnostic(`exited ${Date.now() - stopping} ms after SIGTERM`);
+  t.diagnostic(`exited ${Date.now() - stopping} ms after SIGTERM; ${shutdownSteps(portal.log)}`);
   assert.deepEqual(exit, { code: 0, signal: null }, `exit after SIGTERM:\n${portal.log}`);
 
   const second = snapshot(dataDir);
@@ -737,3 +737,10 @@ test('a start with AUDIT_RETENTION_DAYS prunes only the rows older than it, and 
     else assert.deepEqual(kept.get(row.id), row, `audit row ${row.id} (${row.at}) kept`);
   }
 });
+
+/** The portal's own account of its shutdown (serve.ts logs each step's time). */
+function shutdownSteps(log: string): string {
+  return (
+    [...log.matchAll(/"msg":"Shutdown: ([^"]+)"/g)].map((match) => match[1]).join(', ') || 'no shutdown steps logged'
+  );
+}

@@ -4,6 +4,7 @@
 // (idle-priority.ts), and at nice +19 where that is not available. Key generation never runs in
 // libuv's pool, where four threads at normal priority would compete with the event loop.
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Ca } from '../pki/ca.js';
@@ -31,6 +32,8 @@ const POOLED_KEY_BITS = 2048;
 const KEY_POOL_SIZE = 8;
 const WARM_UP_DELAY_MS = 1_500;
 const NICE_INCREMENT = 19;
+/** How long close() waits for the threads to end. */
+const CLOSE_WAIT_MS = 1_000;
 
 export function createMinter(
   ca: Ca,
@@ -82,7 +85,14 @@ export function createMinter(
     async close() {
       clearTimeout(warmUp);
       keys?.close();
-      await Promise.all([minting?.destroy(), keyMaking?.destroy()]);
+      // Nothing on these threads is worth waiting for at a stop (a key made for the pool is thrown
+      // away), and at idle priority on a busy machine a thread inside OpenSSL's key generation took
+      // 7-8 s to end: with the rest of a stop, past its 10 s grace. So a second at most; the process
+      // ends whatever is left when it exits.
+      await Promise.race([
+        Promise.all([minting?.destroy(), keyMaking?.destroy()]),
+        sleep(CLOSE_WAIT_MS, undefined, { ref: false }),
+      ]);
     },
   };
 }
