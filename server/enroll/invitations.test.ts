@@ -127,18 +127,18 @@ describe('pickup invitations', () => {
             : await enrollment.replace(certificateId, admin, 'keyCompromise');
         assert.ok(done.ok, how);
         assert.equal(
-          enrollment.invitations.file(redeemed.holdId, 'otrp', person.ip),
-          undefined,
-          `${how}: no key handed out`,
-        );
-        assert.equal(
           enrollment.invitations.holdFor(created.token, redeemed.holdId),
           undefined,
           `${how}: no passphrase shown`,
         );
         assert.equal(
+          enrollment.invitations.file(redeemed.holdId, 'otrp', person.ip),
+          undefined,
+          `${how}: no key handed out`,
+        );
+        assert.equal(
           portal.db.prepare('SELECT delivery FROM certificates WHERE id = ?').pluck().get(certificateId),
-          'pending',
+          'failed',
           `${how}: never marked picked up`,
         );
         portal.clock.advance(31 * 60_000);
@@ -158,6 +158,25 @@ describe('pickup invitations', () => {
           `${how}: the cancel is audited`,
         );
       });
+  });
+
+  test('revoking a certificate picked up long ago leaves its link as it was: used, not cancelled, not resendable', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      assert.ok(enrollment.invitations.file(redeemed.holdId, 'p12', person.ip));
+      await enrollment.invitations.finish(redeemed.holdId);
+      portal.clock.advance(86400_000);
+      const certificateId = enrollment.invitations.find(created.invitationId)!.certificateId!;
+      assert.ok((await enrollment.revoke(certificateId, 'keyCompromise', admin)).ok);
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'redeemed');
+      const resent = await enrollment.invitations.resend(created.invitationId, admin);
+      assert.equal(resent.ok, false, 'no new link to a lost phone');
+      assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'invite-cancel'").pluck().get(), 0);
+    });
   });
 
   test('a held certificate revoked, then the portal restarts: the link stays cancelled, the revocation audited once', async () => {
@@ -181,6 +200,10 @@ describe('pickup invitations', () => {
         .pluck()
         .get(`certificate:${certificateId}`);
       assert.equal(revokes, 1);
+      assert.deepEqual(
+        second.db.prepare('SELECT delivery, delivery_error FROM certificates WHERE id = ?').get(certificateId),
+        { delivery: 'failed', delivery_error: 'revoked before its bundle was picked up' },
+      );
     } finally {
       await second.close();
     }

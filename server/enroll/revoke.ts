@@ -40,10 +40,13 @@ export async function revokeCertificate(
       detail: `${existing.username}, serial ${existing.serial}, ${reason}`,
     });
     ctx.broker?.queueKick(existing.username, id, ctx.now());
-    // A bundle picked up through a link and still held (or never downloaded): the link must not open
-    // again when the hold lapses or at the next start, or its old token and code would mint anew.
-    const link = ctx.invitations.forCertificate(id);
-    if (link?.state === 'redeemed' && ctx.invitations.transition(link.id, 'redeemed', 'cancelled', ctx.now()))
+    // A bundle made at a link's redemption and not downloaded yet (held in memory, which hands out
+    // only an active certificate's): it never leaves now, and the link must not open again when the
+    // hold lapses or at the next start, or its old token and code would mint anew. A link whose
+    // bundle was picked up stays as it was: used.
+    const link = existing.delivery === 'pending' ? ctx.invitations.forCertificate(id) : undefined;
+    if (link?.state === 'redeemed' && ctx.invitations.transition(link.id, 'redeemed', 'cancelled', ctx.now())) {
+      ctx.certificates.setDelivery(id, 'failed', 'revoked before its bundle was picked up');
       audit({
         ...by(actor),
         action: 'invite-cancel',
@@ -51,6 +54,7 @@ export async function revokeCertificate(
         outcome: 'success',
         detail: `${existing.username}${existing.device ? ` (${existing.device})` : ''}: its certificate was revoked`,
       });
+    }
     return true;
   });
   if (!changed) return failed('already-revoked');
@@ -77,9 +81,12 @@ export function revokeUndelivered(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'cer
   let revoked = 0;
   ctx.audited(ctx.now(), (audit) => {
     for (const certificate of pending) {
+      // Revoked already (by a path that left it pending): audited then, and not for this reason.
+      if (!ctx.certificates.revoke(certificate.id, ctx.now(), 'cessationOfOperation', 'system')) {
+        ctx.certificates.setDelivery(certificate.id, 'failed', 'revoked before it was delivered');
+        continue;
+      }
       ctx.certificates.setDelivery(certificate.id, 'failed', 'the portal stopped before the mail was sent');
-      // Revoked already (say, while its pickup bundle was held): audited then.
-      if (!ctx.certificates.revoke(certificate.id, ctx.now(), 'cessationOfOperation', 'system')) continue;
       revoked++;
       audit({
         actor: 'system',
