@@ -25,9 +25,11 @@ export class Submissions {
   /**
    * Runs `work` for the first POST of a submission; a later one with the same key waits for it and
    * gets the location it redirected to. `work` answers with a location to redirect to, or undefined
-   * (a form sent back with errors: a second POST then runs on its own). Without a key, just `work`.
+   * (a form sent back with errors: a second POST then runs on its own), and `retry: true` where its
+   * location tells of a failure worth trying again (the mail server down): a later POST runs too.
+   * Without a key, just `work`.
    */
-  async once<T extends { location?: string | undefined }>(
+  async once<T extends { location?: string | undefined; retry?: boolean }>(
     key: string | undefined,
     work: () => Promise<T>,
   ): Promise<T | { location: string }> {
@@ -47,7 +49,7 @@ export class Submissions {
     this.#entries.set(key, { location, expires: this.now().getTime() + TTL_MS });
     try {
       const result = await work();
-      settle(result.location);
+      settle(result.retry ? undefined : result.location);
       return result;
     } finally {
       settle(undefined); // a failure: a later POST runs on its own (no-op once settled)

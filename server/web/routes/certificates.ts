@@ -229,8 +229,12 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post('/certificates/:id/replace', { schema: { params: idParams, body: replaceBody } }, async (request, reply) => {
-    /** Replaces and says how it went (flash); answers where to go, undefined for no such certificate. */
-    const replace = async (): Promise<string | undefined> => {
+    /**
+     * Replaces and says how it went (flash); answers where to go (undefined for no such certificate),
+     * and whether the same form may try again (a refusal or a failure: no new certificate reached
+     * anyone).
+     */
+    const replace = async (): Promise<{ location?: string; retry?: boolean }> => {
       const outcome = await enrollment.replace(
         request.params.id,
         { name: request.session.admin!, ip: request.ip },
@@ -253,9 +257,9 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         else if (superseded.reason === 'awaiting-forward')
           request.flash('info', words.replace.waiting(outcome.oldSerial));
         else request.flash('success', words.replace.raced(outcome.oldSerial));
-        return `/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`;
+        return { location: `/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}` };
       }
-      if (outcome.reason === 'not-found') return undefined;
+      if (outcome.reason === 'not-found') return {};
       const old = enrollment.certificate(request.params.id)!;
       const compromised = 'compromisedRevoked' in outcome ? outcome.compromisedRevoked : undefined;
       if (compromised?.ok || compromised?.reason === 'crl-failed')
@@ -269,7 +273,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
           email: old.email,
           oldKept: old.status === 'active',
         });
-        return `/certificates/${request.params.id}/replace-failed?ticket=${ticket}`;
+        return { location: `/certificates/${request.params.id}/replace-failed?ticket=${ticket}`, retry: true };
       }
       request.flash(
         'warning',
@@ -283,12 +287,12 @@ const certificateRoutes: FastifyPluginAsyncZod<{
                 ? admin.certificateDetail.replaceDeviceTaken(old.username, outcome.device, outcome.existing.serial)
                 : admin.certificateDetail.replaceNotActive,
       );
-      return `/certificates/${request.params.id}`;
+      return { location: `/certificates/${request.params.id}`, retry: true };
     };
     // A second POST of the same confirmation page (a double click) is sent where the first went:
     // to the new passphrase, which the browser would otherwise never show (submissions.ts).
     const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-    const { location } = await submissions.once(key, async () => ({ location: await replace() }));
+    const { location } = await submissions.once(key, replace);
     return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
   app.get(

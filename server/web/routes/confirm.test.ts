@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
+import { MemoryMailer } from '../../testing/mailer.js';
 
 const status = (portal: TestPortal, id: number) =>
   portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(id);
@@ -91,6 +92,27 @@ describe('confirmation pages', () => {
       const page = await browser.get(String(second.headers.location));
       assert.match(page.body, /data-testid="passphrase">[^<]+</);
       assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2);
+    });
+  });
+
+  test('a Replace whose mail failed can be sent again from the same page', async () => {
+    const mailer = new MemoryMailer();
+    await withPortal({ deps: { mailer } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({ username: 'dave', email: 'dave@example.org', device: 'pixel', days: '30' });
+      const confirm = await browser.get(`/certificates/${id}/replace?reason=superseded`);
+      const fields = {
+        _csrf: csrfTokenOf(confirm.body),
+        reason: 'superseded',
+        submission: /name="submission" value="([^"]+)"/.exec(confirm.body)![1]!,
+      };
+      mailer.failWith = new Error('connect ECONNREFUSED 127.0.0.1:25');
+      const failed = await browser.post(`/certificates/${id}/replace`, fields);
+      assert.match(String(failed.headers.location), /replace-failed/);
+      mailer.failWith = undefined;
+      const again = await browser.post(`/certificates/${id}/replace`, fields);
+      assert.match(String(again.headers.location), /^\/certificates\/\d+\/issued\?ticket=/, 'the second try ran');
     });
   });
 });

@@ -76,14 +76,17 @@ const invitationRoutes: FastifyPluginAsyncZod<{
   );
 
   app.post('/invitations/:id/resend', { schema: { params: idParams, body: resendBody } }, async (request, reply) => {
-    /** Resends and says how it went (flash); answers where to go, undefined for no such invitation. */
-    const resend = async (): Promise<string | undefined> => {
+    /**
+     * Resends and says how it went (flash); answers where to go (undefined for no such invitation),
+     * and whether the same form may try again (a refusal or a failure: nothing new was made).
+     */
+    const resend = async (): Promise<{ location?: string; retry?: boolean }> => {
       const outcome = await enrollment.invitations.resend(request.params.id, {
         name: request.session.admin!,
         ip: request.ip,
       });
-      if (outcome.ok) return invitationPage(pickupTickets, outcome);
-      if (outcome.reason === 'not-found') return undefined;
+      if (outcome.ok) return { location: invitationPage(pickupTickets, outcome) };
+      if (outcome.reason === 'not-found') return {};
       request.flash(
         'warning',
         outcome.reason === 'redeemed'
@@ -94,12 +97,12 @@ const invitationRoutes: FastifyPluginAsyncZod<{
               ? words.mailFailed(outcome.mailError)
               : words.noNewLink,
       );
-      return `/invitations/${request.params.id}`;
+      return { location: `/invitations/${request.params.id}`, retry: true };
     };
     // A second POST of the same page (a double click) is sent where the first went: to the new code,
     // with one mail sent and its link the live one (submissions.ts).
     const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-    const { location } = await submissions.once(key, async () => ({ location: await resend() }));
+    const { location } = await submissions.once(key, resend);
     return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
 

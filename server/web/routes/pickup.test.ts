@@ -185,6 +185,25 @@ describe('pickup links', () => {
     });
   });
 
+  test('a Resend that failed can be sent again from the same page', async () => {
+    await pickupPortal(async ({ admin, mailer }) => {
+      const created = await admin.submit('/certificates/new', '/certificates', { ...PERSON, delivery: 'link' });
+      const id = Number(/\/invitations\/(\d+)/.exec(String(created.headers.location))![1]);
+      const detail = await admin.get(`/invitations/${id}`);
+      const fields = {
+        _csrf: csrfTokenOf(detail.body),
+        submission: /name="submission" value="([^"]+)"/.exec(detail.body)![1]!,
+      };
+      mailer.failWith = new Error('connect ECONNREFUSED 127.0.0.1:25');
+      assert.equal((await admin.post(`/invitations/${id}/resend`, fields)).statusCode, 303);
+      mailer.failWith = undefined;
+      const mailsBefore = mailer.messages.length;
+      const again = await admin.post(`/invitations/${id}/resend`, fields);
+      assert.equal(mailer.messages.length - mailsBefore, 1, 'the second try ran and mailed the new link');
+      assert.match(String(again.headers.location), /ticket=/);
+    });
+  });
+
   test('unknown, used, expired and cancelled links get one identical page', async () => {
     await pickupPortal(async ({ portal, admin }) => {
       const invite = async (device: string, delivery = 'link') => {
