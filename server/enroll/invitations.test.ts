@@ -28,6 +28,31 @@ const admin = { name: 'admin', ip: '127.0.0.1' };
 const person = { name: 'pickup', ip: '198.51.100.7' };
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
+/**
+ * A minter whose first mint waits at a gate: `started` resolves when it is called, `release()` lets
+ * it go on. Later mints run at once.
+ */
+async function gatedMinter() {
+  const { ca } = await testCa();
+  const minter = inProcessMinter(ca);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let minting!: () => void;
+  const started = new Promise<void>((resolve) => (minting = resolve));
+  let calls = 0;
+  const gated = {
+    ...minter,
+    mint: async (request: Parameters<typeof minter.mint>[0]) => {
+      if (++calls === 1) {
+        minting();
+        await gate;
+      }
+      return minter.mint(request);
+    },
+  };
+  return { minter: gated, started, release };
+}
+
 describe('pickup invitations', () => {
   test('a request refused for a taken device changes nothing: no new address, no audit row, nothing signed', async () => {
     const { ca } = await testCa();
@@ -210,20 +235,7 @@ describe('pickup invitations', () => {
   });
 
   test('deleting a person while their link is being minted: the certificate is never recorded or handed out', async () => {
-    const { ca } = await testCa();
-    const minter = inProcessMinter(ca);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let minting!: () => void;
-    const started = new Promise<void>((resolve) => (minting = resolve));
-    const held = {
-      ...minter,
-      mint: async (request: Parameters<typeof minter.mint>[0]) => {
-        minting();
-        await gate;
-        return minter.mint(request);
-      },
-    };
+    const { minter: held, started, release } = await gatedMinter();
     await withPortal({ deps: { minter: held } }, async (portal) => {
       const { enrollment } = portal.services;
       const created = await enrollment.invitations.create(invite, admin);
@@ -241,23 +253,7 @@ describe('pickup invitations', () => {
   });
 
   test('while a link is being redeemed its device is taken: no mailed issue, no second link, never two certificates', async () => {
-    const { ca } = await testCa();
-    const minter = inProcessMinter(ca);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let minting!: () => void;
-    const started = new Promise<void>((resolve) => (minting = resolve));
-    let calls = 0;
-    const held = {
-      ...minter,
-      mint: async (request: Parameters<typeof minter.mint>[0]) => {
-        if (++calls === 1) {
-          minting();
-          await gate;
-        }
-        return minter.mint(request);
-      },
-    };
+    const { minter: held, started, release } = await gatedMinter();
     await withPortal({ deps: { minter: held } }, async (portal) => {
       const { enrollment } = portal.services;
       const created = await enrollment.invitations.create(invite, admin);
@@ -283,20 +279,7 @@ describe('pickup invitations', () => {
   });
 
   test('a certificate for the device appearing from outside the rules while a link mints: nothing recorded, the link cancelled', async () => {
-    const { ca } = await testCa();
-    const minter = inProcessMinter(ca);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let minting!: () => void;
-    const started = new Promise<void>((resolve) => (minting = resolve));
-    const held = {
-      ...minter,
-      mint: async (request: Parameters<typeof minter.mint>[0]) => {
-        minting();
-        await gate;
-        return minter.mint(request);
-      },
-    };
+    const { minter: held, started, release } = await gatedMinter();
     await withPortal({ deps: { minter: held } }, async (portal) => {
       const { enrollment } = portal.services;
       const created = await enrollment.invitations.create(invite, admin);
