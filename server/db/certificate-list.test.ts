@@ -34,3 +34,27 @@ test('a broad term read in list order gives the pages the index lookup gives', (
   assert.equal(ids(indexed, { search: 'someone@example.net' }).length, 1);
   db.close();
 });
+
+test('"issued but never connected" counts only what reached the person: a pickup bundle not downloaded is never connected', () => {
+  const db = openDataDir(tempDir());
+  const now = new Date();
+  seedCertificates(db, { count: 2, now: new Date(now.getTime() - 3600_000) }); // both delivered ('sent')
+  // The same device published since both were issued (the old phone, still on the broker).
+  for (const row of db.prepare('SELECT user_id, device FROM certificates').all() as Array<{
+    user_id: number;
+    device: string;
+  }>)
+    db.prepare('INSERT INTO device_presence (user_id, device, last_message_at) VALUES (?, ?, ?)').run(
+      row.user_id,
+      row.device,
+      now.toISOString(),
+    );
+  db.prepare('UPDATE certificates SET not_after = ?').run(new Date(now.getTime() + 86400_000).toISOString());
+  db.prepare("UPDATE certificates SET delivery = 'pending' WHERE id = 1").run(); // a pickup's bundle, not downloaded yet
+  const page = certificateQueries(db).page({ status: 'all', sort: 'issued', limit: 20, now, neverConnected: true });
+  assert.deepEqual(
+    page.rows.map((row) => row.id),
+    [1],
+  );
+  db.close();
+});

@@ -69,9 +69,11 @@ export function certificateQueries(db: Db, options: { narrow?: number } = {}) {
         params.soon = new Date(query.now.getTime() + query.expiringWithinDays * 86400_000).toISOString();
       }
       if (query.neverConnected)
-        where.push(`c.status = 'active' AND c.not_after >= @now AND NOT EXISTS (SELECT 1 FROM device_presence p
-          WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
-            AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at)`);
+        // Not delivered yet (enroll/presence.ts): whoever publishes on the topic is not its phone.
+        where.push(`c.status = 'active' AND c.not_after >= @now AND (c.delivery IN ('pending', 'failed')
+          OR NOT EXISTS (SELECT 1 FROM device_presence p
+            WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
+              AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at))`);
       const search = query.search?.trim().toLowerCase();
       if (search) {
         // Narrow terms are looked up in the indexes and the page is taken from their few matches;

@@ -41,10 +41,28 @@ describe('presence of a certificate', () => {
     });
   });
 
-  test('a revoked or expired certificate is never "connected": its device now speaks for another one', () => {
+  test('a certificate whose bundle certainly has not reached the person is never "connected", whoever publishes on its topic', () => {
     const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
     const reads = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: null }) };
     const row = { user_id: 1, device: 'phone', issued_at: DELIVERED, revoked_at: null, not_after: at(365 * 86400_000) };
+    for (const delivery of ['pending', 'failed'] as const)
+      assert.deepEqual(certificatePresence(reads, { ...row, delivery }, NOW), { state: 'never' }, delivery);
+    // The outbox: perhaps handed over without being marked forwarded.
+    for (const delivery of ['sent', 'forwarded', 'picked_up', 'outbox'] as const)
+      assert.equal(certificatePresence(reads, { ...row, delivery }, NOW).state, 'connected', delivery);
+  });
+
+  test('a revoked or expired certificate is never "connected": its device now speaks for another one', () => {
+    const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
+    const reads = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: null }) };
+    const row = {
+      user_id: 1,
+      device: 'phone',
+      issued_at: DELIVERED,
+      revoked_at: null,
+      not_after: at(365 * 86400_000),
+      delivery: 'sent' as const,
+    };
     assert.equal(certificatePresence(reads, row, NOW).state, 'connected', 'active: the replacement is not involved');
     const revokedAt = at(3600_000);
     // Heard only since it ended (its replacement): when it was last seen is not known, not made up.
