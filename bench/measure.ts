@@ -134,7 +134,8 @@ export function reportAndExit(result: unknown): never {
 
 /**
  * Starts a load process (`bench/<script>` with `args`, run through tsx; at a lower priority with
- * `nice`) and waits until it is ready; `go()` tells it to start and resolves with the JSON line it reports when done.
+ * `nice`) and waits until it is ready; `go()` tells it to start and resolves with the JSON line it
+ * reports when done.
  */
 export async function startLoad<Result>(
   script: string,

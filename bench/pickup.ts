@@ -1,5 +1,6 @@
 // `npm run bench:pickup`: an event of 500 people, measured from another process as a client sees
-// it. The portal runs as its own process, as in production (compiled, with `npm start`'s Node options); mail goes to an SMTP sink in a third.
+// it. The portal runs as its own process, as in production (compiled, with `npm start`'s Node
+// options); mail goes to an SMTP sink in a third.
 //  1. Issue latency: the POST alone, and the POST with the page it redirects to, beside the
 //     OpenSSL routine in the same run (why an outside harness and the old bench disagreed).
 //  2. 500 pickup invitations created and mailed (the admin's POST and its redirect target).

@@ -27,7 +27,7 @@ import { loadConfig } from '../server/config.js';
 import { openDataDir } from '../server/data-dir.js';
 import { loadOrCreateCa } from '../server/enroll/ca-store.js';
 import { projectRoot } from '../server/paths.js';
-import { CONTROL } from '../server/testing/broker-link.js';
+import { CONTROL, until } from '../server/testing/broker-link.js';
 import { freePort, Mosquitto } from '../server/testing/mosquitto.js';
 import { Scratch } from '../server/testing/openssl.js';
 import { serverFiles } from '../server/testing/pki.js';
@@ -123,15 +123,6 @@ async function ctrl(controlPort: number, args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Resolves once `check` holds, polling every 200 ms; rejects with `what` after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /**
  * The portal as production runs it (`npm start`: compiled JavaScript, Node's options of
  * productionNodeArgs), with bench/loop-probe.ts, compiled too, preloaded.
@@ -213,7 +204,9 @@ async function main() {
   let broker: Mosquitto | undefined;
   try {
     // The broker reads the CRL the portal writes at its start.
-    await until(() => existsSync(path.join(dataDir, 'crl.pem')), 60_000, `the portal's CRL: ${portal.output()}`);
+    await until(() => existsSync(path.join(dataDir, 'crl.pem')), 60_000, "the portal's CRL").catch((error: unknown) => {
+      throw new Error(`${String(error)}; the portal: ${portal.output()}`);
+    });
     const scratch = new Scratch();
     const server = await serverFiles(scratch, ca);
     broker = await Mosquitto.start(

@@ -2,7 +2,10 @@
 // served by an index (see migrations) so it stays fast at 100,000 certificates. Search finds any
 // part of a username, email, device or serial (FTS5 trigram indexes, migration 007).
 import type { Db } from './database.js';
-import type { CertificateView } from './certificates.js';
+import { UNDELIVERED, type CertificateView } from './certificates.js';
+
+/** UNDELIVERED as an SQL list. */
+const UNDELIVERED_SQL = UNDELIVERED.map((delivery) => `'${delivery}'`).join(', ');
 
 export type ListStatus = 'all' | 'active' | 'revoked' | 'expired';
 export type ListSort = 'issued' | 'expiry';
@@ -69,8 +72,8 @@ export function certificateQueries(db: Db, options: { narrow?: number } = {}) {
         params.soon = new Date(query.now.getTime() + query.expiringWithinDays * 86400_000).toISOString();
       }
       if (query.neverConnected)
-        // Not delivered yet (enroll/presence.ts): whoever publishes on the topic is not its phone.
-        where.push(`c.status = 'active' AND c.not_after >= @now AND (c.delivery IN ('pending', 'failed')
+        // Not delivered (UNDELIVERED): whoever publishes on the topic is not its phone.
+        where.push(`c.status = 'active' AND c.not_after >= @now AND (c.delivery IN (${UNDELIVERED_SQL})
           OR NOT EXISTS (SELECT 1 FROM device_presence p
             WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
               AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at))`);

@@ -4,6 +4,13 @@ import type { Db } from './database.js';
 export type CertificateStatus = 'active' | 'revoked';
 /** DESIGN.md: `sent` = an SMTP server accepted it; `outbox` = written there, `forwarded` once an admin says so. */
 export type Delivery = 'pending' | 'sent' | 'outbox' | 'forwarded' | 'picked_up' | 'failed';
+/**
+ * Deliveries that certainly did not reach the person: a pickup bundle not downloaded (or a mail not
+ * sent yet), and a failed one. Such a certificate is never "connected", whoever publishes on its
+ * device's topic (enroll/presence.ts, and the list's "issued but never connected"). A bundle in the
+ * outbox may have been handed over without the admin marking it forwarded, so it is not among them.
+ */
+export const UNDELIVERED: readonly Delivery[] = ['pending', 'failed'];
 
 export interface CertificateRow {
   id: number;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inProcessMinter } from '../testing/minter.js';
 import { testCa } from '../testing/pki.js';
-import { Browser, startTestPortal, withPortal } from '../testing/harness.js';
+import { Browser, startTestPortal, withPortal, type TestPortal } from '../testing/harness.js';
 import { presenceRepository } from '../db/presence.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { certificatesRepository } from '../db/certificates.js';
@@ -51,6 +51,24 @@ async function gatedMinter() {
     },
   };
   return { minter: gated, started, release };
+}
+
+/** Runs `use` while alice's link is redeemed and its mint waits at the gate; `release()` lets it go on. */
+async function whileRedemptionMints(
+  use: (
+    portal: TestPortal,
+    redeeming: ReturnType<TestPortal['services']['enrollment']['invitations']['redeem']>,
+    release: () => void,
+  ) => Promise<void>,
+) {
+  const { minter, started, release } = await gatedMinter();
+  await withPortal({ deps: { minter } }, async (portal) => {
+    const created = await portal.services.enrollment.invitations.create(invite, admin);
+    assert.ok(created.ok);
+    const redeeming = portal.services.enrollment.invitations.redeem(created.token, created.code, person);
+    await started;
+    await use(portal, redeeming, release);
+  });
 }
 
 describe('pickup invitations', () => {
@@ -235,13 +253,8 @@ describe('pickup invitations', () => {
   });
 
   test('deleting a person while their link is being minted: the certificate is never recorded or handed out', async () => {
-    const { minter: held, started, release } = await gatedMinter();
-    await withPortal({ deps: { minter: held } }, async (portal) => {
+    await whileRedemptionMints(async (portal, redeeming, release) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-      await started;
       const removed = await enrollment.people.remove('alice', admin);
       assert.ok(removed.ok);
       assert.equal(removed.cancelledLinks, 1);
@@ -253,13 +266,8 @@ describe('pickup invitations', () => {
   });
 
   test('while a link is being redeemed its device is taken: no mailed issue, no second link, never two certificates', async () => {
-    const { minter: held, started, release } = await gatedMinter();
-    await withPortal({ deps: { minter: held } }, async (portal) => {
+    await whileRedemptionMints(async (portal, redeeming, release) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-      await started;
       const { kind: _kind, ...request } = invite;
       const issued = await enrollment.issue(request, admin);
       assert.equal(issued.ok, false, 'a mailed issue for the device being picked up');
@@ -279,13 +287,7 @@ describe('pickup invitations', () => {
   });
 
   test('a certificate for the device appearing from outside the rules while a link mints: nothing recorded, the link cancelled', async () => {
-    const { minter: held, started, release } = await gatedMinter();
-    await withPortal({ deps: { minter: held } }, async (portal) => {
-      const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-      await started;
+    await whileRedemptionMints(async (portal, redeeming, release) => {
       const userId = portal.db.prepare("SELECT id FROM users WHERE username = 'alice'").pluck().get() as number;
       certificatesRepository(portal.db).insert({
         user_id: userId,

@@ -1,11 +1,11 @@
 // Who is connected, as pages show it: "never connected", "connected", or "last seen 3 hours ago",
 // derived from the times the presence recorder keeps per person and device (broker/presence.ts).
 // A certificate counts as connected once its device published after the certificate was delivered
-// (DESIGN.md): never while its bundle certainly has not reached the person (a pickup not downloaded,
-// a failed delivery), and from its issue on otherwise. The topic names the device, not the certificate, so once the new
-// bundle is out, a phone still on the replaced certificate counts for the new one too.
+// (DESIGN.md): never while its bundle certainly has not reached the person (db/certificates.ts's
+// UNDELIVERED), and from its issue on otherwise. The topic names the device, not the certificate,
+// so once the new bundle is out, a phone still on the replaced certificate counts for the new one.
 import type { PresenceKey, PresenceTimes } from '../db/presence.js';
-import type { Delivery } from '../db/certificates.js';
+import { UNDELIVERED, type Delivery } from '../db/certificates.js';
 
 /** A device with a message this recent, and no last will since, shows as connected. */
 export const CONNECTED_WITHIN_MS = 60 * 60_000;
@@ -25,13 +25,6 @@ export interface PresenceReads {
   recording: boolean;
   times(key: PresenceKey): PresenceTimes | undefined;
 }
-
-/**
- * Deliveries that certainly did not reach the person: a pickup bundle not downloaded (or a mail not
- * sent yet), and a failed one. A bundle in the outbox may have been handed over without the admin
- * marking it forwarded, so it is not among them.
- */
-const UNDELIVERED: ReadonlySet<Delivery> = new Set(['pending', 'failed']);
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
@@ -76,7 +69,7 @@ export function certificatePresence(
   if (!reads.recording) return { state: 'unknown' };
   // Not delivered (being picked up, or failed): whoever publishes on its device's topic (the phone
   // it replaces, say) is not this certificate's phone.
-  if (UNDELIVERED.has(row.delivery)) return { state: 'never' };
+  if (UNDELIVERED.includes(row.delivery)) return { state: 'never' };
   const times = reads.times({ userId: row.user_id, device: row.device ?? '' });
   const presence = presenceOf(times, row.issued_at, now);
   const end = row.revoked_at !== null && row.revoked_at < row.not_after ? row.revoked_at : row.not_after;
