@@ -1,5 +1,6 @@
-// The minter against the operating system and openssl: its threads yield to the event loop, and
-// every bundle it mints holds a fresh key whose certificate the CA signed.
+// The minter against the operating system and openssl: its process's threads yield to the event
+// loop, every bundle it mints holds a fresh key whose certificate the CA signed, and it never holds
+// up the portal's stop.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,11 +12,11 @@ import { createMinter } from './minter.js';
 const SCHED_OTHER = 0;
 const SCHED_IDLE = 5;
 
-/** Nice value and scheduling policy of each thread of this process (/proc/self/task/<tid>/stat, fields 19 and 41). */
-function threadPriorities(): Map<number, { nice: number; policy: number }> {
+/** Nice value and scheduling policy of each thread of a process (/proc/<pid>/task/<tid>/stat, fields 19 and 41). */
+function threadPriorities(pid: number | 'self' = 'self'): Map<number, { nice: number; policy: number }> {
   const threads = new Map<number, { nice: number; policy: number }>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       .replace(/^.*\) /s, '')
       .split(' ');
     threads.set(Number(tid), { nice: Number(fields[16]), policy: Number(fields[38]) });
@@ -27,11 +28,21 @@ function threadPriorities(): Map<number, { nice: number; policy: number }> {
  * Polls `condition` every 20 ms; fails after three minutes. The pool's keys are made on a SCHED_IDLE
  * thread, which gets a core only when nothing else wants one: on a busy machine that takes long.
  */
-async function until(condition: () => boolean, message: string) {
+async function until(condition: () => boolean | Promise<boolean>, message: string) {
   const deadline = Date.now() + 180_000;
-  while (!condition()) {
+  while (!(await condition())) {
     assert.ok(Date.now() < deadline, message);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Whether a process still exists (signal 0 tests without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -47,31 +58,30 @@ const request = (username: string, keyBits: number) => ({
 
 describe('the minter', () => {
   test(
-    'mints and makes keys on threads that run only when the event loop leaves a core idle',
+    'mints and makes keys in a process of its own, on threads that run only when the event loop leaves a core idle',
     { skip: process.platform !== 'linux' && 'reads /proc' },
     async () => {
       const { ca } = await testCa();
-      const before = new Set(threadPriorities().keys());
       const minter = createMinter(ca, { keyPoolSize: 1 });
       try {
         await minter.mint(request('idle', 2048)); // starts a minting thread, and the key pool's with its first take
         // The key-making thread has run (and lowered itself) once it delivered a key.
-        await until(() => minter.keyPool!.stats.generated >= 1, 'the pool made no key');
-        const threads = threadPriorities();
-        const added = [...threads].filter(([tid]) => !before.has(tid)).map(([, priority]) => priority);
+        await until(async () => ((await minter.keyPoolStats())?.generated ?? 0) >= 1, 'the pool made no key');
+        assert.ok(minter.pid !== undefined && minter.pid !== process.pid, 'a process of its own');
+        const own = [...threadPriorities().values()];
         assert.deepEqual(
-          threads.get(process.pid),
+          threadPriorities().get(process.pid),
           { nice: 0, policy: SCHED_OTHER },
           'the event loop keeps its priority',
         );
-        assert.ok(added.length >= 2, 'threads were started');
         assert.ok(
-          added.every(({ nice }) => nice === 19),
-          `every added thread at nice 19: ${JSON.stringify(added)}`,
+          own.every(({ policy, nice }) => policy === SCHED_OTHER && nice === 0),
+          `no lowered thread in the portal's process: ${JSON.stringify(own)}`,
         );
+        const lowered = [...threadPriorities(minter.pid)].filter(([, { policy }]) => policy === SCHED_IDLE);
         assert.ok(
-          added.filter(({ policy }) => policy === SCHED_IDLE).length >= 2,
-          `the minting and the key-making thread under SCHED_IDLE: ${JSON.stringify(added)}`,
+          lowered.length >= 2 && lowered.every(([, { nice }]) => nice === 19),
+          `the minting and the key-making thread under SCHED_IDLE, at nice 19: ${JSON.stringify(lowered)}`,
         );
       } finally {
         await minter.close();
@@ -87,7 +97,7 @@ describe('the minter', () => {
     minter.start();
     try {
       // The pool fills after its warm-up delay.
-      await until(() => minter.keyPool!.available === 2, 'the pool did not fill');
+      await until(async () => (await minter.keyPoolStats())?.available === 2, 'the pool did not fill');
       // mint() takes its pooled key synchronously: two 2048 requests get the two pooled keys, the third
       // finds the pool empty and its thread makes one, the 3072 one never asks the pool.
       const bundles = await Promise.all([
@@ -109,8 +119,9 @@ describe('the minter', () => {
         assert.ok(verified.ok, verified.stderr);
       }
       assert.equal(moduli.size, 4, 'four bundles, four keys');
+      const stats = await minter.keyPoolStats();
       assert.deepEqual(
-        { taken: minter.keyPool!.stats.taken, missed: minter.keyPool!.stats.missed },
+        { taken: stats?.taken, missed: stats?.missed },
         { taken: 2, missed: 1 },
         'two keys came from the pool, one was made on the spot',
       );
@@ -125,7 +136,8 @@ describe('the minter', () => {
     const { ca } = await testCa();
     const minter = createMinter(ca, { keyPoolSize: 50 }); // keeps refilling: a key is always under way
     minter.start();
-    await until(() => (minter.keyPool?.available ?? 0) >= 1, 'the pool did not start filling');
+    await until(async () => ((await minter.keyPoolStats())?.available ?? 0) >= 1, 'the pool did not start filling');
+    const host = minter.pid!;
     // Every core busy at normal priority, as under a CI run: SCHED_IDLE threads get almost nothing.
     const busy = Array.from({ length: 6 }, () => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
     try {
@@ -137,6 +149,90 @@ describe('the minter', () => {
       assert.ok(took < 2_500, `close() took ${Math.round(took)} ms`);
     } finally {
       for (const child of busy) child.kill('SIGKILL');
+    }
+    // Its threads, at idle priority, end as soon as they get a core (the kernel runs each one's exit).
+    await until(() => !alive(host), 'the minting process is still there');
+  });
+
+  test('a process that stops while a key is being made on a busy machine exits at once', async () => {
+    // close() returning is not enough: Node's exit joins every worker thread, and a thread inside
+    // OpenSSL's key generation cannot be interrupted. At idle priority under CI load that held a
+    // stopping portal past its grace (upgrade.int, 15 s and more).
+    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const script = `
+      const { testCa } = await import(${url('../testing/pki.ts')});
+      const { createMinter } = await import(${url('./minter.ts')});
+      const { ca } = await testCa();
+      const minter = createMinter(ca, { keyPoolSize: 50 }); // keeps refilling: a key is always under way
+      minter.start();
+      while (((await minter.keyPoolStats())?.available ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      process.once('SIGTERM', () => minter.close().then(() => process.exit(0)));
+      process.stdout.write('filling\\n');`;
+    const portal = spawn(process.execPath, ['--import', 'tsx', new Scratch().file('portal.mjs', script)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => portal.once('exit', (code) => resolve(code)));
+    const busy: ReturnType<typeof spawn>[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        portal.stdout.on('data', (chunk: Buffer) => chunk.includes('filling') && resolve());
+        void exited.then((code) => reject(new Error(`the process ended early (${code})`)));
+      });
+      // Every core busy at normal priority, as under a CI run: SCHED_IDLE work gets almost nothing.
+      for (let i = 0; i < 6; i++) busy.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      portal.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
+      const took = performance.now() - started;
+      assert.equal(code, 0, 'it exits, cleanly');
+      assert.ok(took < 3_000, `it took ${Math.round(took)} ms to exit`);
+    } finally {
+      for (const child of busy) child.kill('SIGKILL');
+      portal.kill('SIGKILL');
+    }
+  });
+  test('a portal killed without a stop takes its minting process with it', async () => {
+    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const script = `
+      const { testCa } = await import(${url('../testing/pki.ts')});
+      const { createMinter } = await import(${url('./minter.ts')});
+      const { ca } = await testCa();
+      const minter = createMinter(ca, { keyPoolSize: 1 });
+      await minter.mint({ ...${JSON.stringify(request('orphan', 2048))}, now: new Date() });
+      process.stdout.write(minter.pid + '\\n');
+      setInterval(() => {}, 1_000);`;
+    const portal = spawn(process.execPath, ['--import', 'tsx', new Scratch().file('portal.mjs', script)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const host = await new Promise<number>((resolve) =>
+        portal.stdout.on('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+      );
+      assert.ok(alive(host), 'the minting process runs');
+      portal.kill('SIGKILL');
+      await until(() => !alive(host), 'the minting process outlived the portal');
+    } finally {
+      portal.kill('SIGKILL');
+    }
+  });
+
+  test('a minting process that dies fails the mints it held, is reported, and the next mint starts another', async () => {
+    const { ca } = await testCa();
+    const errors: string[] = [];
+    const minter = createMinter(ca, { keyPoolSize: 1, onError: (error) => errors.push(String(error)) });
+    try {
+      await minter.mint(request('first', 2048));
+      const first = minter.pid!;
+      const held = minter.mint(request('held', 4096)); // long enough to be under way when the process dies
+      process.kill(first, 'SIGKILL');
+      await assert.rejects(held, /the minting process ended \(SIGKILL\)/);
+      assert.deepEqual(errors, ['Error: the minting process ended (SIGKILL)']);
+      const bundle = await minter.mint(request('after', 2048));
+      assert.ok(bundle.pkcs12.length > 0, 'a bundle after the restart');
+      assert.ok(minter.pid !== undefined && minter.pid !== first, 'from a new process');
+    } finally {
+      await minter.close();
     }
   });
 });

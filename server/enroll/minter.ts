@@ -1,98 +1,153 @@
-// Mints enrollment bundles on worker threads, so pages stay responsive: one minting thread per core
-// but one (on two cores: one), and one thread that refills the key pool. The event loop must get
-// the CPU whenever it has work, so every one of these threads runs under SCHED_IDLE on Linux
-// (idle-priority.ts), and at nice +19 where that is not available. Key generation never runs in
-// libuv's pool, where four threads at normal priority would compete with the event loop.
-import { availableParallelism } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+// Mints enrollment bundles away from the event loop, in a process of its own (mint-host.ts says why
+// a process): the portal starts it, sends it the CA once, and then each request, answered by id
+// over the IPC channel. The bundle comes back in memory; nothing is written anywhere. If that
+// process dies, the mints it held fail (the use cases report them as for any failed mint) and the
+// next mint starts a new one.
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { Ca } from '../pki/ca.js';
-import type { KeyPairPem } from '../pki/keys.js';
 import type { MintedBundle, MintRequest } from '../pki/mint.js';
-import { KeyPool } from './key-pool.js';
-import type { MintWorkerData } from './mint-worker.js';
+import type { ThreadMinterOptions } from './mint-threads.js';
 
 export interface Minter {
-  /** Warms up: threads and keys are made a moment later, so they do not slow the start itself. */
+  /** Warms up: the process, its threads and keys are made a moment later, so they do not slow the start itself. */
   start(): void;
   mint(request: MintRequest): Promise<MintedBundle>;
   close(): Promise<void>;
-  /** The pool of ready keys, once made (at start or the first mint): its size and counters. */
-  readonly keyPool?: Pick<KeyPool, 'available' | 'stats'> | undefined;
 }
 
-// Under tsx (development, tests) the worker is the .ts file; in dist/ it is the compiled .js.
-const workerFile = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? './mint-worker.ts' : './mint-worker.js', import.meta.url),
-);
+export interface KeyPoolStats {
+  available: number;
+  /** Keys made, keys handed out, and takes that found the pool empty. */
+  generated: number;
+  taken: number;
+  missed: number;
+}
 
-/** Keys of the default size kept ready; other sizes are generated per issue. */
-const POOLED_KEY_BITS = 2048;
-const KEY_POOL_SIZE = 8;
+/** The production minter, with what tests and benchmarks read of it. */
+export interface ProcessMinter extends Minter {
+  /** The minting process's pid while it runs. */
+  readonly pid: number | undefined;
+  /** The key pool's size and counters, once the pool exists (at start or the first mint). */
+  keyPoolStats(): Promise<KeyPoolStats | undefined>;
+}
+
+/** What the portal sends the minting process. */
+export type PortalMessage =
+  | {
+      type: 'init';
+      caCertPem: string;
+      caKeyDer: Uint8Array;
+      options: Omit<ThreadMinterOptions, 'onError'>;
+    }
+  | { type: 'start' }
+  | { type: 'mint'; id: number; request: MintRequest }
+  | { type: 'stats'; id: number };
+
+/** What the minting process answers. */
+export type HostMessage =
+  | { type: 'minted'; id: number; bundle: MintedBundle }
+  | { type: 'failed'; id: number; message: string }
+  | { type: 'stats'; id: number; stats: KeyPoolStats | undefined }
+  | { type: 'error'; message: string };
+
+// Under tsx (development, tests) the process runs the .ts file; from dist/ the compiled .js.
+const hostFile = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './mint-host.ts' : './mint-host.js', import.meta.url),
+);
 const WARM_UP_DELAY_MS = 1_500;
-const NICE_INCREMENT = 19;
-/** How long close() waits for the threads to end. */
 const CLOSE_WAIT_MS = 1_000;
 
-export function createMinter(
-  ca: Ca,
-  options: { threads?: number; keyPoolSize?: number; onError?: (error: unknown) => void } = {},
-): Minter {
-  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
-  const workerData: MintWorkerData = { caCertPem: ca.certPem, caKey: ca.key };
-  const threadPool = (count: number) =>
-    new Piscina({
-      filename: workerFile,
-      minThreads: count,
-      maxThreads: count,
-      idleTimeout: 60_000,
-      niceIncrement: NICE_INCREMENT,
-      workerData,
-    });
-  // Nothing runs until start() or the first mint: building the portal starts no thread or timer.
-  let minting: Piscina<MintRequest, MintedBundle> | undefined;
-  let keyMaking: Piscina<number, KeyPairPem> | undefined;
-  let keys: KeyPool | undefined;
+export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMinterOptions = {}): ProcessMinter {
+  const { onError, ...hostOptions } = options;
+  let host: ChildProcess | undefined;
+  let closed = false;
+  let nextId = 1;
   let warmUp: NodeJS.Timeout | undefined;
-  const mintingThreads = () => (minting ??= threadPool(threads));
-  const keyPool = (startDelayMs: number) =>
-    (keys ??= new KeyPool(
-      options.keyPoolSize ?? KEY_POOL_SIZE,
-      () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }),
-      { startDelayMs, ...(options.onError && { onError: options.onError }) },
-    ));
+  const waiting = new Map<number, { resolve: (message: HostMessage) => void; reject: (error: Error) => void }>();
+
+  // An idle minting process does not keep the portal's process alive; one with work does.
+  const holdOpen = (child: ChildProcess) => {
+    if (waiting.size > 0) child.channel?.ref();
+    else child.channel?.unref();
+  };
+
+  const started = (): ChildProcess => {
+    if (closed) throw new Error('the minter is closed');
+    if (host) return host;
+    const child = fork(hostFile, [], {
+      execArgv: hostFile.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      // Only PATH: the portal's settings and secrets (NODE_OPTIONS, SMTP_URL) are nothing of its business.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      serialization: 'advanced', // the PKCS#12 bytes and the dates travel as they are
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    host = child;
+    const caKeyDer = ca.key.export({ type: 'pkcs8', format: 'der' });
+    child.send({ type: 'init', caCertPem: ca.certPem, caKeyDer, options: hostOptions } satisfies PortalMessage, () =>
+      caKeyDer.fill(0),
+    );
+    child.on('message', (message: HostMessage) => {
+      if (message.type === 'error') {
+        onError?.(new Error(`key pool: ${message.message}`));
+        return;
+      }
+      const entry = waiting.get(message.id);
+      waiting.delete(message.id);
+      holdOpen(child);
+      entry?.resolve(message);
+    });
+    child.once('exit', (code, signal) => {
+      if (host === child) host = undefined;
+      const error = new Error(`the minting process ended (${signal ?? `exit code ${code}`})`);
+      for (const entry of waiting.values()) entry.reject(error);
+      waiting.clear();
+      if (!closed) onError?.(error);
+    });
+    child.once('error', (error) => onError?.(error));
+    holdOpen(child);
+    return child;
+  };
+
+  const ask = (message: { type: 'mint'; request: MintRequest } | { type: 'stats' }): Promise<HostMessage> => {
+    const child = started();
+    const id = nextId++;
+    return new Promise<HostMessage>((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      holdOpen(child);
+      child.send({ ...message, id } satisfies PortalMessage);
+    });
+  };
+
   return {
-    get keyPool() {
-      return keys;
+    get pid() {
+      return host?.pid;
     },
     start() {
-      keyPool(WARM_UP_DELAY_MS);
-      warmUp ??= setTimeout(mintingThreads, WARM_UP_DELAY_MS);
+      warmUp ??= setTimeout(() => {
+        if (!closed) started().send({ type: 'start' } satisfies PortalMessage);
+      }, WARM_UP_DELAY_MS);
       warmUp.unref();
     },
     async mint(request) {
-      // The pool's refill waits until this mint is done (key-pool.ts says why).
-      const pool = keyPool(0);
-      const release = pool.hold();
-      try {
-        const pooled = request.keyBits === POOLED_KEY_BITS ? pool.take() : undefined;
-        return await mintingThreads().run({ ...request, keys: pooled });
-      } finally {
-        release();
-      }
+      const answer = await ask({ type: 'mint', request });
+      if (answer.type === 'minted') return answer.bundle;
+      throw new Error(answer.type === 'failed' ? answer.message : 'the minting process answered out of turn');
+    },
+    async keyPoolStats() {
+      const answer = await ask({ type: 'stats' });
+      return answer.type === 'stats' ? answer.stats : undefined;
     },
     async close() {
+      closed = true;
       clearTimeout(warmUp);
-      keys?.close();
-      // Nothing on these threads is worth waiting for at a stop (a key made for the pool is thrown
-      // away), and at idle priority on a busy machine a thread inside OpenSSL's key generation took
-      // 7-8 s to end: with the rest of a stop, past its 10 s grace. So a second at most; the process
-      // ends whatever is left when it exits.
-      await Promise.race([
-        Promise.all([minting?.destroy(), keyMaking?.destroy()]),
-        sleep(CLOSE_WAIT_MS, undefined, { ref: false }),
-      ]);
+      const child = host;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      // Nothing in that process is worth waiting for: the mints it holds have no request left
+      // (a stop lets requests finish first), and a key made for the pool is thrown away.
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     },
   };
 }
