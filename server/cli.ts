@@ -326,7 +326,10 @@ async function restoreCommand(args: string[]): Promise<string> {
   const kept = carried
     ? `\nKept from the CRL it replaced (CRL ${carried.crlNumber}; the next is numbered above it): ${carried.revoked} certificate(s) revoked after the backup, and ${carried.carried} revoked serial(s) the backup does not know (certificates issued after it: they stay revoked, but the portal cannot list them).`
     : '';
-  return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.${kept}`;
+  const links = manifest.cancelledInvitations
+    ? `\nCancelled ${manifest.cancelledInvitations} pickup link(s) that could still be used in the backup: they may have been used after it. Send again (Resend on the invitation's page) those a person still needs.`
+    : '';
+  return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.${kept}${links}`;
 }
 
 function readInput(file: string, what: string): string {

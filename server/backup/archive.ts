@@ -23,6 +23,7 @@ import * as tar from 'tar';
 import type { Db } from '../db/database.js';
 import { checkSchema, dataFiles, migrateToCurrent, replacedPlaces, type DataFiles } from '../data-dir.js';
 import { carryRevocations, type Carried } from './carry.js';
+import { cancelUsableLinks } from './pickup-links.js';
 import { StartupError } from '../errors.js';
 import {
   aside,
@@ -179,13 +180,14 @@ async function verifyBackup(file: string): Promise<{ dir: string; manifest: Mani
 /**
  * Restores an archive into `dataDir`; refuses a folder that holds anything unless `force`. A folder
  * with a CRL of the archive's CA keeps it, and the restored database takes over what it revoked
- * after the backup (carry.ts): `carried` says what that was.
+ * after the backup (carry.ts): `carried` says what that was. Pickup links that could still mint
+ * are cancelled (pickup-links.ts): `cancelledInvitations` counts them.
  */
 export async function restoreBackup(
   file: string,
   dataDir: string,
   options: { force: boolean },
-): Promise<Manifest & { carried?: Carried | undefined }> {
+): Promise<Manifest & { carried?: Carried | undefined; cancelledInvitations: number }> {
   const { dir, manifest } = await verifyBackup(file);
   try {
     if (existsSync(dataDir) && !statSync(dataDir).isDirectory())
@@ -203,6 +205,7 @@ export async function restoreBackup(
     finishInterruptedReplace(files.replaceJournal);
     for (const file of replacedPlaces(files)) rmSync(aside(file), { recursive: true, force: true });
     let carried: Carried | undefined;
+    let cancelledInvitations = 0;
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {
       // A newer portal's database would not start here: refused before anything is replaced.
@@ -218,6 +221,8 @@ export async function restoreBackup(
       // The result is a folder of this version, whatever the archive's: migrated here as the portal's
       // start would (to run an earlier version on an archive of its own, restore with that version).
       migrateToCurrent(restored);
+      // A link redeemed after the backup would be open again in it.
+      cancelledInvitations = cancelUsableLinks(restored, new Date());
       // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
       // and the file stays where the broker reads it until the portal's first start publishes anew.
       if (existsSync(files.crl))
@@ -241,7 +246,7 @@ export async function restoreBackup(
       [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])],
       { journal: files.replaceJournal },
     );
-    return { ...manifest, carried };
+    return { ...manifest, carried, cancelledInvitations };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

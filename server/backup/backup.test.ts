@@ -12,7 +12,7 @@ import { dataFiles, openDataDir } from '../data-dir.js';
 import { openDatabase } from '../db/database.js';
 import { replaceFilesTogether } from '../files.js';
 import { isValidCrl } from '../pki/crl.js';
-import { Browser, startTestPortal, TEST_ADMIN, withPortal } from '../testing/harness.js';
+import { Browser, csrfTokenOf, startTestPortal, TEST_ADMIN, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { readCrl } from '../testing/pki.js';
 import { BackupError, createBackup, restoreBackup } from './archive.js';
@@ -179,6 +179,67 @@ describe('backup and restore', () => {
     } finally {
       await restored.close();
     }
+  });
+
+  test('a pickup link open in the backup and used after it cannot be used again once restored', async () => {
+    const testId = (html: string, id: string) => new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
+    const portal = await startTestPortal({ env: { PUBLIC_URL: 'http://enroll.example.org' } });
+    const admin = new Browser(portal);
+    await admin.signIn();
+    const invite = async (username: string) => {
+      const created = await admin.submit('/certificates/new', '/certificates', {
+        username,
+        email: `${username}@example.org`,
+        device: 'phone',
+        days: '30',
+        delivery: 'link',
+      });
+      const screen = await admin.get(String(created.headers.location));
+      return { path: new URL(testId(screen.body, 'pickup-link')!).pathname, code: testId(screen.body, 'pickup-code')! };
+    };
+    const redeem = async (browser: Browser, link: { path: string; code: string }) => {
+      const page = await browser.get(link.path);
+      return browser.post(link.path, { _csrf: csrfTokenOf(page.body), code: link.code });
+    };
+    const used = await invite('rider1');
+    const unused = await invite('rider2');
+    const out = path.join(tempDir(), 'enroll.tar.gz');
+    await createBackup(portal.db, portal.dataDir, out, new Date());
+    assert.equal((await redeem(new Browser(portal), used)).statusCode, 303, 'redeemed after the backup');
+    await portal.close();
+
+    const target = path.join(tempDir(), 'restored');
+    const restoredManifest = await restoreBackup(out, target, { force: false });
+    assert.equal(restoredManifest.cancelledInvitations, 2, 'the restore says how many links it cancelled');
+    await withPortal({ dataDir: target, withAdmin: false }, async (restored) => {
+      const phone = new Browser(restored);
+      for (const link of [used, unused]) {
+        const page = await phone.get(link.path);
+        assert.match(page.body, /This pickup link does not work/, 'no redeem button');
+        // The POST a page left open before the restore would send.
+        const csrf = csrfTokenOf((await phone.get('/login')).body);
+        const again = await phone.post(link.path, { _csrf: csrf, code: link.code });
+        assert.equal(again.statusCode, 404, 'not redeemed');
+        assert.match(again.body, /This pickup link does not work/);
+      }
+      assert.equal(
+        restored.db
+          .prepare("SELECT count(*) FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'rider1'")
+          .pluck()
+          .get(),
+        0,
+        'nothing minted from the restored link',
+      );
+      assert.deepEqual(restored.db.prepare('SELECT state, count(*) AS n FROM invitations GROUP BY state').all(), [
+        { state: 'cancelled', n: 2 },
+      ]);
+      const audited = restored.db
+        .prepare("SELECT detail FROM audit_log WHERE action = 'invite-cancel' AND actor = 'system'")
+        .pluck()
+        .all() as string[];
+      assert.equal(audited.length, 2);
+      assert.match(audited[0]!, /restore/);
+    });
   });
 
   const damaged: Array<[string, (file: string) => void, RegExp]> = [

@@ -81,6 +81,16 @@ export function invitationsRepository(db: Db) {
       WHERE i.user_id = ? AND (i.state = 'open' OR (i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')))
       ORDER BY i.id`,
   );
+  const usable = db.prepare<
+    [string],
+    { id: number; state: 'open' | 'redeemed'; username: string; device: string | null }
+  >(
+    `SELECT i.id, i.state, u.username, i.device FROM invitations i JOIN users u ON u.id = i.user_id
+       LEFT JOIN certificates c ON c.id = i.certificate_id
+      WHERE i.state = 'open' AND i.expires_at > ?
+         OR i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')
+      ORDER BY i.id`,
+  );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
   const claim = db.prepare<[string, number, string]>(
     "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open' AND token_sha256 = ?",
@@ -128,8 +138,12 @@ export function invitationsRepository(db: Db) {
      * whose bundle has not left (minting, or held for download; a lapsed hold opens the link again).
      */
     unfinishedOfUser: (userId: number) => unfinishedOfUser.all(userId),
+    /**
+     * Every link that could still mint a certificate: open and unexpired, or redeemed with its bundle
+     * not yet out (the next start opens those again).
+     */
+    usable: (now: Date) => usable.all(now.toISOString()),
     countWrongCode: (id: number) => void wrongCode.run(id),
-    /** open → redeemed, once: the second of two concurrent redemptions gets false. */
     /** Open → redeemed, only while `tokenSha256` is still its link (a resend gives it another). */
     claim: (id: number, tokenSha256: string, at: Date) => claim.run(at.toISOString(), id, tokenSha256).changes === 1,
     attachCertificate: (id: number, certificateId: number) => void attach.run(certificateId, id),
