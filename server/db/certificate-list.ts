@@ -72,8 +72,11 @@ export function certificateQueries(db: Db, options: { narrow?: number } = {}) {
         params.soon = new Date(query.now.getTime() + query.expiringWithinDays * 86400_000).toISOString();
       }
       if (query.neverConnected)
-        // Not delivered (UNDELIVERED): whoever publishes on the topic is not its phone.
+        // Not delivered (UNDELIVERED), or a Replace in the outbox whose predecessor is still active:
+        // whoever publishes on the topic is not its phone (enroll/presence.ts).
         where.push(`c.status = 'active' AND c.not_after >= @now AND (c.delivery IN (${UNDELIVERED_SQL})
+          OR c.delivery = 'outbox' AND c.replaces IS NOT NULL AND EXISTS (SELECT 1 FROM certificates o
+            WHERE o.id = c.replaces AND o.status = 'active' AND o.not_after > @now)
           OR NOT EXISTS (SELECT 1 FROM device_presence p
             WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
               AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at))`);

@@ -85,6 +85,9 @@ export function certificatesRepository(db: Db) {
   const byId = db.prepare<[number], CertificateView>(
     `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,
   );
+  const isActive = db.prepare<[number, string], { id: number }>(
+    "SELECT id FROM certificates WHERE id = ? AND status = 'active' AND not_after > ?",
+  );
   const setDelivery = db.prepare<[Delivery, string | null, number]>(
     'UPDATE certificates SET delivery = ?, delivery_error = ? WHERE id = ?',
   );
@@ -127,6 +130,8 @@ export function certificatesRepository(db: Db) {
     insert: (row: NewCertificate): number => Number(insert.run({ replaces: null, ...row }).lastInsertRowid),
     find: (id: number) => byId.get(id),
     findBySerial: (serial: string) => bySerial.get(serial),
+    /** Active and unexpired at `now`. */
+    isActive: (id: number, now: Date) => isActive.get(id, now.toISOString()) !== undefined,
     /** Outbox mail an admin forwarded; false unless it was in the outbox. */
     markForwarded: (id: number) => markForwarded.run(id).changes === 1,
     setDelivery: (id: number, delivery: Delivery, error: string | null = null) =>

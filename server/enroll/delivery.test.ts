@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
 import { MemoryMailer } from '../testing/mailer.js';
+import { presenceRepository } from '../db/presence.js';
 
 const row = (portal: TestPortal, id: number) =>
   portal.db.prepare('SELECT status, delivery, revocation_reason FROM certificates WHERE id = ?').get(id) as {
@@ -82,6 +83,54 @@ describe('delivery states', () => {
       await browser.submit(`/certificates/${newId}`, `/certificates/${newest}/forwarded`, {});
       assert.equal(row(portal, newest).delivery, 'outbox');
       assert.equal(row(portal, newId).status, 'active', 'the person still has only this one');
+    });
+  });
+
+  test('a Replace waiting in the outbox is never connected while the phone it replaces publishes', async () => {
+    // A message source that never speaks: presence is recorded (a broker link), the test fills the store.
+    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
+    await withPortal({ deps: { messageSource: silent } }, async (portal) => {
+      const browser = await signedIn(portal);
+      const old = await browser.issue({ username: 'bob', email: 'bob@example.org', device: 'phone', days: '30' });
+      portal.clock.advance(60_000);
+      const replaced = await replace(browser, old.id);
+      const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
+      portal.clock.advance(60_000);
+      // The old phone, still on the broker with the old certificate, publishes on the device's topic.
+      const userId = portal.db.prepare('SELECT user_id FROM certificates WHERE id = ?').pluck().get(old.id) as number;
+      const published = () =>
+        presenceRepository(portal.db).write([
+          { userId, device: 'phone', lastMessageAt: portal.clock.now().toISOString(), lastWillAt: null },
+        ]);
+      published();
+      const enrollment = portal.services.enrollment;
+      const neverConnected = () =>
+        enrollment
+          .list({
+            search: '',
+            status: 'all',
+            expiringWithinDays: undefined,
+            sort: 'issued',
+            after: undefined,
+            limit: 50,
+            neverConnected: true,
+          })
+          .rows.map((row) => row.id);
+      assert.equal(enrollment.certificate(old.id)!.presence.state, 'connected', 'the old one is the phone');
+      assert.equal(enrollment.certificate(newId)!.presence.state, 'never', 'the new one is on no phone yet');
+      assert.deepEqual(neverConnected(), [newId]);
+      assert.equal(
+        enrollment.people.find('bob')!.certificates.find((row) => row.id === newId)!.presence.state,
+        'never',
+        'the person page says the same',
+      );
+
+      // Forwarded: the old one is revoked, and what publishes from now on is the new one.
+      await browser.submit(`/certificates/${newId}`, `/certificates/${newId}/forwarded`, {});
+      portal.clock.advance(60_000);
+      published();
+      assert.equal(enrollment.certificate(newId)!.presence.state, 'connected');
+      assert.deepEqual(neverConnected(), []);
     });
   });
 

@@ -43,7 +43,11 @@ describe('presence of a certificate', () => {
 
   test('a certificate whose bundle certainly has not reached the person is never "connected", whoever publishes on its topic', () => {
     const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
-    const reads = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: null }) };
+    const reads = {
+      recording: true,
+      stillActive: () => false,
+      times: () => ({ lastMessageAt: justNow, lastWillAt: null }),
+    };
     const row = { user_id: 1, device: 'phone', issued_at: DELIVERED, revoked_at: null, not_after: at(365 * 86400_000) };
     for (const delivery of ['pending', 'failed'] as const)
       assert.deepEqual(certificatePresence(reads, { ...row, delivery }, NOW), { state: 'never' }, delivery);
@@ -54,7 +58,11 @@ describe('presence of a certificate', () => {
 
   test('a revoked or expired certificate is never "connected": its device now speaks for another one', () => {
     const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
-    const reads = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: null }) };
+    const reads = {
+      recording: true,
+      stillActive: () => false,
+      times: () => ({ lastMessageAt: justNow, lastWillAt: null }),
+    };
     const row = {
       user_id: 1,
       device: 'phone',
@@ -71,15 +79,23 @@ describe('presence of a certificate', () => {
     assert.deepEqual(certificatePresence(reads, expired, NOW), { state: 'not-since-ended' });
     // A last will before its end and messages since: last seen at that will.
     const will = at(1800_000);
-    const mixed = { recording: true, times: () => ({ lastMessageAt: justNow, lastWillAt: will }) };
+    const mixed = {
+      recording: true,
+      stillActive: () => false,
+      times: () => ({ lastMessageAt: justNow, lastWillAt: will }),
+    };
     assert.deepEqual(certificatePresence(mixed, { ...row, revoked_at: revokedAt }, NOW), { state: 'seen', at: will });
     const earlier = at(1000);
-    const before = { recording: true, times: () => ({ lastMessageAt: earlier, lastWillAt: null }) };
+    const before = {
+      recording: true,
+      stillActive: () => false,
+      times: () => ({ lastMessageAt: earlier, lastWillAt: null }),
+    };
     assert.deepEqual(certificatePresence(before, { ...row, revoked_at: revokedAt }, NOW), {
       state: 'seen',
       at: earlier,
     });
-    const nothing = { recording: true, times: () => undefined };
+    const nothing = { recording: true, stillActive: () => false, times: () => undefined };
     assert.deepEqual(certificatePresence(nothing, { ...row, revoked_at: revokedAt }, NOW), { state: 'never' });
   });
 

@@ -2,8 +2,10 @@
 // derived from the times the presence recorder keeps per person and device (broker/presence.ts).
 // A certificate counts as connected once its device published after the certificate was delivered
 // (DESIGN.md): never while its bundle certainly has not reached the person (db/certificates.ts's
-// UNDELIVERED), and from its issue on otherwise. The topic names the device, not the certificate,
-// so once the new bundle is out, a phone still on the replaced certificate counts for the new one.
+// UNDELIVERED), nor while its bundle waits in the outbox to replace a certificate still active (that
+// one's phone is what publishes), and from its issue on otherwise. The topic names the device, not
+// the certificate, so once the new bundle is out, a phone still on the replaced certificate counts
+// for the new one.
 import type { PresenceKey, PresenceTimes } from '../db/presence.js';
 import { UNDELIVERED, type Delivery } from '../db/certificates.js';
 
@@ -24,6 +26,8 @@ export interface PresenceReads {
   /** Whether the portal records presence (a broker link is configured). */
   recording: boolean;
   times(key: PresenceKey): PresenceTimes | undefined;
+  /** Whether a certificate is active and unexpired (the one a Replace waiting in the outbox replaces). */
+  stillActive(certificateId: number, now: Date): boolean;
 }
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
@@ -63,6 +67,8 @@ export function certificatePresence(
     revoked_at: string | null;
     not_after: string;
     delivery: Delivery;
+    /** The certificate this one replaces, if any. */
+    replaces?: number | null;
   },
   now: Date,
 ): Presence {
@@ -70,6 +76,10 @@ export function certificatePresence(
   // Not delivered (being picked up, or failed): whoever publishes on its device's topic (the phone
   // it replaces, say) is not this certificate's phone.
   if (UNDELIVERED.includes(row.delivery)) return { state: 'never' };
+  // A Replace in the outbox: the certificate it replaces stays active until the new bundle is marked
+  // forwarded, and its phone publishes on the same topic meanwhile.
+  if (row.delivery === 'outbox' && row.replaces != null && reads.stillActive(row.replaces, now))
+    return { state: 'never' };
   const times = reads.times({ userId: row.user_id, device: row.device ?? '' });
   const presence = presenceOf(times, row.issued_at, now);
   const end = row.revoked_at !== null && row.revoked_at < row.not_after ? row.revoked_at : row.not_after;
