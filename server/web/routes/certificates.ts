@@ -31,7 +31,7 @@ const listQuery = z.object({
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
-const revokeBody = z.object({ reason: revocationReasonSchema });
+const revokeBody = z.object({ reason: revocationReasonSchema, submission: submissionSchema });
 const replaceReason = z.enum(['superseded', 'keyCompromise']);
 const replaceBody = z.object({ reason: replaceReason.catch('superseded'), submission: submissionSchema });
 const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
@@ -54,7 +54,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
-  /** Replace confirmations sent (submissions.ts): a double click replaces once. */
+  /** Revoke and Replace confirmations sent (submissions.ts): a double click acts once. */
   const submissions = new Submissions(enrollment.now);
   /** A failed Replace's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
   const replaceFailures = new OneTimeSecrets<{
@@ -154,6 +154,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
         explanation: words.confirm.revokeExplanation(enrollment.broker !== undefined),
         button: admin.certificateDetail.revokeButton,
         buttonClass: 'danger',
+        submission: newSubmissionId(),
       });
     },
   );
@@ -193,19 +194,26 @@ const certificateRoutes: FastifyPluginAsyncZod<{
           .status(400)
           .page('certificates/detail', renderDetail(id, { errors: fieldErrors(request.validationError) })!);
       }
-      const outcome = await enrollment.revoke(id, request.body.reason, {
-        name: request.session.admin!,
-        ip: request.ip,
-      });
-      if (!outcome.ok) {
-        request.flash('warning', admin.certificateDetail.alreadyRevoked);
-      } else {
-        for (const notice of describePublication(admin.certificateDetail.revokedNotice, outcome.publication))
-          request.flash(notice.kind, notice.message);
-        const kick = describeKick(outcome.kick);
-        if (kick) request.flash(kick.kind, kick.message);
-      }
-      return reply.redirect(`/certificates/${id}`, 303);
+      const revoke = async () => {
+        const outcome = await enrollment.revoke(id, request.body.reason, {
+          name: request.session.admin!,
+          ip: request.ip,
+        });
+        if (!outcome.ok) {
+          request.flash('warning', admin.certificateDetail.alreadyRevoked);
+        } else {
+          for (const notice of describePublication(admin.certificateDetail.revokedNotice, outcome.publication))
+            request.flash(notice.kind, notice.message);
+          const kick = describeKick(outcome.kick);
+          if (kick) request.flash(kick.kind, kick.message);
+        }
+        return { location: `/certificates/${id}` };
+      };
+      // A second POST of the same confirmation page (a double click) waits for the first and adds
+      // nothing: otherwise its "already revoked" joined the first one's notices (submissions.ts).
+      const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
+      const { location } = await submissions.once(key, revoke);
+      return reply.redirect(location ?? `/certificates/${id}`, 303);
     },
   );
 

@@ -46,6 +46,33 @@ describe('confirmation pages', () => {
     });
   });
 
+  test('Revoke clicked twice: the page says it was revoked, not that it already was; one revocation', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({ username: 'erin', email: 'erin@example.org', device: 'phone', days: '30' });
+      const confirm = await browser.get(`/certificates/${id}/revoke?reason=superseded`);
+      const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)?.[1];
+      assert.ok(submission, 'the form carries its submission id');
+      const fields = { _csrf: csrfTokenOf(confirm.body), reason: 'superseded', submission };
+      const [first, second] = await Promise.all([
+        browser.post(`/certificates/${id}/revoke`, fields),
+        browser.post(`/certificates/${id}/revoke`, fields),
+      ]);
+      assert.deepEqual([first.statusCode, second.statusCode], [303, 303]);
+      assert.equal(second.headers.location, first.headers.location);
+      // The browser follows the second answer only.
+      const page = await browser.get(String(second.headers.location));
+      assert.match(page.body, /Certificate revoked\./);
+      assert.doesNotMatch(page.body, /already revoked/);
+      assert.equal(
+        portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'revoke'").pluck().get(),
+        1,
+        'revoked once',
+      );
+    });
+  });
+
   test('Replace: the confirmation page names person, device and address, then replaces', async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
