@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { Scratch, openssl } from '../testing/openssl.js';
 import { testCa } from '../testing/pki.js';
@@ -44,6 +45,43 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A portal stand-in in a process of its own: `body` runs after `ca` and `createMinter` are in scope,
+ * and `mint(username, bits)` mints. tsx by its resolved file, so `cwd` may be anywhere.
+ */
+function portalScript(body: string, options: { cwd?: string; detached?: boolean } = {}) {
+  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const script = `
+    const { testCa } = await import(${url('../testing/pki.ts')});
+    const { createMinter } = await import(${url('./minter.ts')});
+    const { ca } = await testCa();
+    const request = ${JSON.stringify(request('script', 2048))};
+    const mint = (minter, username, keyBits = 2048) => minter.mint({ ...request, username, keyBits, now: new Date() });
+    ${body}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), new Scratch().file('portal.mjs', script)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      ...options,
+    },
+  );
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  /** Resolves once the output holds `text`; rejects if the process ends first. */
+  const printed = (text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => output.includes(text) && resolve(output);
+      child.stdout.on('data', check);
+      check();
+      void exited.then((code) => reject(new Error(`the process ended (${code}) with: ${output}`)));
+    });
+  return { child, exited, printed };
 }
 
 const request = (username: string, keyBits: number) => ({
@@ -158,26 +196,19 @@ describe('the minter', () => {
     // close() returning is not enough: Node's exit joins every worker thread, and a thread inside
     // OpenSSL's key generation cannot be interrupted. At idle priority under CI load that held a
     // stopping portal past its grace (upgrade.int, 15 s and more).
-    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
-    const script = `
-      const { testCa } = await import(${url('../testing/pki.ts')});
-      const { createMinter } = await import(${url('./minter.ts')});
-      const { ca } = await testCa();
+    const {
+      child: portal,
+      exited,
+      printed,
+    } = portalScript(`
       const minter = createMinter(ca, { keyPoolSize: 50 }); // keeps refilling: a key is always under way
       minter.start();
       while (((await minter.keyPoolStats())?.available ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
       process.once('SIGTERM', () => minter.close().then(() => process.exit(0)));
-      process.stdout.write('filling\\n');`;
-    const portal = spawn(process.execPath, ['--import', 'tsx', new Scratch().file('portal.mjs', script)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => portal.once('exit', (code) => resolve(code)));
+      process.stdout.write('filling\\n');`);
     const busy: ReturnType<typeof spawn>[] = [];
     try {
-      await new Promise<void>((resolve, reject) => {
-        portal.stdout.on('data', (chunk: Buffer) => chunk.includes('filling') && resolve());
-        void exited.then((code) => reject(new Error(`the process ended early (${code})`)));
-      });
+      await printed('filling');
       // Every core busy at normal priority, as under a CI run: SCHED_IDLE work gets almost nothing.
       for (let i = 0; i < 6; i++) busy.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -193,22 +224,13 @@ describe('the minter', () => {
     }
   });
   test('a portal killed without a stop takes its minting process with it', async () => {
-    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
-    const script = `
-      const { testCa } = await import(${url('../testing/pki.ts')});
-      const { createMinter } = await import(${url('./minter.ts')});
-      const { ca } = await testCa();
+    const { child: portal, printed } = portalScript(`
       const minter = createMinter(ca, { keyPoolSize: 1 });
-      await minter.mint({ ...${JSON.stringify(request('orphan', 2048))}, now: new Date() });
-      process.stdout.write(minter.pid + '\\n');
-      setInterval(() => {}, 1_000);`;
-    const portal = spawn(process.execPath, ['--import', 'tsx', new Scratch().file('portal.mjs', script)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+      await mint(minter, 'orphan');
+      process.stdout.write('host ' + minter.pid + '\\n');
+      setInterval(() => {}, 1_000);`);
     try {
-      const host = await new Promise<number>((resolve) =>
-        portal.stdout.on('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
-      );
+      const host = Number(/host (\d+)/.exec(await printed('\n'))![1]);
       assert.ok(alive(host), 'the minting process runs');
       portal.kill('SIGKILL');
       await until(() => !alive(host), 'the minting process outlived the portal');
@@ -233,6 +255,70 @@ describe('the minter', () => {
       assert.ok(minter.pid !== undefined && minter.pid !== first, 'from a new process');
     } finally {
       await minter.close();
+    }
+  });
+  test('a fork that fails fails the mint with a clear error, reported, and the next mint starts a process', async () => {
+    const { ca } = await testCa();
+    const errors: string[] = [];
+    const minter = createMinter(ca, { keyPoolSize: 1, onError: (error) => errors.push(String(error)) });
+    const node = process.execPath;
+    try {
+      process.execPath = '/nonexistent/node'; // as when the program is gone, or no process is left
+      await assert.rejects(minter.mint(request('nothing', 2048)), /the minting process failed: spawn .*ENOENT/);
+      await assert.rejects(minter.mint(request('again', 2048)), /the minting process failed/, 'each mint tries anew');
+      process.execPath = node;
+      assert.equal(errors.length, 2);
+      const bundle = await minter.mint(request('after', 2048));
+      assert.ok(bundle.pkcs12.length > 0);
+    } finally {
+      process.execPath = node;
+      await minter.close();
+    }
+  });
+
+  test('an idle minting process does not keep a portal alive that has nothing else to do, run from anywhere', async () => {
+    // Minted from another folder than the project's (tsx found by its file), then nothing left to do.
+    const { exited, printed } = portalScript(
+      `const minter = createMinter(ca, { keyPoolSize: 1 });
+      await mint(minter, 'idle');
+      process.stdout.write('minted\\n');`,
+      { cwd: tmpdir() },
+    );
+    await printed('minted');
+    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
+    assert.equal(code, 0, 'it ends on its own');
+  });
+
+  test("a signal to the portal's process group leaves a mint under way to finish while the portal stops", async () => {
+    // Ctrl-C in a terminal, or a service manager's stop, reaches every process of the group.
+    const {
+      child: portal,
+      exited,
+      printed,
+    } = portalScript(
+      `const minter = createMinter(ca, { keyPoolSize: 1 });
+      await mint(minter, 'warm');
+      const held = mint(minter, 'held', 4096);
+      process.once('SIGINT', async () => {
+        try {
+          await held;
+          process.stdout.write('minted\\n');
+        } catch (error) {
+          process.stdout.write('failed: ' + error.message + '\\n');
+        }
+        await minter.close();
+        process.exit(0);
+      });
+      process.stdout.write('minting\\n');`,
+      { detached: true },
+    );
+    try {
+      await printed('minting');
+      process.kill(-portal.pid!, 'SIGINT');
+      assert.equal(await exited, 0);
+      assert.match(await printed('\n'), /^minted$/m);
+    } finally {
+      portal.kill('SIGKILL');
     }
   });
 });

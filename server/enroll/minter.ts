@@ -68,21 +68,48 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
 
   // An idle minting process does not keep the portal's process alive; one with work does.
   const holdOpen = (child: ChildProcess) => {
-    if (waiting.size > 0) child.channel?.ref();
-    else child.channel?.unref();
+    if (waiting.size > 0) {
+      child.ref();
+      child.channel?.ref();
+    } else {
+      child.unref();
+      child.channel?.unref();
+    }
+  };
+
+  /** The process is gone, or never started: what it held fails, once, and the next mint starts another. */
+  const ended = (child: ChildProcess, error: Error) => {
+    if (host !== child) return;
+    host = undefined;
+    for (const entry of waiting.values()) entry.reject(error);
+    waiting.clear();
+    if (!closed) onError?.(error);
   };
 
   const started = (): ChildProcess => {
     if (closed) throw new Error('the minter is closed');
     if (host) return host;
     const child = fork(hostFile, [], {
-      execArgv: hostFile.endsWith('.ts') ? ['--import', 'tsx'] : [],
-      // Only PATH: the portal's settings and secrets (NODE_OPTIONS, SMTP_URL) are nothing of its business.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      // tsx by its resolved file, so that a portal started elsewhere than the project finds it.
+      execArgv: hostFile.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
+      // Only PATH: the portal's settings and secrets (NODE_OPTIONS, SMTP_URL) are nothing of its
+      // business. NODE_V8_COVERAGE when set: the test suite's coverage includes this process's code.
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...(process.env.NODE_V8_COVERAGE && { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE }),
+      },
       serialization: 'advanced', // the PKCS#12 bytes and the dates travel as they are
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     host = child;
+    // A fork that fails (no such program, no process left) reports an error and never an exit.
+    child.on('error', (error) => {
+      ended(child, new Error(`the minting process failed: ${error.message}`));
+      child.kill('SIGKILL');
+    });
+    child.once('exit', (code, signal) =>
+      ended(child, new Error(`the minting process ended (${signal ?? `exit code ${code}`})`)),
+    );
     const caKeyDer = ca.key.export({ type: 'pkcs8', format: 'der' });
     child.send({ type: 'init', caCertPem: ca.certPem, caKeyDer, options: hostOptions } satisfies PortalMessage, () =>
       caKeyDer.fill(0),
@@ -97,14 +124,6 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
       holdOpen(child);
       entry?.resolve(message);
     });
-    child.once('exit', (code, signal) => {
-      if (host === child) host = undefined;
-      const error = new Error(`the minting process ended (${signal ?? `exit code ${code}`})`);
-      for (const entry of waiting.values()) entry.reject(error);
-      waiting.clear();
-      if (!closed) onError?.(error);
-    });
-    child.once('error', (error) => onError?.(error));
     holdOpen(child);
     return child;
   };
@@ -115,7 +134,12 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
     return new Promise<HostMessage>((resolve, reject) => {
       waiting.set(id, { resolve, reject });
       holdOpen(child);
-      child.send({ ...message, id } satisfies PortalMessage);
+      // A send that fails (the process just ended) fails this request; the exit fails the rest.
+      child.send({ ...message, id } satisfies PortalMessage, (error) => {
+        if (!error || !waiting.delete(id)) return;
+        holdOpen(child);
+        reject(error);
+      });
     });
   };
 
@@ -125,7 +149,7 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
     },
     start() {
       warmUp ??= setTimeout(() => {
-        if (!closed) started().send({ type: 'start' } satisfies PortalMessage);
+        if (!closed) started().send({ type: 'start' } satisfies PortalMessage, () => undefined);
       }, WARM_UP_DELAY_MS);
       warmUp.unref();
     },
@@ -144,10 +168,19 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
       const child = host;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       // Nothing in that process is worth waiting for: the mints it holds have no request left
-      // (a stop lets requests finish first), and a key made for the pool is thrown away.
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+      // (a stop lets requests finish first), and a key made for the pool is thrown away. It ends
+      // itself when its channel closes (mint-host.ts); a kill if it has not within a second.
+      const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+      child.ref(); // close() is waited for: its end must not depend on other work keeping the loop alive
+      if (child.connected) child.disconnect();
+      else child.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        exited,
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS, false))),
+      ]);
+      clearTimeout(timer);
+      if (!ended) child.kill('SIGKILL');
     },
   };
 }
