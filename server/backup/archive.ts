@@ -187,7 +187,7 @@ export async function restoreBackup(
   file: string,
   dataDir: string,
   options: { force: boolean },
-): Promise<Manifest & { carried?: Carried | undefined; cancelledInvitations: number }> {
+): Promise<Manifest & { carried?: Carried | undefined; cancelledInvitations: number; admins: string[] }> {
   const { dir, manifest } = await verifyBackup(file);
   try {
     if (existsSync(dataDir) && !statSync(dataDir).isDirectory())
@@ -206,6 +206,7 @@ export async function restoreBackup(
     for (const file of replacedPlaces(files)) rmSync(aside(file), { recursive: true, force: true });
     let carried: Carried | undefined;
     let cancelledInvitations = 0;
+    let admins: string[] = [];
     const restored = new Database(path.join(dir, 'enroll.db'));
     try {
       // A newer portal's database would not start here: refused before anything is replaced.
@@ -223,6 +224,11 @@ export async function restoreBackup(
       migrateToCurrent(restored);
       // A link redeemed after the backup would be open again in it.
       cancelledInvitations = cancelUsableLinks(restored, new Date());
+      // Admins come back as they were at the backup: the command names those who can sign in.
+      admins = restored
+        .prepare('SELECT username FROM admins WHERE disabled_at IS NULL ORDER BY username')
+        .pluck()
+        .all() as string[];
       // The folder's CRL, when the archive's CA signed it: revocations made after the backup survive,
       // and the file stays where the broker reads it until the portal's first start publishes anew.
       if (existsSync(files.crl))
@@ -246,7 +252,7 @@ export async function restoreBackup(
       [`${files.database}-wal`, `${files.database}-shm`, ...(carried ? [] : [files.crl])],
       { journal: files.replaceJournal },
     );
-    return { ...manifest, carried, cancelledInvitations };
+    return { ...manifest, carried, cancelledInvitations, admins };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -203,6 +203,14 @@ describe('backup and restore', () => {
     };
     const used = await invite('rider1');
     const unused = await invite('rider2');
+    const minting = await invite('rider3');
+    // rider3's link was being redeemed as the backup ran (its certificate not made yet): the next
+    // start would open it again.
+    portal.db
+      .prepare(
+        "UPDATE invitations SET state = 'redeemed' WHERE user_id = (SELECT id FROM users WHERE username = 'rider3')",
+      )
+      .run();
     const out = path.join(tempDir(), 'enroll.tar.gz');
     await createBackup(portal.db, portal.dataDir, out, new Date());
     assert.equal((await redeem(new Browser(portal), used)).statusCode, 303, 'redeemed after the backup');
@@ -210,10 +218,11 @@ describe('backup and restore', () => {
 
     const target = path.join(tempDir(), 'restored');
     const restoredManifest = await restoreBackup(out, target, { force: false });
-    assert.equal(restoredManifest.cancelledInvitations, 2, 'the restore says how many links it cancelled');
+    assert.equal(restoredManifest.cancelledInvitations, 3, 'the restore says how many links it cancelled');
+    assert.deepEqual(restoredManifest.admins, [TEST_ADMIN.username], 'and who can sign in');
     await withPortal({ dataDir: target, withAdmin: false }, async (restored) => {
       const phone = new Browser(restored);
-      for (const link of [used, unused]) {
+      for (const link of [used, unused, minting]) {
         const page = await phone.get(link.path);
         assert.match(page.body, /This pickup link does not work/, 'no redeem button');
         // The POST a page left open before the restore would send.
@@ -224,20 +233,22 @@ describe('backup and restore', () => {
       }
       assert.equal(
         restored.db
-          .prepare("SELECT count(*) FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username = 'rider1'")
+          .prepare(
+            "SELECT count(*) FROM certificates c JOIN users u ON u.id = c.user_id WHERE u.username LIKE 'rider%'",
+          )
           .pluck()
           .get(),
         0,
-        'nothing minted from the restored link',
+        'nothing minted from the restored links',
       );
       assert.deepEqual(restored.db.prepare('SELECT state, count(*) AS n FROM invitations GROUP BY state').all(), [
-        { state: 'cancelled', n: 2 },
+        { state: 'cancelled', n: 3 },
       ]);
       const audited = restored.db
         .prepare("SELECT detail FROM audit_log WHERE action = 'invite-cancel' AND actor = 'system'")
         .pluck()
         .all() as string[];
-      assert.equal(audited.length, 2);
+      assert.equal(audited.length, 3);
       assert.match(audited[0]!, /restore/);
     });
   });
