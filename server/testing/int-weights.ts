@@ -21,7 +21,7 @@ export const INT_TEST_WEIGHTS: Record<string, number> = {
   'config.int.test.ts': 4.5,
   'data-dir.int.test.ts': 3.7,
   'deploy.int.test.ts': 8.7,
-  'enroll/minter.int.test.ts': 4.2,
+  'enroll/minter.int.test.ts': 25.0,
   'enroll/revocation.int.test.ts': 5.3,
   'pki/ca.int.test.ts': 5.7,
   'pki/crl.int.test.ts': 0.6,
