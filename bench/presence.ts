@@ -282,7 +282,11 @@ async function main() {
     );
     console.log(`| measure | ours | target | met |`);
     console.log(`|---|--:|---|---|`);
-    console.log(`| messages/s offered (slowest run) | ${slowest.toFixed(0)} /s | ≈ ${RATE} /s | |`);
+    // The other rows count only if the load kept its rate: a niced generator that fell behind would
+    // make the portal's numbers look better than the target's load.
+    console.log(
+      `| messages/s offered (slowest run) | ${slowest.toFixed(0)} /s | ≥ ${0.95 * RATE} /s (${RATE} /s) | ${yes(slowest >= 0.95 * RATE)} |`,
+    );
     console.log(
       `| devices recorded (rows) | ${rows} | = ${published} devices published to | ${yes(rows === published)} |`,
     );
