@@ -166,7 +166,7 @@ export function createServices(config: Config, deps: ServiceDeps) {
     presence: {
       recording: presence !== undefined,
       times: (key) => mergeTimes(presenceStore.find(key), presence?.heldFor(key)),
-      stillActive: (id, at) => certificates.isActive(id, at),
+      endOf: (id) => certificates.endOf(id),
     },
     crl,
     broker,

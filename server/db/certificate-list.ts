@@ -2,7 +2,7 @@
 // served by an index (see migrations) so it stays fast at 100,000 certificates. Search finds any
 // part of a username, email, device or serial (FTS5 trigram indexes, migration 007).
 import type { Db } from './database.js';
-import { UNDELIVERED, type CertificateView } from './certificates.js';
+import { CERTIFICATE_END, UNDELIVERED, type CertificateView } from './certificates.js';
 
 /** UNDELIVERED as an SQL list. */
 const UNDELIVERED_SQL = UNDELIVERED.map((delivery) => `'${delivery}'`).join(', ');
@@ -72,14 +72,13 @@ export function certificateQueries(db: Db, options: { narrow?: number } = {}) {
         params.soon = new Date(query.now.getTime() + query.expiringWithinDays * 86400_000).toISOString();
       }
       if (query.neverConnected)
-        // Not delivered (UNDELIVERED), or a Replace in the outbox whose predecessor is still active:
-        // whoever publishes on the topic is not its phone (enroll/presence.ts).
+        // Not delivered (UNDELIVERED), or nothing on its device's topic since it counts: its issue, or
+        // the end of the certificate it replaces when later (enroll/presence.ts says why).
         where.push(`c.status = 'active' AND c.not_after >= @now AND (c.delivery IN (${UNDELIVERED_SQL})
-          OR c.delivery = 'outbox' AND c.replaces IS NOT NULL AND EXISTS (SELECT 1 FROM certificates o
-            WHERE o.id = c.replaces AND o.status = 'active' AND o.not_after > @now)
           OR NOT EXISTS (SELECT 1 FROM device_presence p
             WHERE p.user_id = c.user_id AND p.device = coalesce(c.device, '')
-              AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= c.issued_at))`);
+              AND max(coalesce(p.last_message_at, ''), coalesce(p.last_will_at, '')) >= max(c.issued_at,
+                coalesce((SELECT ${CERTIFICATE_END('o')} FROM certificates o WHERE o.id = c.replaces), ''))))`);
       const search = query.search?.trim().toLowerCase();
       if (search) {
         // Narrow terms are looked up in the indexes and the page is taken from their few matches;

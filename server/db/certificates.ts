@@ -12,6 +12,10 @@ export type Delivery = 'pending' | 'sent' | 'outbox' | 'forwarded' | 'picked_up'
  */
 export const UNDELIVERED: readonly Delivery[] = ['pending', 'failed'];
 
+/** SQL for when the certificate row `alias` ends: its revocation if before its expiry, else its expiry. */
+export const CERTIFICATE_END = (alias: string) =>
+  `CASE WHEN ${alias}.revoked_at IS NOT NULL AND ${alias}.revoked_at < ${alias}.not_after THEN ${alias}.revoked_at ELSE ${alias}.not_after END`;
+
 export interface CertificateRow {
   id: number;
   user_id: number;
@@ -85,8 +89,8 @@ export function certificatesRepository(db: Db) {
   const byId = db.prepare<[number], CertificateView>(
     `SELECT c.*, u.username, u.email FROM certificates c JOIN users u ON u.id = c.user_id WHERE c.id = ?`,
   );
-  const isActive = db.prepare<[number, string], { id: number }>(
-    "SELECT id FROM certificates WHERE id = ? AND status = 'active' AND not_after > ?",
+  const endOf = db.prepare<[number], { end: string }>(
+    `SELECT ${CERTIFICATE_END('certificates')} AS end FROM certificates WHERE id = ?`,
   );
   const setDelivery = db.prepare<[Delivery, string | null, number]>(
     'UPDATE certificates SET delivery = ?, delivery_error = ? WHERE id = ?',
@@ -130,8 +134,8 @@ export function certificatesRepository(db: Db) {
     insert: (row: NewCertificate): number => Number(insert.run({ replaces: null, ...row }).lastInsertRowid),
     find: (id: number) => byId.get(id),
     findBySerial: (serial: string) => bySerial.get(serial),
-    /** Active and unexpired at `now`. */
-    isActive: (id: number, now: Date) => isActive.get(id, now.toISOString()) !== undefined,
+    /** When a certificate ended or ends: its revocation, or its expiry (which may lie ahead). */
+    endOf: (id: number) => endOf.get(id)?.end,
     /** Outbox mail an admin forwarded; false unless it was in the outbox. */
     markForwarded: (id: number) => markForwarded.run(id).changes === 1,
     setDelivery: (id: number, delivery: Delivery, error: string | null = null) =>

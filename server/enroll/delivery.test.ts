@@ -125,12 +125,50 @@ describe('delivery states', () => {
         'the person page says the same',
       );
 
-      // Forwarded: the old one is revoked, and what publishes from now on is the new one.
+      // Forwarded a minute later: the old one is revoked. What the old phone sent before is not the new one's.
+      portal.clock.advance(60_000);
       await browser.submit(`/certificates/${newId}`, `/certificates/${newId}/forwarded`, {});
       portal.clock.advance(60_000);
+      assert.equal(enrollment.certificate(newId)!.presence.state, 'never', 'nothing since the old one ended');
+      assert.deepEqual(neverConnected(), [newId]);
+      // What publishes from now on is the new one.
       published();
       assert.equal(enrollment.certificate(newId)!.presence.state, 'connected');
       assert.deepEqual(neverConnected(), []);
+    });
+  });
+
+  test('a Replace whose predecessor an admin revoked before the new bundle was forwarded: not connected by the old phone', async () => {
+    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
+    await withPortal({ deps: { messageSource: silent } }, async (portal) => {
+      const browser = await signedIn(portal);
+      const old = await browser.issue({ username: 'carl', email: 'carl@example.org', device: 'phone', days: '30' });
+      portal.clock.advance(60_000);
+      const replaced = await replace(browser, old.id);
+      const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
+      portal.clock.advance(60_000);
+      const userId = portal.db.prepare('SELECT user_id FROM certificates WHERE id = ?').pluck().get(old.id) as number;
+      presenceRepository(portal.db).write([
+        { userId, device: 'phone', lastMessageAt: portal.clock.now().toISOString(), lastWillAt: null },
+      ]);
+      portal.clock.advance(60_000);
+      await browser.submit(`/certificates/${old.id}/revoke?reason=superseded`, `/certificates/${old.id}/revoke`, {
+        reason: 'superseded',
+      });
+      assert.equal(row(portal, newId).delivery, 'outbox', 'nobody has the new bundle');
+      assert.equal(portal.services.enrollment.certificate(newId)!.presence.state, 'never');
+      const listed = portal.services.enrollment
+        .list({
+          search: '',
+          status: 'all',
+          expiringWithinDays: undefined,
+          sort: 'issued',
+          after: undefined,
+          limit: 50,
+          neverConnected: true,
+        })
+        .rows.map((r) => r.id);
+      assert.deepEqual(listed, [newId]);
     });
   });
 

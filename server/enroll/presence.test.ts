@@ -45,7 +45,7 @@ describe('presence of a certificate', () => {
     const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
     const reads = {
       recording: true,
-      stillActive: () => false,
+      endOf: () => undefined,
       times: () => ({ lastMessageAt: justNow, lastWillAt: null }),
     };
     const row = { user_id: 1, device: 'phone', issued_at: DELIVERED, revoked_at: null, not_after: at(365 * 86400_000) };
@@ -60,7 +60,7 @@ describe('presence of a certificate', () => {
     const justNow = at(NOW.getTime() - Date.parse(DELIVERED) - 60_000);
     const reads = {
       recording: true,
-      stillActive: () => false,
+      endOf: () => undefined,
       times: () => ({ lastMessageAt: justNow, lastWillAt: null }),
     };
     const row = {
@@ -81,21 +81,21 @@ describe('presence of a certificate', () => {
     const will = at(1800_000);
     const mixed = {
       recording: true,
-      stillActive: () => false,
+      endOf: () => undefined,
       times: () => ({ lastMessageAt: justNow, lastWillAt: will }),
     };
     assert.deepEqual(certificatePresence(mixed, { ...row, revoked_at: revokedAt }, NOW), { state: 'seen', at: will });
     const earlier = at(1000);
     const before = {
       recording: true,
-      stillActive: () => false,
+      endOf: () => undefined,
       times: () => ({ lastMessageAt: earlier, lastWillAt: null }),
     };
     assert.deepEqual(certificatePresence(before, { ...row, revoked_at: revokedAt }, NOW), {
       state: 'seen',
       at: earlier,
     });
-    const nothing = { recording: true, stillActive: () => false, times: () => undefined };
+    const nothing = { recording: true, endOf: () => undefined, times: () => undefined };
     assert.deepEqual(certificatePresence(nothing, { ...row, revoked_at: revokedAt }, NOW), { state: 'never' });
   });
 

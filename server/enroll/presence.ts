@@ -2,10 +2,11 @@
 // derived from the times the presence recorder keeps per person and device (broker/presence.ts).
 // A certificate counts as connected once its device published after the certificate was delivered
 // (DESIGN.md): never while its bundle certainly has not reached the person (db/certificates.ts's
-// UNDELIVERED), nor while its bundle waits in the outbox to replace a certificate still active (that
-// one's phone is what publishes), and from its issue on otherwise. The topic names the device, not
-// the certificate, so once the new bundle is out, a phone still on the replaced certificate counts
-// for the new one.
+// UNDELIVERED), and otherwise from its issue, or, for a replacement, from the end of the certificate
+// it replaces if that came later: until then that one's phone is what publishes on the topic (a
+// Replace in the outbox keeps it active until the new bundle is marked forwarded). The topic names
+// the device, not the certificate, so once the new bundle is out, a phone still on the replaced
+// certificate (not yet expired) counts for the new one.
 import type { PresenceKey, PresenceTimes } from '../db/presence.js';
 import { UNDELIVERED, type Delivery } from '../db/certificates.js';
 
@@ -26,8 +27,8 @@ export interface PresenceReads {
   /** Whether the portal records presence (a broker link is configured). */
   recording: boolean;
   times(key: PresenceKey): PresenceTimes | undefined;
-  /** Whether a certificate is active and unexpired (the one a Replace waiting in the outbox replaces). */
-  stillActive(certificateId: number, now: Date): boolean;
+  /** When a certificate ended (revoked, or its expiry, which may lie ahead): the one a replacement replaces. */
+  endOf(certificateId: number): string | undefined;
 }
 
 const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : a > b ? a : b);
@@ -76,18 +77,19 @@ export function certificatePresence(
   // Not delivered (being picked up, or failed): whoever publishes on its device's topic (the phone
   // it replaces, say) is not this certificate's phone.
   if (UNDELIVERED.includes(row.delivery)) return { state: 'never' };
-  // A Replace in the outbox: the certificate it replaces stays active until the new bundle is marked
-  // forwarded, and its phone publishes on the same topic meanwhile.
-  if (row.delivery === 'outbox' && row.replaces != null && reads.stillActive(row.replaces, now))
-    return { state: 'never' };
+  // A replacement counts from the end of the one it replaces, when later than its issue: until then
+  // the phone on the topic is that one's. An end still ahead: nothing yet counts.
+  const predecessorEnd = row.replaces != null ? reads.endOf(row.replaces) : undefined;
+  const since = later(row.issued_at, predecessorEnd ?? null)!;
+  if (since > now.toISOString()) return { state: 'never' };
   const times = reads.times({ userId: row.user_id, device: row.device ?? '' });
-  const presence = presenceOf(times, row.issued_at, now);
+  const presence = presenceOf(times, since, now);
   const end = row.revoked_at !== null && row.revoked_at < row.not_after ? row.revoked_at : row.not_after;
   if (presence.state === 'never' || end > now.toISOString()) return presence;
   // Only the times before its end speak for it; later ones are another certificate's. Only the
   // latest of each kind is kept, so a device heard since may hide when this one was last seen.
   const before = [times?.lastMessageAt, times?.lastWillAt].filter(
-    (at): at is string => typeof at === 'string' && at >= row.issued_at && at <= end,
+    (at): at is string => typeof at === 'string' && at >= since && at <= end,
   );
   if (before.length === 0) return { state: 'not-since-ended' };
   return { state: 'seen', at: before.reduce((a, b) => (a > b ? a : b)) };
