@@ -3,9 +3,12 @@
 // waits for the first and is sent where the first was, instead of issuing again. Otherwise the
 // browser shows the second answer ("this device already has a certificate") while the first one's
 // passphrase or pickup code, shown only once, sits behind a redirect nobody follows. In memory, per
-// admin, for ten minutes.
+// admin, for ten minutes. The first POST's notices go to the later ones too: each request saves its
+// own copy of the session, and the copy saved last (the later POST's, when the session's last-seen
+// time is due) would otherwise drop them.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { Notice } from './presenters.js';
 
 const TTL_MS = 10 * 60_000;
 
@@ -17,8 +20,14 @@ export const submissionSchema = z
 
 export const newSubmissionId = () => randomBytes(12).toString('base64url');
 
+/** What a later POST of a submission gets: where the first went, and the notices it flashed. */
+interface Outcome {
+  location: string;
+  notices?: readonly Notice[];
+}
+
 export class Submissions {
-  #entries = new Map<string, { location: Promise<string | undefined>; expires: number }>();
+  #entries = new Map<string, { outcome: Promise<Outcome | undefined>; expires: number }>();
 
   constructor(private readonly now: () => Date) {}
 
@@ -29,27 +38,31 @@ export class Submissions {
    * location tells of a failure worth trying again (the mail server down): a later POST runs too.
    * Without a key, just `work`.
    */
-  async once<T extends { location?: string | undefined; retry?: boolean }>(
+  async once<T extends { location?: string | undefined; retry?: boolean; notices?: readonly Notice[] }>(
     key: string | undefined,
     work: () => Promise<T>,
-  ): Promise<T | { location: string }> {
+  ): Promise<T | Outcome> {
     if (key === undefined) return work();
     this.#sweep();
     // Wait for the POST under way; after one that failed, the first waiter runs next and the
     // others wait for it in turn (never two at once).
     for (let earlier = this.#entries.get(key); earlier; ) {
-      const location = await earlier.location;
-      if (location !== undefined) return { location };
+      const outcome = await earlier.outcome;
+      if (outcome !== undefined) return outcome;
       const next = this.#entries.get(key);
       if (next === earlier) break;
       earlier = next;
     }
-    let settle: (location: string | undefined) => void = () => undefined;
-    const location = new Promise<string | undefined>((resolve) => (settle = resolve));
-    this.#entries.set(key, { location, expires: this.now().getTime() + TTL_MS });
+    let settle: (outcome: Outcome | undefined) => void = () => undefined;
+    const outcome = new Promise<Outcome | undefined>((resolve) => (settle = resolve));
+    this.#entries.set(key, { outcome, expires: this.now().getTime() + TTL_MS });
     try {
       const result = await work();
-      settle(result.retry ? undefined : result.location);
+      settle(
+        result.retry || result.location === undefined
+          ? undefined
+          : { location: result.location, ...(result.notices && { notices: result.notices }) },
+      );
       return result;
     } finally {
       settle(undefined); // a failure: a later POST runs on its own (no-op once settled)

@@ -7,7 +7,7 @@ import { revocationReasonSchema } from '../../enroll/rules.js';
 import { OneTimeSecrets, type Passphrases } from '../one-time-secrets.js';
 import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 import { fieldErrors } from '../forms.js';
-import { describeKick, describePublication } from '../presenters.js';
+import { describeKick, describePublication, type Notice } from '../presenters.js';
 import { wordsFor } from '../../words/index.js';
 
 const words = wordsFor().pages;
@@ -199,20 +199,20 @@ const certificateRoutes: FastifyPluginAsyncZod<{
           name: request.session.admin!,
           ip: request.ip,
         });
-        if (!outcome.ok) {
-          request.flash('warning', admin.certificateDetail.alreadyRevoked);
-        } else {
-          for (const notice of describePublication(admin.certificateDetail.revokedNotice, outcome.publication))
-            request.flash(notice.kind, notice.message);
-          const kick = describeKick(outcome.kick);
-          if (kick) request.flash(kick.kind, kick.message);
-        }
-        return { location: `/certificates/${id}` };
+        const kick = outcome.ok ? describeKick(outcome.kick) : undefined;
+        const notices: Notice[] = outcome.ok
+          ? [
+              ...describePublication(admin.certificateDetail.revokedNotice, outcome.publication),
+              ...(kick ? [kick] : []),
+            ]
+          : [{ kind: 'warning', message: admin.certificateDetail.alreadyRevoked }];
+        return { location: `/certificates/${id}`, notices };
       };
-      // A second POST of the same confirmation page (a double click) waits for the first and adds
-      // nothing: otherwise its "already revoked" joined the first one's notices (submissions.ts).
+      // A second POST of the same confirmation page (a double click) waits for the first and shows
+      // its notices, not "already revoked" (submissions.ts).
       const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-      const { location } = await submissions.once(key, revoke);
+      const { location, notices = [] } = await submissions.once(key, revoke);
+      for (const notice of notices) request.flash(notice.kind, notice.message);
       return reply.redirect(location ?? `/certificates/${id}`, 303);
     },
   );
@@ -242,7 +242,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
      * and whether the same form may try again (a refusal or a failure: no new certificate reached
      * anyone).
      */
-    const replace = async (): Promise<{ location?: string; retry?: boolean }> => {
+    const replace = async (): Promise<{ location?: string; retry?: boolean; notices?: Notice[] }> => {
       const outcome = await enrollment.replace(
         request.params.id,
         { name: request.session.admin!, ip: request.ip },
@@ -254,18 +254,19 @@ const certificateRoutes: FastifyPluginAsyncZod<{
           passphrase: outcome.issued.passphrase,
         });
         const superseded = outcome.superseded;
-        if (superseded.ok || superseded.reason === 'crl-failed')
-          for (const notice of describePublication(
-            request.body.reason === 'keyCompromise'
-              ? words.replace.compromised(outcome.oldSerial)
-              : words.replace.sent(outcome.oldSerial),
-            superseded,
-          ))
-            request.flash(notice.kind, notice.message);
-        else if (superseded.reason === 'awaiting-forward')
-          request.flash('info', words.replace.waiting(outcome.oldSerial));
-        else request.flash('success', words.replace.raced(outcome.oldSerial));
-        return { location: `/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}` };
+        // Flashed by the caller, for a double click's second POST too (submissions.ts).
+        const notices: Notice[] =
+          superseded.ok || superseded.reason === 'crl-failed'
+            ? describePublication(
+                request.body.reason === 'keyCompromise'
+                  ? words.replace.compromised(outcome.oldSerial)
+                  : words.replace.sent(outcome.oldSerial),
+                superseded,
+              )
+            : superseded.reason === 'awaiting-forward'
+              ? [{ kind: 'info', message: words.replace.waiting(outcome.oldSerial) }]
+              : [{ kind: 'success', message: words.replace.raced(outcome.oldSerial) }];
+        return { location: `/certificates/${outcome.issued.certificateId}/issued?ticket=${ticket}`, notices };
       }
       if (outcome.reason === 'not-found') return {};
       const old = enrollment.certificate(request.params.id)!;
@@ -300,7 +301,8 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     // A second POST of the same confirmation page (a double click) is sent where the first went:
     // to the new passphrase, which the browser would otherwise never show (submissions.ts).
     const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-    const { location } = await submissions.once(key, replace);
+    const { location, notices = [] } = await submissions.once(key, replace);
+    for (const notice of notices) request.flash(notice.kind, notice.message);
     return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
   app.get(

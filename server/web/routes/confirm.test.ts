@@ -55,6 +55,8 @@ describe('confirmation pages', () => {
       const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)?.[1];
       assert.ok(submission, 'the form carries its submission id');
       const fields = { _csrf: csrfTokenOf(confirm.body), reason: 'superseded', submission };
+      // The session's last-seen time is due: both requests save their session, the second last.
+      portal.clock.advance(61_000);
       const [first, second] = await Promise.all([
         browser.post(`/certificates/${id}/revoke`, fields),
         browser.post(`/certificates/${id}/revoke`, fields),
@@ -108,6 +110,8 @@ describe('confirmation pages', () => {
       const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)?.[1];
       assert.ok(submission, 'the form carries its submission id');
       const fields = { _csrf: csrfTokenOf(confirm.body), reason: 'superseded', submission };
+      // The session's last-seen time is due: both requests save their session, the second last.
+      portal.clock.advance(61_000);
       const [first, second] = await Promise.all([
         browser.post(`/certificates/${id}/replace`, fields),
         browser.post(`/certificates/${id}/replace`, fields),
@@ -118,6 +122,7 @@ describe('confirmation pages', () => {
       assert.equal(second.headers.location, first.headers.location, 'the second click shows what the first made');
       const page = await browser.get(String(second.headers.location));
       assert.match(page.body, /data-testid="passphrase">[^<]+</);
+      assert.match(page.body, /stays active until you mark the new one forwarded/, "the first answer's notice");
       assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2);
     });
   });
