@@ -329,7 +329,9 @@ async function restoreCommand(args: string[]): Promise<string> {
   const links = manifest.cancelledInvitations
     ? `\nCancelled ${manifest.cancelledInvitations} pickup link(s) that could still be used in the backup: they may have been used after it. Send again (Resend on the invitation's page) those a person still needs.`
     : '';
-  const admins = `\nAdmins who can sign in, as at the backup: ${manifest.admins.join(', ') || 'none'}. An admin disabled or deleted since is back, and a password changed since is the old one again: use disable-admin, delete-admin or reset-password where that matters.`;
+  const admins = manifest.admins.length
+    ? `\nAdmins who can sign in, as at the backup: ${manifest.admins.join(', ')}. An admin disabled or deleted since is back, and a password changed since is the old one again: use disable-admin, delete-admin or reset-password where that matters.`
+    : '\nNo admin can sign in: create one with create-admin, or open the setup link the portal prints at its start.';
   return `Restored the backup of ${manifest.createdAt} into ${target}: ${manifest.counts.certificates} certificates, ${manifest.counts.admins} admins. Start the portal with DATA_DIR=${target}; it rebuilds the CRL at start.${kept}${links}${admins}`;
 }
 

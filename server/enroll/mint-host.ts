@@ -57,6 +57,6 @@ process.on('disconnect', () => {
   if (process.env.NODE_V8_COVERAGE) process.exit(0);
   process.kill(process.pid, 'SIGKILL');
 });
-// Signals to the whole process group (Ctrl-C in a terminal, a service manager's stop) are the
+// Signals to the whole process group (Ctrl-C or Ctrl-\ in a terminal, a service manager's stop) are the
 // portal's to handle: mints under way finish while it stops, and its close ends this process.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+for (const signal of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);

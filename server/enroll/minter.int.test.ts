@@ -289,17 +289,18 @@ describe('the minter', () => {
     assert.equal(code, 0, 'it ends on its own');
   });
 
-  test("a signal to the portal's process group leaves a mint under way to finish while the portal stops", async () => {
-    // Ctrl-C in a terminal, or a service manager's stop, reaches every process of the group.
-    const {
-      child: portal,
-      exited,
-      printed,
-    } = portalScript(
-      `const minter = createMinter(ca, { keyPoolSize: 1 });
+  for (const signal of ['SIGINT', 'SIGQUIT'] as const)
+    test(`a ${signal} to the portal's process group leaves a mint under way to finish while the portal stops`, async () => {
+      // Ctrl-C or Ctrl-\\ in a terminal, or a service manager's stop, reaches every process of the group.
+      const {
+        child: portal,
+        exited,
+        printed,
+      } = portalScript(
+        `const minter = createMinter(ca, { keyPoolSize: 1 });
       await mint(minter, 'warm');
       const held = mint(minter, 'held', 4096);
-      process.once('SIGINT', async () => {
+      process.once('${signal}', async () => {
         try {
           await held;
           process.stdout.write('minted\\n');
@@ -310,15 +311,15 @@ describe('the minter', () => {
         process.exit(0);
       });
       process.stdout.write('minting\\n');`,
-      { detached: true },
-    );
-    try {
-      await printed('minting');
-      process.kill(-portal.pid!, 'SIGINT');
-      assert.equal(await exited, 0);
-      assert.match(await printed('\n'), /^minted$/m);
-    } finally {
-      portal.kill('SIGKILL');
-    }
-  });
+        { detached: true },
+      );
+      try {
+        await printed('minting');
+        process.kill(-portal.pid!, signal);
+        assert.equal(await exited, 0);
+        assert.match(await printed('\n'), /^minted$/m);
+      } finally {
+        portal.kill('SIGKILL');
+      }
+    });
 });
