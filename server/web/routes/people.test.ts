@@ -122,6 +122,32 @@ describe('the person page', () => {
     });
   });
 
+  for (const [action, page, fields, notice] of [
+    ['revoke all', '/people/alice/revoke-all?reason=superseded', { reason: 'superseded' }, /2 certificates revoked\./],
+    ['delete', '/people/alice/delete', {}, /alice is deleted and 2 certificates revoked\./],
+  ] as const)
+    test(`${action} clicked twice: acts once, and the page tells what the first click did`, async () => {
+      await alice(async (portal, browser) => {
+        const confirm = await browser.get(page);
+        const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)?.[1];
+        assert.ok(submission, 'the form carries its submission id');
+        const action = page.replace(/\?.*/, '');
+        const body = { _csrf: csrfTokenOf(confirm.body), ...fields, submission };
+        // The session's last-seen time is due: both requests save their session, the second last.
+        portal.clock.advance(61_000);
+        const [first, second] = await Promise.all([browser.post(action, body), browser.post(action, body)]);
+        assert.deepEqual([first.statusCode, second.statusCode], [303, 303]);
+        const shown = await browser.get(String(second.headers.location));
+        assert.match(shown.body, notice);
+        assert.doesNotMatch(shown.body, /Nothing was active|already deleted/);
+        assert.equal(
+          portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'revoke'").pluck().get(),
+          2,
+          'each certificate revoked once',
+        );
+      });
+    });
+
   test('deletes a person: certificates revoked, address erased, serials in the CRL, the audit log kept', async () => {
     await alice(async (portal, browser) => {
       const serials = portal.db

@@ -5,8 +5,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
 import { wordsFor } from '../../words/index.js';
-import type { FastifyRequest } from 'fastify';
-import { describeKick, describePublication } from '../presenters.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { describeKick, describePublication, type Notice } from '../presenters.js';
+import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 import type { FieldErrors } from '../forms.js';
 
 const words = wordsFor().pages.people;
@@ -14,16 +15,29 @@ const words = wordsFor().pages.people;
 const nameParams = z.object({ username: z.string().max(64) });
 
 /** After revoking a person's certificates: what became of their devices' connections. */
-function flashKick(request: FastifyRequest, outcome: { serials: string[]; kick: Parameters<typeof describeKick>[0] }) {
-  if (!outcome.serials.length) return;
-  const notice = describeKick(outcome.kick, { all: true });
-  if (notice) request.flash(notice.kind, notice.message);
+function kickNotices(outcome: { serials: string[]; kick: Parameters<typeof describeKick>[0] }): Notice[] {
+  const notice = outcome.serials.length ? describeKick(outcome.kick, { all: true }) : undefined;
+  return notice ? [notice] : [];
 }
 
 const peopleRoutes: FastifyPluginAsyncZod<{
-  enrollment: Pick<Enrollment, 'people' | 'revocationReasons' | 'broker'>;
+  enrollment: Pick<Enrollment, 'people' | 'revocationReasons' | 'broker' | 'now'>;
 }> = async (app, { enrollment }) => {
   const { people } = enrollment;
+  /** Revoke-all and delete confirmations sent (submissions.ts): a double click acts once. */
+  const submissions = new Submissions(enrollment.now);
+  /** Runs a confirmed action once per submission, flashes what it did, and redirects. */
+  const once = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    submission: string | undefined,
+    work: () => Promise<{ location?: string; notices?: Notice[] }>,
+  ) => {
+    const key = submission && `${request.session.admin!}\u0000${submission}`;
+    const { location, notices = [] } = await submissions.once(key, work);
+    for (const notice of notices) request.flash(notice.kind, notice.message);
+    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
+  };
   const actorOf = (request: { session: { admin?: string }; ip: string }) => ({
     name: request.session.admin!,
     ip: request.ip,
@@ -80,23 +94,29 @@ const peopleRoutes: FastifyPluginAsyncZod<{
         explanation:
           words.revokeAllExplanation(enrollment.broker !== undefined) + words.linksCancelledToo(person.openLinks),
         button: words.revokeAllButton,
+        submission: newSubmissionId(),
       });
     },
   );
 
   app.post(
     '/people/:username/revoke-all',
-    { schema: { params: nameParams, body: z.object({ reason: revocationReasonSchema }) } },
-    async (request, reply) => {
-      const outcome = await people.revokeAll(request.params.username, request.body.reason, actorOf(request));
-      if (!outcome.ok) return reply.callNotFound();
-      const done = words.revokedAll(outcome.serials.length, outcome.cancelledLinks);
-      if (outcome.publication)
-        for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
-      else request.flash('info', done);
-      flashKick(request, outcome);
-      return reply.redirect(base(request.params.username), 303);
+    {
+      schema: {
+        params: nameParams,
+        body: z.object({ reason: revocationReasonSchema, submission: submissionSchema }),
+      },
     },
+    async (request, reply) =>
+      once(request, reply, request.body.submission, async () => {
+        const outcome = await people.revokeAll(request.params.username, request.body.reason, actorOf(request));
+        if (!outcome.ok) return {};
+        const done = words.revokedAll(outcome.serials.length, outcome.cancelledLinks);
+        const notices: Notice[] = outcome.publication
+          ? describePublication(done, outcome.publication)
+          : [{ kind: 'info', message: done }];
+        return { location: base(request.params.username), notices: [...notices, ...kickNotices(outcome)] };
+      }),
   );
 
   app.get('/people/:username/delete', { schema: { params: nameParams } }, async (request, reply) => {
@@ -109,23 +129,31 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       action: 'delete',
       explanation: words.deleteExplanation(person.active.length) + words.linksCancelledToo(person.openLinks),
       button: words.deleteButton,
+      submission: newSubmissionId(),
     });
   });
 
-  app.post('/people/:username/delete', { schema: { params: nameParams } }, async (request, reply) => {
-    const outcome = await people.remove(request.params.username, actorOf(request));
-    if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
-    if (!outcome.ok) request.flash('warning', words.alreadyDeleted);
-    else {
-      const done = words.deleted(request.params.username, outcome.serials.length);
-      if (outcome.publication)
-        for (const notice of describePublication(done, outcome.publication)) request.flash(notice.kind, notice.message);
-      else request.flash('success', done);
-      flashKick(request, outcome);
-      if (outcome.groupsNotUpdated !== undefined)
-        request.flash('warning', words.groupsNotUpdated(request.params.username, outcome.groupsNotUpdated));
-    }
-    return reply.redirect(base(request.params.username), 303);
-  });
+  app.post(
+    '/people/:username/delete',
+    { schema: { params: nameParams, body: z.object({ submission: submissionSchema }) } },
+    async (request, reply) =>
+      once(request, reply, request.body.submission, async () => {
+        const outcome = await people.remove(request.params.username, actorOf(request));
+        const location = base(request.params.username);
+        if (!outcome.ok && outcome.reason === 'not-found') return {};
+        if (!outcome.ok) return { location, notices: [{ kind: 'warning', message: words.alreadyDeleted }] };
+        const done = words.deleted(request.params.username, outcome.serials.length);
+        const notices: Notice[] = outcome.publication
+          ? describePublication(done, outcome.publication)
+          : [{ kind: 'success', message: done }];
+        notices.push(...kickNotices(outcome));
+        if (outcome.groupsNotUpdated !== undefined)
+          notices.push({
+            kind: 'warning',
+            message: words.groupsNotUpdated(request.params.username, outcome.groupsNotUpdated),
+          });
+        return { location, notices };
+      }),
+  );
 };
 export default peopleRoutes;
