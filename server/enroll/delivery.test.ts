@@ -4,7 +4,7 @@
 // has reached nobody), unless the old key is compromised.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
+import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../testing/harness.js';
 import { MemoryMailer } from '../testing/mailer.js';
 import { presenceRepository } from '../db/presence.js';
 
@@ -57,6 +57,34 @@ describe('delivery states', () => {
       );
     });
   });
+
+  for (const from of ['detail', 'outbox'] as const)
+    test(`Mark as forwarded clicked twice on the ${from} page: marked once, and the page says so`, async () => {
+      await withPortal({}, async (portal) => {
+        const browser = await signedIn(portal);
+        const { id } = await browser.issue({ username: 'fay', email: 'fay@example.org', days: '30' });
+        const other = await browser.issue({ username: 'gus', email: 'gus@example.org', days: '30' });
+        const page = await browser.get(from === 'outbox' ? '/outbox' : `/certificates/${id}`);
+        const submission = /name="submission" value="([^"]+)"/.exec(page.body)?.[1];
+        assert.ok(submission, 'the form carries its submission id');
+        const body = { _csrf: csrfTokenOf(page.body), from, submission };
+        portal.clock.advance(61_000); // the session's last-seen time is due: both requests save it
+        const [, second] = await Promise.all([
+          browser.post(`/certificates/${id}/forwarded`, body),
+          browser.post(`/certificates/${id}/forwarded`, body),
+        ]);
+        const shown = await browser.get(String(second.headers.location));
+        assert.match(shown.body, /Marked as forwarded\./);
+        assert.doesNotMatch(shown.body, /Only mail in the outbox/);
+        assert.equal(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'forward'").pluck().get(), 1);
+        if (from === 'outbox') {
+          // The same page's form for another message is another submission.
+          const marked = await browser.post(`/certificates/${other.id}/forwarded`, body);
+          assert.equal(marked.statusCode, 303);
+          assert.equal(row(portal, other.id).delivery, 'forwarded');
+        }
+      });
+    });
 
   test('Replace into the outbox keeps the old certificate until the new one is forwarded', async () => {
     await withPortal({}, async (portal) => {

@@ -34,7 +34,7 @@ const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MA
 const revokeBody = z.object({ reason: revocationReasonSchema, submission: submissionSchema });
 const replaceReason = z.enum(['superseded', 'keyCompromise']);
 const replaceBody = z.object({ reason: replaceReason.catch('superseded'), submission: submissionSchema });
-const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail') });
+const forwardedBody = z.object({ from: z.enum(['outbox', 'detail']).catch('detail'), submission: submissionSchema });
 
 const certificateRoutes: FastifyPluginAsyncZod<{
   enrollment: Pick<
@@ -54,7 +54,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
   >;
   passphrases: Passphrases;
 }> = async (app, { enrollment, passphrases }) => {
-  /** Revoke and Replace confirmations sent (submissions.ts): a double click acts once. */
+  /** Revoke, Replace and Mark as forwarded sent (submissions.ts): a double click acts once. */
   const submissions = new Submissions(enrollment.now);
   /** A failed Replace's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
   const replaceFailures = new OneTimeSecrets<{
@@ -114,6 +114,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       ...detail,
       reasons: enrollment.revocationReasons(),
       invitation: enrollment.invitations.forCertificate(id),
+      forwardSubmission: newSubmissionId(),
       errors: {},
       ...extra,
     };
@@ -222,17 +223,23 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     { schema: { params: idParams, body: forwardedBody } },
     async (request, reply) => {
       const { id } = request.params;
-      const outcome = await enrollment.markForwarded(id, { name: request.session.admin!, ip: request.ip });
-      if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
-      if (!outcome.ok) request.flash('warning', words.forward.notInOutbox);
-      else if (outcome.superseded)
-        for (const notice of describePublication(
-          words.forward.superseded(outcome.superseded.serial),
-          outcome.superseded.publication,
-        ))
-          request.flash(notice.kind, notice.message);
-      else request.flash('success', words.forward.done);
-      return reply.redirect(request.body.from === 'outbox' ? '/outbox' : `/certificates/${id}`, 303);
+      const location = request.body.from === 'outbox' ? '/outbox' : `/certificates/${id}`;
+      const forward = async (): Promise<{ location?: string; notices?: Notice[] }> => {
+        const outcome = await enrollment.markForwarded(id, { name: request.session.admin!, ip: request.ip });
+        if (!outcome.ok && outcome.reason === 'not-found') return {};
+        const notices: Notice[] = !outcome.ok
+          ? [{ kind: 'warning', message: words.forward.notInOutbox }]
+          : outcome.superseded
+            ? describePublication(words.forward.superseded(outcome.superseded.serial), outcome.superseded.publication)
+            : [{ kind: 'success', message: words.forward.done }];
+        return { location, notices };
+      };
+      // A double click marks once and shows the first answer (submissions.ts). The outbox page's one
+      // submission id serves all its rows: the certificate is part of the key.
+      const key = request.body.submission && `${request.session.admin!}\u0000${id}\u0000${request.body.submission}`;
+      const { location: to, notices = [] } = await submissions.once(key, forward);
+      for (const notice of notices) request.flash(notice.kind, notice.message);
+      return to === undefined ? reply.callNotFound() : reply.redirect(to, 303);
     },
   );
 

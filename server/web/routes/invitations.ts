@@ -7,6 +7,7 @@ import type { OneTimeSecrets } from '../one-time-secrets.js';
 import type { PickupTicket } from '../held-bundles.js';
 import { wordsFor } from '../../words/index.js';
 import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
+import type { Notice } from '../presenters.js';
 
 const words = wordsFor().admin.invitations;
 
@@ -71,6 +72,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
         fresh,
         qr: qrTarget && (await qrImage(qrTarget)),
         submission: newSubmissionId(),
+        cancelSubmission: newSubmissionId(),
       });
     },
   );
@@ -106,11 +108,27 @@ const invitationRoutes: FastifyPluginAsyncZod<{
     return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   });
 
-  app.post('/invitations/:id/cancel', { schema: { params: idParams } }, async (request, reply) => {
-    const outcome = enrollment.invitations.cancel(request.params.id, { name: request.session.admin!, ip: request.ip });
-    if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
-    request.flash(outcome.ok ? 'success' : 'warning', outcome.ok ? words.cancelled : words.notOpen);
-    return reply.redirect(`/invitations/${request.params.id}`, 303);
-  });
+  app.post(
+    '/invitations/:id/cancel',
+    { schema: { params: idParams, body: z.object({ submission: submissionSchema }) } },
+    async (request, reply) => {
+      const cancel = async (): Promise<{ location?: string; notices?: Notice[] }> => {
+        const outcome = enrollment.invitations.cancel(request.params.id, {
+          name: request.session.admin!,
+          ip: request.ip,
+        });
+        if (!outcome.ok && outcome.reason === 'not-found') return {};
+        const notice: Notice = outcome.ok
+          ? { kind: 'success', message: words.cancelled }
+          : { kind: 'warning', message: words.notOpen };
+        return { location: `/invitations/${request.params.id}`, notices: [notice] };
+      };
+      // A double click cancels once and shows the first answer (submissions.ts).
+      const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
+      const { location, notices = [] } = await submissions.once(key, cancel);
+      for (const notice of notices) request.flash(notice.kind, notice.message);
+      return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
+    },
+  );
 };
 export default invitationRoutes;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
+import { newSubmissionId } from '../submissions.js';
 import { wordsFor } from '../../words/index.js';
 
 const outboxRoutes: FastifyPluginAsyncZod<{ enrollment: Pick<Enrollment, 'outbox' | 'setup'> }> = async (
@@ -15,6 +16,8 @@ const outboxRoutes: FastifyPluginAsyncZod<{ enrollment: Pick<Enrollment, 'outbox
       messages: enrollment.outbox.list(),
       retentionDays: enrollment.outbox.retentionDays,
       smtp: enrollment.setup().smtp,
+      // One for the page's Mark as forwarded forms (the certificate is part of the key).
+      forwardSubmission: newSubmissionId(),
     }),
   );
 

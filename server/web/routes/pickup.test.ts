@@ -204,6 +204,29 @@ describe('pickup links', () => {
     });
   });
 
+  test('Cancel clicked twice: cancelled once, and the page says so', async () => {
+    await pickupPortal(async ({ portal, admin }) => {
+      const created = await admin.submit('/certificates/new', '/certificates', { ...PERSON, delivery: 'link' });
+      const id = Number(/\/invitations\/(\d+)/.exec(String(created.headers.location))![1]);
+      const detail = await admin.get(`/invitations/${id}`);
+      const submission = /name="submission" value="([^"]+)"[^>]*>\s*<button type="submit" class="danger"/.exec(
+        detail.body,
+      )?.[1];
+      assert.ok(submission, 'the Cancel form carries its own submission id');
+      const resendSubmission = /name="submission" value="([^"]+)"/.exec(detail.body)![1];
+      assert.notEqual(submission, resendSubmission, "not the Resend form's");
+      const body = { _csrf: csrfTokenOf(detail.body), submission };
+      portal.clock.advance(61_000); // the session's last-seen time is due: both requests save it
+      const [, second] = await Promise.all([
+        admin.post(`/invitations/${id}/cancel`, body),
+        admin.post(`/invitations/${id}/cancel`, body),
+      ]);
+      const shown = await admin.get(String(second.headers.location));
+      assert.match(shown.body, /Invitation cancelled: its link no longer works\./);
+      assert.doesNotMatch(shown.body, /Only an open invitation can be cancelled/);
+    });
+  });
+
   test('unknown, used, expired and cancelled links get one identical page', async () => {
     await pickupPortal(async ({ portal, admin }) => {
       const invite = async (device: string, delivery = 'link') => {
