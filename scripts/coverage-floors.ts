@@ -30,7 +30,11 @@ type Summary = Record<string, { lines: Metric; branches: Metric; functions: Metr
 const FLOORS: Record<string, { lines: number; branches: number }> = {
   // Measured 2026-11-27 (lines / branches): pki 96.8 / 91.5, enroll 98.6 / 86.2, accounts 100 / 94.6,
   // db 99.6 / 96.2, backup 95.2 / 87.1, mail 98.7 / 88.0, web 97.7 / 85.2, cli 48 / 50, top level 94.3 / 75.7.
-  'server/pki': { lines: 93, branches: 88 },
+  // pki, 2026-11-28: the minting process's threads report coverage again (they run the compiled
+  // files of .cache/test-js, source-mapped onto these). Lines went from 98.3 to 99.8 and branches
+  // from 89.9 to 87.5-88.1: c8 counts the union of both texts' branch ranges, more of them and not
+  // all reached. The same run without the threads' files gives 98.3 / 89.9.
+  'server/pki': { lines: 93, branches: 85 },
   'server/enroll': { lines: 94, branches: 82 },
   'server/accounts': { lines: 95, branches: 90 },
   'server/db': { lines: 95, branches: 90 },

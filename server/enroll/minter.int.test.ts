@@ -205,6 +205,7 @@ describe('the minter', () => {
       minter.start();
       while (((await minter.keyPoolStats())?.available ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
       process.once('SIGTERM', () => minter.close().then(() => process.exit(0)));
+      setInterval(() => {}, 1_000); // a portal listens: only the stop ends it
       process.stdout.write('filling\\n');`);
     const busy: ReturnType<typeof spawn>[] = [];
     try {
@@ -212,6 +213,7 @@ describe('the minter', () => {
       // Every core busy at normal priority, as under a CI run: SCHED_IDLE work gets almost nothing.
       for (let i = 0; i < 6; i++) busy.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
       await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(portal.exitCode, null, 'still running before the stop');
       const started = performance.now();
       portal.kill('SIGTERM');
       const code = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
