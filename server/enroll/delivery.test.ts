@@ -24,6 +24,41 @@ async function signedIn(portal: TestPortal) {
 const replace = (browser: Browser, id: number, reason = 'superseded') =>
   browser.submit(`/certificates/${id}/replace?reason=${reason}`, `/certificates/${id}/replace`, { reason });
 
+/** A message source that never speaks: presence is recorded (a broker link), the tests fill the store. */
+const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
+
+/**
+ * `username`'s phone, replaced into the outbox a minute after its issue; a minute later the old
+ * phone, still on the broker with the old certificate, publishes on the device's topic
+ * (`published` does it again at the clock's time). `neverConnected`: the list's filter.
+ */
+async function replacedWhileOldPhonePublishes(portal: TestPortal, browser: Browser, username: string) {
+  const old = await browser.issue({ username, email: `${username}@example.org`, device: 'phone', days: '30' });
+  portal.clock.advance(60_000);
+  const replaced = await replace(browser, old.id);
+  const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
+  portal.clock.advance(60_000);
+  const userId = portal.db.prepare('SELECT user_id FROM certificates WHERE id = ?').pluck().get(old.id) as number;
+  const published = () =>
+    presenceRepository(portal.db).write([
+      { userId, device: 'phone', lastMessageAt: portal.clock.now().toISOString(), lastWillAt: null },
+    ]);
+  published();
+  const neverConnected = () =>
+    portal.services.enrollment
+      .list({
+        search: '',
+        status: 'all',
+        expiringWithinDays: undefined,
+        sort: 'issued',
+        after: undefined,
+        limit: 50,
+        neverConnected: true,
+      })
+      .rows.map((row) => row.id);
+  return { oldId: old.id, newId, published, neverConnected };
+}
+
 describe('delivery states', () => {
   test('mail written to the outbox is `outbox`, never called mailed or sent, until an admin marks it forwarded', async () => {
     await withPortal({}, async (portal) => {
@@ -115,36 +150,11 @@ describe('delivery states', () => {
   });
 
   test('a Replace waiting in the outbox is never connected while the phone it replaces publishes', async () => {
-    // A message source that never speaks: presence is recorded (a broker link), the test fills the store.
-    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
     await withPortal({ deps: { messageSource: silent } }, async (portal) => {
       const browser = await signedIn(portal);
-      const old = await browser.issue({ username: 'bob', email: 'bob@example.org', device: 'phone', days: '30' });
-      portal.clock.advance(60_000);
-      const replaced = await replace(browser, old.id);
-      const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
-      portal.clock.advance(60_000);
-      // The old phone, still on the broker with the old certificate, publishes on the device's topic.
-      const userId = portal.db.prepare('SELECT user_id FROM certificates WHERE id = ?').pluck().get(old.id) as number;
-      const published = () =>
-        presenceRepository(portal.db).write([
-          { userId, device: 'phone', lastMessageAt: portal.clock.now().toISOString(), lastWillAt: null },
-        ]);
-      published();
+      const { oldId, newId, published, neverConnected } = await replacedWhileOldPhonePublishes(portal, browser, 'bob');
       const enrollment = portal.services.enrollment;
-      const neverConnected = () =>
-        enrollment
-          .list({
-            search: '',
-            status: 'all',
-            expiringWithinDays: undefined,
-            sort: 'issued',
-            after: undefined,
-            limit: 50,
-            neverConnected: true,
-          })
-          .rows.map((row) => row.id);
-      assert.equal(enrollment.certificate(old.id)!.presence.state, 'connected', 'the old one is the phone');
+      assert.equal(enrollment.certificate(oldId)!.presence.state, 'connected', 'the old one is the phone');
       assert.equal(enrollment.certificate(newId)!.presence.state, 'never', 'the new one is on no phone yet');
       assert.deepEqual(neverConnected(), [newId]);
       assert.equal(
@@ -167,36 +177,16 @@ describe('delivery states', () => {
   });
 
   test('a Replace whose predecessor an admin revoked before the new bundle was forwarded: not connected by the old phone', async () => {
-    const silent = { subscribe: () => undefined, unsubscribe: () => undefined };
     await withPortal({ deps: { messageSource: silent } }, async (portal) => {
       const browser = await signedIn(portal);
-      const old = await browser.issue({ username: 'carl', email: 'carl@example.org', device: 'phone', days: '30' });
+      const { oldId, newId, neverConnected } = await replacedWhileOldPhonePublishes(portal, browser, 'carl');
       portal.clock.advance(60_000);
-      const replaced = await replace(browser, old.id);
-      const newId = Number(/\/certificates\/(\d+)\//.exec(String(replaced.headers.location))![1]);
-      portal.clock.advance(60_000);
-      const userId = portal.db.prepare('SELECT user_id FROM certificates WHERE id = ?').pluck().get(old.id) as number;
-      presenceRepository(portal.db).write([
-        { userId, device: 'phone', lastMessageAt: portal.clock.now().toISOString(), lastWillAt: null },
-      ]);
-      portal.clock.advance(60_000);
-      await browser.submit(`/certificates/${old.id}/revoke?reason=superseded`, `/certificates/${old.id}/revoke`, {
+      await browser.submit(`/certificates/${oldId}/revoke?reason=superseded`, `/certificates/${oldId}/revoke`, {
         reason: 'superseded',
       });
       assert.equal(row(portal, newId).delivery, 'outbox', 'nobody has the new bundle');
       assert.equal(portal.services.enrollment.certificate(newId)!.presence.state, 'never');
-      const listed = portal.services.enrollment
-        .list({
-          search: '',
-          status: 'all',
-          expiringWithinDays: undefined,
-          sort: 'issued',
-          after: undefined,
-          limit: 50,
-          neverConnected: true,
-        })
-        .rows.map((r) => r.id);
-      assert.deepEqual(listed, [newId]);
+      assert.deepEqual(neverConnected(), [newId]);
     });
   });
 
