@@ -8,6 +8,7 @@
 // time is due) would otherwise drop them.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Notice } from './presenters.js';
 
 const TTL_MS = 10 * 60_000;
@@ -67,6 +68,24 @@ export class Submissions {
     } finally {
       settle(undefined); // a failure: a later POST runs on its own (no-op once settled)
     }
+  }
+
+  /**
+   * The POST of a form that acts (Revoke, Replace, Resend, Cancel…): runs `work` once per submission
+   * of the signed-in admin, flashes the notices, and redirects where it says; not found when it
+   * gives no location. `scope` narrows the key, for one id shared by a page's forms.
+   */
+  async respond(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    submission: string | undefined,
+    work: () => Promise<{ location?: string | undefined; retry?: boolean; notices?: readonly Notice[] }>,
+    scope = '',
+  ) {
+    const key = submission && `${request.session.admin!}\u0000${scope}\u0000${submission}`;
+    const { location, notices = [] } = await this.once(key, work);
+    for (const notice of notices) request.flash(notice.kind, notice.message);
+    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   }
 
   #sweep() {

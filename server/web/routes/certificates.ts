@@ -211,10 +211,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       };
       // A second POST of the same confirmation page (a double click) waits for the first and shows
       // its notices, not "already revoked" (submissions.ts).
-      const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-      const { location, notices = [] } = await submissions.once(key, revoke);
-      for (const notice of notices) request.flash(notice.kind, notice.message);
-      return reply.redirect(location ?? `/certificates/${id}`, 303);
+      return submissions.respond(request, reply, request.body.submission, revoke);
     },
   );
 
@@ -236,10 +233,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
       };
       // A double click marks once and shows the first answer (submissions.ts). The outbox page's one
       // submission id serves all its rows: the certificate is part of the key.
-      const key = request.body.submission && `${request.session.admin!}\u0000${id}\u0000${request.body.submission}`;
-      const { location: to, notices = [] } = await submissions.once(key, forward);
-      for (const notice of notices) request.flash(notice.kind, notice.message);
-      return to === undefined ? reply.callNotFound() : reply.redirect(to, 303);
+      return submissions.respond(request, reply, request.body.submission, forward, `forwarded:${id}`);
     },
   );
 
@@ -307,10 +301,7 @@ const certificateRoutes: FastifyPluginAsyncZod<{
     };
     // A second POST of the same confirmation page (a double click) is sent where the first went:
     // to the new passphrase, which the browser would otherwise never show (submissions.ts).
-    const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-    const { location, notices = [] } = await submissions.once(key, replace);
-    for (const notice of notices) request.flash(notice.kind, notice.message);
-    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
+    return submissions.respond(request, reply, request.body.submission, replace);
   });
   app.get(
     '/certificates/:id/replace-failed',

@@ -103,9 +103,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
     };
     // A second POST of the same page (a double click) is sent where the first went: to the new code,
     // with one mail sent and its link the live one (submissions.ts).
-    const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-    const { location } = await submissions.once(key, resend);
-    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
+    return submissions.respond(request, reply, request.body.submission, resend);
   });
 
   app.post(
@@ -124,10 +122,7 @@ const invitationRoutes: FastifyPluginAsyncZod<{
         return { location: `/invitations/${request.params.id}`, notices: [notice] };
       };
       // A double click cancels once and shows the first answer (submissions.ts).
-      const key = request.body.submission && `${request.session.admin!}\u0000${request.body.submission}`;
-      const { location, notices = [] } = await submissions.once(key, cancel);
-      for (const notice of notices) request.flash(notice.kind, notice.message);
-      return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
+      return submissions.respond(request, reply, request.body.submission, cancel);
     },
   );
 };

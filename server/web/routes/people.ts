@@ -5,7 +5,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Enrollment } from '../../enroll/enrollment.js';
 import { revocationReasonSchema } from '../../enroll/rules.js';
 import { wordsFor } from '../../words/index.js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describeKick, describePublication, type Notice } from '../presenters.js';
 import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
 import type { FieldErrors } from '../forms.js';
@@ -26,18 +25,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
   const { people } = enrollment;
   /** Revoke-all and delete confirmations sent (submissions.ts): a double click acts once. */
   const submissions = new Submissions(enrollment.now);
-  /** Runs a confirmed action once per submission, flashes what it did, and redirects. */
-  const once = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    submission: string | undefined,
-    work: () => Promise<{ location?: string; notices?: Notice[] }>,
-  ) => {
-    const key = submission && `${request.session.admin!}\u0000${submission}`;
-    const { location, notices = [] } = await submissions.once(key, work);
-    for (const notice of notices) request.flash(notice.kind, notice.message);
-    return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
-  };
+
   const actorOf = (request: { session: { admin?: string }; ip: string }) => ({
     name: request.session.admin!,
     ip: request.ip,
@@ -108,7 +96,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) =>
-      once(request, reply, request.body.submission, async () => {
+      submissions.respond(request, reply, request.body.submission, async () => {
         const outcome = await people.revokeAll(request.params.username, request.body.reason, actorOf(request));
         if (!outcome.ok) return {};
         const done = words.revokedAll(outcome.serials.length, outcome.cancelledLinks);
@@ -137,7 +125,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
     '/people/:username/delete',
     { schema: { params: nameParams, body: z.object({ submission: submissionSchema }) } },
     async (request, reply) =>
-      once(request, reply, request.body.submission, async () => {
+      submissions.respond(request, reply, request.body.submission, async () => {
         const outcome = await people.remove(request.params.username, actorOf(request));
         const location = base(request.params.username);
         if (!outcome.ok && outcome.reason === 'not-found') return {};
