@@ -84,7 +84,13 @@ export class Submissions {
   ) {
     const key = submission && `${request.session.admin!}\u0000${scope}\u0000${submission}`;
     const { location, notices = [] } = await this.once(key, work);
-    for (const notice of notices) request.flash(notice.kind, notice.message);
+    // A later POST that loaded the session after the first one saved it finds the notices there
+    // already (a resend after a slow answer): not twice.
+    const pending = ((request.session as unknown as { get(key: 'flash'): unknown }).get('flash') ?? {}) as Partial<
+      Record<Notice['kind'], string[]>
+    >;
+    for (const notice of notices)
+      if (!pending[notice.kind]?.includes(notice.message)) request.flash(notice.kind, notice.message);
     return location === undefined ? reply.callNotFound() : reply.redirect(location, 303);
   }
 

@@ -75,6 +75,21 @@ describe('confirmation pages', () => {
     });
   });
 
+  test('Revoke sent again after the first answer: its notices once, not twice', async () => {
+    await withPortal({}, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const { id } = await browser.issue({ username: 'hal', email: 'hal@example.org', device: 'phone', days: '30' });
+      const confirm = await browser.get(`/certificates/${id}/revoke?reason=superseded`);
+      const submission = /name="submission" value="([^"]+)"/.exec(confirm.body)![1]!;
+      const fields = { _csrf: csrfTokenOf(confirm.body), reason: 'superseded', submission };
+      await browser.post(`/certificates/${id}/revoke`, fields);
+      const again = await browser.post(`/certificates/${id}/revoke`, fields); // a resend after a slow answer
+      const page = await browser.get(String(again.headers.location));
+      assert.equal(page.body.match(/Certificate revoked\./g)?.length, 1, 'shown once');
+    });
+  });
+
   test('Replace: the confirmation page names person, device and address, then replaces', async () => {
     await withPortal({}, async (portal) => {
       const browser = new Browser(portal);
