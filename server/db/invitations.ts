@@ -50,6 +50,12 @@ export type NewInvitation = Pick<
   | 'expires_at'
 >;
 
+/**
+ * SQL: redeemed, with its bundle not out yet (no certificate, or one still pending); `i` is the
+ * invitation and `c` its certificate. The next start opens such a link again.
+ */
+const BUNDLE_NOT_OUT = `i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')`;
+
 const VIEW = `SELECT i.*, u.username, u.email, c.delivery AS certificate_delivery
   FROM invitations i JOIN users u ON u.id = i.user_id LEFT JOIN certificates c ON c.id = i.certificate_id`;
 
@@ -78,7 +84,7 @@ export function invitationsRepository(db: Db) {
   );
   const unfinishedOfUser = db.prepare<[number], { id: number; device: string | null; state: 'open' | 'redeemed' }>(
     `SELECT i.id, i.device, i.state FROM invitations i LEFT JOIN certificates c ON c.id = i.certificate_id
-      WHERE i.user_id = ? AND (i.state = 'open' OR (i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')))
+      WHERE i.user_id = ? AND (i.state = 'open' OR (${BUNDLE_NOT_OUT}))
       ORDER BY i.id`,
   );
   const usable = db.prepare<
@@ -88,7 +94,7 @@ export function invitationsRepository(db: Db) {
     `SELECT i.id, i.state, u.username, i.device FROM invitations i JOIN users u ON u.id = i.user_id
        LEFT JOIN certificates c ON c.id = i.certificate_id
       WHERE i.state = 'open' AND i.expires_at > ?
-         OR i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')
+         OR ${BUNDLE_NOT_OUT}
       ORDER BY i.id`,
   );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
@@ -99,9 +105,7 @@ export function invitationsRepository(db: Db) {
   const reopen = db.prepare<[number]>(
     "UPDATE invitations SET state = 'open', closed_at = NULL, certificate_id = NULL WHERE id = ? AND state = 'redeemed'",
   );
-  const interrupted = db.prepare<[], InvitationView>(
-    `${VIEW} WHERE i.state = 'redeemed' AND (i.certificate_id IS NULL OR c.delivery = 'pending')`,
-  );
+  const interrupted = db.prepare<[], InvitationView>(`${VIEW} WHERE ${BUNDLE_NOT_OUT}`);
   const renew = db.prepare<[string, string, string, number]>(
     `UPDATE invitations SET token_sha256 = ?, code_hmac = ?, expires_at = ?, state = 'open', wrong_codes = 0,
        closed_at = NULL WHERE id = ? AND state <> 'redeemed'`,
