@@ -5,13 +5,66 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { migrationsDir } from '../paths.js';
 import { tempDir } from '../testing/temp-dir.js';
-import { migrate, MigrationError, openDatabase, readMigrations } from './database.js';
+import { migrate, MigrationError, openDatabase, readMigrations, withoutWaitingForDisk, type Db } from './database.js';
+import { sessionsRepository } from './sessions.js';
 
 function freshDb() {
   return openDatabase(path.join(tempDir(), 'enroll.db'));
 }
 
+/** The `synchronous` value of each statement `work` runs on `db` that changes a row, in order. */
+function syncOfWrites(db: Db, work: () => void): number[] {
+  const seen: number[] = [];
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    if (!/^\s*(INSERT|UPDATE|DELETE)/i.test(source)) return statement;
+    const run = statement.run.bind(statement);
+    statement.run = ((...args: unknown[]) => {
+      seen.push(db.pragma('synchronous', { simple: true }) as number);
+      return run(...args);
+    });
+    return statement;
+  }) as typeof db.prepare;
+  try {
+    work();
+  } finally {
+    db.prepare = prepare;
+  }
+  return seen;
+}
+
 describe('database', () => {
+  test('a write that need not wait for the disk runs at NORMAL, and the connection is FULL again after it, failed or not', () => {
+    const db = freshDb();
+    db.exec('CREATE TABLE t (x NOT NULL)');
+    const during = withoutWaitingForDisk(db, () => {
+      db.prepare('INSERT INTO t VALUES (1)').run();
+      return db.pragma('synchronous', { simple: true });
+    });
+    assert.equal(during, 1); // NORMAL
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+    assert.throws(() => withoutWaitingForDisk(db, () => db.prepare('INSERT INTO t VALUES (NULL)').run()), /NOT NULL/);
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL again after a failed write');
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 1);
+  });
+
+  test("a session's save does not wait for the disk; its end, a sign-out and the ending of sessions do", () => {
+    const db = freshDb();
+    migrate(db, readMigrations(migrationsDir));
+    const now = () => new Date('2026-11-28T12:00:00Z');
+    const done = (error?: Error | null) => assert.ifError(error);
+    const seen = syncOfWrites(db, () => {
+      const sessions = sessionsRepository(db, now);
+      const store = sessions.store<{ admin?: string }>(60_000);
+      store.set('one', { admin: 'alice' }, done); // prune, then put
+      store.destroy('one', done);
+      sessions.endFor('alice'); // note, then delete
+      sessions.endAll();
+    });
+    assert.deepEqual(seen, [1, 1, 2, 2, 2, 2, 2]);
+  });
+
   test('sets the pragmas of the design', () => {
     const db = freshDb();
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');

@@ -112,6 +112,23 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * Runs `write` (its own transaction) with `synchronous = NORMAL`, then sets the connection back. In
+ * WAL mode such a commit survives a crash of the portal and reaches the disk with the next synced
+ * commit or checkpoint, in order; only a power cut can take it back. Only for writes whose loss
+ * costs a repeat and nothing else: last-seen times (hints), a session's save (its admin signs in
+ * again). Each fsync saved is 0.7 ms of the event loop on a quiet disk, and up to 20 on a busy one.
+ */
+export function withoutWaitingForDisk<T>(db: Db, write: () => T): T {
+  const synchronous = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = NORMAL');
+  try {
+    return write();
+  } finally {
+    db.pragma(`synchronous = ${synchronous}`);
+  }
+}
+
 /** A cheap round trip for health checks: throws when the database cannot answer. */
 export function databasePing(db: Db): () => void {
   const ping = db.prepare('SELECT 1');

@@ -2,7 +2,7 @@
 // broker, and when the broker last published that app's last will. Only for a (user, device) that a
 // certificate names: `devicesAfter` lists them (the recorder keeps them in memory and answers from
 // there which row a topic's user and device belong to, or nothing).
-import type { Db } from './database.js';
+import { withoutWaitingForDisk, type Db } from './database.js';
 
 /** A row's key: the person and the certificate's device ('' for certificates without a device name). */
 export interface PresenceKey {
@@ -71,20 +71,12 @@ export function presenceRepository(db: Db) {
       }));
     },
     /**
-     * Writes a batch in one transaction, without waiting for the disk: `synchronous = NORMAL` for this
-     * transaction only. In WAL mode such a commit survives a crash of the portal and reaches the disk
-     * with the next synced commit or checkpoint; only a power cut can take back these last-seen times,
-     * which are hints. Syncing instead held the event loop for each step of a sweep (1-20 ms per
+     * Writes a batch in one transaction, without waiting for the disk (database.ts): these last-seen
+     * times are hints. Syncing instead held the event loop for each step of a sweep (1-20 ms per
      * fsync on a busy disk).
      */
     write(rows: PresenceWrite[]) {
-      const synchronous = db.pragma('synchronous', { simple: true }) as number;
-      db.pragma('synchronous = NORMAL');
-      try {
-        writeAll(rows);
-      } finally {
-        db.pragma(`synchronous = ${synchronous}`);
-      }
+      withoutWaitingForDisk(db, () => writeAll(rows));
     },
     find(key: PresenceKey): PresenceTimes | undefined {
       const row = byKey.get(key.userId, key.device);

@@ -4,7 +4,7 @@
 // Ending them also notes when (a `settings` row per admin, and one for all): a request under way
 // when they were ended saves its session again at its end, and that row must not open anything.
 import { createHash } from 'node:crypto';
-import type { Db } from './database.js';
+import { withoutWaitingForDisk, type Db } from './database.js';
 
 type Callback<T = void> = (error?: Error | null, value?: T) => void;
 
@@ -54,8 +54,10 @@ export function sessionsRepository(db: Db, now: () => Date) {
           }
           callback(null, session);
         },
+        // Saved without waiting for the disk (database.ts): a power cut can only take back the
+        // last saves, and the admin signs in again. A sign-out and the ending of sessions wait.
         set(id: string, session: Session, callback: Callback) {
-          save(id, session.admin ?? null, JSON.stringify(session));
+          withoutWaitingForDisk(db, () => save(id, session.admin ?? null, JSON.stringify(session)));
           callback(null);
         },
         destroy(id: string, callback: Callback) {
