@@ -43,7 +43,12 @@ process.on('message', (message: PortalMessage) => {
     }
     case 'stats': {
       const pool = minter?.keyPool;
-      send({ type: 'stats', id: message.id, stats: pool ? { available: pool.available, ...pool.stats } : undefined });
+      send({
+        type: 'stats',
+        id: message.id,
+        stats: pool ? { available: pool.available, ...pool.stats } : undefined,
+        warmUpMints: minter?.warmUpMints ?? 0,
+      });
       return;
     }
   }

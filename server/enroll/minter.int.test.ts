@@ -127,6 +127,30 @@ describe('the minter', () => {
     },
   );
 
+  test('after start, the minting threads warm up on throw-away bundles, spending no pooled key', async () => {
+    const { ca } = await testCa();
+    const minter = createMinter(ca, { keyPoolSize: 1 });
+    assert.equal(await minter.warmUpMints(), 0, 'nothing before start');
+    minter.start();
+    try {
+      await until(async () => (await minter.warmUpMints()) === 20, 'the minting threads did not warm up');
+      await until(async () => (await minter.keyPoolStats())?.available === 1, 'the pool did not fill');
+      assert.equal((await minter.keyPoolStats())?.taken, 0, 'the warm-up took no pooled key');
+      const scratch = new Scratch();
+      const bundle = await minter.mint(request('after-warm-up', 2048));
+      const verified = await openssl([
+        'verify',
+        '-CAfile',
+        scratch.file('ca.crt', ca.certPem),
+        scratch.file('c.pem', bundle.certPem),
+      ]);
+      assert.ok(verified.ok, verified.stderr);
+      assert.equal((await minter.keyPoolStats())?.taken, 1);
+    } finally {
+      await minter.close();
+    }
+  });
+
   test('every bundle opens with its passphrase and holds its own key, pooled (2048) or made on the spot (3072)', async () => {
     const { ca } = await testCa();
     const scratch = new Scratch();

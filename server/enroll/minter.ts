@@ -30,6 +30,8 @@ export interface ProcessMinter extends Minter {
   readonly pid: number | undefined;
   /** The key pool's size and counters, once the pool exists (at start or the first mint). */
   keyPoolStats(): Promise<KeyPoolStats | undefined>;
+  /** Bundles minted and thrown away since start() to warm the minting code up (mint-worker.ts). */
+  warmUpMints(): Promise<number>;
 }
 
 /** What the portal sends the minting process. */
@@ -48,7 +50,7 @@ export type PortalMessage =
 export type HostMessage =
   | { type: 'minted'; id: number; bundle: MintedBundle }
   | { type: 'failed'; id: number; message: string }
-  | { type: 'stats'; id: number; stats: KeyPoolStats | undefined }
+  | { type: 'stats'; id: number; stats: KeyPoolStats | undefined; warmUpMints: number }
   | { type: 'error'; message: string };
 
 // Under tsx (development, tests) the process runs the .ts file; from dist/ the compiled .js.
@@ -161,6 +163,10 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
     async keyPoolStats() {
       const answer = await ask({ type: 'stats' });
       return answer.type === 'stats' ? answer.stats : undefined;
+    },
+    async warmUpMints() {
+      const answer = await ask({ type: 'stats' });
+      return answer.type === 'stats' ? answer.warmUpMints : 0;
     },
     async close() {
       closed = true;

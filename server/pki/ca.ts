@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { signCertificate, type NameAttributes } from './certificate.js';
 import { children, readElement } from './der.js';
-import { generateRsaKeyPair } from './keys.js';
+import { generateRsaKeyPair, type KeyPairPem } from './keys.js';
 import {
   nameConstraintsExtension,
   readNameConstraints,
@@ -59,7 +59,16 @@ export async function createCa(
   keyBits = CA_KEY_BITS,
   serverNames?: ServerNames,
 ): Promise<{ certPem: string; keyPem: string }> {
-  const { privateKeyPem, publicKeyPem } = await generateRsaKeyPair(keyBits);
+  return caForKeys(commonName, now, await generateRsaKeyPair(keyBits), serverNames);
+}
+
+/** A new CA (as createCa) for a key pair already made. */
+export function caForKeys(
+  commonName: string,
+  now: Date,
+  { privateKeyPem, publicKeyPem }: KeyPairPem,
+  serverNames?: ServerNames,
+): { certPem: string; keyPem: string } {
   const subject = [
     { shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
   ];
