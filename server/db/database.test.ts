@@ -20,10 +20,10 @@ function syncOfWrites(db: Db, work: () => void): number[] {
     const statement = prepare(source);
     if (!/^\s*(INSERT|UPDATE|DELETE)/i.test(source)) return statement;
     const run = statement.run.bind(statement);
-    statement.run = ((...args: unknown[]) => {
+    statement.run = (...args: unknown[]) => {
       seen.push(db.pragma('synchronous', { simple: true }) as number);
       return run(...args);
-    });
+    };
     return statement;
   }) as typeof db.prepare;
   try {
