@@ -49,6 +49,44 @@ describe('database', () => {
     assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 1);
   });
 
+  test('inside a transaction, a write that need not wait for the disk is part of that transaction', () => {
+    const db = freshDb();
+    db.exec('CREATE TABLE t (x)');
+    const both = db.transaction(() => {
+      db.prepare('INSERT INTO t VALUES (1)').run();
+      withoutWaitingForDisk(db, () => db.prepare('INSERT INTO t VALUES (2)').run());
+      throw new Error('rolled back');
+    });
+    assert.throws(both, /rolled back/);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 0, 'both rolled back together');
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+  });
+
+  test('a signed-out session saved again by a request that loaded it before stays ended', () => {
+    const db = freshDb();
+    migrate(db, readMigrations(migrationsDir));
+    let at = new Date('2026-11-28T12:00:00Z').getTime();
+    const store = sessionsRepository(db, () => new Date(at)).store<{ admin?: string }>(60_000);
+    const done = (error?: Error | null) => assert.ifError(error);
+    const read = (id: string) => {
+      let found: unknown = 'not called';
+      store.get(id, (error, session) => {
+        assert.ifError(error);
+        found = session;
+      });
+      return found;
+    };
+    store.set('old', { admin: 'alice' }, done);
+    store.destroy('old', done); // the sign-out
+    store.set('old', { admin: 'alice' }, done); // the end of a request that loaded it before
+    assert.equal(read('old'), null, 'not brought back');
+    store.set('new', { admin: 'alice' }, done); // signing in again: a new id
+    assert.deepEqual(read('new'), { admin: 'alice' });
+    at += 60_000; // its row would have expired by now: the id is forgotten, and nothing is kept for it
+    store.set('other', { admin: 'bob' }, done);
+    assert.equal(read('old'), null);
+  });
+
   test("a session's save does not wait for the disk; its end, a sign-out and the ending of sessions do", () => {
     const db = freshDb();
     migrate(db, readMigrations(migrationsDir));

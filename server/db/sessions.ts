@@ -37,12 +37,16 @@ export function sessionsRepository(db: Db, now: () => Date) {
   return {
     /** A session store for @fastify/session (callback style); rows expire `idleMs` after their last save. */
     store<Session extends { admin?: string | undefined }>(idleMs: number) {
-      // One transaction, one fsync: expired rows go with the write that keeps this one.
+      // One transaction (not synced: see set): expired rows go with the write that keeps this one.
       const save = db.transaction((id: string, admin: string | null, data: string) => {
         const at = now().getTime();
         prune.run(at);
         put.run(idHash(id), admin, data, at + idleMs);
       });
+      // Sessions ended here (a sign-out), by id hash, until their row would have expired anyway: a
+      // request that loaded one before and saves it at its end must not bring it back. In memory:
+      // such a request does not outlive the process.
+      const ended = new Map<string, number>();
       return {
         get(id: string, callback: Callback<Session | null>) {
           const row = get.get(idHash(id), now().getTime());
@@ -57,11 +61,15 @@ export function sessionsRepository(db: Db, now: () => Date) {
         // Saved without waiting for the disk (database.ts): a power cut can only take back the
         // last saves, and the admin signs in again. A sign-out and the ending of sessions wait.
         set(id: string, session: Session, callback: Callback) {
-          withoutWaitingForDisk(db, () => save(id, session.admin ?? null, JSON.stringify(session)));
+          const at = now().getTime();
+          for (const [hash, until] of ended) if (until <= at) ended.delete(hash);
+          if (!ended.has(idHash(id)))
+            withoutWaitingForDisk(db, () => save(id, session.admin ?? null, JSON.stringify(session)));
           callback(null);
         },
         destroy(id: string, callback: Callback) {
           destroy.run(idHash(id));
+          ended.set(idHash(id), now().getTime() + idleMs);
           callback(null);
         },
       };

@@ -33,7 +33,10 @@ const KEY_POOL_SIZE = 8;
 const NICE_INCREMENT = 19;
 /**
  * start() warms the minting threads up with this many tasks of WARM_UP_ROUNDS throw-away mints, one
- * task at a time: a person's mint arriving meanwhile waits for one task (about 30 ms), not all.
+ * task at a time, so that a person's mint arriving meanwhile waits for one task: 30-80 ms, except the
+ * first, which also makes the practice key and CA (up to half a second on a busy machine). Piscina
+ * gives each task to the first idle thread: with several minting threads (more than two cores) the
+ * one that takes a lone mint is the one warmed up.
  */
 const WARM_UP_TASKS = 5;
 const WARM_UP_ROUNDS = 4;
@@ -71,14 +74,18 @@ export function createThreadMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: Thr
         warmUpMints += WARM_UP_ROUNDS;
       }
     } catch (error) {
-      options.onError?.(error); // only slower first mints; nothing else depends on it
+      // Only slower first mints; nothing else depends on it.
+      options.onError?.(new Error(`warm-up: ${error instanceof Error ? error.message : String(error)}`));
     }
   };
   const keyPool = () =>
     (keys ??= new KeyPool(
       options.keyPoolSize ?? KEY_POOL_SIZE,
       () => (keyMaking ??= threadPool(1)).run(POOLED_KEY_BITS, { name: 'generateKeys' }),
-      options.onError && { onError: options.onError },
+      options.onError && {
+        onError: (error: unknown) =>
+          options.onError?.(new Error(`key pool: ${error instanceof Error ? error.message : String(error)}`)),
+      },
     ));
   return {
     get keyPool() {

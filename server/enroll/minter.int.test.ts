@@ -283,6 +283,21 @@ describe('the minter', () => {
       await minter.close();
     }
   });
+  test('a minting process that replaces one that died after the start warms up too', async () => {
+    const { ca } = await testCa();
+    const minter = createMinter(ca, { keyPoolSize: 1, onError: () => undefined });
+    minter.start();
+    try {
+      await until(async () => (await minter.warmUpMints()) === 20, 'the first process did not warm up');
+      process.kill(minter.pid!, 'SIGKILL');
+      await until(() => minter.pid === undefined, 'the death was not noticed');
+      await minter.mint(request('after', 2048)); // starts the next process
+      await until(async () => (await minter.warmUpMints()) === 20, 'the next process did not warm up');
+      await until(async () => (await minter.keyPoolStats())?.available === 1, "the next process's pool did not fill");
+    } finally {
+      await minter.close();
+    }
+  });
   test('a fork that fails fails the mint with a clear error, reported, and the next mint starts a process', async () => {
     const { ca } = await testCa();
     const errors: string[] = [];

@@ -66,6 +66,8 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
   let closed = false;
   let nextId = 1;
   let warmUp: NodeJS.Timeout | undefined;
+  /** start()'s delay has passed: a process started after that (one that died, replaced) warms up at once. */
+  let warm = false;
   const waiting = new Map<number, { resolve: (message: HostMessage) => void; reject: (error: Error) => void }>();
 
   // An idle minting process does not keep the portal's process alive; one with work does.
@@ -116,9 +118,10 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
     child.send({ type: 'init', caCertPem: ca.certPem, caKeyDer, options: hostOptions } satisfies PortalMessage, () =>
       caKeyDer.fill(0),
     );
+    if (warm) child.send({ type: 'start' } satisfies PortalMessage, () => undefined);
     child.on('message', (message: HostMessage) => {
       if (message.type === 'error') {
-        onError?.(new Error(`key pool: ${message.message}`));
+        onError?.(new Error(`the minting process: ${message.message}`));
         return;
       }
       const entry = waiting.get(message.id);
@@ -151,7 +154,12 @@ export function createMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: ThreadMin
     },
     start() {
       warmUp ??= setTimeout(() => {
-        if (!closed) started().send({ type: 'start' } satisfies PortalMessage, () => undefined);
+        if (closed) return;
+        const child = host;
+        warm = true;
+        // A process already running gets its start now; a new one gets it with its CA (started).
+        if (child) child.send({ type: 'start' } satisfies PortalMessage, () => undefined);
+        else started();
       }, WARM_UP_DELAY_MS);
       warmUp.unref();
     },

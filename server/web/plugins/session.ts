@@ -20,7 +20,7 @@ export const SESSION_ABSOLUTE_MS = 8 * 3600_000;
 /**
  * How precisely the idle limit is kept: the session (its row and cookie) is saved only when the
  * admin's last-seen time moves by this much, not on every request, since each save is a database
- * write with an fsync on the request's path. The row and the cookie outlive the idle limit by this
+ * write on the request's path. The row and the cookie outlive the idle limit by this
  * much, so that the exact check (plugins/auth.ts, on lastSeenAt) is the one that ends a session.
  */
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
