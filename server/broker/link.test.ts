@@ -1,6 +1,7 @@
 // The broker link's pieces that need no broker: BROKER_CONTROL_URL as the configuration reads it,
 // and the topic filters its subscribers are matched by.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -115,4 +116,44 @@ describe('topic filters', () => {
   for (const [filter, topic, expected] of cases)
     test(`${filter} ${expected ? 'matches' : 'does not match'} ${topic}`, () =>
       assert.equal(topicMatches(filter, topic), expected));
+
+  /** The rules spelled out on split levels: what the in-place matcher must agree with. */
+  function bySplitting(filter: string, topic: string): boolean {
+    const f = filter.split('/');
+    const t = topic.split('/');
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === '#') return !(i === 0 && topic.startsWith('$'));
+      if (i >= t.length) return false;
+      if (f[i] === '+') {
+        if (i === 0 && t[0]!.startsWith('$')) return false;
+        continue;
+      }
+      if (f[i] !== t[i]) return false;
+    }
+    return f.length === t.length;
+  }
+
+  test('agrees with the rules on split levels for every filter and topic', () => {
+    // Few characters, so that levels collide often: empty levels, `$`, wildcards inside a level.
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '/', '+', '#', '$'), maxLength: 12 });
+    // And pairs made from the same levels, a few replaced by wildcards in the filter or changed in
+    // the topic, so that most of them match or nearly do.
+    const level = fc.string({ unit: fc.constantFrom('a', 'b', '$'), maxLength: 3 });
+    const related = fc
+      .array(fc.tuple(level, fc.constantFrom('same', 'same', '+', '#', 'other'), level), { minLength: 1, maxLength: 5 })
+      .chain((levels) =>
+        fc.tuple(
+          fc.constant(levels.map(([name, change]) => (change === '+' || change === '#' ? change : name)).join('/')),
+          fc.constant(levels.map(([name, change, other]) => (change === 'other' ? other : name)).join('/')),
+          fc.constantFrom('', '/a', '/a/b'),
+        ),
+      )
+      .map(([filter, topic, extra]) => [filter, topic + extra] as const);
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(text, text), related), ([filter, topic]) => {
+        assert.equal(topicMatches(filter, topic), bySplitting(filter, topic), `${filter} against ${topic}`);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
 });

@@ -36,20 +36,39 @@ const MAX_PACKET_BYTES = 1024 * 1024;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
-/** MQTT topic filter matching: `+` one level, `#` the rest. */
+/**
+ * MQTT topic filter matching: `+` one level, `#` the rest; a filter that starts with a wildcard does
+ * not match a `$` topic. It runs for every message the link receives, once per subscription, so it
+ * compares in place and allocates nothing (splitting both strings made a quarter of the recorder's
+ * garbage at 2,000 messages a second).
+ */
 export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return !(i === 0 && topic.startsWith('$')) || filter.startsWith('$');
-    if (i >= t.length) return false;
-    if (f[i] === '+') {
-      if (i === 0 && t[0]!.startsWith('$')) return false;
-      continue;
-    }
-    if (f[i] !== t[i]) return false;
+  const system = topic.charCodeAt(0) === 0x24; /* $ */
+  let f = 0; // start of the current level in filter and in topic
+  let t = 0;
+  for (;;) {
+    const fEnd = levelEnd(filter, f);
+    const fLength = fEnd - f;
+    if (fLength === 1 && filter.charCodeAt(f) === 0x23 /* # */) return !(f === 0 && system);
+    if (t > topic.length) return false; // the topic has no level left
+    const tEnd = levelEnd(topic, t);
+    if (fLength === 1 && filter.charCodeAt(f) === 0x2b /* + */) {
+      if (f === 0 && system) return false;
+    } else if (fLength !== tEnd - t || !sameChars(filter, f, topic, t, fLength)) return false;
+    if (fEnd === filter.length) return tEnd === topic.length;
+    f = fEnd + 1;
+    t = tEnd + 1;
   }
-  return f.length === t.length;
+}
+
+const levelEnd = (text: string, from: number) => {
+  const slash = text.indexOf('/', from);
+  return slash === -1 ? text.length : slash;
+};
+
+function sameChars(a: string, aFrom: number, b: string, bFrom: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a.charCodeAt(aFrom + i) !== b.charCodeAt(bFrom + i)) return false;
+  return true;
 }
 
 export class BrokerLink {

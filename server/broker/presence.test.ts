@@ -10,7 +10,6 @@ import { usersRepository } from '../db/users.js';
 import { tempDir } from '../testing/temp-dir.js';
 import {
   isLastWill,
-  matches,
   MAX_PARSED_BYTES,
   PRESENCE_TOPIC,
   PresenceRecorder,
@@ -282,14 +281,10 @@ describe('presence recorder', () => {
     assert.ok(SWEEP_EVERY_MS < WRITE_EVERY_MS);
   });
 
-  test('tells a last will from anything else, and matches topic filters', () => {
+  test('tells a last will from anything else', () => {
     assert.equal(isLastWill(LAST_WILL), true);
     assert.equal(isLastWill(Buffer.from('{"_type":"lwt"}')), true);
     assert.equal(isLastWill(LOCATION), false);
     assert.equal(isLastWill(Buffer.from('{"_type":"LWT"}')), false);
-    assert.equal(matches('owntracks/+/+', 'owntracks/a/b'), true);
-    assert.equal(matches('owntracks/+/+', 'owntracks/a/b/event'), false);
-    assert.equal(matches('owntracks/+/+', 'owntracks/a'), false);
-    assert.equal(matches('owntracks/#', 'owntracks/a/b/event'), true);
   });
 });

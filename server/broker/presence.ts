@@ -13,6 +13,7 @@
 import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
 import type { CertifiedDevice, PresenceKey, PresenceWrite } from '../db/presence.js';
+import { topicMatches } from './link.js';
 
 /** The apps publish locations (and their broker publishes their last will) on owntracks/<user>/<device>. */
 export const PRESENCE_TOPIC = 'owntracks/+/+';
@@ -287,7 +288,7 @@ export function mqttMessageSource(client: MqttClient): MessageSource {
   const handlers = new Map<string, (message: IncomingMessage) => void>();
   client.on('message', (topic, payload, packet) => {
     for (const [filter, handler] of handlers)
-      if (matches(filter, topic)) handler({ topic, payload, retain: packet.retain });
+      if (topicMatches(filter, topic)) handler({ topic, payload, retain: packet.retain });
   });
   return {
     subscribe(filter, onMessage) {
@@ -322,16 +323,4 @@ export function linkMessageSource(link: {
       ends.delete(filter);
     },
   };
-}
-
-/** MQTT topic matching with `+` and a trailing `#`. */
-export function matches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }
