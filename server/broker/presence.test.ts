@@ -110,14 +110,21 @@ describe('presence recorder', () => {
     assert.equal(stored.lastMessageAt, heldAt, 'a last will is not a message');
   });
 
-  test('many devices due at once are written in steps of WRITES_PER_STEP', () => {
-    const { recorder, message, certify, rows } = setup();
-    for (let i = 0; i < WRITES_PER_STEP + 10; i++) certify(`user${i}`, 'phone');
-    for (let i = 0; i < WRITES_PER_STEP + 10; i++) recorder.receive(message(`owntracks/user${i}/phone`));
-    assert.equal(recorder.sweep(), true, 'more are due');
-    assert.equal(rows().length, WRITES_PER_STEP);
+  test('many devices due at once are written in steps of WRITES_PER_STEP, after one look at them all', () => {
+    const { recorder, message, certify, rows, queries } = setup();
+    const count = 3 * WRITES_PER_STEP + 10;
+    for (let i = 0; i < count; i++) certify(`user${i}`, 'phone');
+    for (let i = 0; i < count; i++) recorder.receive(message(`owntracks/user${i}/phone`));
+    const looks = queries.length;
+    for (let step = 1; step <= 3; step++) {
+      assert.equal(recorder.sweep(), true, 'more are due');
+      assert.equal(rows().length, step * WRITES_PER_STEP);
+    }
     assert.equal(recorder.sweep(), false, 'the rest, and nothing after');
-    assert.equal(rows().length, WRITES_PER_STEP + 10);
+    assert.equal(rows().length, count);
+    assert.equal(queries.length, looks + 1, 'one look (and one query for new certificates) for the four steps');
+    assert.equal(recorder.sweep(), false);
+    assert.equal(queries.length, looks + 2, 'the next sweep looks again');
   });
 
   test('an idle device is forgotten from memory once its minute is over', () => {

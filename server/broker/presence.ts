@@ -97,6 +97,8 @@ class KnownDevices {
 }
 
 interface Held {
+  /** Its key in the recorder's map: user id and device. */
+  id: string;
   key: PresenceKey;
   /** The recorder's clock (ms) at this device's last write; undefined: not written since start. */
   writtenAt: number | undefined;
@@ -130,6 +132,8 @@ const later = (a: string | null, b: string | null) => (a === null ? b : b === nu
 
 export class PresenceRecorder {
   private readonly held = new Map<string, Held>();
+  /** Devices found due by the sweep's last look at every held device, still to be written. */
+  private due: Held[] = [];
   /** topic → its key, or null when it names no certificate's device. Bounded; cleared when a certificate is added. */
   private readonly topics = new Map<string, PresenceKey | null>();
   private readonly known: KnownDevices;
@@ -188,7 +192,7 @@ export class PresenceRecorder {
     const id = `${key.userId}\u0000${key.device}`;
     let entry = this.held.get(id);
     if (!entry) {
-      entry = { key, writtenAt: undefined, lastMessageAt: null, lastWillAt: null, dirty: false };
+      entry = { id, key, writtenAt: undefined, lastMessageAt: null, lastWillAt: null, dirty: false };
       this.held.set(id, entry);
     }
     if (isLastWill(message.payload)) entry.lastWillAt = later(entry.lastWillAt, at);
@@ -223,23 +227,28 @@ export class PresenceRecorder {
   /**
    * Writes, in one transaction, up to WRITES_PER_STEP devices with held times whose last write is
    * at least WRITE_EVERY_MS old (or that were not written since start). Called every SWEEP_EVERY_MS,
-   * and again at once while it returns true (more are due). A certificate issued since a topic was
-   * looked up is noticed here (one query for the certificates added since the last sweep).
+   * and again at once while it returns true (more are due). Only a call with nothing left to write
+   * looks at every held device (and drops those with nothing held and no throttle left), so a
+   * thousand devices first seen at once cost one look and ten writes, not ten looks. It also
+   * notices a certificate issued since a topic was looked up (one query for the certificates added
+   * since the last look).
    */
   sweep(): boolean {
     const now = this.now().getTime();
-    this.refreshKnown();
-    const due: Held[] = [];
-    let more = false;
-    for (const [id, entry] of this.held) {
-      const free = entry.writtenAt === undefined || now - entry.writtenAt >= WRITE_EVERY_MS;
-      if (!free) continue;
-      if (!entry.dirty)
-        this.held.delete(id); // nothing held, no throttle left to keep
-      else if (due.length < WRITES_PER_STEP) due.push(entry);
-      else more = true;
+    const free = (entry: Held) => entry.writtenAt === undefined || now - entry.writtenAt >= WRITE_EVERY_MS;
+    if (this.due.length === 0) {
+      this.refreshKnown();
+      for (const entry of this.held.values()) {
+        if (!free(entry)) continue;
+        if (entry.dirty) this.due.push(entry);
+        else this.held.delete(entry.id); // nothing held, no throttle left to keep
+      }
     }
-    return this.write(due, now) && more;
+    // Written meanwhile by a flush (on stop): nothing to write, or not yet.
+    const step = this.due.splice(0, WRITES_PER_STEP).filter((entry) => entry.dirty && free(entry));
+    if (this.write(step, now)) return this.due.length > 0;
+    this.due = []; // kept dirty: the next look finds them again
+    return false;
   }
 
   /** Writes everything held now, throttle or not (on stop). */
