@@ -20,6 +20,18 @@ describe('sign-in', () => {
   });
   afterEach(() => portal.close());
 
+  test("/healthz answers its JSON with no-store and nosniff, without the pages' Helmet headers", async () => {
+    const health = await new Browser(portal).get('/healthz');
+    assert.equal(health.statusCode, 200);
+    assert.match(String(health.headers['content-type']), /^application\/json/);
+    assert.equal(health.headers['cache-control'], 'no-store');
+    assert.equal(health.headers['x-content-type-options'], 'nosniff');
+    assert.equal(health.headers['content-security-policy'], undefined);
+    const page = await new Browser(portal).get('/login');
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+  });
+
   test('the sign-in page has the labelled fields and the button of the contract', async () => {
     const page = await new Browser(portal).get('/login');
     assert.equal(page.statusCode, 200);
