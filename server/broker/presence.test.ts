@@ -127,6 +127,24 @@ describe('presence recorder', () => {
     assert.equal(queries.length, looks + 2, 'the next sweep looks again');
   });
 
+  test('a stop in the middle of a round leaves nothing queued: after a restart the first sweep looks at once', () => {
+    const { recorder, message, certify, rows } = setup();
+    const count = 2 * WRITES_PER_STEP;
+    for (let i = 0; i < count; i++) certify(`user${i}`, 'phone');
+    certify('late', 'phone');
+    const source = { subscribe: () => undefined, unsubscribe: () => undefined };
+    recorder.start(source);
+    for (let i = 0; i < count; i++) recorder.receive(message(`owntracks/user${i}/phone`));
+    assert.equal(recorder.sweep(), true, 'a second step is queued');
+    recorder.stop(); // writes the rest
+    assert.equal(rows().length, count);
+    recorder.start(source);
+    recorder.receive(message('owntracks/late/phone')); // first seen after the restart
+    assert.equal(recorder.sweep(), false);
+    assert.equal(rows().length, count + 1, 'written by the first sweep, not after a stale queue');
+    recorder.stop();
+  });
+
   test('an idle device is forgotten from memory once its minute is over', () => {
     const { recorder, clock, message } = setup();
     recorder.receive(message('owntracks/alice/pixel'));

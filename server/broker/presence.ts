@@ -251,8 +251,9 @@ export class PresenceRecorder {
     return false;
   }
 
-  /** Writes everything held now, throttle or not (on stop). */
+  /** Writes everything held now, throttle or not (on stop); what the sweep had queued is written with it. */
   flush() {
+    this.due = [];
     this.write(
       [...this.held.values()].filter((entry) => entry.dirty),
       this.now().getTime(),
