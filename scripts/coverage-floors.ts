@@ -15,7 +15,7 @@
 // Not counted (.c8rc.json): server/testing/** (the harness), the tests, and the two type-only
 // files web/context.ts and enroll/context.ts, which hold no code that runs.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -70,7 +70,7 @@ interface RawCoverage {
  * scripts and 230 MB, of which c8 keeps 5,000 after reading, merging and source-mapping them all;
  * the report took 12 s at the end of the suite and now takes a few.
  */
-function keepOursAndOneTransformPerFile(): number {
+function keepOursAndOneTransformPerFile(): { dropped: number; unreadable: number } {
   const ours = [
     pathToFileURL(path.join(root, 'server')).href + '/',
     pathToFileURL(path.join(root, '.cache', 'test-js')).href + '/',
@@ -80,11 +80,21 @@ function keepOursAndOneTransformPerFile(): number {
   // Per source file and compiled text: how many main threads' and workers' files hold it.
   const counts = new Map<string, Map<string, { main: number; workers: number }>>();
   const raws = new Map<string, RawCoverage>();
+  let unreadable = 0;
   for (const file of files) {
     // Node names each file coverage-<pid>-<ms>-<thread id>.json; the main thread's id is 0.
     const thread = /^coverage-\d+-\d+-(\d+)\.json$/.exec(file)?.[1];
     if (thread === undefined) throw new Error(`${file}: not a name Node gives a coverage file`);
-    const raw = JSON.parse(readFileSync(path.join(rawDir, file), 'utf8')) as RawCoverage;
+    let raw: RawCoverage;
+    try {
+      raw = JSON.parse(readFileSync(path.join(rawDir, file), 'utf8')) as RawCoverage;
+    } catch {
+      // A process killed while it wrote its coverage: a minting process that had not ended a second
+      // after its portal closed it (enroll/minter.ts). Its coverage is lost; c8 would fail on it.
+      rmSync(path.join(rawDir, file));
+      unreadable++;
+      continue;
+    }
     const cache = raw['source-map-cache'] ?? {};
     const result = raw.result.filter(({ url }) => ours.some((prefix) => url.startsWith(prefix)));
     const kept: RawCoverage = {
@@ -115,11 +125,13 @@ function keepOursAndOneTransformPerFile(): number {
     dropped += raw.result.length - result.length;
     writeFileSync(path.join(rawDir, file), JSON.stringify({ ...raw, result }));
   }
-  return dropped;
+  return { dropped, unreadable };
 }
 
-const dropped = keepOursAndOneTransformPerFile();
+const { dropped, unreadable } = keepOursAndOneTransformPerFile();
 if (dropped > 0) console.log(`Coverage: dropped ${dropped} script(s) compiled differently (worker threads' CommonJS)`);
+if (unreadable > 0)
+  console.log(`Coverage: ${unreadable} file(s) cut short by a process killed while writing them, left out`);
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'c8', 'bin', 'c8.js'), 'report'], { stdio: 'inherit' });
 
 const summaryFile = path.join(root, 'coverage', 'coverage-summary.json');
