@@ -364,7 +364,14 @@ export function createEnrollment(ctx: EnrollDeps) {
       // every phone is refused), so that a monitor warns in time.
       const caEnds = new Date(ctx.ca.x509.validTo).getTime();
       const ca: Check = caEnds <= now ? 'failing' : caEnds - now < CA_DEGRADED_WITHIN_MS ? 'degraded' : 'ok';
-      const nextUpdate = ctx.crl.nextUpdate; // read from the database once per request
+      // Read from the database once per request; a database that fails it is failing, and so is the
+      // CRL that cannot be checked (rather than an error page in place of this answer).
+      let nextUpdate: Date | undefined;
+      try {
+        nextUpdate = ctx.crl.nextUpdate;
+      } catch {
+        database = 'failing';
+      }
       const pending = ctx.crl.pending;
       const reloadFailure = ctx.crl.reloadFailure;
       // crl.pem gone: Mosquitto refuses to start without its crlfile. A failed reload: the broker may

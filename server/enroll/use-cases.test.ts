@@ -100,6 +100,25 @@ describe('a broker certificate', () => {
   });
 });
 
+describe('/healthz when the database fails a read', () => {
+  test('answers 503 with its JSON, the database and the CRL failing, not an error page', async () => {
+    await withPortal({}, async (portal) => {
+      portal.db.exec('ALTER TABLE settings RENAME TO settings_away'); // the CRL's next update lives there
+      try {
+        const response = await portal.app.inject({ method: 'GET', url: '/healthz' });
+        assert.equal(response.statusCode, 503);
+        const health = response.json();
+        assert.equal(health.status, 'failing');
+        assert.equal(health.checks.database, 'failing');
+        assert.equal(health.checks.crl, 'failing');
+        assert.equal(response.headers['cache-control'], 'no-store');
+      } finally {
+        portal.db.exec('ALTER TABLE settings_away RENAME TO settings');
+      }
+    });
+  });
+});
+
 describe('a CRL that cannot be published after a revoke', () => {
   test('the revocation stands, the page says so, /healthz is not ok, and a retry publishes it', async () => {
     await withPortal({ deps: { crlRetryFirstMs: 50 } }, async (portal) => {
