@@ -22,7 +22,7 @@ const isFile = (file: string) => {
 /** The CA's last month: /healthz is degraded, so that a monitor warns before every phone is refused. */
 const CA_DEGRADED_WITHIN_MS = 30 * 86400_000;
 import { brokerAddress, setBrokerAddress } from './broker-address.js';
-import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest } from './issue.js';
+import { freeDevice, issueCertificate, caDaysLeft, type IssueRequest, type Recorded } from './issue.js';
 import { certificatePresence, pickupStage } from './presence.js';
 import { markForwarded } from './forward.js';
 import { createPeople } from './people.js';
@@ -122,7 +122,9 @@ export function createEnrollment(ctx: EnrollDeps) {
 
   return {
     now: ctx.now,
-    issue: (request: IssueRequest, actor: Actor) => issueCertificate(ctx, request, actor),
+    /** `onRecorded` (issue.ts): the certificate is recorded and the mail about to go. */
+    issue: (request: IssueRequest, actor: Actor, onRecorded?: (recorded: Recorded) => void) =>
+      issueCertificate(ctx, request, actor, onRecorded && { onRecorded }),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
     replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
       replaceCertificate(ctx, id, actor, reason),

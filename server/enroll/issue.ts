@@ -57,6 +57,24 @@ export function caDaysLeft(ctx: Pick<EnrollDeps, 'ca' | 'now'>): number {
   return Math.floor((Date.parse(ctx.ca.x509.validTo) - ctx.now().getTime()) / 86400_000);
 }
 
+/**
+ * The certificate is recorded and its bundle made, and the mail is about to go: what a caller that
+ * answers before the mail server does (the issue form's redirect) needs to hold for the outcome.
+ * Nothing here may leave before the outcome says the mail went: the bundle's first copy is the mail.
+ */
+export interface Recorded {
+  certificateId: number;
+  passphrase: string;
+  pkcs12: Uint8Array;
+}
+
+export interface IssueOptions {
+  /** The active certificate of the same person and device the new one replaces (Replace). */
+  replaces?: number;
+  /** Called once, after recording and before the mail; never for a request refused before. */
+  onRecorded?: (recorded: Recorded) => void;
+}
+
 /** What issuing needs, by mail or by a pickup link (invitations.ts): the same rules, the same minter. */
 export type IssueDeps = Pick<
   EnrollDeps,
@@ -158,7 +176,7 @@ export async function issueCertificate(
   ctx: IssueDeps,
   input: IssueRequest,
   actor: Actor,
-  options: { replaces?: number } = {},
+  options: IssueOptions = {},
 ): Promise<IssueOutcome> {
   const request = await admissibleRequest(ctx, input);
   if ('reason' in request) return request;
@@ -242,6 +260,7 @@ export async function issueCertificate(
   });
   if (!recorded.ok) return recorded; // nothing was recorded; the bundle never leaves this function
   const { certificateId } = recorded;
+  options.onRecorded?.({ certificateId, passphrase, pkcs12: bundle.pkcs12 });
   // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
   await ctx.broker?.syncPerson(request.username);
 

@@ -15,7 +15,8 @@ import { Browser, withPortal } from '../testing/harness.js';
 import { tempDir } from '../testing/temp-dir.js';
 import { testCa } from '../testing/pki.js';
 import { children, readElement } from '../pki/der.js';
-import type { IssueRequest } from './issue.js';
+import type { IssueRequest, Recorded } from './issue.js';
+import { MemoryMailer } from '../testing/mailer.js';
 import type { Minter } from './minter.js';
 
 /** The serials (lower-case hex, no leading zero byte) a PEM CRL lists, read with our DER reader. */
@@ -70,7 +71,11 @@ describe('the issue use case checks the rules itself', () => {
   for (const [name, change, field] of invalid) {
     test(`${name}: invalid, nothing signed, no row, no mail`, async () => {
       await withPortal({ deps: { minter: forbiddenMinter } }, async (portal) => {
-        const outcome = await portal.services.enrollment.issue({ ...request, ...change }, actor);
+        const recorded: unknown[] = [];
+        const outcome = await portal.services.enrollment.issue({ ...request, ...change }, actor, (r) =>
+          recorded.push(r),
+        );
+        assert.deepEqual(recorded, [], 'nothing recorded to announce');
         assert.equal(outcome.ok, false);
         assert.equal(!outcome.ok && outcome.reason, 'invalid');
         assert.ok(!outcome.ok && outcome.reason === 'invalid' && outcome.issues[field], JSON.stringify(outcome));
@@ -80,6 +85,34 @@ describe('the issue use case checks the rules itself', () => {
       });
     });
   }
+});
+
+describe('the issue use case announces the recorded certificate before the mail goes', () => {
+  test('once, with the passphrase and bundle the outcome then carries, while the row is pending and no mail went', async () => {
+    const mailer = new MemoryMailer();
+    await withPortal({ deps: { mailer } }, async (portal) => {
+      const seen: Array<{ recorded: Recorded; delivery: unknown; mails: number }> = [];
+      const outcome = await portal.services.enrollment.issue(request, actor, (recorded) =>
+        seen.push({
+          recorded,
+          delivery: portal.db
+            .prepare('SELECT delivery FROM certificates WHERE id = ?')
+            .pluck()
+            .get(recorded.certificateId),
+          mails: mailer.messages.length,
+        }),
+      );
+      assert.ok(outcome.ok);
+      assert.equal(seen.length, 1);
+      assert.deepEqual(seen[0]!.recorded, {
+        certificateId: outcome.certificateId,
+        passphrase: outcome.passphrase,
+        pkcs12: outcome.pkcs12,
+      });
+      assert.deepEqual([seen[0]!.delivery, seen[0]!.mails], ['pending', 0]);
+      assert.equal(mailer.messages.length, 1);
+    });
+  });
 });
 
 describe('a broker certificate', () => {

@@ -163,6 +163,15 @@ export class Browser {
     return this.request({ method: 'GET', url });
   }
 
+  /** GETs `url` and follows its redirects, as a browser does (the issue form's result page may lead on). */
+  async follow(url: string, hops = 5): Promise<LightMyRequestResponse> {
+    const response = await this.get(url);
+    const location = response.headers.location;
+    return location && hops > 0 && response.statusCode >= 300 && response.statusCode < 400
+      ? this.follow(String(location), hops - 1)
+      : response;
+  }
+
   /** POSTs a form the way a browser does, with the CSRF token of the page it came from. */
   async submit(pageUrl: string, action: string, fields: Record<string, string>, options: { csrf?: string } = {}) {
     const page = await this.get(pageUrl);

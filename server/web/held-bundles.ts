@@ -34,6 +34,11 @@ export class HeldBundles {
     return undefined;
   }
 
+  /** Lets the bundle go now (its mail failed, and the certificate is revoked). */
+  drop(ticket: string): void {
+    this.#entries.delete(ticket);
+  }
+
   #sweep() {
     const now = this.now().getTime();
     for (const [ticket, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(ticket);

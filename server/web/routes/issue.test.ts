@@ -358,20 +358,58 @@ describe('issuing', () => {
       }
       const others = await Promise.all(
         browsers.map(async (b, i) => {
-          return b.submit('/certificates/new', '/certificates', {
+          const posted = await b.submit('/certificates/new', '/certificates', {
             ...GOOD,
             username: `crowd${i}`,
             email: `crowd${i}@example.org`,
           });
+          // The result page answers once the mail went.
+          const page = await b.get(String(posted.headers.location));
+          return [posted.statusCode, page.statusCode, passphraseOn(page.body) !== undefined];
         }),
       );
-      assert.deepEqual(
-        others.map((r) => r.statusCode),
-        Array(8).fill(303),
-      );
+      assert.deepEqual(others, Array(8).fill([303, 200, true]));
       const serials = portal.db.prepare("SELECT serial FROM certificates WHERE delivery = 'sent'").pluck().all();
       assert.equal(new Set(serials).size, 8);
       assert.equal(mailer.messages.length, 8);
+    });
+  });
+
+  test('the POST answers once the certificate is recorded; its page, and the download, wait for the mail server', async () => {
+    let accept: () => void = () => undefined;
+    const accepted = new Promise<void>((resolve) => (accept = resolve));
+    const mailer = new (class extends MemoryMailer {
+      override async send(...args: Parameters<MemoryMailer['send']>) {
+        await accepted; // a mail server that takes its time
+        return super.send(...args);
+      }
+    })();
+    await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const posted = await issue(browser, GOOD);
+      assert.equal(posted.statusCode, 303);
+      const row = () =>
+        portal.db.prepare('SELECT id, delivery FROM certificates').get() as { id: number; delivery: string };
+      assert.deepEqual(row(), { id: 1, delivery: 'pending' }, 'recorded before the answer, not yet mailed');
+      const location = String(posted.headers.location);
+      const download = new URL(location, 'http://portal').searchParams.get('download');
+      let answered = false;
+      const page = browser.get(location).finally(() => (answered = true));
+      const file = browser.get(`/certificates/1/bundle/jjolie-phone.p12?download=${download}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(answered, false, 'the page waits for the mail server');
+      assert.equal(mailer.messages.length, 0);
+      accept();
+      const shown = await page;
+      assert.equal(shown.statusCode, 200);
+      assert.ok(passphraseOn(shown.body), 'the passphrase, once the mail went');
+      assert.equal(row().delivery, 'sent');
+      assert.equal(mailer.messages.length, 1);
+      assert.equal((await file).statusCode, 200, 'the download, once the mail went');
+      const again = await browser.get(location);
+      assert.equal(again.statusCode, 200, 'a reload shows the page');
+      assert.equal(passphraseOn(again.body), undefined, 'without the passphrase, shown once');
     });
   });
 
@@ -379,10 +417,19 @@ describe('issuing', () => {
     await issuing(async ({ portal, browser, mailer }) => {
       mailer.failWith = connectionRefused();
       const posted = await issue(browser, GOOD);
-      // The POST answers a redirect, so that a reload of the page it leads to re-posts nothing.
+      // The POST answers a redirect, so that a reload of the page it leads to re-posts nothing; that
+      // page, which waits for the mail server, leads to the error page instead of the passphrase.
       assert.equal(posted.statusCode, 303);
-      const location = String(posted.headers.location);
+      const issued = String(posted.headers.location);
+      const download = new URL(issued, 'http://portal').searchParams.get('download');
+      const result = await browser.get(issued);
+      assert.equal(result.statusCode, 303);
+      assert.equal(passphraseOn(result.body), undefined);
+      const location = String(result.headers.location);
       assert.match(location, /^\/certificates\/mail-failed\?ticket=[A-Za-z0-9_-]+$/);
+      assert.equal((await browser.get(issued)).headers.location, location, 'a reload: the error page again');
+      const bundle = await browser.get(`/certificates/1/bundle/jjolie-phone.p12?download=${download}`);
+      assert.equal(bundle.statusCode, 404, "the undelivered bundle is not the admin's to download");
       for (let reload = 0; reload < 2; reload++) {
         const response = await browser.get(location);
         assert.equal(response.statusCode, 200);

@@ -1,6 +1,9 @@
 // GET /certificates/new, POST /certificates: the issue form; the result shows the passphrase once.
 // Every answer to the POST that is not the form again is a redirect, the failed mail included, so
-// that reloading the page it leads to re-posts (and issues) nothing.
+// that reloading the page it leads to re-posts (and issues) nothing. The POST answers once the
+// certificate is recorded, and the page it leads to waits for the mail server's answer: the mail
+// (4-15 ms) goes while the browser follows the redirect, and a failed mail still replaces the
+// passphrase page with the error page.
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -21,6 +24,8 @@ import { fieldErrors, formValue, type FieldErrors } from '../forms.js';
 import { wordsFor } from '../../words/index.js';
 import { invitationPage } from './invitations.js';
 import { newSubmissionId, submissionSchema, Submissions } from '../submissions.js';
+import { Deliveries } from '../deliveries.js';
+import type { Recorded } from '../../enroll/issue.js';
 
 const words = wordsFor().admin;
 
@@ -78,12 +83,17 @@ const issueRoutes: FastifyPluginAsyncZod<{
   pickupTickets: OneTimeSecrets<PickupTicket>;
 }> = async (app, { enrollment, passphrases, bundles, pickupTickets }) => {
   /** A failed mail's page, held in memory for the GET the POST redirects to (ten minutes, reloads included). */
+  type MailFailed = Extract<Awaited<ReturnType<typeof enrollment.issue>>, { reason: 'mail-failed' }>;
   const mailFailures = new OneTimeSecrets<{
-    outcome: Extract<Awaited<ReturnType<typeof enrollment.issue>>, { reason: 'mail-failed' }>;
+    outcome: MailFailed;
     username: string;
     email: string;
   }>(enrollment.now);
   const submissions = new Submissions(enrollment.now);
+  const mailFailedPage = (outcome: MailFailed, person: { username: string; email: string }) =>
+    `/certificates/mail-failed?ticket=${mailFailures.put({ outcome, username: person.username, email: person.email })}`;
+  /** Issues whose mail is on its way: their result page waits for it. */
+  const deliveries = new Deliveries(enrollment.now);
   /** What a POST of the form comes to: a page to redirect to, or the form again with messages. */
   type Answer = {
     location?: string | undefined;
@@ -200,15 +210,35 @@ const issueRoutes: FastifyPluginAsyncZod<{
             return form(502, values, { email: words.certificateNew.linkMailFailed(invited.mailError) });
           return issueFailure(values, body, invited);
         }
-        const outcome = await enrollment.issue(
+        // The answer goes once the certificate is recorded; its page waits for the mail server
+        // (deliveries), so the mail and the redirect's round trip overlap.
+        let onRecorded: (recorded: Recorded) => void = () => undefined;
+        const recorded = new Promise<Recorded>((resolve) => (onRecorded = resolve));
+        const issuing = enrollment.issue(
           { ...fields, passphrase: body.passphraseMode === 'custom' ? body.passphrase : undefined },
           actor,
+          onRecorded,
         );
-        if (outcome.ok) {
-          const ticket = passphrases.put({ certificateId: outcome.certificateId, passphrase: outcome.passphrase });
-          const download = bundles.put({ certificateId: outcome.certificateId, pkcs12: outcome.pkcs12 });
-          return { location: `/certificates/${outcome.certificateId}/issued?ticket=${ticket}&download=${download}` };
+        const first = await Promise.race([recorded, issuing]);
+        if (!('ok' in first)) {
+          const ticket = passphrases.put({ certificateId: first.certificateId, passphrase: first.passphrase });
+          const download = bundles.put({ certificateId: first.certificateId, pkcs12: first.pkcs12 });
+          deliveries.track(
+            first.certificateId,
+            issuing.then((outcome) => {
+              if (outcome.ok) return undefined;
+              // Revoked already: neither its passphrase nor its bundle is ever shown.
+              passphrases.take(ticket);
+              bundles.drop(download);
+              return outcome.reason === 'mail-failed'
+                ? mailFailedPage(outcome, body)
+                : `/certificates/${first.certificateId}`;
+            }),
+          );
+          return { location: `/certificates/${first.certificateId}/issued?ticket=${ticket}&download=${download}` };
         }
+        const outcome = first;
+        if (outcome.ok) throw new Error('an issue answered before it was recorded'); // onRecorded runs first
         if (outcome.reason === 'device-invited')
           return form(409, values, { device: words.certificateNew.deviceInvited(body.username) });
         if (outcome.reason === 'deleted-meanwhile')
@@ -220,10 +250,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
             { device: words.certificateNew.deviceTakenSerial(body.username, outcome.device, outcome.existing.serial) },
             { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
           );
-        if (outcome.reason === 'mail-failed') {
-          const ticket = mailFailures.put({ outcome, username: body.username, email: body.email });
-          return { location: `/certificates/mail-failed?ticket=${ticket}` };
-        }
+        if (outcome.reason === 'mail-failed') return { location: mailFailedPage(outcome, body) };
         return issueFailure(values, body, outcome);
       });
       if (answer.location !== undefined || !('form' in answer) || !answer.form)
@@ -279,6 +306,9 @@ const issueRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
+      // Shown once the mail server has taken the bundle; a failed mail's page instead.
+      const elsewhere = await deliveries.settled(request.params.id);
+      if (elsewhere !== undefined) return reply.redirect(elsewhere, 303);
       const certificate = enrollment.certificate(request.params.id);
       if (!certificate) return reply.callNotFound();
       const secret = passphrases.take(request.query.ticket);
@@ -310,6 +340,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
+      // Not before the mail went (the ticket is in the redirect already), and never after it failed.
+      if ((await deliveries.settled(request.params.id)) !== undefined) return reply.callNotFound();
       const certificate = enrollment.certificate(request.params.id);
       const held = certificate && bundles.get(request.query.download, certificate);
       if (!certificate || !held) return reply.callNotFound();
