@@ -46,6 +46,7 @@ export const UNIT_TEST_WEIGHTS: Record<string, number> = {
   'runtime.test.ts': 0.1,
   'testing/unit-tier.test.ts': 0.1,
   'web/anonymous.test.ts': 6.2,
+  'web/deliveries.test.ts': 0.2,
   'web/menu.test.ts': 3.8,
   'web/proxy.test.ts': 3.9,
   'web/redirect.test.ts': 3.7,

@@ -6,7 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { withPortal, type TestPortal } from '../testing/harness.js';
+import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
+import { MemoryMailer } from '../testing/mailer.js';
 
 /** The portal on 127.0.0.1, its rate limit keyed by address as in production. */
 async function listening<T>(
@@ -145,6 +146,53 @@ describe('request timeout', () => {
         socket.destroy();
       }
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    });
+  });
+});
+
+describe('the result page of an issue, over a real socket', () => {
+  test('a reload while the mail is on its way: the abandoned request does not use up the passphrase', async () => {
+    let accept: () => void = () => undefined;
+    const accepted = new Promise<void>((resolve) => (accept = resolve));
+    const mailer = new (class extends MemoryMailer {
+      override async send(...args: Parameters<MemoryMailer['send']>) {
+        await accepted; // a slow mail server
+        return super.send(...args);
+      }
+    })();
+    await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
+      const base = await portal.app.listen({ port: 0, host: '127.0.0.1' });
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const posted = await browser.submit('/certificates/new', '/certificates', {
+        username: 'jjolie',
+        email: 'jjolie@example.org',
+        days: '30',
+      });
+      const location = String(posted.headers.location);
+      const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+      const get = () =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const request = http.get(`${base}${location}`, { headers: { cookie } }, (response) => {
+            let text = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk: string) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode!, body: text }));
+          });
+          request.on('error', reject);
+        });
+      // The first request is given up while it waits (the browser closes its connection), as a
+      // reload does; the reload's request waits in turn.
+      const abandoned = http.get(`${base}${location}`, { headers: { cookie } });
+      abandoned.on('error', () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      abandoned.destroy();
+      const reload = get();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      accept();
+      const shown = await reload;
+      assert.equal(shown.status, 200);
+      assert.match(shown.body, /data-testid="passphrase">[^<]+</, 'the passphrase, on the page the admin sees');
     });
   });
 });

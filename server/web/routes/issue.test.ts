@@ -394,11 +394,13 @@ describe('issuing', () => {
       assert.deepEqual(row(), { id: 1, delivery: 'pending' }, 'recorded before the answer, not yet mailed');
       const location = String(posted.headers.location);
       const download = new URL(location, 'http://portal').searchParams.get('download');
-      let answered = false;
-      const page = browser.get(location).finally(() => (answered = true));
-      const file = browser.get(`/certificates/1/bundle/jjolie-phone.p12?download=${download}`);
+      const answered = new Set<string>();
+      const page = browser.get(location).finally(() => answered.add('page'));
+      const file = browser
+        .get(`/certificates/1/bundle/jjolie-phone.p12?download=${download}`)
+        .finally(() => answered.add('download'));
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(answered, false, 'the page waits for the mail server');
+      assert.deepEqual([...answered], [], 'the page and the download wait for the mail server');
       assert.equal(mailer.messages.length, 0);
       accept();
       const shown = await page;

@@ -223,17 +223,27 @@ const issueRoutes: FastifyPluginAsyncZod<{
         if (!('ok' in first)) {
           const ticket = passphrases.put({ certificateId: first.certificateId, passphrase: first.passphrase });
           const download = bundles.put({ certificateId: first.certificateId, pkcs12: first.pkcs12 });
+          // Undelivered (revoked already), or failed after the record: neither its passphrase nor
+          // its bundle is ever shown.
+          const letGo = () => {
+            passphrases.take(ticket);
+            bundles.drop(download);
+          };
           deliveries.track(
             first.certificateId,
-            issuing.then((outcome) => {
-              if (outcome.ok) return undefined;
-              // Revoked already: neither its passphrase nor its bundle is ever shown.
-              passphrases.take(ticket);
-              bundles.drop(download);
-              return outcome.reason === 'mail-failed'
-                ? mailFailedPage(outcome, body)
-                : `/certificates/${first.certificateId}`;
-            }),
+            issuing.then(
+              (outcome) => {
+                if (outcome.ok) return undefined;
+                letGo();
+                return outcome.reason === 'mail-failed'
+                  ? mailFailedPage(outcome, body)
+                  : `/certificates/${first.certificateId}`;
+              },
+              (error: unknown) => {
+                letGo();
+                throw error;
+              },
+            ),
           );
           return { location: `/certificates/${first.certificateId}/issued?ticket=${ticket}&download=${download}` };
         }
@@ -311,7 +321,11 @@ const issueRoutes: FastifyPluginAsyncZod<{
       if (elsewhere !== undefined) return reply.redirect(elsewhere, 303);
       const certificate = enrollment.certificate(request.params.id);
       if (!certificate) return reply.callNotFound();
-      const secret = passphrases.take(request.query.ticket);
+      // A request the browser gave up while it waited (the admin pressed reload: its connection
+      // closed) leaves the passphrase, shown once, to the page the browser does show
+      // (http.int.test.ts, over a real socket).
+      const gone = request.raw.destroyed || reply.raw.destroyed;
+      const secret = gone ? undefined : passphrases.take(request.query.ticket);
       const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;
       // The bundle files, for handing over in person, while the memory holds them.
       const held = bundles.get(request.query.download, certificate);
