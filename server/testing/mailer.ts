@@ -31,3 +31,18 @@ export class MemoryMailer implements Mailer {
 export function connectionRefused(): Error {
   return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ESOCKET' });
 }
+
+/** A MemoryMailer whose mail server takes its time: every send waits until accept(). */
+export class HeldMemoryMailer extends MemoryMailer {
+  #accept: () => void = () => undefined;
+  #accepted = new Promise<void>((resolve) => (this.#accept = resolve));
+
+  accept() {
+    this.#accept();
+  }
+
+  override async send(...args: Parameters<MemoryMailer['send']>) {
+    await this.#accepted;
+    return super.send(...args);
+  }
+}

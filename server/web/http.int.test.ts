@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { Browser, withPortal, type TestPortal } from '../testing/harness.js';
-import { MemoryMailer } from '../testing/mailer.js';
+import { HeldMemoryMailer } from '../testing/mailer.js';
 
 /** The portal on 127.0.0.1, its rate limit keyed by address as in production. */
 async function listening<T>(
@@ -152,14 +152,7 @@ describe('request timeout', () => {
 
 describe('the result page of an issue, over a real socket', () => {
   test('a reload while the mail is on its way: the abandoned request does not use up the passphrase', async () => {
-    let accept: () => void = () => undefined;
-    const accepted = new Promise<void>((resolve) => (accept = resolve));
-    const mailer = new (class extends MemoryMailer {
-      override async send(...args: Parameters<MemoryMailer['send']>) {
-        await accepted; // a slow mail server
-        return super.send(...args);
-      }
-    })();
+    const mailer = new HeldMemoryMailer(); // a mail server that takes its time
     await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
       const base = await portal.app.listen({ port: 0, host: '127.0.0.1' });
       const browser = new Browser(portal);
@@ -189,7 +182,7 @@ describe('the result page of an issue, over a real socket', () => {
       abandoned.destroy();
       const reload = get();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      accept();
+      mailer.accept();
       const shown = await reload;
       assert.equal(shown.status, 200);
       assert.match(shown.body, /data-testid="passphrase">[^<]+</, 'the passphrase, on the page the admin sees');

@@ -10,7 +10,7 @@ import { simpleParser } from 'mailparser';
 import { isValidCrl } from '../../pki/crl.js';
 import { Browser, csrfTokenOf, withPortal, type TestPortal } from '../../testing/harness.js';
 import { inProcessMinter } from '../../testing/minter.js';
-import { connectionRefused, MemoryMailer } from '../../testing/mailer.js';
+import { connectionRefused, HeldMemoryMailer, MemoryMailer } from '../../testing/mailer.js';
 import { openBundle, readCrl, testCa } from '../../testing/pki.js';
 
 const GOOD = { username: 'jjolie', email: 'jjolie@example.org', device: 'phone', days: '365' };
@@ -376,14 +376,7 @@ describe('issuing', () => {
   });
 
   test('the POST answers once the certificate is recorded; its page, and the download, wait for the mail server', async () => {
-    let accept: () => void = () => undefined;
-    const accepted = new Promise<void>((resolve) => (accept = resolve));
-    const mailer = new (class extends MemoryMailer {
-      override async send(...args: Parameters<MemoryMailer['send']>) {
-        await accepted; // a mail server that takes its time
-        return super.send(...args);
-      }
-    })();
+    const mailer = new HeldMemoryMailer(); // a mail server that takes its time
     await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
       const browser = new Browser(portal);
       await browser.signIn();
@@ -402,7 +395,7 @@ describe('issuing', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual([...answered], [], 'the page and the download wait for the mail server');
       assert.equal(mailer.messages.length, 0);
-      accept();
+      mailer.accept();
       const shown = await page;
       assert.equal(shown.statusCode, 200);
       assert.ok(passphraseOn(shown.body), 'the passphrase, once the mail went');
