@@ -408,6 +408,26 @@ describe('issuing', () => {
     });
   });
 
+  test('two requests for the result page while the mail is on its way: the later one shows the passphrase', async () => {
+    // A reload behind a proxy that keeps its own connection open: the first request is still
+    // there, its answer going nowhere. The passphrase, shown once, goes to the page asked last.
+    const mailer = new HeldMemoryMailer();
+    await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const location = String((await issue(browser, GOOD)).headers.location);
+      const first = browser.get(location);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const reload = browser.get(location);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      mailer.accept();
+      const [left, shown] = await Promise.all([first, reload]);
+      assert.deepEqual([left.statusCode, shown.statusCode], [200, 200]);
+      assert.equal(passphraseOn(left.body), undefined, 'not on the page given up');
+      assert.ok(passphraseOn(shown.body), 'on the page asked last');
+    });
+  });
+
   test('when the mail cannot be sent: a redirect to a clear error page, no active certificate, and a CRL that lists it', async () => {
     await issuing(async ({ portal, browser, mailer }) => {
       mailer.failWith = connectionRefused();

@@ -94,6 +94,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
     `/certificates/mail-failed?ticket=${mailFailures.put({ outcome, username: person.username, email: person.email })}`;
   /** Issues whose mail is on its way: their result page waits for it. */
   const deliveries = new Deliveries(enrollment.now);
+  /** Result pages waiting, by passphrase ticket: how many asked so far, while any waits. */
+  const waiting = new Map<string, number>();
   /** What a POST of the form comes to: a page to redirect to, or the form again with messages. */
   type Answer = {
     location?: string | undefined;
@@ -317,15 +319,26 @@ const issueRoutes: FastifyPluginAsyncZod<{
     },
     async (request, reply) => {
       // Shown once the mail server has taken the bundle; a failed mail's page instead.
-      const elsewhere = await deliveries.settled(request.params.id);
+      const { ticket } = request.query;
+      const turn = (waiting.get(ticket) ?? 0) + 1;
+      waiting.set(ticket, turn);
+      // The passphrase, shown once, goes to the request asked last (a reload while the mail was on
+      // its way), and never to one whose connection closed while it waited: the page the browser
+      // shows has it, whether the request it gave up is gone (http.int.test.ts, over a real
+      // socket) or still held open by a proxy in front.
+      let latest: boolean;
+      let elsewhere: string | undefined;
+      try {
+        elsewhere = await deliveries.settled(request.params.id);
+      } finally {
+        latest = waiting.get(ticket) === turn;
+        if (latest) waiting.delete(ticket);
+      }
       if (elsewhere !== undefined) return reply.redirect(elsewhere, 303);
       const certificate = enrollment.certificate(request.params.id);
       if (!certificate) return reply.callNotFound();
-      // A request the browser gave up while it waited (the admin pressed reload: its connection
-      // closed) leaves the passphrase, shown once, to the page the browser does show
-      // (http.int.test.ts, over a real socket).
-      const gone = request.raw.destroyed || reply.raw.destroyed;
-      const secret = gone ? undefined : passphrases.take(request.query.ticket);
+      const gone = !latest || request.raw.destroyed || reply.raw.destroyed;
+      const secret = gone ? undefined : passphrases.take(ticket);
       const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;
       // The bundle files, for handing over in person, while the memory holds them.
       const held = bundles.get(request.query.download, certificate);
