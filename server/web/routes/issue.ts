@@ -250,7 +250,8 @@ const issueRoutes: FastifyPluginAsyncZod<{
           return { location: `/certificates/${first.certificateId}/issued?ticket=${ticket}&download=${download}` };
         }
         const outcome = first;
-        if (outcome.ok) throw new Error('an issue answered before it was recorded'); // onRecorded runs first
+        // Issued or mailed (or not) only after the record, whose onRecorded answered above.
+        if (outcome.ok || outcome.reason === 'mail-failed') throw new Error('an issue answered before it was recorded');
         if (outcome.reason === 'device-invited')
           return form(409, values, { device: words.certificateNew.deviceInvited(body.username) });
         if (outcome.reason === 'deleted-meanwhile')
@@ -262,7 +263,6 @@ const issueRoutes: FastifyPluginAsyncZod<{
             { device: words.certificateNew.deviceTakenSerial(body.username, outcome.device, outcome.existing.serial) },
             { deviceTaken: { id: outcome.existing.id, device: outcome.device } },
           );
-        if (outcome.reason === 'mail-failed') return { location: mailFailedPage(outcome, body) };
         return issueFailure(values, body, outcome);
       });
       if (answer.location !== undefined || !('form' in answer) || !answer.form)
