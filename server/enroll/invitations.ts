@@ -5,7 +5,6 @@
 import { pickupMessage } from '../mail/pickup.js';
 import type { StepContext } from '../words/en/steps.js';
 import { failed, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
-import { generatePassphrase } from '../pki/passphrase.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import type { AuditEntry } from '../db/audit.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
@@ -321,16 +320,16 @@ async function mintForInvitation(
   actor: Actor,
 ): Promise<RedeemOutcome> {
   try {
-    const passphrase = generatePassphrase(); // generated only: nobody typed one for this flow
+    // A generated passphrase only (nobody typed one for this flow): the minter's.
     const bundle = await ctx.minter.mint({
       username: row.username,
       device: row.device,
       days,
       keyBits: row.key_bits,
       format: row.bundle_format,
-      passphrase,
       now: ctx.now(),
     });
+    const { passphrase } = bundle;
     // Record before release, unless the link was cancelled (revoke all, the person deleted) meanwhile:
     // then this certificate is dropped here, never recorded and never handed out.
     const certificateId = ctx.audited(ctx.now(), (audit) => {

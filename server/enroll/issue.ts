@@ -3,7 +3,6 @@
 import { enrollmentMessage } from '../mail/enrollment.js';
 import { removeOutboxMessages } from '../mail/transport.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
-import { generatePassphrase } from '../pki/passphrase.js';
 import { wordsFor } from '../words/index.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
@@ -195,16 +194,17 @@ export async function issueCertificate(
   if (existing && ctx.invitations.occupied(existing.id, device, ctx.now()) === 'invitation')
     return failed('device-invited');
 
-  const passphrase = request.passphrase ?? generatePassphrase();
+  // A typed passphrase, or the minter's generated one (a pooled key comes with its own).
   const bundle = await ctx.minter.mint({
     username: request.username,
     device,
     days: request.days,
     keyBits: request.keyBits,
     format: request.format,
-    passphrase,
+    passphrase: request.passphrase,
     now: ctx.now(),
   });
+  const { passphrase } = bundle;
 
   // Composed before recording: a message that cannot be built leaves nothing pending.
   const message = enrollmentMessage({

@@ -8,7 +8,7 @@
 // signing and bundling took 20-40 ms as the person waited for it. An empty pool is refilled
 // whatever the holds: mints that overlap without a pause (a burst, or one stuck) would otherwise
 // keep it empty for as long as they last.
-import type { KeyPairPem } from '../pki/keys.js';
+import type { PooledKeys } from '../pki/mint.js';
 
 export interface KeyPoolOptions {
   onError?: (error: unknown) => void;
@@ -21,7 +21,7 @@ export interface KeyPoolOptions {
 export class KeyPool {
   /** Keys made, keys handed out, and takes that found the pool empty (read by tests and benchmarks). */
   readonly stats = { generated: 0, taken: 0, missed: 0 };
-  #ready: KeyPairPem[] = [];
+  #ready: PooledKeys[] = [];
   #generating = false;
   #closed = false;
   #holds = 0;
@@ -29,7 +29,7 @@ export class KeyPool {
 
   constructor(
     readonly size: number,
-    private readonly generate: () => Promise<KeyPairPem>,
+    private readonly generate: () => Promise<PooledKeys>,
     private readonly options: KeyPoolOptions = {},
   ) {
     this.#later(options.startDelayMs ?? 0);
@@ -40,7 +40,7 @@ export class KeyPool {
   }
 
   /** A fresh key pair when one is ready; undefined when the pool is empty (the caller makes one). */
-  take(): KeyPairPem | undefined {
+  take(): PooledKeys | undefined {
     const keys = this.#ready.shift();
     if (keys) this.stats.taken++;
     else this.stats.missed++;

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Ca } from '../pki/ca.js';
-import type { KeyPairPem } from '../pki/keys.js';
+import type { PooledKeys } from '../pki/mint.js';
 import type { MintedBundle, MintRequest } from '../pki/mint.js';
 import { KeyPool } from './key-pool.js';
 import type { MintWorkerData } from './mint-worker.js';
@@ -61,7 +61,7 @@ export function createThreadMinter(ca: Pick<Ca, 'certPem' | 'key'>, options: Thr
     });
   // Nothing runs until start() or the first mint.
   let minting: Piscina<MintRequest, MintedBundle> | undefined;
-  let keyMaking: Piscina<number, KeyPairPem> | undefined;
+  let keyMaking: Piscina<number, PooledKeys> | undefined;
   let keys: KeyPool | undefined;
   const mintingThreads = () => (minting ??= threadPool(threads));
   let warmUpMints = 0;

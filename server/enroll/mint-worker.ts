@@ -5,8 +5,9 @@
 import type { KeyObject } from 'node:crypto';
 import { workerData } from 'piscina';
 import { caForKeys, loadCa, type Ca } from '../pki/ca.js';
-import { generateRsaKeyPairSync, type KeyPairPem } from '../pki/keys.js';
-import { mintClientBundle, type MintRequest, type MintedBundle } from '../pki/mint.js';
+import { generateRsaKeyPairSync } from '../pki/keys.js';
+import { mintClientBundle, type MintRequest, type MintedBundle, type PooledKeys } from '../pki/mint.js';
+import { shroudKey } from '../pki/pkcs12.js';
 import { generatePassphrase } from '../pki/passphrase.js';
 import { runOnlyWhenIdle } from './idle-priority.js';
 
@@ -28,13 +29,18 @@ export default async function mint(request: MintRequest): Promise<MintedBundle> 
   return mintClientBundle(ca, { ...request, keys });
 }
 
-/** A key pair for the key pool, generated on this (low-priority) thread. */
-export function generateKeys(bits: number): KeyPairPem {
-  return generateRsaKeyPairSync(bits);
+/**
+ * A key pair for the key pool, generated on this (low-priority) thread, with its key shrouded ahead
+ * under a generated passphrase: a compatible bundle with a generated passphrase then skips most of
+ * its encryption (pki/pkcs12.ts).
+ */
+export function generateKeys(bits: number): PooledKeys {
+  const keys = generateRsaKeyPairSync(bits);
+  return { ...keys, shrouded: shroudKey(keys.privateKeyPem, generatePassphrase()) };
 }
 
 /** A CA and a key made on this thread for warming up only, never the portal's: see warmUp. */
-let practice: { ca: Ca; keys: KeyPairPem } | undefined;
+let practice: { ca: Ca; keys: PooledKeys } | undefined;
 
 /**
  * Mints `rounds` bundles that are thrown away, so that the first people's bundles do not pay for
@@ -48,8 +54,12 @@ export async function warmUp(rounds: number): Promise<void> {
     const keys = generateRsaKeyPairSync(2048);
     const now = new Date();
     const made = caForKeys('OwnTracks Enroll warm-up (not a CA of this portal)', now, keys);
-    practice = { ca: loadCa(made.certPem, made.keyPem, undefined, now), keys };
+    practice = {
+      ca: loadCa(made.certPem, made.keyPem, undefined, now),
+      keys: { ...keys, shrouded: shroudKey(keys.privateKeyPem, generatePassphrase()) },
+    };
   }
+  // Both ways a bundle is made: with the pooled key's own passphrase, and with a typed one.
   for (let i = 0; i < rounds; i++)
     await mintClientBundle(practice.ca, {
       username: 'warm-up',
@@ -57,7 +67,7 @@ export async function warmUp(rounds: number): Promise<void> {
       days: 1,
       keyBits: 2048,
       format: 'compatible',
-      passphrase: generatePassphrase(),
+      passphrase: i % 2 === 1 ? generatePassphrase() : undefined,
       now: new Date(),
       keys: practice.keys,
     });

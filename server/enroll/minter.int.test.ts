@@ -151,7 +151,7 @@ describe('the minter', () => {
     }
   });
 
-  test('every bundle opens with its passphrase and holds its own key, pooled (2048) or made on the spot (3072)', async () => {
+  test('every bundle opens with its passphrase, typed or chosen by the minter, and holds its own key, pooled (2048) or made on the spot (3072)', async () => {
     const { ca } = await testCa();
     const scratch = new Scratch();
     const caFile = scratch.file('ca.crt', ca.certPem);
@@ -162,16 +162,26 @@ describe('the minter', () => {
       await until(async () => (await minter.keyPoolStats())?.available === 2, 'the pool did not fill');
       // mint() takes its pooled key synchronously: two 2048 requests get the two pooled keys, the third
       // finds the pool empty and its thread makes one, the 3072 one never asks the pool.
+      // Without a typed passphrase the minter chooses one: a pooled key's own (its key shrouded
+      // ahead), or a new one.
+      const generated = (username: string, keyBits: number) => ({
+        ...request(username, keyBits),
+        passphrase: undefined,
+      });
       const bundles = await Promise.all([
-        minter.mint(request('a', 2048)),
+        minter.mint(generated('a', 2048)),
         minter.mint(request('b', 2048)),
-        minter.mint(request('c', 2048)),
-        minter.mint(request('d', 3072)),
+        minter.mint(generated('c', 2048)),
+        minter.mint(generated('d', 3072)),
       ]);
+      assert.equal(bundles[1].passphrase, 'minter-test-pass', 'the typed passphrase');
+      const chosen = [0, 2, 3].map((i) => bundles[i]!.passphrase);
+      assert.equal(new Set(chosen).size, 3, 'each chosen passphrase its own');
+      for (const passphrase of chosen) assert.match(passphrase, /^[a-z0-9-]{16,}$/i);
       const moduli = new Set<string>();
       for (const [i, bundle] of bundles.entries()) {
         const p12 = scratch.file(`b${i}.p12`, Buffer.from(bundle.pkcs12));
-        const opened = await openssl(['pkcs12', '-in', p12, '-passin', 'pass:minter-test-pass', '-nodes']);
+        const opened = await openssl(['pkcs12', '-in', p12, '-passin', `pass:${bundle.passphrase}`, '-nodes']);
         assert.ok(opened.ok, opened.stderr);
         const modulus = await openssl(
           ['rsa', '-noout', '-modulus'].concat(['-in', scratch.file(`k${i}.pem`, opened.stdout)]),

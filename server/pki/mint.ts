@@ -2,7 +2,11 @@
 import type { Ca } from './ca.js';
 import { generateRsaKeyPair, type KeyPairPem } from './keys.js';
 import { issueClientCertificate } from './issue.js';
-import { buildPkcs12, type BundleFormat } from './pkcs12.js';
+import { generatePassphrase } from './passphrase.js';
+import { buildPkcs12, type BundleFormat, type ShroudedKey } from './pkcs12.js';
+
+/** A key pair made ahead of time (the key pool), with its key already shrouded under a passphrase. */
+export type PooledKeys = KeyPairPem & { shrouded?: ShroudedKey | undefined };
 
 export interface MintRequest {
   username: string;
@@ -10,10 +14,11 @@ export interface MintRequest {
   days: number;
   keyBits: number;
   format: BundleFormat;
-  passphrase: string;
+  /** The admin's typed passphrase; absent, a generated one: the pooled key's when it has one. */
+  passphrase?: string | undefined;
   now: Date;
   /** A key pair made ahead of time (the key pool); generated here when absent. */
-  keys?: KeyPairPem | undefined;
+  keys?: PooledKeys | undefined;
 }
 
 export interface MintedBundle {
@@ -22,6 +27,8 @@ export interface MintedBundle {
   fingerprint: string;
   notBefore: Date;
   notAfter: Date;
+  /** What the bundle is encrypted under: the typed passphrase, or the one generated for it. */
+  passphrase: string;
   /**
    * The PKCS#12 bytes: the only copy of the private key. Stored nowhere but in an outbox message
    * (when no SMTP server is set), which goes on revocation or after OUTBOX_RETENTION_DAYS.
@@ -30,7 +37,8 @@ export interface MintedBundle {
 }
 
 export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<MintedBundle> {
-  const keys = request.keys ?? (await generateRsaKeyPair(request.keyBits));
+  const keys: PooledKeys = request.keys ?? (await generateRsaKeyPair(request.keyBits));
+  const passphrase = request.passphrase ?? keys.shrouded?.passphrase ?? generatePassphrase();
   const cert = issueClientCertificate({
     ca,
     username: request.username,
@@ -42,8 +50,9 @@ export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<Mi
     privateKeyPem: keys.privateKeyPem,
     certPem: cert.pem,
     caCertPem: ca.certPem,
-    passphrase: request.passphrase,
+    passphrase,
     format: request.format,
+    shrouded: keys.shrouded,
     friendlyName: request.device ? `${request.username} (${request.device})` : request.username,
   });
   return {
@@ -52,6 +61,7 @@ export async function mintClientBundle(ca: Ca, request: MintRequest): Promise<Mi
     fingerprint: cert.fingerprint,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
+    passphrase,
     pkcs12,
   };
 }
