@@ -42,8 +42,11 @@ const COMPATIBLE = { algorithm: '3des' as const, count: ITERATIONS, saltSize: 8 
 export function shroudKey(privateKeyPem: string, passphrase: string): ShroudedKey {
   const pki = forge.pki as unknown as ForgeKeyInfo;
   const keyInfo = pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(forge.pki.privateKeyFromPem(privateKeyPem)));
-  const encrypted = withNativeKdf(() => pki.encryptPrivateKeyInfo(keyInfo, passphrase, COMPATIBLE));
-  return { passphrase, der: Buffer.from(forge.asn1.toDer(encrypted).getBytes(), 'binary') };
+  // forge writes its defaults into the options it is given: a copy keeps COMPATIBLE as it is.
+  const encrypted = withNativeKdf(() => pki.encryptPrivateKeyInfo(keyInfo, passphrase, { ...COMPATIBLE }));
+  // An exact-size copy: a small Buffer is a slice of Node's shared pool, which would travel to the
+  // minting thread with the blob, with whatever else (other passphrases) the pool holds.
+  return { passphrase, der: new Uint8Array(Buffer.from(forge.asn1.toDer(encrypted).getBytes(), 'binary')) };
 }
 
 export function buildPkcs12(request: BundleRequest): Buffer {
@@ -55,7 +58,7 @@ export function buildPkcs12(request: BundleRequest): Buffer {
       : undefined;
   const options =
     request.format === 'compatible'
-      ? COMPATIBLE
+      ? { ...COMPATIBLE }
       : { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: ITERATIONS, saltSize: 16 };
   const certificates = [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem));
   const build = (key: forge.pki.rsa.PrivateKey) =>
