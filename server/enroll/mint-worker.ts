@@ -51,13 +51,10 @@ let practice: { ca: Ca; keys: PooledKeys } | undefined;
  */
 export async function warmUp(rounds: number): Promise<void> {
   if (!practice) {
-    const keys = generateRsaKeyPairSync(2048);
+    const keys = generateKeys(2048); // as the pool makes them: shrouded ahead too
     const now = new Date();
     const made = caForKeys('OwnTracks Enroll warm-up (not a CA of this portal)', now, keys);
-    practice = {
-      ca: loadCa(made.certPem, made.keyPem, undefined, now),
-      keys: { ...keys, shrouded: shroudKey(keys.privateKeyPem, generatePassphrase()) },
-    };
+    practice = { ca: loadCa(made.certPem, made.keyPem, undefined, now), keys };
   }
   // Both ways a bundle is made: with the pooled key's own passphrase, and with a typed one.
   for (let i = 0; i < rounds; i++)

@@ -58,7 +58,7 @@ export function buildPkcs12(request: BundleRequest): Buffer {
       : undefined;
   const options =
     request.format === 'compatible'
-      ? { ...COMPATIBLE }
+      ? COMPATIBLE // spread into forge's options below: never written to
       : { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: ITERATIONS, saltSize: 16 };
   const certificates = [request.certPem, request.caCertPem].map((pem) => forge.pki.certificateFromPem(pem));
   const build = (key: forge.pki.rsa.PrivateKey) =>
