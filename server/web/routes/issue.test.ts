@@ -428,6 +428,28 @@ describe('issuing', () => {
     });
   });
 
+  test('revoked by another admin while its mail was on its way: the page says so and shows no passphrase', async () => {
+    const mailer = new HeldMemoryMailer();
+    await withPortal({ env: { MQTT_HOST: 'mqtt.example.org' }, deps: { mailer } }, async (portal) => {
+      const browser = new Browser(portal);
+      await browser.signIn();
+      const location = String((await issue(browser, GOOD)).headers.location);
+      const page = browser.get(location);
+      const other = new Browser(portal);
+      await other.signIn();
+      const revoked = await other.submit('/certificates/1/revoke?reason=keyCompromise', '/certificates/1/revoke', {
+        reason: 'keyCompromise',
+      });
+      assert.equal(revoked.statusCode, 303);
+      mailer.accept();
+      const shown = await page;
+      assert.equal(shown.statusCode, 200);
+      assert.equal(passphraseOn(shown.body), undefined, 'no passphrase for a revoked certificate');
+      assert.match(shown.body, /was revoked/);
+      assert.doesNotMatch(shown.body, /data-testid="bundle-downloads"/);
+    });
+  });
+
   test('when the mail cannot be sent: a redirect to a clear error page, no active certificate, and a CRL that lists it', async () => {
     await issuing(async ({ portal, browser, mailer }) => {
       mailer.failWith = connectionRefused();

@@ -339,7 +339,10 @@ const issueRoutes: FastifyPluginAsyncZod<{
       if (!certificate) return reply.callNotFound();
       const gone = !latest || request.raw.destroyed || reply.raw.destroyed;
       const secret = gone ? undefined : passphrases.take(ticket);
-      const passphrase = secret?.certificateId === certificate.id ? secret.passphrase : undefined;
+      // Revoked meanwhile (another admin, while its mail was on its way): the passphrase opens a
+      // bundle that no broker accepts, so it is let go rather than handed over.
+      const revoked = certificate.status !== 'active';
+      const passphrase = secret?.certificateId === certificate.id && !revoked ? secret.passphrase : undefined;
       // The bundle files, for handing over in person, while the memory holds them.
       const held = bundles.get(request.query.download, certificate);
       const names = bundleFileNames(certificate.username, certificate.device);
@@ -347,6 +350,7 @@ const issueRoutes: FastifyPluginAsyncZod<{
         title: words.certificateIssued.title,
         certificate,
         passphrase,
+        revoked,
         brokerAddress: enrollment.brokerAddress(),
         downloads: held && {
           ticket: request.query.download,

@@ -227,6 +227,8 @@ export const admin = {
     notKept: 'It is not in the mail and the portal does not keep it.',
     handOver: (username: string) => `Hand it to ${username} another way: by phone, by message, or in person.`,
     gone: 'The passphrase was shown once and is gone. If it was lost, revoke this certificate and issue a new one.',
+    revoked:
+      'This certificate was revoked meanwhile, so its passphrase is not shown: the bundle in the mail is of no use. Issue a new one if needed.',
     details: 'Certificate details',
     another: 'Issue another',
   },
