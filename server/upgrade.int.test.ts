@@ -278,6 +278,16 @@ export const UPGRADE_CHECKS: UpgradeCheck[] = [
       assert.equal(db.prepare('SELECT count(*) FROM carried_revocations').pluck().get(), 0);
     },
   },
+  {
+    migration: '013_invitation_reopenings',
+    check(db) {
+      // A counter with a default: links of earlier releases start at none (db/invitations-migration.test.ts).
+      const column = db
+        .prepare("SELECT type, \"notnull\", dflt_value FROM pragma_table_info('invitations') WHERE name = 'reopenings'")
+        .get();
+      assert.deepEqual(column, { type: 'INTEGER', notnull: 1, dflt_value: '0' });
+    },
+  },
 ];
 
 function table(db: Database.Database, name: string, order: string): Row[] {

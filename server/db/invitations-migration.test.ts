@@ -30,3 +30,20 @@ test('009 keeps certificates, their ids and the rows that reference them; picked
     0,
   );
 });
+
+test('013 counts no reopening for the links an earlier release made, and keeps them as they were', () => {
+  const all = readMigrations(migrationsDir);
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(
+    db,
+    all.filter((m) => m.version < 13),
+  );
+  db.exec(`INSERT INTO users (username, email, created_at) VALUES ('alice', 'alice@example.org', '2026-01-01');
+    INSERT INTO invitations (user_id, device, token_sha256, code_hmac, kind, days, key_bits, bundle_format,
+      created_by, created_at, expires_at, state, wrong_codes)
+    VALUES (1, 'pixel', 't', 'c', 'mail', 30, 2048, 'compatible', 'admin', 'a', 'b', 'redeemed', 2);`);
+  const before = db.prepare('SELECT * FROM invitations').get() as Record<string, unknown>;
+  migrate(db, all);
+  assert.deepEqual(db.prepare('SELECT * FROM invitations').get(), { ...before, reopenings: 0 });
+});

@@ -23,6 +23,8 @@ export interface InvitationRow {
   expires_at: string;
   state: InvitationState;
   wrong_codes: number;
+  /** Times it opened again without a download (pickup-rules.ts: MAX_REOPENINGS). */
+  reopenings: number;
   certificate_id: number | null;
   closed_at: string | null;
 }
@@ -98,17 +100,24 @@ export function invitationsRepository(db: Db) {
       ORDER BY i.id`,
   );
   const wrongCode = db.prepare<[number]>('UPDATE invitations SET wrong_codes = wrong_codes + 1 WHERE id = ?');
+  // An open link names no certificate (one made at an earlier redemption was revoked): while this
+  // redemption mints, "redeemed, no certificate" is what marks it as minting.
   const claim = db.prepare<[string, number, string]>(
-    "UPDATE invitations SET state = 'redeemed', closed_at = ? WHERE id = ? AND state = 'open' AND token_sha256 = ?",
+    `UPDATE invitations SET state = 'redeemed', closed_at = ?, certificate_id = NULL
+      WHERE id = ? AND state = 'open' AND token_sha256 = ?`,
   );
   const attach = db.prepare<[number, number]>('UPDATE invitations SET certificate_id = ? WHERE id = ?');
-  const reopen = db.prepare<[number]>(
-    "UPDATE invitations SET state = 'open', closed_at = NULL, certificate_id = NULL WHERE id = ? AND state = 'redeemed'",
+  const reopen = db.prepare<[number, number | null]>(
+    `UPDATE invitations SET state = 'open', closed_at = NULL, certificate_id = NULL, reopenings = reopenings + 1
+      WHERE id = ? AND state = 'redeemed' AND certificate_id IS ?`,
   );
   const interrupted = db.prepare<[], InvitationView>(`${VIEW} WHERE ${BUNDLE_NOT_OUT}`);
   const renew = db.prepare<[string, string, string, number]>(
     `UPDATE invitations SET token_sha256 = ?, code_hmac = ?, expires_at = ?, state = 'open', wrong_codes = 0,
-       closed_at = NULL WHERE id = ? AND state <> 'redeemed'`,
+       reopenings = 0, closed_at = NULL, certificate_id = NULL WHERE id = ? AND state <> 'redeemed'`,
+  );
+  const openMailedOfUser = db.prepare<[number], { id: number; device: string | null }>(
+    "SELECT id, device FROM invitations WHERE user_id = ? AND state = 'open' AND kind = 'mail' ORDER BY id",
   );
   const openCount = db.prepare<[string], { n: number }>(
     "SELECT count(*) AS n FROM invitations WHERE state = 'open' AND expires_at > ?",
@@ -151,9 +160,15 @@ export function invitationsRepository(db: Db) {
     /** Open → redeemed, only while `tokenSha256` is still its link (a resend gives it another). */
     claim: (id: number, tokenSha256: string, at: Date) => claim.run(at.toISOString(), id, tokenSha256).changes === 1,
     attachCertificate: (id: number, certificateId: number) => void attach.run(certificateId, id),
-    reopen: (id: number) => reopen.run(id).changes === 1,
+    /**
+     * Redeemed → open, counted, only while the link still names `certificateId` (null: none yet): a
+     * hold of an earlier round (revoked, the link resent and used since) must not open it again.
+     */
+    reopen: (id: number, certificateId: number | null) => reopen.run(id, certificateId).changes === 1,
     /** Redeemed, but the bundle never left: no certificate yet, or one still pending. */
     interrupted: () => interrupted.all(),
+    /** A person's mailed links still open (unexpired or not): they went to the address of the time. */
+    openMailedOfUser: (userId: number) => openMailedOfUser.all(userId),
     /** A new token and code for an invitation not yet redeemed: the old ones stop working. */
     renew: (id: number, tokenSha256: string, codeHmac: string, expiresAt: Date) =>
       renew.run(tokenSha256, codeHmac, expiresAt.toISOString(), id).changes === 1,

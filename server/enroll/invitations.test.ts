@@ -12,7 +12,7 @@ import { tempDir } from '../testing/temp-dir.js';
 import { certificatesRepository } from '../db/certificates.js';
 import type { BrokerAccess } from '../broker/access.js';
 import type { InviteRequest } from './invitations.js';
-import { MAX_WRONG_CODES } from './pickup-rules.js';
+import { MAX_REOPENINGS, MAX_WRONG_CODES } from './pickup-rules.js';
 
 const invite: InviteRequest = {
   username: 'alice',
@@ -537,6 +537,152 @@ describe('pickup invitations', () => {
       });
       assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 1, 'nothing minted again');
     });
+  });
+
+  test('a link resent after its held certificate was revoked: while it mints again, revoke all cancels it', async () => {
+    // The resent link must not carry the revoked certificate's id: while it mints, "redeemed with a
+    // certificate" would read as done, and revoke all, the one-device rule and a restart miss it.
+    const { ca } = await testCa();
+    const real = inProcessMinter(ca);
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const minting = new Promise<void>((resolve) => (started = resolve));
+    const minter = {
+      ...real,
+      mint: async (request: Parameters<typeof real.mint>[0]) => {
+        if (++calls === 2) {
+          started();
+          await gate;
+        }
+        return real.mint(request);
+      },
+    };
+    await withPortal({ deps: { minter } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+      const first = enrollment.invitations.find(created.invitationId)!.certificateId!;
+      assert.ok((await enrollment.revoke(first, 'keyCompromise', admin)).ok);
+      const resent = await enrollment.invitations.resend(created.invitationId, admin);
+      assert.ok(resent.ok);
+      assert.equal(
+        enrollment.invitations.find(created.invitationId)!.certificateId,
+        null,
+        'the resent link has none yet',
+      );
+      const redeeming = enrollment.invitations.redeem(resent.token, resent.code, person);
+      await minting;
+      assert.equal(
+        (await enrollment.invitations.create({ ...invite, kind: 'qr' }, admin)).ok,
+        false,
+        'the device is taken while the link mints',
+      );
+      const all = await enrollment.people.revokeAll('alice', 'keyCompromise', admin);
+      assert.ok(all.ok);
+      assert.equal(all.cancelledLinks, 1, 'the minting link is cancelled');
+      release();
+      assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+      assert.equal(
+        portal.db.prepare("SELECT count(*) FROM certificates WHERE status = 'active'").pluck().get(),
+        0,
+        'nothing handed out',
+      );
+    });
+  });
+
+  test('a hold revoked long ago, swept after the resent link was picked up: the link stays used', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const pickups = enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      assert.ok((await pickups.redeem(created.token, created.code, person)).ok);
+      assert.ok(
+        (await enrollment.revoke(pickups.find(created.invitationId)!.certificateId!, 'keyCompromise', admin)).ok,
+      );
+      portal.clock.advance(20 * 60_000);
+      const resent = await pickups.resend(created.invitationId, admin);
+      assert.ok(resent.ok);
+      const second = await pickups.redeem(resent.token, resent.code, person);
+      assert.ok(second.ok);
+      assert.ok(pickups.file(second.holdId, 'p12', person.ip));
+      const secondId = pickups.find(created.invitationId)!.certificateId!;
+      portal.clock.advance(11 * 60_000); // the first hold runs out and is swept
+      await enrollment.sweepPickups();
+      const row = pickups.find(created.invitationId)!;
+      assert.deepEqual(
+        [row.certificateId, row.status],
+        [secondId, 'picked-up'],
+        'still used, by the second certificate',
+      );
+      assert.ok((await enrollment.revoke(secondId, 'keyCompromise', admin)).ok, 'the phone is lost');
+      assert.deepEqual(await pickups.redeem(resent.token, resent.code, person), { ok: false, reason: 'unavailable' });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 2, 'no third certificate');
+    });
+  });
+
+  test('redeem and Done without a download, again and again: the link opens again a few times, then it is cancelled', async () => {
+    await withPortal({}, async (portal) => {
+      const pickups = portal.services.enrollment.invitations;
+      const created = await pickups.create(invite, admin);
+      assert.ok(created.ok);
+      for (let round = 0; round <= MAX_REOPENINGS; round++) {
+        const redeemed = await pickups.redeem(created.token, created.code, person);
+        assert.ok(redeemed.ok, `round ${round}`);
+        await pickups.finish(redeemed.holdId);
+      }
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      assert.deepEqual(await pickups.redeem(created.token, created.code, person), { ok: false, reason: 'unavailable' });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), MAX_REOPENINGS + 1);
+      assert.equal(
+        portal.db.prepare("SELECT detail FROM audit_log WHERE action = 'invite-cancel'").pluck().get(),
+        `opened again ${MAX_REOPENINGS} times without a download`,
+      );
+      // The admin may give it another go: a resend starts the count again.
+      const resent = await pickups.resend(created.invitationId, admin);
+      assert.ok(resent.ok);
+      assert.ok((await pickups.redeem(resent.token, resent.code, person)).ok);
+    });
+  });
+
+  test("a person's address changed: their mailed links still open are cancelled (they went to the old one), audited", async () => {
+    for (const how of ['person page', 'issue form'] as const)
+      await withPortal({}, async (portal) => {
+        const { enrollment } = portal.services;
+        const mailed = await enrollment.invitations.create(invite, admin);
+        const shown = await enrollment.invitations.create({ ...invite, device: 'ipad', kind: 'qr' }, admin);
+        assert.ok(mailed.ok && shown.ok);
+        if (how === 'person page') assert.ok(enrollment.people.changeEmail('alice', 'alice.new@example.org', admin).ok);
+        else {
+          const other = await enrollment.invitations.create(
+            { ...invite, device: 'tablet', email: 'alice.new@example.org', changeEmail: true },
+            admin,
+          );
+          assert.ok(other.ok, how);
+        }
+        assert.deepEqual(
+          await enrollment.invitations.redeem(mailed.token, mailed.code, person),
+          { ok: false, reason: 'unavailable' },
+          `${how}: the mailed link works no more`,
+        );
+        assert.ok(
+          (await enrollment.invitations.redeem(shown.token, shown.code, person)).ok,
+          `${how}: the QR code does`,
+        );
+        assert.equal(
+          portal.db
+            .prepare("SELECT detail FROM audit_log WHERE action = 'invite-cancel' AND subject = ?")
+            .pluck()
+            .get(`invitation:${mailed.invitationId}`),
+          'alice (pixel): the address changed; the link went to the old one',
+          how,
+        );
+        const resent = await enrollment.invitations.resend(mailed.invitationId, admin);
+        assert.ok(resent.ok, `${how}: a resend mails the new address`);
+      });
   });
 
   test('wrong codes typed while its certificate is made, then the making fails: the link is cancelled, not open', async () => {

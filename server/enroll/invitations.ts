@@ -19,6 +19,7 @@ import {
   codeSchema,
   invitationExpiry,
   invitationStatus,
+  MAX_REOPENINGS,
   MAX_WRONG_CODES,
   newCode,
   newToken,
@@ -281,7 +282,7 @@ export async function redeemInvitation(
       const wrong = ctx.invitations.find(row.id)!.wrong_codes;
       const left = Math.max(0, MAX_WRONG_CODES - wrong);
       audit({ ...by(actor), action: 'pickup-code', subject, outcome: 'failure', detail: `wrong code ${wrong}` });
-      if (left === 0) cancelForWrongCodes(ctx, row.id, 'open', audit, now);
+      if (left === 0) cancelLink(ctx, row.id, 'open', audit, now, `${MAX_WRONG_CODES} wrong codes`);
       return failed('wrong-code', { left });
     });
   }
@@ -319,6 +320,8 @@ async function mintForInvitation(
   days: number,
   actor: Actor,
 ): Promise<RedeemOutcome> {
+  /** The certificate recorded for this redemption, once it is. */
+  let recorded: number | null = null;
   try {
     // A generated passphrase only (nobody typed one for this flow): the minter's.
     const bundle = await ctx.minter.mint({
@@ -381,6 +384,7 @@ async function mintForInvitation(
       return id;
     });
     if (certificateId === undefined) return failed('unavailable');
+    recorded = certificateId;
     // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
     await ctx.broker?.syncPerson(row.username);
     // Revoke all or the person's deletion may have cancelled the link (and revoked this certificate)
@@ -415,7 +419,7 @@ async function mintForInvitation(
         outcome: 'failure',
         detail: `minting failed: ${String((error as Error).message ?? error)}`.slice(0, 300),
       });
-      reopenOrCancel(ctx, row.id, audit, 'minting failed', ctx.now());
+      reopenOrCancel(ctx, row.id, recorded, audit, 'minting failed', ctx.now());
     });
     return failed('mint-failed');
   }
@@ -501,23 +505,34 @@ export function pickupGuide(
 }
 
 /**
- * A bundle that never left (the hold ran out, or Done before any download): its key is gone, so
- * the certificate is revoked and the invitation can be redeemed again.
- */
-/**
- * A redeemed invitation whose bundle never left opens again, unless the wrong codes typed at it
- * (before or after its redemption) used up its tries: then it is cancelled.
+ * A redeemed invitation whose bundle never left (`certificateId`: the certificate made for it, null
+ * when none was recorded) opens again, unless the wrong codes typed at it (before or after its
+ * redemption) used up its tries, or it opened again MAX_REOPENINGS times already: then it is
+ * cancelled. Nothing happens to a link that names another certificate by now (a hold of an earlier
+ * round, revoked, the link resent and used since) or is no longer redeemed.
  */
 function reopenOrCancel(
   ctx: Pick<EnrollDeps, 'invitations'>,
   invitationId: number,
+  certificateId: number | null,
   audit: (entry: AuditEntry) => void,
   detail: string,
   now: Date,
 ): void {
-  if ((ctx.invitations.find(invitationId)?.wrong_codes ?? 0) >= MAX_WRONG_CODES)
-    return cancelForWrongCodes(ctx, invitationId, 'redeemed', audit, now);
-  if (ctx.invitations.reopen(invitationId))
+  const row = ctx.invitations.find(invitationId);
+  if (!row || row.state !== 'redeemed' || row.certificate_id !== certificateId) return;
+  if (row.wrong_codes >= MAX_WRONG_CODES)
+    return cancelLink(ctx, invitationId, 'redeemed', audit, now, `${MAX_WRONG_CODES} wrong codes`);
+  if (row.reopenings >= MAX_REOPENINGS)
+    return cancelLink(
+      ctx,
+      invitationId,
+      'redeemed',
+      audit,
+      now,
+      `opened again ${MAX_REOPENINGS} times without a download`,
+    );
+  if (ctx.invitations.reopen(invitationId, certificateId))
     audit({
       actor: 'system',
       action: 'invite-reopen',
@@ -527,13 +542,14 @@ function reopenOrCancel(
     });
 }
 
-/** MAX_WRONG_CODES were typed at an invitation: it is cancelled (from `state`), audited. */
-function cancelForWrongCodes(
+/** Cancels an invitation (from `state`), audited with why. */
+function cancelLink(
   ctx: Pick<EnrollDeps, 'invitations'>,
   invitationId: number,
   state: 'open' | 'redeemed',
   audit: (entry: AuditEntry) => void,
   now: Date,
+  detail: string,
 ): void {
   if (ctx.invitations.transition(invitationId, state, 'cancelled', now))
     audit({
@@ -541,7 +557,7 @@ function cancelForWrongCodes(
       action: 'invite-cancel',
       subject: `invitation:${invitationId}`,
       outcome: 'success',
-      detail: `${MAX_WRONG_CODES} wrong codes`,
+      detail,
     });
 }
 
@@ -557,7 +573,7 @@ export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string
         outcome: 'success',
         detail: `${who(held)}: ${why}`,
       });
-    reopenOrCancel(ctx, held.invitationId, audit, 'the bundle was never downloaded', ctx.now());
+    reopenOrCancel(ctx, held.invitationId, held.certificateId, audit, 'the bundle was never downloaded', ctx.now());
   });
   await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
 }
@@ -570,7 +586,14 @@ export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'inv
   const rows = ctx.invitations.interrupted();
   ctx.audited(ctx.now(), (audit) => {
     for (const row of rows)
-      reopenOrCancel(ctx, row.id, audit, `${who(row)}: the portal stopped before the bundle was downloaded`, ctx.now());
+      reopenOrCancel(
+        ctx,
+        row.id,
+        row.certificate_id,
+        audit,
+        `${who(row)}: the portal stopped before the bundle was downloaded`,
+        ctx.now(),
+      );
   });
   return rows.length;
 }

@@ -118,7 +118,7 @@ export function freeDevice(
  * changed it), audited.
  */
 export function personFor<Refusal extends Failed<string>>(
-  ctx: Pick<EnrollDeps, 'users'>,
+  ctx: Pick<EnrollDeps, 'users' | 'invitations'>,
   request: { username: string; email: string; changeEmail: boolean },
   actor: Actor,
   audit: (entry: AuditEntry) => void,
@@ -138,15 +138,42 @@ export function personFor<Refusal extends Failed<string>>(
     return { ...user, email: request.email, deleted_at: null };
   }
   if (user.email === request.email) return user;
+  changeAddress(ctx, user, request.email, actor, audit, now);
+  return { ...user, email: request.email };
+}
+
+/**
+ * A person's new address, inside the caller's transaction, audited. Their mailed pickup links still
+ * open are cancelled: they went to the old address (mistyped, or a mailbox they lost), and the
+ * link with its mailbox must not outlive the correction. A resend mails the new one.
+ */
+export function changeAddress(
+  ctx: Pick<EnrollDeps, 'users' | 'invitations'>,
+  user: Pick<UserRow, 'id' | 'username' | 'email'>,
+  email: string,
+  actor: Actor,
+  audit: (entry: AuditEntry) => void,
+  now: Date,
+): number {
   audit({
     ...by(actor),
     action: 'email-change',
     subject: `user:${user.username}`,
     outcome: 'success',
-    detail: `${user.email} → ${request.email}`,
+    detail: `${user.email} → ${email}`,
   });
-  ctx.users.setEmail(user.id, request.email);
-  return { ...user, email: request.email };
+  ctx.users.setEmail(user.id, email);
+  let cancelled = 0;
+  for (const link of ctx.invitations.openMailedOfUser(user.id))
+    if (ctx.invitations.transition(link.id, 'open', 'cancelled', now) && ++cancelled)
+      audit({
+        actor: 'system',
+        action: 'invite-cancel',
+        subject: `invitation:${link.id}`,
+        outcome: 'success',
+        detail: `${user.username}${link.device ? ` (${link.device})` : ''}: the address changed; the link went to the old one`,
+      });
+  return cancelled;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { RevocationReason } from '../pki/crl.js';
 import { by, type Actor, type EnrollDeps } from './context.js';
 import { displayStatus, emailSchema, usernameSchema } from './rules.js';
 import { describeInvitation } from './invitations.js';
+import { changeAddress } from './issue.js';
 import { certificatePresence, pickupStage } from './presence.js';
 
 type PeopleDeps = Pick<
@@ -133,26 +134,23 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       };
     },
 
-    /** A new address for a person, without issuing anything. */
-    changeEmail(username: string, email: string, actor: Actor): Ok<{ email: string }> | Invalid | Failed<'not-found'> {
+    /** A new address for a person, without issuing anything; their mailed links still open are cancelled. */
+    changeEmail(
+      username: string,
+      email: string,
+      actor: Actor,
+    ): Ok<{ email: string; cancelledLinks: number }> | Invalid | Failed<'not-found'> {
       const user = findUser(username);
       if (!user || user.deleted_at !== null) return failed('not-found');
       const parsed = emailSchema.safeParse(email);
       if (!parsed.success)
         return failed('invalid', { issues: fieldIssues(parsed.error.issues.map((i) => ({ ...i, path: ['email'] }))) });
       const next = parsed.data;
-      if (next !== user.email)
-        ctx.audited(ctx.now(), (audit) => {
-          ctx.users.setEmail(user.id, next);
-          audit({
-            ...by(actor),
-            action: 'email-change',
-            subject: `user:${user.username}`,
-            outcome: 'success',
-            detail: `${user.email} → ${next}`,
-          });
-        });
-      return ok({ email: next });
+      const cancelledLinks =
+        next === user.email
+          ? 0
+          : ctx.audited(ctx.now(), (audit) => changeAddress(ctx, user, next, actor, audit, ctx.now()));
+      return ok({ email: next, cancelledLinks });
     },
 
     /**

@@ -11,6 +11,12 @@ const TOKEN_BYTES = 16;
 const CODE_DIGITS = 6;
 /** Wrong codes an invitation survives; the next one cancels it (counted per invitation, not per address). */
 export const MAX_WRONG_CODES = 5;
+/**
+ * Times a redeemed link opens again without a download (Done first, the hold running out, a stop):
+ * the next time it is cancelled. Each round mints a key and revokes a certificate, so the link and
+ * its code alone must not repeat it without end; a resend (the admin) starts the count again.
+ */
+export const MAX_REOPENINGS = 3;
 /** How long a redeemed bundle stays in memory for the person's download (and reloads across app switches). */
 export const PICKUP_HOLD_MS = 30 * 60_000;
 

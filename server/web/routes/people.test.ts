@@ -92,6 +92,17 @@ describe('the person page', () => {
           .get(),
         'alice@example.org → alice@new.example',
       );
+      assert.match((await browser.get('/people/alice')).body, /The address is now alice@new\.example\. Nothing was/);
+    });
+  });
+
+  test('a new address cancels the pickup links mailed to the old one, and the page says so', async () => {
+    await alice(async (portal, browser) => {
+      assert.ok((await invitePixel(portal, 'alice', 'alice@example.org')).ok);
+      await browser.submit('/people/alice', '/people/alice/email', { email: 'alice@new.example' });
+      const page = await browser.get('/people/alice');
+      assert.match(page.body, /1 pickup link mailed to the old address was cancelled/);
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
     });
   });
 

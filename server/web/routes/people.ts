@@ -58,7 +58,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
       if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
       if (!outcome.ok)
         return reply.status(400).page('people/person', renderPerson(username, request.body, outcome.issues)!);
-      request.flash('success', words.emailChanged(outcome.email));
+      request.flash('success', words.emailChanged(outcome.email, outcome.cancelledLinks));
       return reply.redirect(base(username), 303);
     },
   );

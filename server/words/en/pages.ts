@@ -57,9 +57,14 @@ export const pages = {
     noCertificates: 'No certificates.',
     deletedNote: (at: string) =>
       `Deleted on ${at}: the address is erased and every certificate revoked. The audit log keeps what happened.`,
-    addressHint: 'Future mail goes here. Changing it issues nothing and mails nothing.',
+    addressHint:
+      'Future mail goes here. Changing it issues nothing and mails nothing; pickup links mailed to the old address stop working (resend them).',
     saveAddress: 'Save address',
-    emailChanged: (email: string) => `The address is now ${email}. Nothing was issued or mailed.`,
+    emailChanged: (email: string, cancelledLinks: number) =>
+      `The address is now ${email}. Nothing was issued or mailed.` +
+      (cancelledLinks === 0
+        ? ''
+        : ` ${count(cancelledLinks, 'pickup link')} mailed to the old address ${cancelledLinks === 1 ? 'was' : 'were'} cancelled: resend ${cancelledLinks === 1 ? 'it' : 'them'} below to mail the new one.`),
     revokeAllHeading: 'Revoke all devices',
     revokeAllHint: 'For a stolen bag or a person who leaves: every active certificate of this person, in one step.',
     revokeAllTitle: (username: string, n: number) => `Revoke all ${count(n, 'certificate')} of ${username}?`,
