@@ -48,6 +48,7 @@ export const UNIT_TEST_WEIGHTS: Record<string, number> = {
   'web/anonymous.test.ts': 6.2,
   'web/deliveries.test.ts': 0.2,
   'web/menu.test.ts': 3.8,
+  'web/one-time-secrets.test.ts': 0.1,
   'web/proxy.test.ts': 3.9,
   'web/redirect.test.ts': 3.7,
   'web/submissions.test.ts': 0.1,

@@ -1,6 +1,8 @@
 // Bundles the admin may download from the passphrase screen of a mailed issue, for handing over in
-// person: in memory only, for 15 minutes, found by a random ticket that only that screen shows.
+// person: in memory only, for 15 minutes (then each one's own timer forgets it), found by a random
+// ticket that only that screen shows.
 import { randomBytes } from 'node:crypto';
+import { later, type Later } from './one-time-secrets.js';
 
 export const ADMIN_DOWNLOAD_MS = 15 * 60_000;
 
@@ -12,12 +14,18 @@ export interface HeldAdminBundle {
 export class HeldBundles {
   #entries = new Map<string, HeldAdminBundle & { expires: number }>();
 
-  constructor(private readonly now: () => Date) {}
+  constructor(
+    private readonly now: () => Date,
+    private readonly forgetLater: Later = later,
+  ) {}
 
   put(bundle: HeldAdminBundle): string {
-    this.#sweep();
     const ticket = randomBytes(18).toString('base64url');
-    this.#entries.set(ticket, { ...bundle, expires: this.now().getTime() + ADMIN_DOWNLOAD_MS });
+    const expires = this.now().getTime() + ADMIN_DOWNLOAD_MS;
+    this.#entries.set(ticket, { ...bundle, expires });
+    this.forgetLater(() => {
+      if (this.#entries.get(ticket)?.expires === expires) this.#entries.delete(ticket);
+    }, ADMIN_DOWNLOAD_MS);
     return ticket;
   }
 
@@ -26,9 +34,8 @@ export class HeldBundles {
    * active: one revoked meanwhile is let go at once (its key is of no use, and must not be handed over).
    */
   get(ticket: string, certificate: { id: number; status: string }): HeldAdminBundle | undefined {
-    this.#sweep();
     const entry = this.#entries.get(ticket);
-    if (!entry || entry.certificateId !== certificate.id) return undefined;
+    if (!entry || entry.expires <= this.now().getTime() || entry.certificateId !== certificate.id) return undefined;
     if (certificate.status === 'active') return entry;
     this.#entries.delete(ticket);
     return undefined;
@@ -39,9 +46,8 @@ export class HeldBundles {
     this.#entries.delete(ticket);
   }
 
-  #sweep() {
-    const now = this.now().getTime();
-    for (const [ticket, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(ticket);
+  get size(): number {
+    return this.#entries.size;
   }
 }
 

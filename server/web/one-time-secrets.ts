@@ -1,18 +1,32 @@
 // Passphrases waiting to be shown once: in memory only (never in the database or the session),
-// handed out by a random ticket, gone after the first read (take) or after ten minutes.
+// handed out by a random ticket, gone after the first read (take) or after ten minutes: then each
+// entry's own timer forgets it, on a portal nobody visits too.
 import { randomBytes } from 'node:crypto';
 
-const TTL_MS = 10 * 60_000;
+export const SECRET_TTL_MS = 10 * 60_000;
+
+/**
+ * Runs `forget` after `ms` without keeping the process alive. The callback must hold no secret
+ * (only a ticket and a time), so that an entry taken early is not kept reachable by its timer.
+ */
+export type Later = (forget: () => void, ms: number) => void;
+export const later: Later = (forget, ms) => void setTimeout(forget, ms).unref();
 
 export class OneTimeSecrets<T> {
   #entries = new Map<string, { value: T; expires: number }>();
 
-  constructor(private readonly now: () => Date) {}
+  constructor(
+    private readonly now: () => Date,
+    private readonly forgetLater: Later = later,
+  ) {}
 
   put(value: T): string {
-    this.#sweep();
     const ticket = randomBytes(18).toString('base64url');
-    this.#entries.set(ticket, { value, expires: this.now().getTime() + TTL_MS });
+    const expires = this.now().getTime() + SECRET_TTL_MS;
+    this.#entries.set(ticket, { value, expires });
+    this.forgetLater(() => {
+      if (this.#entries.get(ticket)?.expires === expires) this.#entries.delete(ticket);
+    }, SECRET_TTL_MS);
     return ticket;
   }
 
@@ -29,9 +43,8 @@ export class OneTimeSecrets<T> {
     return entry && entry.expires > this.now().getTime() ? entry.value : undefined;
   }
 
-  #sweep() {
-    const now = this.now().getTime();
-    for (const [ticket, entry] of this.#entries) if (entry.expires <= now) this.#entries.delete(ticket);
+  get size(): number {
+    return this.#entries.size;
   }
 }
 
