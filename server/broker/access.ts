@@ -61,7 +61,13 @@ export interface BrokerAccessDeps {
   /** The sharing groups as the database holds them (id and members' usernames). */
   groups: () => SharingGroup[];
   /** Tests shorten these. */
-  timings?: { backoffFirstMs?: number; backoffMaxMs?: number; probeDeadlineMs?: number; kickRetryMs?: number };
+  timings?: {
+    backoffFirstMs?: number;
+    backoffMaxMs?: number;
+    probeDeadlineMs?: number;
+    kickRetryMs?: number;
+    reconcileRetryMs?: number;
+  };
 }
 
 export interface ReconcileReport {
@@ -418,9 +424,14 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   }
 
   const groupCommands: DynsecCommands = {
+    // A refusal leaves the broker behind the database (a removed member still receiving the group):
+    // the reconcile makes up for it soon, not only at the next reconnect or hourly run.
     send: (commands) =>
       serial(async () => {
         for (const command of commands) await applyCommand(command);
+      }).catch((error: unknown) => {
+        reconcileSoon('retry after a refused group change');
+        throw error;
       }),
   };
 
@@ -464,9 +475,17 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     });
   }
 
+  /** Reconciles now and, when that fails, again soon (not only at the next reconnect or hourly run). */
+  async function reconcileOrRetry(trigger: string, actor?: { name: string; ip?: string | undefined }) {
+    const report = await reconcile(trigger, actor);
+    if (report.error) reconcileSoon(`retry: ${trigger}`);
+    return report;
+  }
+
   /** A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed. */
   function reconcileSoon(trigger: string) {
-    if (!stopped) setTimeout(() => void reconcile(trigger), RETRY_RECONCILE_MS).unref();
+    if (!stopped)
+      setTimeout(() => void reconcile(trigger), deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS).unref();
   }
 
   /** Signs a new probe, revoked from the start, so that the next CRL lists it. */
@@ -619,7 +638,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
 
   const onConnect = () => {
     log.info('Broker link connected');
-    void enforce().then(() => reconcile('link connected'));
+    void enforce().then(() => reconcileOrRetry('link connected'));
   };
 
   return {
@@ -699,12 +718,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     prepareProbe: () => prepareProbe().catch((error: unknown) => log.warn(`Probe not prepared: ${String(error)}`)),
     enforce,
     reconcile,
-    /** Reconciles now and, when that fails, again soon (not only at the next reconnect or hourly run). */
-    async reconcileOrRetry(trigger: string, actor?: { name: string; ip?: string | undefined }) {
-      const report = await reconcile(trigger, actor);
-      if (report.error) reconcileSoon(`retry: ${trigger}`);
-      return report;
-    },
+    reconcileOrRetry,
     /** The sharing groups' command layer (enroll/sharing.ts sends each change's plan through it). */
     groupCommands,
 

@@ -203,15 +203,45 @@ describe('broker link, presence and sharing groups together', () => {
     const removed = await sharing.removeMember(id, 'bob', { name: 'admin' });
     assert.ok(removed.ok && removed.brokerError, 'stored, and the page says the broker did not take it');
     await restartBroker(linked);
+    // The link's own reconcile applies it (at the reconnect, or the retry after the refused change;
+    // the next test's lost dynsec file needs the one at the reconnect): nothing here asks for one.
     await until(
-      async () => broker!.link.connected && (await broker!.reconcile('test')).error === undefined,
+      async () =>
+        inspector.connected &&
+        JSON.stringify((await dynsec.getClient('bob'))?.groups.map((group) => group.groupname)) ===
+          '["owntracks-people"]',
       15_000,
-      '',
+      'bob out of the group on the broker',
     );
-    const bobClient = await dynsec.getClient('bob');
-    assert.deepEqual(
-      bobClient?.groups.map((group) => group.groupname),
-      ['owntracks-people'],
+    await becomes(alice, bob, false, 'bob no longer to see alice');
+  });
+
+  test('a group change the broker refuses while the link is up is tried again soon, not only at the hourly reconcile', async () => {
+    const { sharing, broker } = linked.portal.services;
+    const [alice, bob] = apps as [App, App];
+    const id = sharing.list().groups[0]!.id;
+    await until(() => broker!.link.connected && inspector.connected, 15_000, 'the links');
+    assert.ok((await sharing.addMember(id, 'bob', { name: 'admin' })).ok);
+    await becomes(alice, bob, true, 'bob to see alice');
+    // The broker answers the removal with an error once (Mosquitto 2.0.11 answers some commands
+    // with "Internal error"); the portal's database has bob out of the group either way.
+    const refuse = Dynsec.prototype.removeGroupClient;
+    Dynsec.prototype.removeGroupClient = async function () {
+      Dynsec.prototype.removeGroupClient = refuse;
+      throw new Error('Internal error (as the broker answered)');
+    };
+    try {
+      const removed = await sharing.removeMember(id, 'bob', { name: 'admin' });
+      assert.ok(removed.ok && removed.brokerError, 'stored, and the page says the broker did not take it');
+    } finally {
+      Dynsec.prototype.removeGroupClient = refuse;
+    }
+    await until(
+      async () =>
+        JSON.stringify((await dynsec.getClient('bob'))?.groups.map((group) => group.groupname)) ===
+        '["owntracks-people"]',
+      15_000,
+      'bob out of the group on the broker',
     );
     await becomes(alice, bob, false, 'bob no longer to see alice');
   });

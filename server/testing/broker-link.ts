@@ -28,7 +28,13 @@ export interface LinkedPortal {
 }
 
 /** Timings short enough for tests: the link retries within a second, probes give up after 5 s. */
-const TEST_BROKER_TIMINGS = { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000, kickRetryMs: 500 };
+const TEST_BROKER_TIMINGS = {
+  backoffFirstMs: 100,
+  backoffMaxMs: 1000,
+  probeDeadlineMs: 5000,
+  kickRetryMs: 500,
+  reconcileRetryMs: 2000,
+};
 
 export async function startLinkedPortal(
   options: { acl?: boolean; portal?: TestPortalOptions; brokerFirst?: boolean; controlTls?: boolean } = {},
