@@ -8,6 +8,9 @@ export interface GroupView {
   members: string[];
 }
 
+const folded = (name: string) => name.normalize('NFC').toLowerCase();
+const sameName = (a: string, b: string) => folded(a) === folded(b);
+
 export function groupsRepository(db: Db) {
   const all = db.prepare<[], { id: number; name: string; created_at: string }>(
     'SELECT id, name, created_at FROM sharing_groups ORDER BY name COLLATE NOCASE, id',
@@ -19,7 +22,7 @@ export function groupsRepository(db: Db) {
     `SELECT u.username FROM sharing_group_members m JOIN users u ON u.id = m.user_id
       WHERE m.group_id = ? ORDER BY u.username`,
   );
-  const byName = db.prepare<[string], { id: number }>('SELECT id FROM sharing_groups WHERE name = ?');
+  const names = db.prepare<[], { id: number; name: string }>('SELECT id, name FROM sharing_groups');
   const insert = db.prepare<[string, string]>('INSERT INTO sharing_groups (name, created_at) VALUES (?, ?)');
   const rename = db.prepare<[string, number]>('UPDATE sharing_groups SET name = ? WHERE id = ?');
   const add = db.prepare<[number, string, number]>(
@@ -43,11 +46,12 @@ export function groupsRepository(db: Db) {
       const row = byId.get(id);
       return row && view(row);
     },
-    /** Whether another group has this name (names are unique, case aside). */
-    nameTaken: (name: string, exceptId?: number) => {
-      const row = byName.get(name);
-      return row !== undefined && row.id !== exceptId;
-    },
+    /**
+     * Whether another group has this name, composed or not and in any case (SQLite's NOCASE folds
+     * ASCII only): names that look alike are one name. Groups are few, so they are compared here.
+     */
+    nameTaken: (name: string, exceptId?: number) =>
+      names.all().some((row) => row.id !== exceptId && sameName(row.name, name)),
     create: (name: string, at: Date): number => Number(insert.run(name, at.toISOString()).lastInsertRowid),
     rename: (id: number, name: string) => void rename.run(name, id),
     /** Returns false when the person was already in the group, or is deleted. */

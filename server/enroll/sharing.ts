@@ -28,12 +28,18 @@ const words = wordsFor().rules;
  */
 // eslint-disable-next-line no-control-regex -- control characters are what this rejects
 const UNREADABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
+// Stored composed (NFC): "Café" typed with a combining accent is the same name as with "é".
 const groupNameSchema = z
   .string()
   .trim()
-  .min(1, words.groupNameEmpty)
-  .max(64, words.groupNameLong(64))
-  .refine((value) => !UNREADABLE.test(value), words.groupNameControl);
+  .transform((value) => value.normalize('NFC'))
+  .pipe(
+    z
+      .string()
+      .min(1, words.groupNameEmpty)
+      .max(64, words.groupNameLong(64))
+      .refine((value) => !UNREADABLE.test(value), words.groupNameControl),
+  );
 
 export function createSharing(deps: SharingDeps) {
   const subject = (id: number) => `group:${id}`;

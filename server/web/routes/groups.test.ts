@@ -201,4 +201,23 @@ describe('sharing groups pages', () => {
       assert.ok((await sharing.create('Família Ünal', { name: 'admin' })).ok, 'letters of any script are fine');
     });
   });
+
+  test('names that look alike are one name: composed or not, in any case', async () => {
+    const dynsec = { send: async () => undefined };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const { sharing } = portal.services;
+      const created = await sharing.create('Cafe\u0301', { name: 'admin' });
+      assert.ok(created.ok);
+      assert.equal(portal.db.prepare('SELECT name FROM sharing_groups').pluck().get(), 'Caf\u00e9', 'stored composed');
+      for (const name of ['Caf\u00e9', 'CAF\u00c9', 'cafe\u0301', 'CAFE\u0301']) {
+        const outcome = await sharing.create(name, { name: 'admin' });
+        assert.deepEqual(outcome, { ok: false, reason: 'invalid', issues: { name: 'A group has this name' } }, name);
+      }
+      const other = await sharing.create('Club', { name: 'admin' });
+      assert.ok(other.ok);
+      assert.equal(sharing.rename(other.id, 'caf\u00c9', { name: 'admin' }).ok, false, 'nor by a rename');
+      assert.ok(sharing.rename(created.id, 'CAF\u00c9', { name: 'admin' }).ok, 'its own name in other letters');
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 2);
+    });
+  });
 });
