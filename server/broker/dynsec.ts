@@ -73,6 +73,9 @@ export class DynsecUnavailable extends Error {
   override name = 'DynsecUnavailable';
 }
 
+/** No answer in time while the link stayed up: the broker did not answer, or dropped an answer too large. */
+class DynsecNoAnswer extends DynsecUnavailable {}
+
 interface Waiting {
   resolve: (data: unknown) => void;
   reject: (error: Error) => void;
@@ -151,7 +154,7 @@ export class Dynsec {
       const answer = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.#waiting.delete(correlationData);
-          reject(new DynsecUnavailable(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
+          reject(new DynsecNoAnswer(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
         }, this.timeoutMs);
         this.#waiting.set(correlationData, { resolve, reject, timer, command: entry.command });
       });
@@ -223,14 +226,18 @@ export class Dynsec {
   }
 
   /**
-   * A whole list, `listPage` entries per answer: one answer larger than the link's Maximum Packet
-   * Size (1 MiB) never arrives (Mosquitto drops it), which a fleet of about 2,800 people's roles
-   * reached. The plugin lists in name order, counting `offset` entries from the start; another
-   * control connection's change between two pages shifts what follows. So each page after the first
-   * starts one entry early, and must start with the entry the page before ended with (by `name`),
-   * and the total must stay the same; otherwise the list is read again from the start. Three reads
-   * that all moved reject (DynsecUnavailable): a list missing entries would make reconcile recreate
-   * (and then disown) what exists.
+   * A whole list, in pages: one answer larger than the link's Maximum Packet Size (1 MiB) never
+   * arrives (Mosquitto drops it), which a fleet of about 2,800 people's roles reached, and so can a
+   * few sharing groups' roles (three rules per member) that sort into one page. A page that gets no
+   * answer while the link stays up and the broker answers a small question is asked again at half
+   * the size, down to one entry, and the size that worked is kept for the next list of that kind;
+   * one entry that still gets none rejects (DynsecUnavailable), said as such.
+   * The plugin lists in name order, counting `offset` entries from the start; another control
+   * connection's change between two pages shifts what follows. So each page after the first starts
+   * one entry early, and must start with the entry the page before ended with (by `name`), and the
+   * total must stay the same; otherwise the list is read again from the start. Three reads that all
+   * moved reject (DynsecUnavailable): a list missing entries would make reconcile recreate (and then
+   * disown) what exists.
    */
   async #listAll<T>(
     command: string,
@@ -238,13 +245,11 @@ export class Dynsec {
     name: (entry: T) => string,
   ): Promise<T[]> {
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const first = parse(await this.command(command, { verbose: true, count: this.listPage, offset: 0 }));
+      const first = parse(await this.#page(command, 0, 0));
       const all = [...first.entries];
       let moved = false;
       while (all.length < first.totalCount && all.length > 0) {
-        const page = parse(
-          await this.command(command, { verbose: true, count: this.listPage + 1, offset: all.length - 1 }),
-        );
+        const page = parse(await this.#page(command, all.length - 1, 1));
         const [overlap, ...rest] = page.entries;
         if (page.totalCount !== first.totalCount || !overlap || name(overlap) !== name(all.at(-1)!)) {
           moved = true;
@@ -256,6 +261,31 @@ export class Dynsec {
       if (!moved) return all;
     }
     throw new DynsecUnavailable(`${command}: the list kept changing while it was read (another control connection)`);
+  }
+
+  /** Entries per page that answered last, per list command. */
+  #pageSizes = new Map<string, number>();
+
+  /** One page of `command` from `offset`: the page size, plus `extra` entries (the overlap). */
+  async #page(command: string, offset: number, extra: number): Promise<unknown> {
+    for (;;) {
+      const count = this.#pageSizes.get(command) ?? this.listPage;
+      try {
+        return await this.command(command, { verbose: true, count: count + extra, offset });
+      } catch (error) {
+        if (!(error instanceof DynsecNoAnswer) || !this.link.connected) throw error;
+        // A broker that answers nothing (no plugin, stuck) is not asked page after page: a small
+        // question tells it from an answer dropped for its size.
+        await this.command(command, { verbose: false, count: 1, offset: 0 }).catch(() => {
+          throw error;
+        });
+        if (count === 1)
+          throw new DynsecUnavailable(
+            `${command}: no answer for one entry (at ${offset}): larger than the broker link's packet limit, or the broker is not answering`,
+          );
+        this.#pageSizes.set(command, Math.max(1, Math.floor(count / 2)));
+      }
+    }
   }
 
   /** The group, or undefined when the broker has none by that name. */

@@ -86,6 +86,13 @@ export function sharedTopics(username: string): string[] {
   return [`owntracks/${username}/+`, `owntracks/${username}/+/event`, `owntracks/${username}/+/info`];
 }
 
+/**
+ * Members a sharing group may have. Its role holds three rules per member, and the broker link reads
+ * roles whole: one over the link's 1 MiB packet limit (about 3,700 members with long names) could not
+ * be read, and every reconcile would fail. This leaves room for usernames of any allowed length.
+ */
+export const MAX_GROUP_MEMBERS = 3000;
+
 /** A sharing group's role: receive what the apps show of each member (sharedTopics). */
 export function shareAcls(members: readonly string[]): PlannedAcl[] {
   return members.flatMap((username) =>

@@ -220,6 +220,45 @@ describe('broker link', () => {
     }
   });
 
+  test("a list page over the link's packet limit (the broker drops it) is read again in smaller pages", async () => {
+    const linked = await startLinkedPortal();
+    // A link that accepts 16 KiB (production: 1 MiB), and pages of 50 roles of about 1 KB each.
+    const link = new BrokerLink(
+      { url: `mqtt://127.0.0.1:${linked.controlPort}`, username: CONTROL.username, password: CONTROL.password },
+      { maxPacketBytes: 16 * 1024 },
+    );
+    try {
+      link.start();
+      await until(() => link.connected, 10_000, 'the link');
+      const dynsec = new Dynsec(link, 1000, 50);
+      const acls = (role: number, count: number) =>
+        Array.from({ length: count }, (_, i) => ({
+          acltype: 'publishClientReceive' as const,
+          topic: `owntracks/member-${role}-${i}-of-a-big-sharing-group/+`,
+          allow: true,
+          priority: 0,
+        }));
+      const names = Array.from({ length: 60 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
+      for (const [i, name] of names.entries()) await dynsec.createRole(name, 'a test', acls(i, 10));
+      const listed = (await dynsec.listRoles()).map((role) => role.rolename);
+      for (const name of names) assert.ok(listed.includes(name), name);
+      assert.equal(new Set(listed).size, listed.length, 'each role once');
+      assert.deepEqual(await dynsec.listRoles(), await dynsec.listRoles(), 'the same list again');
+      // One role larger than the limit on its own: said plainly, not taken for a missing role.
+      await dynsec.createRole('huge', 'a test', acls(99, 250));
+      await assert.rejects(dynsec.listRoles(), (error: unknown) => {
+        assert.ok(error instanceof DynsecUnavailable);
+        assert.match(error.message, /larger than the broker link's packet limit/);
+        return true;
+      });
+      await dynsec.deleteRole('huge');
+      assert.equal((await dynsec.listRoles()).length, listed.length);
+    } finally {
+      await link.stop();
+      await linked.close();
+    }
+  });
+
   test('subscribe (for presence): messages on a filter reach the handler, across a broker restart, until unsubscribed', async () => {
     const linked = await startLinkedPortal();
     const phones: Phone[] = [];

@@ -85,7 +85,13 @@ export class BrokerLink {
 
   constructor(
     private readonly settings: LinkSettings,
-    private readonly options: { now?: () => Date; backoffFirstMs?: number; backoffMaxMs?: number } = {},
+    private readonly options: {
+      now?: () => Date;
+      backoffFirstMs?: number;
+      backoffMaxMs?: number;
+      /** The Maximum Packet Size sent in CONNECT (MAX_PACKET_BYTES); tests make it small. */
+      maxPacketBytes?: number;
+    } = {},
   ) {}
 
   get state(): LinkState {
@@ -122,7 +128,7 @@ export class BrokerLink {
       protocolVersion: 5,
       clean: true,
       keepalive: 30,
-      properties: { maximumPacketSize: MAX_PACKET_BYTES },
+      properties: { maximumPacketSize: this.options.maxPacketBytes ?? MAX_PACKET_BYTES },
       connectTimeout: 10_000,
       reconnectPeriod: 0, // the back-off below decides when to try again
       // MQTT.js logs through `debug`, whose calls allocate their arguments even when off: several per

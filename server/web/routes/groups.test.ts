@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BrokerAccess } from '../../broker/access.js';
-import type { DynsecCommand } from '../../broker/groups.js';
+import { MAX_GROUP_MEMBERS, type DynsecCommand } from '../../broker/groups.js';
 import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
 
 /** Signed in; alice and bob with a certificate each, both in the group Family. */
@@ -199,6 +199,32 @@ describe('sharing groups pages', () => {
       assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 0);
       assert.deepEqual(sent, []);
       assert.ok((await sharing.create('Família Ünal', { name: 'admin' })).ok, 'letters of any script are fine');
+    });
+  });
+
+  test('a group is full at MAX_GROUP_MEMBERS: the next one is refused, nothing stored or sent', async () => {
+    const sent: DynsecCommand[][] = [];
+    const dynsec = { send: async (commands: DynsecCommand[]) => void sent.push(commands) };
+    await withPortal({ deps: { dynsec } }, async (portal) => {
+      const { sharing } = portal.services;
+      const created = await sharing.create('Everyone', { name: 'admin' });
+      assert.ok(created.ok);
+      portal.db.transaction(() => {
+        const user = portal.db.prepare("INSERT INTO users (username, email, created_at) VALUES (?, ?, '2026-01-01')");
+        const member = portal.db.prepare(
+          "INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, '2026-01-01')",
+        );
+        for (let i = 0; i <= MAX_GROUP_MEMBERS; i++) {
+          const id = user.run(`p${i}`, `p${i}@example.org`).lastInsertRowid;
+          if (i < MAX_GROUP_MEMBERS) member.run(created.id, id);
+        }
+      })();
+      sent.length = 0;
+      const refused = await sharing.addMember(created.id, `p${MAX_GROUP_MEMBERS}`, { name: 'admin' });
+      assert.equal(refused.ok ? 'added' : refused.reason, 'invalid');
+      assert.match(JSON.stringify(refused), /at most 3,000 members/);
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_group_members').pluck().get(), MAX_GROUP_MEMBERS);
+      assert.deepEqual(sent, []);
     });
   });
 
