@@ -482,10 +482,18 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     return report;
   }
 
-  /** A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed. */
+  let retry: NodeJS.Timeout | undefined;
+  /**
+   * A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed: one
+   * at a time, however many failed meanwhile, and none while the link is down (the reconnect
+   * reconciles).
+   */
   function reconcileSoon(trigger: string) {
-    if (!stopped)
-      setTimeout(() => void reconcile(trigger), deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS).unref();
+    if (stopped || retry || !link.connected) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void reconcile(trigger);
+    }, deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS).unref();
   }
 
   /** Signs a new probe, revoked from the start, so that the next CRL lists it. */
@@ -663,6 +671,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     async stop() {
       stopped = true;
       clearTimeout(kickRetry);
+      clearTimeout(retry);
       clearInterval(periodic);
       await link.stop();
       await Promise.allSettled([...enforcing]);

@@ -41,7 +41,7 @@ test('a link that goes down during the publish: the command rejects once, nothin
 });
 
 /** A command as the portal publishes it, with the parameters a test may look at. */
-type Sent = { command: string; correlationData: string; count?: number; offset?: number };
+type Sent = { command: string; correlationData: string; count?: number; offset?: number; verbose?: boolean };
 
 /**
  * A link whose broker answers each published command with `respond(command)`: an error text, or the
@@ -123,8 +123,8 @@ test('a publish that never completes (the broker died under it) ends in DynsecUn
 
 /** A link whose broker lists `roles()` in pages, honouring count and offset as Mosquitto's plugin does. */
 function listingLink(roles: () => string[], asked: Array<{ count: number; offset: number }>) {
-  return respondingLink(({ count = -1, offset = 0 }) => {
-    asked.push({ count, offset });
+  return respondingLink(({ count = -1, offset = 0, verbose }) => {
+    if (verbose) asked.push({ count, offset }); // not the small question after each page
     const all = roles();
     return {
       data: {
@@ -180,4 +180,65 @@ test('lists come in pages (one answer over 1 MiB never arrives); a list that cha
     readWhile((_pages, current) => [...current, `role-x${current.length}`]),
     (error: unknown) => error instanceof DynsecUnavailable && /kept changing/.test(error.message),
   );
+});
+
+test('a page dropped for its size is told at once and asked again smaller; one entry too large is said as such', async () => {
+  // The broker drops any answer over 4 KB, as Mosquitto drops a packet over the link's limit.
+  const big = (name: string, rules: number) => ({
+    rolename: name,
+    acls: Array.from({ length: rules }, (_, i) => ({
+      acltype: 'publishClientReceive',
+      topic: `owntracks/member-${i}-of-${name}/+`,
+      priority: 0,
+      allow: true,
+    })),
+  });
+  const small = Array.from({ length: 24 }, (_, i) => big(`role-${String(i).padStart(2, '0')}`, 1)); // ~170 bytes each
+  let roles = small;
+  const asked: number[] = [];
+  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
+  const link = {
+    connected: true,
+    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
+      deliver = handler;
+      return () => undefined;
+    },
+    onState: () => () => undefined,
+    publish: async (_topic: string, message: string) => {
+      const { commands } = JSON.parse(message) as { commands: Sent[] };
+      const responses = commands.map(({ command, correlationData, count = 1, offset = 0, verbose }) => {
+        if (verbose) asked.push(count);
+        return {
+          command,
+          correlationData,
+          data: { totalCount: roles.length, roles: roles.slice(offset, offset + count) },
+        };
+      });
+      const payload = JSON.stringify({ responses });
+      if (payload.length <= 4096)
+        setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(payload)));
+    },
+  } as unknown as BrokerLink;
+  // A timeout far longer than the test: a dropped page must be told without waiting for it.
+  const dynsec = new Dynsec(link, 60_000, 8);
+  const names = () => roles.map((role) => role.rolename);
+  const listed = async () => (await dynsec.listRoles()).map((role) => role.rolename);
+  assert.deepEqual(await listed(), names());
+  assert.equal(Math.min(...asked), 8, `full pages while they fit: ${asked.join()}`);
+  // Sharing groups' roles (~1.4 KB each) sorting together: a page of 8 would be dropped.
+  roles = [...small, ...Array.from({ length: 6 }, (_, i) => big(`share-${i}`, 8))];
+  asked.length = 0;
+  assert.deepEqual(await listed(), names());
+  assert.ok(
+    asked.some((count) => count < 8),
+    `halved: ${asked.join()}`,
+  );
+  // One role over the limit alone: said as such.
+  roles = [...roles, big('share-huge', 60)];
+  await assert.rejects(dynsec.listRoles(), /larger than the broker link's packet limit/);
+  // Small ones only again: full pages again.
+  roles = small;
+  asked.length = 0;
+  assert.deepEqual(await listed(), names());
+  assert.equal(Math.min(...asked), 8, `full pages again: ${asked.join()}`);
 });

@@ -73,9 +73,6 @@ export class DynsecUnavailable extends Error {
   override name = 'DynsecUnavailable';
 }
 
-/** No answer in time while the link stayed up: the broker did not answer, or dropped an answer too large. */
-class DynsecNoAnswer extends DynsecUnavailable {}
-
 interface Waiting {
   resolve: (data: unknown) => void;
   reject: (error: Error) => void;
@@ -147,6 +144,16 @@ export class Dynsec {
   }
 
   async #send(list: Array<{ command: string } & Record<string, unknown>>): Promise<Promise<unknown>[]> {
+    return (await this.#sendTracked(list)).map((sent) => sent.answer);
+  }
+
+  /**
+   * #send, with each command's `answered()` (its answer arrived, whether data or error) and
+   * `forget()` (stop waiting for it: its answer will never come, and it rejects no one).
+   */
+  async #sendTracked(
+    list: Array<{ command: string } & Record<string, unknown>>,
+  ): Promise<Array<{ answer: Promise<unknown>; answered: () => boolean; forget: () => void }>> {
     const names = list.map((entry) => entry.command).join(', ');
     if (!this.link.connected) throw new DynsecUnavailable(`${names}: the broker link is not connected`);
     const entries = list.map((entry) => {
@@ -154,7 +161,7 @@ export class Dynsec {
       const answer = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.#waiting.delete(correlationData);
-          reject(new DynsecNoAnswer(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
+          reject(new DynsecUnavailable(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
         }, this.timeoutMs);
         this.#waiting.set(correlationData, { resolve, reject, timer, command: entry.command });
       });
@@ -189,7 +196,14 @@ export class Dynsec {
     } finally {
       clearTimeout(bound);
     }
-    return entries.map((entry) => entry.answer);
+    return entries.map(({ payload: { correlationData }, answer }) => ({
+      answer,
+      answered: () => !this.#waiting.has(correlationData),
+      forget: () => {
+        clearTimeout(this.#waiting.get(correlationData)?.timer);
+        this.#waiting.delete(correlationData);
+      },
+    }));
   }
 
   listClients(): Promise<DynsecClient[]> {
@@ -228,10 +242,9 @@ export class Dynsec {
   /**
    * A whole list, in pages: one answer larger than the link's Maximum Packet Size (1 MiB) never
    * arrives (Mosquitto drops it), which a fleet of about 2,800 people's roles reached, and so can a
-   * few sharing groups' roles (three rules per member) that sort into one page. A page that gets no
-   * answer while the link stays up and the broker answers a small question is asked again at half
-   * the size, down to one entry, and the size that worked is kept for the next list of that kind;
-   * one entry that still gets none rejects (DynsecUnavailable), said as such.
+   * few sharing groups' roles (three rules per member) that sort into one page. A page found dropped
+   * (#page) is asked again at half the size, and the list goes on at that size; one entry that is
+   * dropped on its own rejects (DynsecUnavailable), said as such.
    * The plugin lists in name order, counting `offset` entries from the start; another control
    * connection's change between two pages shifts what follows. So each page after the first starts
    * one entry early, and must start with the entry the page before ended with (by `name`), and the
@@ -244,12 +257,13 @@ export class Dynsec {
     parse: (data: unknown) => { totalCount: number; entries: T[] },
     name: (entry: T) => string,
   ): Promise<T[]> {
+    const size = { count: this.listPage };
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const first = parse(await this.#page(command, 0, 0));
+      const first = parse(await this.#page(command, 0, 0, size));
       const all = [...first.entries];
       let moved = false;
       while (all.length < first.totalCount && all.length > 0) {
-        const page = parse(await this.#page(command, all.length - 1, 1));
+        const page = parse(await this.#page(command, all.length - 1, 1, size));
         const [overlap, ...rest] = page.entries;
         if (page.totalCount !== first.totalCount || !overlap || name(overlap) !== name(all.at(-1)!)) {
           moved = true;
@@ -263,28 +277,29 @@ export class Dynsec {
     throw new DynsecUnavailable(`${command}: the list kept changing while it was read (another control connection)`);
   }
 
-  /** Entries per page that answered last, per list command. */
-  #pageSizes = new Map<string, number>();
-
-  /** One page of `command` from `offset`: the page size, plus `extra` entries (the overlap). */
-  async #page(command: string, offset: number, extra: number): Promise<unknown> {
+  /**
+   * One page of `command` from `offset`: `size.count` entries plus `extra` (the overlap), halving
+   * `size.count` while the page is dropped. A dropped answer is told at once, without waiting for the
+   * timeout: a small question (the list's first name) goes right after the page, in a message of its
+   * own; Mosquitto carries out one client's messages in order and sends their answers in order, so
+   * the small answer arriving while the page's has not means the page's was dropped.
+   */
+  async #page(command: string, offset: number, extra: number, size: { count: number }): Promise<unknown> {
     for (;;) {
-      const count = this.#pageSizes.get(command) ?? this.listPage;
+      const [page] = await this.#sendTracked([{ command, verbose: true, count: size.count + extra, offset }]);
+      const [probe] = await this.#sendTracked([{ command, verbose: false, count: 1, offset: 0 }]);
       try {
-        return await this.command(command, { verbose: true, count: count + extra, offset });
-      } catch (error) {
-        if (!(error instanceof DynsecNoAnswer) || !this.link.connected) throw error;
-        // A broker that answers nothing (no plugin, stuck) is not asked page after page: a small
-        // question tells it from an answer dropped for its size.
-        await this.command(command, { verbose: false, count: 1, offset: 0 }).catch(() => {
-          throw error;
-        });
-        if (count === 1)
-          throw new DynsecUnavailable(
-            `${command}: no answer for one entry (at ${offset}): larger than the broker link's packet limit, or the broker is not answering`,
-          );
-        this.#pageSizes.set(command, Math.max(1, Math.floor(count / 2)));
+        await probe!.answer;
+      } catch {
+        return page!.answer; // no answer to the small question either: the page's own outcome says why
       }
+      if (page!.answered()) return page!.answer;
+      page!.forget();
+      if (size.count === 1)
+        throw new DynsecUnavailable(
+          `${command}: the entry at ${offset} is larger than the broker link's packet limit: the broker drops it`,
+        );
+      size.count = Math.max(1, Math.floor(size.count / 2));
     }
   }
 

@@ -246,6 +246,32 @@ describe('broker link, presence and sharing groups together', () => {
     await becomes(alice, bob, false, 'bob no longer to see alice');
   });
 
+  test('refusals one after another make one retry, not one each', async () => {
+    const { sharing, broker } = linked.portal.services;
+    const id = sharing.list().groups[0]!.id;
+    const refuse = Dynsec.prototype.removeGroupClient;
+    const list = Dynsec.prototype.listClients;
+    let reconciles = 0;
+    Dynsec.prototype.removeGroupClient = async () => {
+      throw new Error('Internal error (as the broker answered)');
+    };
+    Dynsec.prototype.listClients = function (this: Dynsec) {
+      reconciles++; // each reconcile lists the clients once
+      return list.call(this);
+    };
+    try {
+      for (let i = 0; i < 3; i++)
+        await assert.rejects(
+          broker!.groupCommands.send([{ command: 'removeGroupClient', groupname: `share-${id}`, username: 'alice' }]),
+        );
+      await new Promise((resolve) => setTimeout(resolve, 3000)); // past the retry (2 s in tests)
+      assert.equal(reconciles, 1);
+    } finally {
+      Dynsec.prototype.removeGroupClient = refuse;
+      Dynsec.prototype.listClients = list;
+    }
+  });
+
   test('a broker that lost its dynsec file gets people and groups back; a kick keeps the groups', async () => {
     const { sharing, broker, enrollment } = linked.portal.services;
     const [alice, bob] = apps as [App, App];
