@@ -87,11 +87,17 @@ export function sharedTopics(username: string): string[] {
 }
 
 /**
- * Members a sharing group may have. Its role holds three rules per member, and the broker link reads
- * roles whole: one over the link's 1 MiB packet limit (about 3,700 members with long names) could not
- * be read, and every reconcile would fail. This leaves room for usernames of any allowed length.
+ * The most a sharing group's rules may weigh, as JSON (how the broker sends a role). The broker link
+ * reads roles whole, and a role over its 1 MiB packet limit could not be read: every reconcile would
+ * fail. This leaves room for the answer's envelope: about 2,000 members with usernames of the
+ * longest allowed length (64), 2,500 with 30 characters, 3,000 with 10.
  */
-export const MAX_GROUP_MEMBERS = 3000;
+export const MAX_SHARE_ROLE_BYTES = 900_000;
+
+/** Whether a sharing group with `members` can take `username` too (MAX_SHARE_ROLE_BYTES). */
+export function groupHasRoom(members: readonly string[], username: string): boolean {
+  return JSON.stringify(shareAcls([...members, username])).length <= MAX_SHARE_ROLE_BYTES;
+}
 
 /** A sharing group's role: receive what the apps show of each member (sharedTopics). */
 export function shareAcls(members: readonly string[]): PlannedAcl[] {

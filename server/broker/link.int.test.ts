@@ -9,6 +9,7 @@ import { CONTROL, issueDevice, Phone, restartBroker, startLinkedPortal, until } 
 import { freePort, Mosquitto } from '../testing/mosquitto.js';
 import { makeTestCa, serverFiles } from '../testing/pki.js';
 import { Dynsec, DynsecError, DynsecUnavailable } from './dynsec.js';
+import { groupHasRoom, shareAcls } from './groups.js';
 import { BrokerLink } from './link.js';
 
 describe('broker link', () => {
@@ -256,6 +257,26 @@ describe('broker link', () => {
       await dynsec.deleteRole('huge');
       assert.equal((await dynsec.listRoles()).length, listed.length);
       assert.ok(Date.now() - started < 20_000, 'no dropped page waited for its timeout');
+
+      // A sharing group at its fullest, with the longest usernames, is read over the production link.
+      const production = new BrokerLink({
+        url: `mqtt://127.0.0.1:${linked.controlPort}`,
+        username: CONTROL.username,
+        password: CONTROL.password,
+      });
+      try {
+        production.start();
+        await until(() => production.connected, 10_000, 'the production link');
+        const name = (i: number) => `${i}-`.padEnd(64, 'x');
+        const members: string[] = [];
+        while (groupHasRoom(members, name(members.length))) members.push(name(members.length));
+        const full = new Dynsec(production);
+        await full.createRole('share-full', 'a test', shareAcls(members));
+        const role = (await full.listRoles()).find((entry) => entry.rolename === 'share-full');
+        assert.equal(role?.acls.length, members.length * 3);
+      } finally {
+        await production.stop();
+      }
     } finally {
       await link.stop();
       await linked.close();

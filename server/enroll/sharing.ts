@@ -3,7 +3,7 @@
 // the broker link's command layer, which reconciles the stored groups as well. Without a broker link a group would share nothing, so nothing is
 // changed and the page explains why.
 import { z } from 'zod';
-import { groupPlan, MAX_GROUP_MEMBERS, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
+import { groupHasRoom, groupPlan, type DynsecCommands, type DynsecCommand } from '../broker/groups.js';
 import type { AuditedTransaction } from '../db/audit.js';
 import type { GroupsRepository } from '../db/groups.js';
 import type { UsersRepository } from '../db/users.js';
@@ -115,8 +115,8 @@ export function createSharing(deps: SharingDeps) {
       const user = deps.users.find(username);
       // A deleted person is no one to add (a page opened before the deletion still offers them).
       if (!group || !user || user.deleted_at !== null) return failed('not-found');
-      if (group.members.length >= MAX_GROUP_MEMBERS)
-        return failed('invalid', { issues: { username: words.groupFull(MAX_GROUP_MEMBERS) } });
+      if (!group.members.includes(username) && !groupHasRoom(group.members, username))
+        return failed('invalid', { issues: { username: words.groupFull(group.members.length) } });
       const added = deps.audited(deps.now(), (audit) => {
         const changed = deps.groups.addMember(id, user.id, deps.now());
         if (changed)

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BrokerAccess } from '../../broker/access.js';
-import { MAX_GROUP_MEMBERS, type DynsecCommand } from '../../broker/groups.js';
+import { groupHasRoom, shareAcls, type DynsecCommand } from '../../broker/groups.js';
 import { Browser, withPortal, type TestPortal } from '../../testing/harness.js';
 
 /** Signed in; alice and bob with a certificate each, both in the group Family. */
@@ -202,28 +202,34 @@ describe('sharing groups pages', () => {
     });
   });
 
-  test('a group is full at MAX_GROUP_MEMBERS: the next one is refused, nothing stored or sent', async () => {
+  test('a group is full when its broker rules would not fit the link: the next one is refused, nothing stored or sent', async () => {
     const sent: DynsecCommand[][] = [];
     const dynsec = { send: async (commands: DynsecCommand[]) => void sent.push(commands) };
     await withPortal({ deps: { dynsec } }, async (portal) => {
       const { sharing } = portal.services;
       const created = await sharing.create('Everyone', { name: 'admin' });
       assert.ok(created.ok);
+      // Usernames of the longest allowed length: the group fills up at about 2,000.
+      const name = (i: number) => `${i}-`.padEnd(64, 'x');
+      const members: string[] = [];
+      while (groupHasRoom(members, name(members.length))) members.push(name(members.length));
+      assert.ok(members.length > 1900 && members.length < 2100, String(members.length));
+      assert.ok(JSON.stringify(shareAcls(members)).length < 1024 * 1024 - 100_000, 'room left for the envelope');
       portal.db.transaction(() => {
         const user = portal.db.prepare("INSERT INTO users (username, email, created_at) VALUES (?, ?, '2026-01-01')");
         const member = portal.db.prepare(
           "INSERT INTO sharing_group_members (group_id, user_id, added_at) VALUES (?, ?, '2026-01-01')",
         );
-        for (let i = 0; i <= MAX_GROUP_MEMBERS; i++) {
-          const id = user.run(`p${i}`, `p${i}@example.org`).lastInsertRowid;
-          if (i < MAX_GROUP_MEMBERS) member.run(created.id, id);
-        }
+        for (const username of members) member.run(created.id, user.run(username, 'p@example.org').lastInsertRowid);
+        user.run(name(members.length), 'p@example.org');
       })();
       sent.length = 0;
-      const refused = await sharing.addMember(created.id, `p${MAX_GROUP_MEMBERS}`, { name: 'admin' });
+      const refused = await sharing.addMember(created.id, name(members.length), { name: 'admin' });
       assert.equal(refused.ok ? 'added' : refused.reason, 'invalid');
-      assert.match(JSON.stringify(refused), /at most 3,000 members/);
-      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_group_members').pluck().get(), MAX_GROUP_MEMBERS);
+      assert.match(JSON.stringify(refused), /This group is full at 1,9\d\d members/);
+      const again = await sharing.addMember(created.id, members[0]!, { name: 'admin' });
+      assert.equal(again.ok ? 'added' : again.reason, 'unchanged', 'a member already in it is not refused as full');
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_group_members').pluck().get(), members.length);
       assert.deepEqual(sent, []);
     });
   });

@@ -24,8 +24,8 @@ export const rules = {
   groupNameEmpty: 'Enter a name',
   groupNameLong: (max: number) => `Use at most ${max} characters`,
   groupNameControl: 'Use no control characters or text-direction marks',
-  groupFull: (max: number) =>
-    `A group has at most ${max.toLocaleString('en')} members (the broker's rules for a larger one would not fit the link's packets): make a second group`,
+  groupFull: (members: number) =>
+    `This group is full at ${members.toLocaleString('en')} members: the broker's rules for more would not fit the broker link's 1 MiB packets. Make a second group`,
   reasons: {
     unspecified: 'Unspecified',
     keyCompromise: 'Key compromise (lost or stolen device, leaked bundle)',
