@@ -487,6 +487,7 @@ describe('pickup invitations', () => {
     try {
       const rows = second.db.prepare('SELECT status, delivery FROM certificates').all();
       assert.deepEqual(rows, [{ status: 'revoked', delivery: 'failed' }]);
+      assert.ok(second.logs.some((line) => line.includes('Reopened 1 pickup invitation')));
       const pickups = second.services.enrollment.invitations;
       assert.equal(pickups.find(created.invitationId)!.status, 'invited');
       const again = await pickups.redeem(created.token, created.code, person);
@@ -495,6 +496,23 @@ describe('pickup invitations', () => {
         second.db.prepare("SELECT count(*) AS n FROM certificates WHERE status = 'active'").pluck().get(),
         1,
       );
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a stop interrupts a link with its reopenings used up: cancelled at start, not counted as reopened', async () => {
+    const dataDir = tempDir();
+    const first = await startTestPortal({ dataDir });
+    const created = await first.services.enrollment.invitations.create(invite, admin);
+    assert.ok(created.ok);
+    first.db.prepare('UPDATE invitations SET reopenings = ?').run(MAX_REOPENINGS);
+    assert.ok((await first.services.enrollment.invitations.redeem(created.token, created.code, person)).ok);
+    await first.close();
+    const second = await startTestPortal({ dataDir });
+    try {
+      assert.equal(second.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      assert.ok(!second.logs.some((line) => line.includes('Reopened')), second.logs.join('\n'));
     } finally {
       await second.close();
     }

@@ -518,28 +518,26 @@ function reopenOrCancel(
   audit: (entry: AuditEntry) => void,
   detail: string,
   now: Date,
-): void {
+): 'reopened' | 'cancelled' | undefined {
   const row = ctx.invitations.find(invitationId);
-  if (!row || row.state !== 'redeemed' || row.certificate_id !== certificateId) return;
-  if (row.wrong_codes >= MAX_WRONG_CODES)
-    return cancelLink(ctx, invitationId, 'redeemed', audit, now, `${MAX_WRONG_CODES} wrong codes`);
-  if (row.reopenings >= MAX_REOPENINGS)
-    return cancelLink(
-      ctx,
-      invitationId,
-      'redeemed',
-      audit,
-      now,
-      `opened again ${MAX_REOPENINGS} times without a download`,
-    );
-  if (ctx.invitations.reopen(invitationId, certificateId))
-    audit({
-      actor: 'system',
-      action: 'invite-reopen',
-      subject: `invitation:${invitationId}`,
-      outcome: 'success',
-      detail,
-    });
+  if (!row || row.state !== 'redeemed' || row.certificate_id !== certificateId) return undefined;
+  if (row.wrong_codes >= MAX_WRONG_CODES) {
+    cancelLink(ctx, invitationId, 'redeemed', audit, now, `${MAX_WRONG_CODES} wrong codes`);
+    return 'cancelled';
+  }
+  if (row.reopenings >= MAX_REOPENINGS) {
+    cancelLink(ctx, invitationId, 'redeemed', audit, now, `opened again ${MAX_REOPENINGS} times without a download`);
+    return 'cancelled';
+  }
+  if (!ctx.invitations.reopen(invitationId, certificateId)) return undefined;
+  audit({
+    actor: 'system',
+    action: 'invite-reopen',
+    subject: `invitation:${invitationId}`,
+    outcome: 'success',
+    detail,
+  });
+  return 'reopened';
 }
 
 /** Cancels an invitation (from `state`), audited with why. */
@@ -580,22 +578,19 @@ export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string
 
 /**
  * At start, before undelivered certificates are revoked: an invitation redeemed by a portal that
- * stopped before the bundle left (no certificate yet, or one still pending) can be redeemed again.
+ * stopped before the bundle left (no certificate yet, or one still pending) can be redeemed again
+ * (or is cancelled, its tries or reopenings used up). Returns how many opened again.
  */
 export function reopenInterrupted(ctx: Pick<EnrollDeps, 'now' | 'audited' | 'invitations'>): number {
   const rows = ctx.invitations.interrupted();
-  ctx.audited(ctx.now(), (audit) => {
-    for (const row of rows)
-      reopenOrCancel(
-        ctx,
-        row.id,
-        row.certificate_id,
-        audit,
-        `${who(row)}: the portal stopped before the bundle was downloaded`,
-        ctx.now(),
-      );
+  return ctx.audited(ctx.now(), (audit) => {
+    let reopened = 0;
+    for (const row of rows) {
+      const why = `${who(row)}: the portal stopped before the bundle was downloaded`;
+      if (reopenOrCancel(ctx, row.id, row.certificate_id, audit, why, ctx.now()) === 'reopened') reopened++;
+    }
+    return reopened;
   });
-  return rows.length;
 }
 
 /** The admin's view of an invitation. */
