@@ -92,7 +92,7 @@ export function sharedTopics(username: string): string[] {
  * fail. This leaves room for the answer's envelope: about 2,000 members with usernames of the
  * longest allowed length (64), 2,500 with 30 characters, 3,000 with 10.
  */
-export const MAX_SHARE_ROLE_BYTES = 900_000;
+const MAX_SHARE_ROLE_BYTES = 900_000;
 
 /** Whether a sharing group with `members` can take `username` too (MAX_SHARE_ROLE_BYTES). */
 export function groupHasRoom(members: readonly string[], username: string): boolean {
