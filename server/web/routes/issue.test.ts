@@ -241,6 +241,7 @@ describe('issuing', () => {
       const response = await issue(browser, { ...GOOD, device: 'watch', email: 'new@example.org' });
       assert.equal(response.statusCode, 409);
       assert.match(response.body, /jjolie is registered with jjolie@example.org/);
+      assert.match(response.body, /pickup links mailed to the old address then stop working/);
       assert.match(response.body, /name="changeEmail"/);
       assert.equal(count(portal, 'certificates'), 1, 'nothing issued until the change is confirmed');
       const { passphrase } = await browser.issue({

@@ -206,7 +206,7 @@ export const admin = {
     outlivesCa: (daysLeft: number, expires: string) =>
       `The CA expires in ${daysLeft} days (${expires}): choose at most ${daysLeft}`,
     emailDiffers: (username: string, current: string) =>
-      `${username} is registered with ${current}. To send this certificate to the new address and keep it for ${username}, tick “Change the address”.`,
+      `${username} is registered with ${current}. To send this certificate to the new address and keep it for ${username}, tick “Change the address”: pickup links mailed to the old address then stop working (resend them from Pickups).`,
   },
 
   certificateIssued: {
