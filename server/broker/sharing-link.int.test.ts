@@ -202,9 +202,19 @@ describe('broker link, presence and sharing groups together', () => {
     await until(() => !broker!.link.connected, 5000, 'the link down');
     const removed = await sharing.removeMember(id, 'bob', { name: 'admin' });
     assert.ok(removed.ok && removed.brokerError, 'stored, and the page says the broker did not take it');
-    await restartBroker(linked);
-    // The link's own reconcile applies it (at the reconnect, or the retry after the refused change;
-    // the next test's lost dynsec file needs the one at the reconnect): nothing here asks for one.
+    // The reconcile at the reconnect fails once (the broker busy): it is tried again soon.
+    const list = Dynsec.prototype.listClients;
+    Dynsec.prototype.listClients = async function () {
+      Dynsec.prototype.listClients = list;
+      throw new Error('listClients: no answer from the broker within 5000 ms');
+    };
+    try {
+      await restartBroker(linked);
+      await until(() => Dynsec.prototype.listClients === list, 15_000, 'the reconcile at the reconnect');
+    } finally {
+      Dynsec.prototype.listClients = list;
+    }
+    // The link's own reconcile applies it, the retry after the failed one: nothing here asks for one.
     await until(
       async () =>
         inspector.connected &&
