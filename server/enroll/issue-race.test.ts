@@ -43,7 +43,7 @@ describe('two concurrent issues for a new person', () => {
     const mailer: Mailer = {
       kind: 'smtp',
       async send(message) {
-        sent.push(message.to as string);
+        sent.push(...(message.envelope as { to: string[] }).to); // the message comes built, with its envelope
         firstRecorded.open();
         return { response: '250 accepted' } as Awaited<ReturnType<Mailer['send']>>;
       },

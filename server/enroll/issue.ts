@@ -1,7 +1,7 @@
 // Issuing a certificate: check the rules, mint, record before release, mail, and revoke what could
 // not be delivered.
 import { enrollmentMessage } from '../mail/enrollment.js';
-import { removeOutboxMessages } from '../mail/transport.js';
+import { buildMessage, removeOutboxMessages } from '../mail/transport.js';
 import { failed, fieldIssues, ok, type Failed, type Invalid, type Ok } from '../outcome.js';
 import { wordsFor } from '../words/index.js';
 import type { BundleFormat } from '../pki/pkcs12.js';
@@ -233,18 +233,21 @@ export async function issueCertificate(
   });
   const { passphrase } = bundle;
 
-  // Composed before recording: a message that cannot be built leaves nothing pending.
-  const message = enrollmentMessage({
-    from: ctx.config.mailFrom,
-    to: request.email,
-    username: request.username,
-    device,
-    files: bundleFileNames(request.username, device),
-    pkcs12: bundle.pkcs12,
-    caCertPem: ctx.ca.certPem,
-    mqtt: brokerAddress(ctx),
-    serverTrusted: phonesTrustBroker(ctx),
-  });
+  // Built before recording: a message that cannot be built leaves nothing pending, and once the
+  // certificate is recorded only the SMTP exchange stands between the admin and the result page.
+  const message = await buildMessage(
+    enrollmentMessage({
+      from: ctx.config.mailFrom,
+      to: request.email,
+      username: request.username,
+      device,
+      files: bundleFileNames(request.username, device),
+      pkcs12: bundle.pkcs12,
+      caCertPem: ctx.ca.certPem,
+      mqtt: brokerAddress(ctx),
+      serverTrusted: phonesTrustBroker(ctx),
+    }),
+  );
 
   // Record before release: the certificate is listed (and revocable) before any copy leaves.
   const recorded = ctx.audited(ctx.now(), (audit) => {
