@@ -56,6 +56,10 @@ export type DynsecRole = z.infer<typeof roleSchema>;
 const listClientsData = z.object({ totalCount: z.number(), clients: z.array(clientSchema) });
 const listRolesData = z.object({ totalCount: z.number(), roles: z.array(roleSchema) });
 const listGroupsData = z.object({ totalCount: z.number(), groups: z.array(groupSchema) });
+// Without `verbose`, the plugin lists names only.
+const listClientNames = z.object({ totalCount: z.number(), clients: z.array(z.string()) });
+const listRoleNames = z.object({ totalCount: z.number(), roles: z.array(z.string()) });
+const listGroupNames = z.object({ totalCount: z.number(), groups: z.array(z.string()) });
 
 /** A command the broker answered with an error ("Client not found", "Role already exists", ...). */
 export class DynsecError extends Error {
@@ -78,6 +82,8 @@ interface Waiting {
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
   command: string;
+  /** Called when the broker's answer arrives (not on a timeout or the link going down). */
+  arrived: () => void;
 }
 
 /**
@@ -121,6 +127,7 @@ export class Dynsec {
       if (!waiting) continue;
       this.#waiting.delete(response.correlationData!);
       clearTimeout(waiting.timer);
+      waiting.arrived();
       if (response.error) waiting.reject(new DynsecError(response.command, response.error));
       else waiting.resolve(response.data);
     }
@@ -148,7 +155,8 @@ export class Dynsec {
   }
 
   /**
-   * #send, with each command's `answered()` (its answer arrived, whether data or error) and
+   * #send, with each command's `answered()` (the broker's answer arrived, data or error; not a
+   * timeout or the link going down) and
    * `forget()` (stop waiting for it: its answer will never come, and it rejects no one).
    */
   async #sendTracked(
@@ -158,17 +166,19 @@ export class Dynsec {
     if (!this.link.connected) throw new DynsecUnavailable(`${names}: the broker link is not connected`);
     const entries = list.map((entry) => {
       const correlationData = `${this.#prefix}-${++this.#next}`;
+      const tracked = { arrived: false };
       const answer = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.#waiting.delete(correlationData);
           reject(new DynsecUnavailable(`${entry.command}: no answer from the broker within ${this.timeoutMs} ms`));
         }, this.timeoutMs);
-        this.#waiting.set(correlationData, { resolve, reject, timer, command: entry.command });
+        const arrived = () => void (tracked.arrived = true);
+        this.#waiting.set(correlationData, { resolve, reject, timer, command: entry.command, arrived });
       });
       // The link may go down (rejecting the answer) while the publish below is still under way; that
       // rejection is then never awaited, and an unhandled one would end the process.
       answer.catch(() => undefined);
-      return { payload: { ...entry, correlationData }, answer };
+      return { payload: { ...entry, correlationData }, answer, tracked };
     });
     // The publish waits for the broker's acknowledgement. A broker that dies under it (Mosquitto
     // 2.0.11 crashed on a createClient naming a role deleted a moment before) may leave that wait
@@ -196,9 +206,9 @@ export class Dynsec {
     } finally {
       clearTimeout(bound);
     }
-    return entries.map(({ payload: { correlationData }, answer }) => ({
+    return entries.map(({ payload: { correlationData }, answer, tracked }) => ({
       answer,
-      answered: () => !this.#waiting.has(correlationData),
+      answered: () => tracked.arrived,
       forget: () => {
         clearTimeout(this.#waiting.get(correlationData)?.timer);
         this.#waiting.delete(correlationData);
@@ -214,6 +224,10 @@ export class Dynsec {
         return { totalCount, entries: clients };
       },
       (client) => client.username,
+      (data) => {
+        const { totalCount, clients } = listClientNames.parse(data);
+        return { totalCount, names: clients };
+      },
     );
   }
 
@@ -225,6 +239,10 @@ export class Dynsec {
         return { totalCount, entries: roles };
       },
       (role) => role.rolename,
+      (data) => {
+        const { totalCount, roles } = listRoleNames.parse(data);
+        return { totalCount, names: roles };
+      },
     );
   }
 
@@ -236,41 +254,54 @@ export class Dynsec {
         return { totalCount, entries: groups };
       },
       (group) => group.groupname,
+      (data) => {
+        const { totalCount, groups } = listGroupNames.parse(data);
+        return { totalCount, names: groups };
+      },
     );
   }
 
   /**
-   * A whole list, in pages: one answer larger than the link's Maximum Packet Size (1 MiB) never
-   * arrives (Mosquitto drops it), which a fleet of about 2,800 people's roles reached, and so can a
-   * few sharing groups' roles (three rules per member) that sort into one page. A page found dropped
-   * (#page) is asked again at half the size, and the list goes on at that size; one entry that is
-   * dropped on its own rejects (DynsecUnavailable), said as such.
-   * The plugin lists in name order, counting `offset` entries from the start; another control
-   * connection's change between two pages shifts what follows. So each page after the first starts
-   * one entry early, and must start with the entry the page before ended with (by `name`), and the
-   * total must stay the same; otherwise the list is read again from the start. Three reads that all
-   * moved reject (DynsecUnavailable): a list missing entries would make reconcile recreate (and then
-   * disown) what exists.
+   * A whole list, in pages, read so that nothing is missed.
+   * - Size: one answer larger than the link's Maximum Packet Size (1 MiB) never arrives (Mosquitto
+   *   drops it), which a fleet of about 2,800 people's roles reached, and so can sharing groups'
+   *   roles (three rules per member), which sort together. A page found dropped (#page) is asked
+   *   again at half the size, and the list goes on at that size; an entry dropped on its own rejects
+   *   (DynsecUnavailable), said as such.
+   * - Changes: the plugin lists in name order, counting `offset` entries from the start, and another
+   *   control connection's change between two pages shifts what follows. So each page after the
+   *   first comes with the names of the entry before it and of its own first entry (#page's small
+   *   question), which must be the last entry read and the page's first, with the same total;
+   *   otherwise the list is read again from the start. Three reads that all moved reject
+   *   (DynsecUnavailable): a list missing entries would make reconcile recreate (and then disown)
+   *   what exists.
    */
   async #listAll<T>(
     command: string,
     parse: (data: unknown) => { totalCount: number; entries: T[] },
     name: (entry: T) => string,
+    parseNames: (data: unknown) => { totalCount: number; names: string[] },
   ): Promise<T[]> {
     const size = { count: this.listPage };
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const first = parse(await this.#page(command, 0, 0, size));
+      const first = parse((await this.#page(command, 0, size)).page);
       const all = [...first.entries];
       let moved = false;
       while (all.length < first.totalCount && all.length > 0) {
-        const page = parse(await this.#page(command, all.length - 1, 1, size));
-        const [overlap, ...rest] = page.entries;
-        if (page.totalCount !== first.totalCount || !overlap || name(overlap) !== name(all.at(-1)!)) {
+        const answer = await this.#page(command, all.length, size);
+        const page = parse(answer.page);
+        const around = parseNames(answer.names);
+        if (
+          page.entries.length === 0 ||
+          page.totalCount !== first.totalCount ||
+          around.totalCount !== first.totalCount ||
+          around.names[0] !== name(all.at(-1)!) ||
+          around.names[1] !== name(page.entries[0]!)
+        ) {
           moved = true;
           break;
         }
-        if (rest.length === 0) break;
-        all.push(...rest);
+        all.push(...page.entries);
       }
       if (!moved) return all;
     }
@@ -278,22 +309,27 @@ export class Dynsec {
   }
 
   /**
-   * One page of `command` from `offset`: `size.count` entries plus `extra` (the overlap), halving
-   * `size.count` while the page is dropped. A dropped answer is told at once, without waiting for the
-   * timeout: a small question (the list's first name) goes right after the page, in a message of its
-   * own; Mosquitto carries out one client's messages in order and sends their answers in order, so
-   * the small answer arriving while the page's has not means the page's was dropped.
+   * One page of `command` from `offset`, `size.count` entries, halving `size.count` while the page
+   * is dropped; with the names around its start (the entry before it and its first, by a non-verbose
+   * list from `offset - 1`; from 0 for the first page). That small question goes right after the
+   * page, in a message of its own, and also tells a dropped page at once, without waiting for the
+   * timeout: Mosquitto carries out one client's messages in order and answers them in order, so the
+   * small answer arriving while the page's has not means the page's was dropped.
    */
-  async #page(command: string, offset: number, extra: number, size: { count: number }): Promise<unknown> {
+  async #page(command: string, offset: number, size: { count: number }): Promise<{ page: unknown; names: unknown }> {
     for (;;) {
-      const [page] = await this.#sendTracked([{ command, verbose: true, count: size.count + extra, offset }]);
-      const [probe] = await this.#sendTracked([{ command, verbose: false, count: 1, offset: 0 }]);
+      const [page] = await this.#sendTracked([{ command, verbose: true, count: size.count, offset }]);
+      const [names] = await this.#sendTracked([
+        { command, verbose: false, count: offset === 0 ? 1 : 2, offset: Math.max(0, offset - 1) },
+      ]);
+      let around: unknown;
       try {
-        await probe!.answer;
-      } catch {
-        return page!.answer; // no answer to the small question either: the page's own outcome says why
+        around = await names!.answer;
+      } catch (error) {
+        await page!.answer; // no answer to that either: the page's own outcome says why, if it has one
+        throw error;
       }
-      if (page!.answered()) return page!.answer;
+      if (page!.answered()) return { page: await page!.answer, names: around };
       page!.forget();
       if (size.count === 1)
         throw new DynsecUnavailable(

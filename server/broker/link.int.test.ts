@@ -247,6 +247,30 @@ describe('broker link', () => {
       for (const name of names) assert.ok(listed.includes(name), name);
       assert.equal(new Set(listed).size, listed.length, 'each role once');
       assert.deepEqual(await dynsec.listRoles(), await dynsec.listRoles(), 'the same list again');
+      // Clients and groups read one per page, so that every page after the first comes with the
+      // names around its start (the plugin's non-verbose lists of each kind).
+      await dynsec.createGroup('group-a');
+      await dynsec.createGroup('group-b');
+      await dynsec.createClient('client-a', 'a test', []);
+      await dynsec.createClient('client-b', 'a test', []);
+      const onePerPage = new Dynsec(link, 30_000, 1);
+      const sorted = (list: string[]) => [...list].sort();
+      assert.deepEqual(
+        sorted((await onePerPage.listClients()).map((client) => client.username)),
+        sorted((await dynsec.listClients()).map((client) => client.username)),
+      );
+      assert.deepEqual(
+        sorted((await onePerPage.listGroups()).map((group) => group.groupname)),
+        sorted((await dynsec.listGroups()).map((group) => group.groupname)),
+      );
+      assert.ok((await onePerPage.listGroups()).length >= 2);
+      // Two neighbours of about 9 KB: each fits the link, the two together do not.
+      await dynsec.createRole('big-x', 'a test', acls(97, 90));
+      await dynsec.createRole('big-y', 'a test', acls(98, 90));
+      const both = (await dynsec.listRoles()).map((role) => role.rolename);
+      assert.ok(both.includes('big-x') && both.includes('big-y'));
+      await dynsec.deleteRole('big-x');
+      await dynsec.deleteRole('big-y');
       // One role larger than the limit on its own: said plainly, not taken for a missing role.
       await dynsec.createRole('huge', 'a test', acls(99, 250));
       await assert.rejects(dynsec.listRoles(), (error: unknown) => {
