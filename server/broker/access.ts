@@ -36,6 +36,8 @@ const PROBE_FRESH_MS = 3600_000;
 const KICK_RETRY_MS = 10_000;
 /** A failed sync after an issue is made up by a reconcile this much later; and one runs every hour. */
 const RETRY_RECONCILE_MS = 10_000;
+/** A retry that fails is tried again at twice the delay, up to this. */
+const RETRY_RECONCILE_MAX_MS = 600_000;
 const RECONCILE_EVERY_MS = 3600_000;
 
 const roleOf = personRole;
@@ -468,6 +470,7 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         };
       }
       lastReconcile = report;
+      if (!report.error) retryMs = firstRetryMs;
       if (actor || report.changes.length || report.error) auditReconcile(report, actor ?? { name: 'system' });
       if (report.error) log.warn(`Broker reconcile (${trigger}) failed: ${report.error}`);
       else if (report.changes.length) log.info(`Broker reconcile (${trigger}): ${report.changes.join('; ')}`);
@@ -483,17 +486,25 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
   }
 
   let retry: NodeJS.Timeout | undefined;
+  const firstRetryMs = deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS;
+  let retryMs = firstRetryMs;
   /**
    * A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed: one
    * at a time, however many failed meanwhile, and none while the link is down (the reconnect
-   * reconciles).
+   * reconciles). A retry that fails is tried again at twice the delay, up to 10 minutes, until a
+   * reconcile succeeds: a broker that refuses for a while is caught up with soon after, and one that
+   * keeps refusing writes a failure to the audit log a few times an hour, not every 10 s.
    */
   function reconcileSoon(trigger: string) {
     if (stopped || retry || !link.connected) return;
     retry = setTimeout(() => {
       retry = undefined;
-      void reconcile(trigger);
-    }, deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS).unref();
+      void reconcile(trigger).then((report) => {
+        if (!report.error) return;
+        retryMs = Math.min(retryMs * 2, RETRY_RECONCILE_MAX_MS);
+        reconcileSoon(trigger);
+      });
+    }, retryMs).unref();
   }
 
   /** Signs a new probe, revoked from the start, so that the next CRL lists it. */

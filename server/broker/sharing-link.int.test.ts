@@ -282,6 +282,40 @@ describe('broker link, presence and sharing groups together', () => {
     }
   });
 
+  test('a retry that fails is tried again, later', async () => {
+    const { sharing } = linked.portal.services;
+    const [alice, bob] = apps as [App, App];
+    const id = sharing.list().groups[0]!.id;
+    assert.ok((await sharing.addMember(id, 'bob', { name: 'admin' })).ok);
+    await becomes(alice, bob, true, 'bob to see alice');
+    const refuse = Dynsec.prototype.removeGroupClient;
+    const list = Dynsec.prototype.listClients;
+    Dynsec.prototype.removeGroupClient = async function () {
+      Dynsec.prototype.removeGroupClient = refuse;
+      throw new Error('Internal error (as the broker answered)');
+    };
+    // The first retry's reconcile fails too (the broker busy a little longer).
+    Dynsec.prototype.listClients = async function () {
+      Dynsec.prototype.listClients = list;
+      throw new Error('listClients: no answer from the broker within 5000 ms');
+    };
+    try {
+      assert.ok((await sharing.removeMember(id, 'bob', { name: 'admin' })).ok);
+      await until(() => Dynsec.prototype.listClients === list, 5000, 'the first retry');
+      await until(
+        async () =>
+          JSON.stringify((await dynsec.getClient('bob'))?.groups.map((group) => group.groupname)) ===
+          '["owntracks-people"]',
+        15_000,
+        'bob out of the group on the broker, by the second retry',
+      );
+    } finally {
+      Dynsec.prototype.removeGroupClient = refuse;
+      Dynsec.prototype.listClients = list;
+    }
+    await becomes(alice, bob, false, 'bob no longer to see alice');
+  });
+
   test('a broker that lost its dynsec file gets people and groups back; a kick keeps the groups', async () => {
     const { sharing, broker, enrollment } = linked.portal.services;
     const [alice, bob] = apps as [App, App];
