@@ -45,9 +45,10 @@ type Sent = { command: string; correlationData: string; count?: number; offset?:
 
 /**
  * A link whose broker answers each published command with `respond(command)`: an error text, or the
- * command's `data` (undefined: success without data).
+ * command's `data` (undefined: success without data). An answer longer than `dropOver` bytes is
+ * dropped, as Mosquitto drops a packet over the link's Maximum Packet Size.
  */
-function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknown }) {
+function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknown }, dropOver = Infinity) {
   let deliver: ((topic: string, payload: Buffer) => void) | undefined;
   return {
     connected: true,
@@ -63,7 +64,9 @@ function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknow
         correlationData: sent.correlationData,
         ...respond(sent),
       }));
-      setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(JSON.stringify({ responses }))));
+      const payload = JSON.stringify({ responses });
+      if (payload.length <= dropOver)
+        setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(payload)));
     },
   } as unknown as BrokerLink;
 }
@@ -181,7 +184,6 @@ test('lists come in pages (one answer over 1 MiB never arrives); a list that cha
 });
 
 test('a page dropped for its size is told at once and asked again smaller; one entry too large is said as such', async () => {
-  // The broker drops any answer over 4 KB, as Mosquitto drops a packet over the link's limit.
   const big = (name: string, rules: number) => ({
     rolename: name,
     acls: Array.from({ length: rules }, (_, i) => ({
@@ -194,30 +196,12 @@ test('a page dropped for its size is told at once and asked again smaller; one e
   const small = Array.from({ length: 24 }, (_, i) => big(`role-${String(i).padStart(2, '0')}`, 1)); // ~170 bytes each
   let roles = small;
   const asked: number[] = [];
-  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
-  const link = {
-    connected: true,
-    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
-      deliver = handler;
-      return () => undefined;
-    },
-    onState: () => () => undefined,
-    publish: async (_topic: string, message: string) => {
-      const { commands } = JSON.parse(message) as { commands: Sent[] };
-      const responses = commands.map(({ command, correlationData, count = 1, offset = 0, verbose }) => {
-        if (verbose) asked.push(count);
-        const page = roles.slice(offset, offset + count);
-        return {
-          command,
-          correlationData,
-          data: { totalCount: roles.length, roles: verbose ? page : page.map((role) => role.rolename) },
-        };
-      });
-      const payload = JSON.stringify({ responses });
-      if (payload.length <= 4096)
-        setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(payload)));
-    },
-  } as unknown as BrokerLink;
+  // The broker drops any answer over 4 KB.
+  const link = respondingLink(({ count = 1, offset = 0, verbose }) => {
+    if (verbose) asked.push(count);
+    const page = roles.slice(offset, offset + count);
+    return { data: { totalCount: roles.length, roles: verbose ? page : page.map((role) => role.rolename) } };
+  }, 4096);
   // A timeout far longer than the test: a dropped page must be told without waiting for it.
   const dynsec = new Dynsec(link, 60_000, 8);
   const names = () => roles.map((role) => role.rolename);

@@ -29,10 +29,10 @@ const person = { name: 'pickup', ip: '198.51.100.7' };
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 /**
- * A minter whose first mint waits at a gate: `started` resolves when it is called, `release()` lets
- * it go on. Later mints run at once.
+ * A minter whose `gated`th mint (the first by default) waits at a gate: `started` resolves when it
+ * is called, `release()` lets it go on. The others run at once.
  */
-async function gatedMinter() {
+async function gatedMinter(gatedCall = 1) {
   const { ca } = await testCa();
   const minter = inProcessMinter(ca);
   let release!: () => void;
@@ -43,7 +43,7 @@ async function gatedMinter() {
   const gated = {
     ...minter,
     mint: async (request: Parameters<typeof minter.mint>[0]) => {
-      if (++calls === 1) {
+      if (++calls === gatedCall) {
         minting();
         await gate;
       }
@@ -560,23 +560,7 @@ describe('pickup invitations', () => {
   test('a link resent after its held certificate was revoked: while it mints again, revoke all cancels it', async () => {
     // The resent link must not carry the revoked certificate's id: while it mints, "redeemed with a
     // certificate" would read as done, and revoke all, the one-device rule and a restart miss it.
-    const { ca } = await testCa();
-    const real = inProcessMinter(ca);
-    let calls = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const minting = new Promise<void>((resolve) => (started = resolve));
-    const minter = {
-      ...real,
-      mint: async (request: Parameters<typeof real.mint>[0]) => {
-        if (++calls === 2) {
-          started();
-          await gate;
-        }
-        return real.mint(request);
-      },
-    };
+    const { minter, started: minting, release } = await gatedMinter(2); // the second redemption's
     await withPortal({ deps: { minter } }, async (portal) => {
       const { enrollment } = portal.services;
       const created = await enrollment.invitations.create(invite, admin);
