@@ -230,3 +230,41 @@ test('a page dropped for its size is told at once and asked again smaller; one e
   assert.deepEqual(await listed(), names());
   assert.equal(Math.min(...asked), 8, `full pages again: ${asked.join()}`);
 });
+
+test('a page whose answer comes after its own timeout is a timeout, not a page too large; a refused small question is said at once', async () => {
+  const roles = ['a', 'b'];
+  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
+  const answer = (sent: Sent, data: unknown, error?: string) =>
+    deliver!(
+      '$CONTROL/dynamic-security/v1/response',
+      Buffer.from(
+        JSON.stringify({ responses: [{ command: sent.command, correlationData: sent.correlationData, data, error }] }),
+      ),
+    );
+  let mode: 'slow' | 'refused' = 'slow';
+  const link = {
+    connected: true,
+    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
+      deliver = handler;
+      return () => undefined;
+    },
+    onState: () => () => undefined,
+    publish: async (_topic: string, message: string) => {
+      const [sent] = (JSON.parse(message) as { commands: Sent[] }).commands;
+      if (sent!.verbose) {
+        // The page: never answered here (slow, or dropped); its acknowledgement takes 30 ms.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return;
+      }
+      // The small question: answered just after the page's timeout (200 ms), within its own; or refused.
+      if (mode === 'refused') setImmediate(() => answer(sent!, undefined, 'Internal error'));
+      else setTimeout(() => answer(sent!, { totalCount: roles.length, roles }), 185);
+    },
+  } as unknown as BrokerLink;
+  const dynsec = new Dynsec(link, 200, 8);
+  await assert.rejects(dynsec.listRoles(), /listRoles: no answer from the broker within 200 ms/);
+  mode = 'refused';
+  const started = Date.now();
+  await assert.rejects(new Dynsec(link, 5000, 8).listRoles(), (error: unknown) => error instanceof DynsecError);
+  assert.ok(Date.now() - started < 2500, 'without waiting for the page to time out');
+});

@@ -156,12 +156,12 @@ export class Dynsec {
 
   /**
    * #send, with each command's `answered()` (the broker's answer arrived, data or error; not a
-   * timeout or the link going down) and
+   * timeout or the link going down), `waiting()` (none of those yet) and
    * `forget()` (stop waiting for it: its answer will never come, and it rejects no one).
    */
   async #sendTracked(
     list: Array<{ command: string } & Record<string, unknown>>,
-  ): Promise<Array<{ answer: Promise<unknown>; answered: () => boolean; forget: () => void }>> {
+  ): Promise<Array<{ answer: Promise<unknown>; answered: () => boolean; waiting: () => boolean; forget: () => void }>> {
     const names = list.map((entry) => entry.command).join(', ');
     if (!this.link.connected) throw new DynsecUnavailable(`${names}: the broker link is not connected`);
     const entries = list.map((entry) => {
@@ -209,6 +209,7 @@ export class Dynsec {
     return entries.map(({ payload: { correlationData }, answer, tracked }) => ({
       answer,
       answered: () => tracked.arrived,
+      waiting: () => this.#waiting.has(correlationData),
       forget: () => {
         clearTimeout(this.#waiting.get(correlationData)?.timer);
         this.#waiting.delete(correlationData);
@@ -326,10 +327,14 @@ export class Dynsec {
       try {
         around = await names!.answer;
       } catch (error) {
-        await page!.answer; // no answer to that either: the page's own outcome says why, if it has one
+        // No answer to that either, or a refusal: the page's own outcome, if it has one, else this.
+        if (page!.waiting()) page!.forget();
+        else await page!.answer;
         throw error;
       }
       if (page!.answered()) return { page: await page!.answer, names: around };
+      // Past its own timeout (a slow broker), or the link went down: that, not a dropped page.
+      if (!page!.waiting()) return { page: await page!.answer, names: around };
       page!.forget();
       if (size.count === 1)
         throw new DynsecUnavailable(
