@@ -453,6 +453,11 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     );
   }
 
+  /** The pending reconcile retry (reconcileSoon), and the delay of the next. */
+  let retry: NodeJS.Timeout | undefined;
+  const firstRetryMs = deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS;
+  let retryMs = firstRetryMs;
+
   /** Reconciles and records the result; audited when asked for or when something changed. */
   function reconcile(trigger: string, actor?: { name: string; ip?: string | undefined }): Promise<ReconcileReport> {
     return serial(async () => {
@@ -470,7 +475,12 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
         };
       }
       lastReconcile = report;
-      if (!report.error) retryMs = firstRetryMs;
+      if (!report.error) {
+        // Whatever a pending retry was for is made up for now; the next failure waits the first delay.
+        retryMs = firstRetryMs;
+        clearTimeout(retry);
+        retry = undefined;
+      }
       if (actor || report.changes.length || report.error) auditReconcile(report, actor ?? { name: 'system' });
       if (report.error) log.warn(`Broker reconcile (${trigger}) failed: ${report.error}`);
       else if (report.changes.length) log.info(`Broker reconcile (${trigger}): ${report.changes.join('; ')}`);
@@ -485,9 +495,6 @@ export function createBrokerAccess(deps: BrokerAccessDeps) {
     return report;
   }
 
-  let retry: NodeJS.Timeout | undefined;
-  const firstRetryMs = deps.timings?.reconcileRetryMs ?? RETRY_RECONCILE_MS;
-  let retryMs = firstRetryMs;
   /**
    * A reconcile RETRY_RECONCILE_MS from now, after something that reconcile makes up for failed: one
    * at a time, however many failed meanwhile, and none while the link is down (the reconnect

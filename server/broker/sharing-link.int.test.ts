@@ -256,7 +256,7 @@ describe('broker link, presence and sharing groups together', () => {
     await becomes(alice, bob, false, 'bob no longer to see alice');
   });
 
-  test('refusals one after another make one retry, not one each', async () => {
+  test('refusals one after another make one retry, not one each, and none once a reconcile succeeded', async () => {
     const { sharing, broker } = linked.portal.services;
     const id = sharing.list().groups[0]!.id;
     const refuse = Dynsec.prototype.removeGroupClient;
@@ -276,6 +276,13 @@ describe('broker link, presence and sharing groups together', () => {
         );
       await new Promise((resolve) => setTimeout(resolve, 3000)); // past the retry (2 s in tests)
       assert.equal(reconciles, 1);
+      // A reconcile that succeeds (here one asked for) makes up for a refusal whose retry is pending.
+      await assert.rejects(
+        broker!.groupCommands.send([{ command: 'removeGroupClient', groupname: `share-${id}`, username: 'alice' }]),
+      );
+      assert.equal((await broker!.reconcile('test')).error, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(reconciles, 2, 'no retry after the reconcile that succeeded');
     } finally {
       Dynsec.prototype.removeGroupClient = refuse;
       Dynsec.prototype.listClients = list;
