@@ -43,13 +43,31 @@ test('a link that goes down during the publish: the command rejects once, nothin
 /** A command as the portal publishes it, with the parameters a test may look at. */
 type Sent = { command: string; correlationData: string; count?: number; offset?: number; verbose?: boolean };
 
+/** What a test's broker sends back for one command: an error text, or its `data`. */
+type Reply = { error?: string; data?: unknown };
+
 /**
- * A link whose broker answers each published command with `respond(command)`: an error text, or the
- * command's `data` (undefined: success without data). An answer longer than `dropOver` bytes is
- * dropped, as Mosquitto drops a packet over the link's Maximum Packet Size.
+ * A link whose broker is `onPublish`: it gets each published message's commands and `answer`, which
+ * sends answers back (one response message, as Mosquitto's plugin does); its promise is the publish's
+ * acknowledgement.
  */
-function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknown }, dropOver = Infinity) {
+function scriptedLink(
+  onPublish: (commands: Sent[], answer: (replies: Array<[Sent, Reply]>) => void) => Promise<void> | void,
+) {
   let deliver: ((topic: string, payload: Buffer) => void) | undefined;
+  const answer = (replies: Array<[Sent, Reply]>) =>
+    deliver!(
+      '$CONTROL/dynamic-security/v1/response',
+      Buffer.from(
+        JSON.stringify({
+          responses: replies.map(([sent, reply]) => ({
+            command: sent.command,
+            correlationData: sent.correlationData,
+            ...reply,
+          })),
+        }),
+      ),
+    );
   return {
     connected: true,
     subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
@@ -57,18 +75,24 @@ function respondingLink(respond: (sent: Sent) => { error?: string; data?: unknow
       return () => undefined;
     },
     onState: () => () => undefined,
-    publish: async (_topic: string, message: string) => {
-      const { commands } = JSON.parse(message) as { commands: Sent[] };
-      const responses = commands.map((sent) => ({
-        command: sent.command,
-        correlationData: sent.correlationData,
-        ...respond(sent),
-      }));
-      const payload = JSON.stringify({ responses });
-      if (payload.length <= dropOver)
-        setImmediate(() => deliver!('$CONTROL/dynamic-security/v1/response', Buffer.from(payload)));
-    },
+    publish: async (_topic: string, message: string) =>
+      onPublish((JSON.parse(message) as { commands: Sent[] }).commands, answer),
   } as unknown as BrokerLink;
+}
+
+/**
+ * A link whose broker answers each published command with `respond(command)`: an error text, or the
+ * command's `data` (undefined: success without data). An answer longer than `dropOver` bytes is
+ * dropped, as Mosquitto drops a packet over the link's Maximum Packet Size.
+ */
+function respondingLink(respond: (sent: Sent) => Reply, dropOver = Infinity) {
+  return scriptedLink((commands, answer) => {
+    const replies = commands.map((sent): [Sent, Reply] => [sent, respond(sent)]);
+    const size = JSON.stringify({
+      responses: replies.map(([{ command, correlationData }, reply]) => ({ command, correlationData, ...reply })),
+    }).length;
+    if (size <= dropOver) setImmediate(() => answer(replies));
+  });
 }
 
 /** A link that answers each published command with `answer(command)`: an error text, or undefined for success. */
@@ -233,34 +257,17 @@ test('a page dropped for its size is told at once and asked again smaller; one e
 
 test('a page whose answer comes after its own timeout is a timeout, not a page too large; a refused small question is said at once', async () => {
   const roles = ['a', 'b'];
-  let deliver: ((topic: string, payload: Buffer) => void) | undefined;
-  const answer = (sent: Sent, data: unknown, error?: string) =>
-    deliver!(
-      '$CONTROL/dynamic-security/v1/response',
-      Buffer.from(
-        JSON.stringify({ responses: [{ command: sent.command, correlationData: sent.correlationData, data, error }] }),
-      ),
-    );
   let mode: 'slow' | 'refused' = 'slow';
-  const link = {
-    connected: true,
-    subscribe: (_filter: string, handler: (topic: string, payload: Buffer) => void) => {
-      deliver = handler;
-      return () => undefined;
-    },
-    onState: () => () => undefined,
-    publish: async (_topic: string, message: string) => {
-      const [sent] = (JSON.parse(message) as { commands: Sent[] }).commands;
-      if (sent!.verbose) {
-        // The page: never answered here (slow, or dropped); its acknowledgement takes 30 ms.
-        await new Promise((resolve) => setTimeout(resolve, 30));
-        return;
-      }
-      // The small question: answered just after the page's timeout (200 ms), within its own; or refused.
-      if (mode === 'refused') setImmediate(() => answer(sent!, undefined, 'Internal error'));
-      else setTimeout(() => answer(sent!, { totalCount: roles.length, roles }), 185);
-    },
-  } as unknown as BrokerLink;
+  const link = scriptedLink(async ([sent], answer) => {
+    if (sent!.verbose) {
+      // The page: never answered here (slow, or dropped); its acknowledgement takes 30 ms.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return;
+    }
+    // The small question: answered just after the page's timeout (200 ms), within its own; or refused.
+    if (mode === 'refused') setImmediate(() => answer([[sent!, { error: 'Internal error' }]]));
+    else setTimeout(() => answer([[sent!, { data: { totalCount: roles.length, roles } }]]), 185);
+  });
   const dynsec = new Dynsec(link, 200, 8);
   await assert.rejects(dynsec.listRoles(), /listRoles: no answer from the broker within 200 ms/);
   mode = 'refused';
