@@ -8,7 +8,9 @@ export interface GroupView {
   members: string[];
 }
 
-const folded = (name: string) => name.normalize('NFC').toLowerCase();
+// Compatibility forms (full-width letters, ligatures) read as their plain letters, and a case fold
+// that is more than one letter for one (ß is SS in capitals, final ς is σ).
+const folded = (name: string) => name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 const sameName = (a: string, b: string) => folded(a) === folded(b);
 
 export function groupsRepository(db: Db) {
@@ -47,8 +49,8 @@ export function groupsRepository(db: Db) {
       return row && view(row);
     },
     /**
-     * Whether another group has this name, composed or not and in any case (SQLite's NOCASE folds
-     * ASCII only): names that look alike are one name. Groups are few, so they are compared here.
+     * Whether another group has this name, composed or not, in any case and in compatibility forms
+     * (SQLite's NOCASE folds ASCII only): names that look alike are one name. Groups are few, so they are compared here.
      */
     nameTaken: (name: string, exceptId?: number) =>
       names.all().some((row) => row.id !== exceptId && sameName(row.name, name)),
@@ -58,7 +60,6 @@ export function groupsRepository(db: Db) {
     addMember: (groupId: number, userId: number, at: Date) => add.run(groupId, at.toISOString(), userId).changes === 1,
     /** Returns false when the person was not in the group. */
     removeMember: (groupId: number, userId: number) => remove.run(groupId, userId).changes === 1,
-    /** How many groups a person is in. */
     /** Everyone who could join a group: the people certificates were issued to. */
     people: () => people.all().map((row) => row.username),
   };

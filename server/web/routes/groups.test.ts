@@ -250,6 +250,15 @@ describe('sharing groups pages', () => {
       assert.equal(sharing.rename(other.id, 'caf\u00c9', { name: 'admin' }).ok, false, 'nor by a rename');
       assert.ok(sharing.rename(created.id, 'CAF\u00c9', { name: 'admin' }).ok, 'its own name in other letters');
       assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 2);
+      // Case folding beyond one letter for one (ß is SS in capitals), and compatibility forms
+      // (full-width letters, ligatures) that read as the same word.
+      assert.ok((await sharing.create('Stra\u00dfe', { name: 'admin' })).ok);
+      assert.ok((await sharing.create('Office', { name: 'admin' })).ok);
+      for (const name of ['STRASSE', 'strasse', '\uff33\uff54\uff52\uff41\uff53\uff53\uff45', 'O\ufb03ce']) {
+        const outcome = await sharing.create(name, { name: 'admin' });
+        assert.deepEqual(outcome, { ok: false, reason: 'invalid', issues: { name: 'A group has this name' } }, name);
+      }
+      assert.equal(portal.db.prepare('SELECT count(*) FROM sharing_groups').pluck().get(), 4);
     });
   });
 });
