@@ -84,8 +84,11 @@ export function invitationsRepository(db: Db) {
   const setState = db.prepare<[string, string | null, number, string]>(
     'UPDATE invitations SET state = ?, closed_at = ? WHERE id = ? AND state = ?',
   );
-  const unfinishedOfUser = db.prepare<[number], { id: number; device: string | null; state: 'open' | 'redeemed' }>(
-    `SELECT i.id, i.device, i.state FROM invitations i LEFT JOIN certificates c ON c.id = i.certificate_id
+  const unfinishedOfUser = db.prepare<
+    [number],
+    { id: number; device: string | null; state: 'open' | 'redeemed'; kind: 'mail' | 'qr' }
+  >(
+    `SELECT i.id, i.device, i.state, i.kind FROM invitations i LEFT JOIN certificates c ON c.id = i.certificate_id
       WHERE i.user_id = ? AND (i.state = 'open' OR (${BUNDLE_NOT_OUT}))
       ORDER BY i.id`,
   );
@@ -115,9 +118,6 @@ export function invitationsRepository(db: Db) {
   const renew = db.prepare<[string, string, string, number]>(
     `UPDATE invitations SET token_sha256 = ?, code_hmac = ?, expires_at = ?, state = 'open', wrong_codes = 0,
        reopenings = 0, closed_at = NULL, certificate_id = NULL WHERE id = ? AND state <> 'redeemed'`,
-  );
-  const openMailedOfUser = db.prepare<[number], { id: number; device: string | null }>(
-    "SELECT id, device FROM invitations WHERE user_id = ? AND state = 'open' AND kind = 'mail' ORDER BY id",
   );
   const openCount = db.prepare<[string], { n: number }>(
     "SELECT count(*) AS n FROM invitations WHERE state = 'open' AND expires_at > ?",
@@ -167,8 +167,6 @@ export function invitationsRepository(db: Db) {
     reopen: (id: number, certificateId: number | null) => reopen.run(id, certificateId).changes === 1,
     /** Redeemed, but the bundle never left: no certificate yet, or one still pending. */
     interrupted: () => interrupted.all(),
-    /** A person's mailed links still open (unexpired or not): they went to the address of the time. */
-    openMailedOfUser: (userId: number) => openMailedOfUser.all(userId),
     /** A new token and code for an invitation not yet redeemed: the old ones stop working. */
     renew: (id: number, tokenSha256: string, codeHmac: string, expiresAt: Date) =>
       renew.run(tokenSha256, codeHmac, expiresAt.toISOString(), id).changes === 1,

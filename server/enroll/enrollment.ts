@@ -83,11 +83,14 @@ export function createEnrollment(ctx: EnrollDeps) {
   // Read once: the CA does not change while the portal runs.
   const caConstraints = ctx.ca.nameConstraints;
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
-  // A bundle whose certificate was revoked since it was made (revoke, Replace) is never handed out.
+  // A bundle whose certificate was revoked since it was made (revoke, Replace), or whose link was
+  // cancelled since (revoke all, the person's address changed or the person deleted), is never handed out.
   const holds: Holds = new PickupHolds(
     ctx.now,
     PICKUP_HOLD_MS,
-    (held) => ctx.certificates.find(held.certificateId)?.status === 'active',
+    (held) =>
+      ctx.certificates.find(held.certificateId)?.status === 'active' &&
+      ctx.invitations.find(held.invitationId)?.state === 'redeemed',
   );
   let holdSweep: NodeJS.Timeout | undefined;
   /** Holds past their time: what never left is revoked and its invitation opened again. */

@@ -3,9 +3,11 @@
 // the one-device rule, the recovery of a redemption a stopped portal left behind, and the status
 // invited → picked up → connected from the presence records.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { inProcessMinter } from '../testing/minter.js';
-import { testCa } from '../testing/pki.js';
+import { readCrl, testCa } from '../testing/pki.js';
 import { Browser, startTestPortal, withPortal, type TestPortal } from '../testing/harness.js';
 import { presenceRepository } from '../db/presence.js';
 import { tempDir } from '../testing/temp-dir.js';
@@ -687,6 +689,47 @@ describe('pickup invitations', () => {
       });
   });
 
+  test("an address changed while a mailed link is held: nothing more handed out, revoked at the hold's end, never open again", async () => {
+    const { ca } = await testCa();
+    await withPortal({ deps: { minter: inProcessMinter(ca) } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const held = await enrollment.invitations.create(invite, admin);
+      const done = await enrollment.invitations.create({ ...invite, device: 'ipad' }, admin);
+      assert.ok(held.ok && done.ok);
+      const holding = await enrollment.invitations.redeem(held.token, held.code, person);
+      const downloaded = await enrollment.invitations.redeem(done.token, done.code, person);
+      assert.ok(holding.ok && downloaded.ok);
+      assert.ok(enrollment.invitations.file(downloaded.holdId, 'p12'), 'the iPad has its bundle');
+      const changed = enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
+      assert.deepEqual(changed, { ok: true, email: 'alice.new@example.org', cancelledLinks: 1 });
+      assert.equal(enrollment.invitations.file(holding.holdId, 'p12'), undefined, 'the held bundle is not handed out');
+      const states = () => portal.db.prepare('SELECT state FROM invitations ORDER BY id').pluck().all();
+      assert.deepEqual(states(), ['cancelled', 'redeemed'], 'the link whose bundle left stays used');
+      portal.clock.advance(31 * 60_000); // the hold runs out: nothing may open the link again
+      await enrollment.sweepPickups();
+      assert.deepEqual(await enrollment.invitations.redeem(held.token, held.code, person), {
+        ok: false,
+        reason: 'unavailable',
+      });
+      assert.deepEqual(states(), ['cancelled', 'redeemed']);
+      assert.deepEqual(portal.db.prepare('SELECT device, status, delivery FROM certificates ORDER BY id').all(), [
+        { device: 'pixel', status: 'revoked', delivery: 'failed' },
+        { device: 'ipad', status: 'active', delivery: 'picked_up' },
+      ]);
+    });
+  });
+
+  test('an address changed while a mailed link mints: nothing recorded or handed out, the link cancelled', async () => {
+    await whileRedemptionMints(async (portal, redeeming, release) => {
+      const changed = portal.services.enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
+      assert.ok(changed.ok && changed.cancelledLinks === 1);
+      release();
+      assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+      assert.equal(portal.db.prepare('SELECT count(*) FROM certificates').pluck().get(), 0);
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+    });
+  });
+
   test('wrong codes typed while its certificate is made, then the making fails: the link is cancelled, not open', async () => {
     let fail!: () => void;
     const failing = new Promise<never>((_, reject) => (fail = () => reject(new Error('the minting thread died'))));
@@ -764,6 +807,30 @@ describe('pickup invitations', () => {
         assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
         assert.deepEqual(portal.db.prepare('SELECT status FROM certificates').pluck().all(), ['revoked']);
         assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+      });
+    });
+    test('an address changed while a redemption waits for the broker sync: its certificate revoked, not handed out', async () => {
+      const broker = gatedBroker();
+      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        broker.arm('syncPerson');
+        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+        await broker.inside;
+        assert.ok(enrollment.people.changeEmail('alice', 'alice.new@example.org', admin).ok);
+        broker.release();
+        assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+        assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').all(), [
+          { status: 'revoked', delivery: 'failed' },
+        ]);
+        assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
+        const serial = portal.db.prepare('SELECT serial FROM certificates').pluck().get();
+        const crl = readCrl(readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8'));
+        assert.ok(
+          crl.entries.some((entry) => entry.serial === serial),
+          'and in the CRL',
+        );
       });
     });
   });

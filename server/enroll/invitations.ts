@@ -387,18 +387,34 @@ async function mintForInvitation(
     recorded = certificateId;
     // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
     await ctx.broker?.syncPerson(row.username);
-    // Revoke all or the person's deletion may have cancelled the link (and revoked this certificate)
-    // while the broker was asked: then nothing is handed out.
+    // Revoke all, the person's deletion or a new address may have cancelled the link while the
+    // broker was asked: then nothing is handed out, and its certificate is revoked (revoke all and
+    // the deletion did so already).
     if (ctx.invitations.find(row.id)?.state !== 'redeemed') {
-      ctx.audited(ctx.now(), (audit) =>
+      const revoked = ctx.audited(ctx.now(), (audit) => {
         audit({
           actor: 'system',
           action: 'pickup-redeem',
           subject: `invitation:${row.id}`,
           outcome: 'failure',
           detail: `${who(row)}: the link was cancelled before its bundle was handed out`,
-        }),
-      );
+        });
+        ctx.certificates.setDelivery(
+          certificateId,
+          'failed',
+          'the link was cancelled before its bundle was handed out',
+        );
+        if (!ctx.certificates.revoke(certificateId, ctx.now(), 'cessationOfOperation', 'system')) return false;
+        audit({
+          actor: 'system',
+          action: 'revoke',
+          subject: `certificate:${certificateId}`,
+          outcome: 'success',
+          detail: `${who(row)}: its link was cancelled before the bundle was handed out`,
+        });
+        return true;
+      });
+      if (revoked) await ctx.crl.publishOrRetry('system', `link cancelled, certificate ${certificateId}`);
       return failed('unavailable');
     }
     const held = holds.put({

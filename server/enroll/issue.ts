@@ -143,9 +143,11 @@ export function personFor<Refusal extends Failed<string>>(
 }
 
 /**
- * A person's new address, inside the caller's transaction, audited. Their mailed pickup links still
- * open are cancelled: they went to the old address (mistyped, or a mailbox they lost), and the
- * link with its mailbox must not outlive the correction. A resend mails the new one.
+ * A person's new address, inside the caller's transaction, audited. Their mailed pickup links that
+ * could still hand out a certificate are cancelled: open ones, and redeemed ones whose bundle is
+ * still minting or held (it is then not handed out, and its certificate is revoked when the hold
+ * ends). They went to the old address (mistyped, or a mailbox they lost), and the link with its
+ * mailbox must not outlive the correction. A resend mails the new one.
  */
 export function changeAddress(
   ctx: Pick<EnrollDeps, 'users' | 'invitations'>,
@@ -164,8 +166,8 @@ export function changeAddress(
   });
   ctx.users.setEmail(user.id, email);
   let cancelled = 0;
-  for (const link of ctx.invitations.openMailedOfUser(user.id))
-    if (ctx.invitations.transition(link.id, 'open', 'cancelled', now) && ++cancelled)
+  for (const link of ctx.invitations.unfinishedOfUser(user.id))
+    if (link.kind === 'mail' && ctx.invitations.transition(link.id, link.state, 'cancelled', now) && ++cancelled)
       audit({
         actor: 'system',
         action: 'invite-cancel',

@@ -27,7 +27,10 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
   constructor(
     private readonly now: () => Date,
     private readonly holdMs: number,
-    /** Whether a hold's certificate may still be handed out: one revoked since (revoke, Replace) is dropped. */
+    /**
+     * Whether a hold's bundle may still be handed out (its certificate not revoked since, its link not
+     * cancelled since): one that may not is emptied at once and left to the next sweep as run out.
+     */
     private readonly mayHandOut: (held: HeldBundle) => boolean = () => true,
   ) {}
 
@@ -43,12 +46,13 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     return held;
   }
 
-  /** A live hold; undefined for an unknown, finished or expired id, or one whose certificate was revoked. */
+  /** A live hold; undefined for an unknown, finished or expired id, or one that may no longer be handed out. */
   get(id: string): HeldBundle | undefined {
     const held = this.#held.get(id);
     if (!held || held.expires <= this.now().getTime()) return undefined;
     if (this.mayHandOut(held)) return held;
-    this.drop(id);
+    held.pkcs12 = new Uint8Array(0);
+    held.expires = 0; // `takeExpired` hands it to the sweep, which revokes what never left
     return undefined;
   }
 
