@@ -84,18 +84,28 @@ export function createEnrollment(ctx: EnrollDeps) {
   const caConstraints = ctx.ca.nameConstraints;
   const caServerNames = caConstraints ? permittedNames(caConstraints) : [];
   // A bundle whose certificate was revoked since it was made (revoke, Replace), or whose link was
-  // cancelled since (revoke all, the person's address changed or the person deleted), is never handed out.
-  const holds: Holds = new PickupHolds(
-    ctx.now,
-    PICKUP_HOLD_MS,
-    (held) =>
+  // cancelled since (revoke all, the person's address changed or the person deleted) or names
+  // another certificate by now, is never handed out.
+  const holds: Holds = new PickupHolds(ctx.now, PICKUP_HOLD_MS, (held) => {
+    const link = ctx.invitations.find(held.invitationId);
+    return (
       ctx.certificates.find(held.certificateId)?.status === 'active' &&
-      ctx.invitations.find(held.invitationId)?.state === 'redeemed',
-  );
+      link?.state === 'redeemed' &&
+      link.certificate_id === held.certificateId
+    );
+  });
   let holdSweep: NodeJS.Timeout | undefined;
-  /** Holds past their time: what never left is revoked and its invitation opened again. */
+  /**
+   * Holds that are over: what never left is revoked (unless it was already) and its invitation opened
+   * again, unless the link was cancelled. Run each minute, and at once after a change that cancels links.
+   */
   const sweepHolds = async () => {
-    for (const held of holds.takeExpired()) await abandonHeld(ctx, held, 'not downloaded within the pickup time');
+    for (const { held, refused } of holds.takeFinished())
+      await abandonHeld(
+        ctx,
+        held,
+        refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
+      );
   };
   const tokenRow = (token: string) =>
     tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
@@ -122,12 +132,22 @@ export function createEnrollment(ctx: EnrollDeps) {
   };
   const described = (row: NonNullable<ReturnType<typeof ctx.invitations.find>>) =>
     describeInvitation(row, ctx.now(), invitationConnected(row));
+  /** An issue or invitation that may have changed the address (and so cancelled held links): settled at once. */
+  const afterAddressChange = async <Outcome>(request: { changeEmail: boolean }, work: Promise<Outcome>) => {
+    try {
+      return await work;
+    } finally {
+      // A sweep that fails here leaves the outcome as it is: a held bundle of a cancelled link is never
+      // handed out, and what it could not revoke is revoked at the next start (still pending).
+      if (request.changeEmail) await sweepHolds().catch(() => undefined);
+    }
+  };
 
   return {
     now: ctx.now,
     /** `onRecorded` (issue.ts): the certificate is recorded and the mail about to go. */
     issue: (request: IssueRequest, actor: Actor, onRecorded?: (recorded: Recorded) => void) =>
-      issueCertificate(ctx, request, actor, onRecorded && { onRecorded }),
+      afterAddressChange(request, issueCertificate(ctx, request, actor, onRecorded && { onRecorded })),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
     replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
       replaceCertificate(ctx, id, actor, reason),
@@ -228,16 +248,12 @@ export function createEnrollment(ctx: EnrollDeps) {
       return named;
     },
     /** People: their devices, their address, revoke all, delete. */
-    people: createPeople(ctx, {
-      dropHeld: (invitationId) => {
-        const held = holds.forInvitation(invitationId);
-        if (held) holds.drop(held.id);
-      },
-    }),
+    people: createPeople(ctx, { settleHolds: sweepHolds }),
 
     /** Pickup links: the admin's side (create, resend, cancel, list) and the person's (redeem, files). */
     invitations: {
-      create: (request: InviteRequest, actor: Actor) => createInvitation(ctx, request, actor),
+      create: (request: InviteRequest, actor: Actor) =>
+        afterAddressChange(request, createInvitation(ctx, request, actor)),
       resend: (id: number, actor: Actor) => resendInvitation(ctx, id, actor),
       cancel: (id: number, actor: Actor) => cancelInvitation(ctx, id, actor),
       find(id: number) {

@@ -55,6 +55,38 @@ async function gatedMinter(gatedCall = 1) {
   return { minter: gated, started, release };
 }
 
+/** A minter whose every mint waits at a gate of its own: `started(n)` and `release(n)` for the nth call (from 1). */
+async function gatedMints() {
+  const { ca } = await testCa();
+  const minter = inProcessMinter(ca);
+  const gates: Array<{ started: () => void; entered: Promise<void>; release: () => void; released: Promise<void> }> =
+    [];
+  const gate = (n: number) => {
+    while (gates.length < n) {
+      let started!: () => void;
+      let release!: () => void;
+      const entered = new Promise<void>((resolve) => (started = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      gates.push({ started, entered, release, released });
+    }
+    return gates[n - 1]!;
+  };
+  let calls = 0;
+  return {
+    minter: {
+      ...minter,
+      mint: async (request: Parameters<typeof minter.mint>[0]) => {
+        const mine = gate(++calls);
+        mine.started();
+        await mine.released;
+        return minter.mint(request);
+      },
+    },
+    started: (n: number) => gate(n).entered,
+    release: (n: number) => gate(n).release(),
+  };
+}
+
 /** Runs `use` while alice's link is redeemed and its mint waits at the gate; `release()` lets it go on. */
 async function whileRedemptionMints(
   use: (
@@ -186,8 +218,16 @@ describe('pickup invitations', () => {
           'failed',
           `${how}: never marked picked up`,
         );
+        const published = () =>
+          portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'crl-publish'").pluck().get();
+        const publishedBefore = published();
+        const error = () =>
+          portal.db.prepare('SELECT delivery_error FROM certificates WHERE id = ?').pluck().get(certificateId);
+        const errorBefore = error();
         portal.clock.advance(31 * 60_000);
         await enrollment.sweepPickups();
+        assert.equal(published(), publishedBefore, `${how}: the sweep publishes no second CRL for it`);
+        assert.equal(error(), errorBefore, `${how}: nor rewrites why it was not delivered`);
         assert.deepEqual(
           await enrollment.invitations.redeem(created.token, created.code, person),
           { ok: false, reason: 'unavailable' },
@@ -659,7 +699,8 @@ describe('pickup invitations', () => {
         const mailed = await enrollment.invitations.create(invite, admin);
         const shown = await enrollment.invitations.create({ ...invite, device: 'ipad', kind: 'qr' }, admin);
         assert.ok(mailed.ok && shown.ok);
-        if (how === 'person page') assert.ok(enrollment.people.changeEmail('alice', 'alice.new@example.org', admin).ok);
+        if (how === 'person page')
+          assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
         else {
           const other = await enrollment.invitations.create(
             { ...invite, device: 'tablet', email: 'alice.new@example.org', changeEmail: true },
@@ -689,7 +730,7 @@ describe('pickup invitations', () => {
       });
   });
 
-  test("an address changed while a mailed link is held: nothing more handed out, revoked at the hold's end, never open again", async () => {
+  test('an address changed while a mailed link is held: not handed out, revoked at once, resent to the new address', async () => {
     const { ca } = await testCa();
     await withPortal({ deps: { minter: inProcessMinter(ca) } }, async (portal) => {
       const { enrollment } = portal.services;
@@ -700,28 +741,83 @@ describe('pickup invitations', () => {
       const downloaded = await enrollment.invitations.redeem(done.token, done.code, person);
       assert.ok(holding.ok && downloaded.ok);
       assert.ok(enrollment.invitations.file(downloaded.holdId, 'p12'), 'the iPad has its bundle');
-      const changed = enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
+      const heldCertificate = enrollment.invitations.find(held.invitationId)!.certificateId!;
+      const changed = await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
       assert.deepEqual(changed, { ok: true, email: 'alice.new@example.org', cancelledLinks: 1 });
       assert.equal(enrollment.invitations.file(holding.holdId, 'p12'), undefined, 'the held bundle is not handed out');
       const states = () => portal.db.prepare('SELECT state FROM invitations ORDER BY id').pluck().all();
       assert.deepEqual(states(), ['cancelled', 'redeemed'], 'the link whose bundle left stays used');
-      portal.clock.advance(31 * 60_000); // the hold runs out: nothing may open the link again
-      await enrollment.sweepPickups();
+      assert.deepEqual(
+        portal.db.prepare('SELECT device, status, delivery FROM certificates ORDER BY id').all(),
+        [
+          { device: 'pixel', status: 'revoked', delivery: 'failed' },
+          { device: 'ipad', status: 'active', delivery: 'picked_up' },
+        ],
+        'revoked at once, not when the hold would have ended',
+      );
+      const serial = portal.db.prepare('SELECT serial FROM certificates WHERE id = ?').pluck().get(heldCertificate);
+      const crl = readCrl(readFileSync(path.join(portal.dataDir, 'crl.pem'), 'utf8'));
+      assert.ok(
+        crl.entries.some((entry) => entry.serial === serial),
+        'and in the CRL',
+      );
+      assert.equal(
+        portal.db
+          .prepare("SELECT detail FROM audit_log WHERE action = 'revoke' AND subject = ?")
+          .pluck()
+          .get(`certificate:${heldCertificate}`),
+        'alice (pixel): its link was cancelled before a download',
+      );
       assert.deepEqual(await enrollment.invitations.redeem(held.token, held.code, person), {
         ok: false,
         reason: 'unavailable',
       });
-      assert.deepEqual(states(), ['cancelled', 'redeemed']);
-      assert.deepEqual(portal.db.prepare('SELECT device, status, delivery FROM certificates ORDER BY id').all(), [
-        { device: 'pixel', status: 'revoked', delivery: 'failed' },
-        { device: 'ipad', status: 'active', delivery: 'picked_up' },
-      ]);
+      const resent = await enrollment.invitations.resend(held.invitationId, admin);
+      assert.ok(resent.ok, 'a resend mails the new address at once');
+      assert.ok((await enrollment.invitations.redeem(resent.token, resent.code, person)).ok);
     });
   });
 
+  for (const first of ['the old redemption', 'the new one'] as const)
+    test(`a link cancelled while it mints, resent and redeemed again: ${first} finishing first, only the new one's bundle goes out`, async () => {
+      const mints = await gatedMints();
+      await withPortal({ deps: { minter: mints.minter } }, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        const old = enrollment.invitations.redeem(created.token, created.code, person);
+        await mints.started(1);
+        assert.equal((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok, true);
+        const resent = await enrollment.invitations.resend(created.invitationId, admin);
+        assert.ok(resent.ok, 'the resend the page offers');
+        const fresh = enrollment.invitations.redeem(resent.token, resent.code, person);
+        await mints.started(2);
+        const order = first === 'the old redemption' ? [1, 2] : [2, 1];
+        const outcomes: Record<number, Awaited<typeof old>> = {};
+        let tap: Promise<Awaited<typeof old>> | undefined;
+        for (const n of order) {
+          mints.release(n);
+          outcomes[n] = await (n === 1 ? old : fresh);
+          // A second tap on the new link joins its redemption (or finds its bundle), whichever ended first.
+          tap ??= enrollment.invitations.redeem(resent.token, resent.code, person);
+        }
+        assert.deepEqual(await tap, outcomes[2], 'a second tap finds the same bundle');
+        assert.deepEqual(outcomes[1], { ok: false, reason: 'unavailable' }, 'the old mailbox gets nothing');
+        const got = outcomes[2]!;
+        assert.ok(got.ok, 'the new address gets its bundle');
+        assert.ok(enrollment.invitations.file(got.holdId, 'p12'), 'and can download it');
+        assert.deepEqual(
+          portal.db.prepare('SELECT status FROM certificates').pluck().all(),
+          ['active'],
+          'one certificate',
+        );
+        assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'redeemed');
+      });
+    });
+
   test('an address changed while a mailed link mints: nothing recorded or handed out, the link cancelled', async () => {
     await whileRedemptionMints(async (portal, redeeming, release) => {
-      const changed = portal.services.enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
+      const changed = await portal.services.enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
       assert.ok(changed.ok && changed.cancelledLinks === 1);
       release();
       assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
@@ -818,7 +914,7 @@ describe('pickup invitations', () => {
         broker.arm('syncPerson');
         const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
         await broker.inside;
-        assert.ok(enrollment.people.changeEmail('alice', 'alice.new@example.org', admin).ok);
+        assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
         broker.release();
         assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
         assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').all(), [

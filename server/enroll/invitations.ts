@@ -322,6 +322,18 @@ async function mintForInvitation(
 ): Promise<RedeemOutcome> {
   /** The certificate recorded for this redemption, once it is. */
   let recorded: number | null = null;
+  /**
+   * The link is still redeemed by this redemption: not cancelled, and not resent and redeemed again
+   * meanwhile (a new token; the later redemption mints its own), naming `certificateId` (none yet: null).
+   */
+  const stillThisRedemption = (certificateId: number | null) => {
+    const current = ctx.invitations.find(row.id);
+    return (
+      current?.state === 'redeemed' &&
+      current.token_sha256 === row.token_sha256 &&
+      current.certificate_id === certificateId
+    );
+  };
   try {
     // A generated passphrase only (nobody typed one for this flow): the minter's.
     const bundle = await ctx.minter.mint({
@@ -333,17 +345,17 @@ async function mintForInvitation(
       now: ctx.now(),
     });
     const { passphrase } = bundle;
-    // Record before release, unless the link was cancelled (revoke all, the person deleted) meanwhile:
-    // then this certificate is dropped here, never recorded and never handed out.
+    // Record before release, unless the link was cancelled (revoke all, the person deleted, a new
+    // address) or resent meanwhile: then this certificate is dropped here, never recorded or handed out.
     const certificateId = ctx.audited(ctx.now(), (audit) => {
       const person = ctx.users.find(row.username);
-      if (ctx.invitations.find(row.id)?.state !== 'redeemed' || !person || person.deleted_at !== null) {
+      if (!stillThisRedemption(null) || !person || person.deleted_at !== null) {
         audit({
           actor: 'system',
           action: 'pickup-redeem',
           subject: `invitation:${row.id}`,
           outcome: 'failure',
-          detail: `${who(row)}: the link was cancelled while its certificate was made; nothing recorded or handed out`,
+          detail: `${who(row)}: the link was cancelled or resent while its certificate was made; nothing recorded or handed out`,
         });
         return undefined;
       }
@@ -387,22 +399,22 @@ async function mintForInvitation(
     recorded = certificateId;
     // The person's broker access exists before the bundle leaves (or at the link's next reconnect).
     await ctx.broker?.syncPerson(row.username);
-    // Revoke all, the person's deletion or a new address may have cancelled the link while the
-    // broker was asked: then nothing is handed out, and its certificate is revoked (revoke all and
-    // the deletion did so already).
-    if (ctx.invitations.find(row.id)?.state !== 'redeemed') {
+    // Revoke all, the person's deletion or a new address may have cancelled the link (and a resend
+    // renewed it) while the broker was asked: then nothing is handed out, and this certificate is
+    // revoked (revoke all and the deletion did so already).
+    if (!stillThisRedemption(certificateId)) {
       const revoked = ctx.audited(ctx.now(), (audit) => {
         audit({
           actor: 'system',
           action: 'pickup-redeem',
           subject: `invitation:${row.id}`,
           outcome: 'failure',
-          detail: `${who(row)}: the link was cancelled before its bundle was handed out`,
+          detail: `${who(row)}: the link was cancelled or resent before its bundle was handed out`,
         });
         ctx.certificates.setDelivery(
           certificateId,
           'failed',
-          'the link was cancelled before its bundle was handed out',
+          'the link was cancelled or resent before its bundle was handed out',
         );
         if (!ctx.certificates.revoke(certificateId, ctx.now(), 'cessationOfOperation', 'system')) return false;
         audit({
@@ -410,7 +422,7 @@ async function mintForInvitation(
           action: 'revoke',
           subject: `certificate:${certificateId}`,
           outcome: 'success',
-          detail: `${who(row)}: its link was cancelled before the bundle was handed out`,
+          detail: `${who(row)}: its link was cancelled or resent before the bundle was handed out`,
         });
         return true;
       });
@@ -575,11 +587,17 @@ function cancelLink(
     });
 }
 
+/**
+ * A hold that is over without a download: its certificate is revoked and its invitation opened
+ * again (or cancelled, reopenOrCancel). A certificate revoked already (revoke, Replace, revoke all)
+ * keeps the reason it was given, and its CRL is not published twice.
+ */
 export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {
   if (held.downloaded) return;
-  ctx.audited(ctx.now(), (audit) => {
-    ctx.certificates.setDelivery(held.certificateId, 'failed', why);
-    if (ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system'))
+  const revoked = ctx.audited(ctx.now(), (audit) => {
+    const revoking = ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system');
+    if (revoking) {
+      ctx.certificates.setDelivery(held.certificateId, 'failed', why);
       audit({
         actor: 'system',
         action: 'revoke',
@@ -587,9 +605,11 @@ export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string
         outcome: 'success',
         detail: `${who(held)}: ${why}`,
       });
+    }
     reopenOrCancel(ctx, held.invitationId, held.certificateId, audit, 'the bundle was never downloaded', ctx.now());
+    return revoking;
   });
-  await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
+  if (revoked) await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
 }
 
 /**

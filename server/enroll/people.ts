@@ -31,10 +31,11 @@ export type RevokedAll = Ok<{
 }>;
 
 /**
- * `dropHeld`: lets go of a bundle held in memory for a pickup link this module cancelled (the
- * enrollment facade owns the holds), so it cannot be downloaded until its hold would have lapsed.
+ * `settleHolds`: lets go at once of the bundles held in memory for the pickup links this module
+ * cancelled (the enrollment facade owns the holds), revoking a certificate that never left unless
+ * it was already; a held bundle of a cancelled link is never handed out in any case.
  */
-export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId: number) => void } = {}) {
+export function createPeople(ctx: PeopleDeps, hooks: { settleHolds?: () => Promise<void> } = {}) {
   const findUser = (username: string) => {
     const name = usernameSchema.safeParse(username);
     return name.success ? ctx.users.find(name.data) : undefined;
@@ -89,7 +90,7 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
    * the cancelled links), the broker needs the new CRL, and then the queued kicks are carried out.
    */
   const afterRevoking = async (serials: string[], cancelledLinks: number[], actor: Actor, what: string) => {
-    for (const id of cancelledLinks) hooks.dropHeld?.(id);
+    if (cancelledLinks.length) await hooks.settleHolds?.();
     for (const serial of serials)
       try {
         removeOutboxMessages(ctx.files.outbox, serial);
@@ -134,12 +135,15 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
       };
     },
 
-    /** A new address for a person, without issuing anything; their mailed links still open are cancelled. */
-    changeEmail(
+    /**
+     * A new address for a person, without issuing anything; their mailed links that could still hand
+     * out a certificate are cancelled (issue.ts, `changeAddress`).
+     */
+    async changeEmail(
       username: string,
       email: string,
       actor: Actor,
-    ): Ok<{ email: string; cancelledLinks: number }> | Invalid | Failed<'not-found'> {
+    ): Promise<Ok<{ email: string; cancelledLinks: number }> | Invalid | Failed<'not-found'>> {
       const user = findUser(username);
       if (!user || user.deleted_at !== null) return failed('not-found');
       const parsed = emailSchema.safeParse(email);
@@ -150,6 +154,7 @@ export function createPeople(ctx: PeopleDeps, hooks: { dropHeld?: (invitationId:
         next === user.email
           ? 0
           : ctx.audited(ctx.now(), (audit) => changeAddress(ctx, user, next, actor, audit, ctx.now()));
+      if (cancelledLinks) await hooks.settleHolds?.();
       return ok({ email: next, cancelledLinks });
     },
 

@@ -52,7 +52,8 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     if (!held || held.expires <= this.now().getTime()) return undefined;
     if (this.mayHandOut(held)) return held;
     held.pkcs12 = new Uint8Array(0);
-    held.expires = 0; // `takeExpired` hands it to the sweep, which revokes what never left
+    held.passphrase = '';
+    held.expires = 0; // `takeFinished` hands it to the sweep, which revokes what never left
     return undefined;
   }
 
@@ -70,12 +71,19 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     return held;
   }
 
-  /** Removes and returns the holds past their time. */
-  takeExpired(): HeldBundle[] {
+  /**
+   * Removes and returns the holds that are over: past their time, or no longer to be handed out
+   * (`refused`: the certificate revoked or the link cancelled since).
+   */
+  takeFinished(): Array<{ held: HeldBundle; refused: boolean }> {
     const now = this.now().getTime();
-    const expired = [...this.#held.values()].filter((held) => held.expires <= now);
-    for (const held of expired) this.drop(held.id);
-    return expired;
+    const finished: Array<{ held: HeldBundle; refused: boolean }> = [];
+    for (const held of this.#held.values()) {
+      const refused = !this.mayHandOut(held);
+      if (refused || held.expires <= now) finished.push({ held, refused });
+    }
+    for (const { held } of finished) this.drop(held.id);
+    return finished;
   }
 
   minting(invitationId: number): Promise<Outcome> | undefined {
@@ -84,7 +92,10 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
 
   track(invitationId: number, work: Promise<Outcome>): Promise<Outcome> {
     this.#minting.set(invitationId, work);
-    void work.finally(() => this.#minting.delete(invitationId)).catch(() => undefined);
+    // Only its own entry: a link resent and redeemed again may have a newer redemption minting.
+    void work
+      .finally(() => this.#minting.get(invitationId) === work && this.#minting.delete(invitationId))
+      .catch(() => undefined);
     return work;
   }
 

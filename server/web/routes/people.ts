@@ -54,7 +54,7 @@ const peopleRoutes: FastifyPluginAsyncZod<{
     { schema: { params: nameParams, body: z.object({ email: z.string().max(300).default('') }) } },
     async (request, reply) => {
       const { username } = request.params;
-      const outcome = people.changeEmail(username, request.body.email, actorOf(request));
+      const outcome = await people.changeEmail(username, request.body.email, actorOf(request));
       if (!outcome.ok && outcome.reason === 'not-found') return reply.callNotFound();
       if (!outcome.ok)
         return reply.status(400).page('people/person', renderPerson(username, request.body, outcome.issues)!);
