@@ -41,7 +41,7 @@ import {
   type InviteRequest,
   type PickupFile,
 } from './invitations.js';
-import { PickupHolds } from './pickup-holds.js';
+import { PickupHolds, type HeldBundle } from './pickup-holds.js';
 import { PICKUP_HOLD_MS, redeemable, tokenHash, tokenSchema } from './pickup-rules.js';
 import { caMobileconfig } from '../pki/mobileconfig.js';
 import { revokeCertificate, revokeUndelivered } from './revoke.js';
@@ -53,6 +53,12 @@ import {
   type ServerCertificateRequest,
 } from './rules.js';
 import { issueBrokerCertificate, revokeBrokerCertificate } from './server-cert.js';
+
+interface Log {
+  info(message: string): void;
+  warn(message: string): void;
+  error(o: object, m: string): void;
+}
 
 export type { ListSort, ListStatus };
 
@@ -95,18 +101,32 @@ export function createEnrollment(ctx: EnrollDeps) {
     );
   });
   let holdSweep: NodeJS.Timeout | undefined;
+  /** The portal's log, once started: a hold that cannot be settled is logged, and the others go on. */
+  let log: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const abandonAll = async (taken: Array<{ held: HeldBundle; refused: boolean }>) => {
+    for (const { held, refused } of taken)
+      try {
+        await abandonHeld(
+          ctx,
+          held,
+          refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
+        );
+      } catch (error) {
+        // Still pending, so revoked at the next start; never handed out, the hold is gone.
+        log.error({ err: error }, `pickup hold of invitation ${held.invitationId} not settled`);
+      }
+  };
   /**
    * Holds that are over: what never left is revoked (unless it was already) and its invitation opened
-   * again, unless the link was cancelled. Run each minute, and at once after a change that cancels links.
+   * again, unless the link was cancelled. Run each minute.
    */
-  const sweepHolds = async () => {
-    for (const { held, refused } of holds.takeFinished())
-      await abandonHeld(
-        ctx,
-        held,
-        refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
-      );
-  };
+  const sweepHolds = () => abandonAll(holds.takeFinished());
+  /**
+   * At once after a change that cancelled links or revoked certificates (revoke all, a deletion, a new
+   * address): the holds no longer to be handed out go, and a certificate they held is revoked (unless
+   * it was already). Never throws.
+   */
+  const settleRefused = () => abandonAll(holds.takeRefused().map((held) => ({ held, refused: true })));
   const tokenRow = (token: string) =>
     tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
   // Open and unexpired; or just redeemed while its bundle is still held, so that the person who
@@ -132,22 +152,18 @@ export function createEnrollment(ctx: EnrollDeps) {
   };
   const described = (row: NonNullable<ReturnType<typeof ctx.invitations.find>>) =>
     describeInvitation(row, ctx.now(), invitationConnected(row));
-  /** An issue or invitation that may have changed the address (and so cancelled held links): settled at once. */
-  const afterAddressChange = async <Outcome>(request: { changeEmail: boolean }, work: Promise<Outcome>) => {
-    try {
-      return await work;
-    } finally {
-      // A sweep that fails here leaves the outcome as it is: a held bundle of a cancelled link is never
-      // handed out, and what it could not revoke is revoked at the next start (still pending).
-      if (request.changeEmail) await sweepHolds().catch(() => undefined);
-    }
-  };
-
   return {
     now: ctx.now,
     /** `onRecorded` (issue.ts): the certificate is recorded and the mail about to go. */
     issue: (request: IssueRequest, actor: Actor, onRecorded?: (recorded: Recorded) => void) =>
-      afterAddressChange(request, issueCertificate(ctx, request, actor, onRecorded && { onRecorded })),
+      issueCertificate(ctx, request, actor, {
+        // A new address cancelled the person's held mailed links: settled before the form answers
+        // (revoked within this call; the CRL follows), so the resend its page offers works at once.
+        onRecorded: (recorded) => {
+          if (request.changeEmail) void settleRefused();
+          onRecorded?.(recorded);
+        },
+      }),
     revoke: (id: number, reason: RevocationReason, actor: Actor) => revokeCertificate(ctx, id, reason, actor),
     replace: (id: number, actor: Actor, reason: ReplaceReason = 'superseded') =>
       replaceCertificate(ctx, id, actor, reason),
@@ -248,12 +264,15 @@ export function createEnrollment(ctx: EnrollDeps) {
       return named;
     },
     /** People: their devices, their address, revoke all, delete. */
-    people: createPeople(ctx, { settleHolds: sweepHolds }),
+    people: createPeople(ctx, { settleHolds: settleRefused }),
 
     /** Pickup links: the admin's side (create, resend, cancel, list) and the person's (redeem, files). */
     invitations: {
-      create: (request: InviteRequest, actor: Actor) =>
-        afterAddressChange(request, createInvitation(ctx, request, actor)),
+      async create(request: InviteRequest, actor: Actor) {
+        const outcome = await createInvitation(ctx, request, actor);
+        if (request.changeEmail) await settleRefused(); // a new address cancelled held mailed links
+        return outcome;
+      },
       resend: (id: number, actor: Actor) => resendInvitation(ctx, id, actor),
       cancel: (id: number, actor: Actor) => cancelInvitation(ctx, id, actor),
       find(id: number) {
@@ -421,7 +440,8 @@ export function createEnrollment(ctx: EnrollDeps) {
     },
 
     /** Start-up work: revoke what a crash left undelivered, publish a fresh CRL, keep it fresh. */
-    async start(log: { info(message: string): void; warn(message: string): void; error(o: object, m: string): void }) {
+    async start(portalLog: Log) {
+      log = portalLog;
       ctx.crl.removeStaleTemporaries();
       const reopened = reopenInterrupted(ctx);
       if (reopened > 0) log.warn(`Reopened ${reopened} pickup invitation(s) interrupted by an earlier stop`);
@@ -439,10 +459,7 @@ export function createEnrollment(ctx: EnrollDeps) {
       ctx.crl.startFreshnessTimer((error) => log.error({ err: error }, 'CRL renewal failed'));
       ctx.minter.start();
       clearInterval(holdSweep);
-      holdSweep = setInterval(
-        () => void sweepHolds().catch((error: unknown) => log.error({ err: error }, 'pickup sweep failed')),
-        60_000,
-      ).unref();
+      holdSweep = setInterval(() => void sweepHolds(), 60_000).unref();
     },
     sweepPickups: sweepHolds,
     async stop() {

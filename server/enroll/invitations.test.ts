@@ -55,19 +55,32 @@ async function gatedMinter(gatedCall = 1) {
   return { minter: gated, started, release };
 }
 
-/** A minter whose every mint waits at a gate of its own: `started(n)` and `release(n)` for the nth call (from 1). */
+/**
+ * A minter whose every mint waits at a gate of its own: `started(n)`, then `release(n)` or `fail(n)`
+ * (the mint throws) for the nth call (from 1).
+ */
 async function gatedMints() {
   const { ca } = await testCa();
   const minter = inProcessMinter(ca);
-  const gates: Array<{ started: () => void; entered: Promise<void>; release: () => void; released: Promise<void> }> =
-    [];
+  interface Gate {
+    started: () => void;
+    entered: Promise<void>;
+    release: () => void;
+    fail: () => void;
+    released: Promise<void>;
+  }
+  const gates: Gate[] = [];
   const gate = (n: number) => {
     while (gates.length < n) {
       let started!: () => void;
       let release!: () => void;
+      let fail!: () => void;
       const entered = new Promise<void>((resolve) => (started = resolve));
-      const released = new Promise<void>((resolve) => (release = resolve));
-      gates.push({ started, entered, release, released });
+      const released = new Promise<void>((resolve, reject) => {
+        release = resolve;
+        fail = () => reject(new Error('the minting thread died'));
+      });
+      gates.push({ started, entered, release, fail, released });
     }
     return gates[n - 1]!;
   };
@@ -84,6 +97,7 @@ async function gatedMints() {
     },
     started: (n: number) => gate(n).entered,
     release: (n: number) => gate(n).release(),
+    fail: (n: number) => gate(n).fail(),
   };
 }
 
@@ -815,6 +829,104 @@ describe('pickup invitations', () => {
       });
     });
 
+  test('the old redemption failing after the link was resent and redeemed again: the new one is left alone', async () => {
+    const mints = await gatedMints();
+    await withPortal({ deps: { minter: mints.minter } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const old = enrollment.invitations.redeem(created.token, created.code, person);
+      await mints.started(1);
+      assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
+      const resent = await enrollment.invitations.resend(created.invitationId, admin);
+      assert.ok(resent.ok);
+      const fresh = enrollment.invitations.redeem(resent.token, resent.code, person);
+      await mints.started(2);
+      mints.fail(1);
+      assert.deepEqual(await old, { ok: false, reason: 'mint-failed' });
+      assert.deepEqual(
+        portal.db.prepare('SELECT state, reopenings FROM invitations').get(),
+        { state: 'redeemed', reopenings: 0 },
+        'not opened again: it is the new redemption that is minting',
+      );
+      mints.release(2);
+      const got = await fresh;
+      assert.ok(got.ok, 'the new address gets its bundle');
+      assert.ok(enrollment.invitations.file(got.holdId, 'p12'));
+    });
+  });
+
+  test('a hold whose link no longer names its certificate is not handed out', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      assert.ok(enrollment.invitations.holdFor(created.token, redeemed.holdId));
+      // Only a change outside the rules makes this (the one-device rule keeps it from happening).
+      portal.db.prepare('UPDATE invitations SET certificate_id = NULL').run();
+      assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12'), undefined);
+      assert.equal(enrollment.invitations.holdFor(created.token, redeemed.holdId), undefined);
+    });
+  });
+
+  test('the issue form changing the address: a held mailed link of the person is revoked before the form answers', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      const held = enrollment.invitations.find(created.invitationId)!.certificateId!;
+      const status = () => portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(held);
+      let whenAnswered: unknown;
+      const issued = await enrollment.issue(
+        {
+          username: 'alice',
+          email: 'alice.new@example.org',
+          device: 'tablet',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: true,
+        },
+        admin,
+        () => (whenAnswered = status()),
+      );
+      assert.ok(issued.ok);
+      assert.equal(whenAnswered, 'revoked');
+      assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12'), undefined);
+      assert.ok((await enrollment.invitations.resend(created.invitationId, admin)).ok, 'the resend works at once');
+    });
+  });
+
+  test('revoke all while a bundle is held: marked never delivered at once, and a hold that cannot be settled does not stop the CRL', async () => {
+    for (const settles of [true, false])
+      await withPortal({}, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+        const held = enrollment.invitations.find(created.invitationId)!.certificateId!;
+        if (!settles)
+          portal.db.exec(
+            `CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates WHEN old.id = ${held}
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`,
+          );
+        const published = () =>
+          portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'crl-publish'").pluck().get();
+        const before = Number(published());
+        const revoked = await enrollment.people.revokeAll('alice', 'keyCompromise', admin);
+        assert.ok(revoked.ok, `settles: ${settles}`);
+        assert.equal(published(), before + 1, `settles: ${settles}: one CRL`);
+        assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').get(), {
+          status: 'revoked',
+          delivery: settles ? 'failed' : 'pending',
+        });
+      });
+  });
+
   test('an address changed while a mailed link mints: nothing recorded or handed out, the link cancelled', async () => {
     await whileRedemptionMints(async (portal, redeeming, release) => {
       const changed = await portal.services.enrollment.people.changeEmail('alice', 'alice.new@example.org', admin);
@@ -905,6 +1017,25 @@ describe('pickup invitations', () => {
         assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
       });
     });
+    test('a certificate revoked while its redemption waits for the broker sync keeps the reason revoke gave', async () => {
+      const broker = gatedBroker();
+      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+        const { enrollment } = portal.services;
+        const created = await enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        broker.arm('syncPerson');
+        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
+        await broker.inside;
+        const id = Number(portal.db.prepare('SELECT id FROM certificates').pluck().get());
+        assert.ok((await enrollment.revoke(id, 'keyCompromise', admin)).ok);
+        const why = () => portal.db.prepare('SELECT delivery, delivery_error FROM certificates').get();
+        const given = why();
+        broker.release();
+        assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
+        assert.deepEqual(why(), given);
+      });
+    });
+
     test('an address changed while a redemption waits for the broker sync: its certificate revoked, not handed out', async () => {
       const broker = gatedBroker();
       await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {

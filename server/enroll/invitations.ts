@@ -411,11 +411,7 @@ async function mintForInvitation(
           outcome: 'failure',
           detail: `${who(row)}: the link was cancelled or resent before its bundle was handed out`,
         });
-        ctx.certificates.setDelivery(
-          certificateId,
-          'failed',
-          'the link was cancelled or resent before its bundle was handed out',
-        );
+        neverDelivered(ctx, certificateId, 'the link was cancelled or resent before its bundle was handed out');
         if (!ctx.certificates.revoke(certificateId, ctx.now(), 'cessationOfOperation', 'system')) return false;
         audit({
           actor: 'system',
@@ -439,7 +435,7 @@ async function mintForInvitation(
     });
     return ok({ holdId: held.id });
   } catch (error) {
-    ctx.audited(ctx.now(), (audit) => {
+    const revoked = ctx.audited(ctx.now(), (audit) => {
       audit({
         actor: 'system',
         action: 'pickup-redeem',
@@ -447,8 +443,24 @@ async function mintForInvitation(
         outcome: 'failure',
         detail: `minting failed: ${String((error as Error).message ?? error)}`.slice(0, 300),
       });
-      reopenOrCancel(ctx, row.id, recorded, audit, 'minting failed', ctx.now());
+      let revoking = false;
+      if (recorded !== null) {
+        neverDelivered(ctx, recorded, 'minting failed');
+        revoking = ctx.certificates.revoke(recorded, ctx.now(), 'cessationOfOperation', 'system');
+        if (revoking)
+          audit({
+            actor: 'system',
+            action: 'revoke',
+            subject: `certificate:${recorded}`,
+            outcome: 'success',
+            detail: `${who(row)}: minting failed before the bundle was handed out`,
+          });
+      }
+      // Only this redemption's link: one cancelled, resent and redeemed again meanwhile is another's.
+      if (stillThisRedemption(recorded)) reopenOrCancel(ctx, row.id, recorded, audit, 'minting failed', ctx.now());
+      return revoking;
     });
+    if (revoked) await ctx.crl.publishOrRetry('system', `minting failed, certificate ${recorded}`);
     return failed('mint-failed');
   }
 }
@@ -587,6 +599,12 @@ function cancelLink(
     });
 }
 
+/** A certificate whose bundle never left is marked so, unless something marked it already (with its own why). */
+function neverDelivered(ctx: Pick<EnrollDeps, 'certificates'>, certificateId: number, why: string): void {
+  if (ctx.certificates.find(certificateId)?.delivery === 'pending')
+    ctx.certificates.setDelivery(certificateId, 'failed', why);
+}
+
 /**
  * A hold that is over without a download: its certificate is revoked and its invitation opened
  * again (or cancelled, reopenOrCancel). A certificate revoked already (revoke, Replace, revoke all)
@@ -595,9 +613,9 @@ function cancelLink(
 export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {
   if (held.downloaded) return;
   const revoked = ctx.audited(ctx.now(), (audit) => {
+    neverDelivered(ctx, held.certificateId, why);
     const revoking = ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system');
     if (revoking) {
-      ctx.certificates.setDelivery(held.certificateId, 'failed', why);
       audit({
         actor: 'system',
         action: 'revoke',

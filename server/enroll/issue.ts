@@ -145,9 +145,10 @@ export function personFor<Refusal extends Failed<string>>(
 /**
  * A person's new address, inside the caller's transaction, audited. Their mailed pickup links that
  * could still hand out a certificate are cancelled: open ones, and redeemed ones whose bundle is
- * still minting or held (it is then not handed out, and its certificate is revoked when the hold
- * ends). They went to the old address (mistyped, or a mailbox they lost), and the link with its
- * mailbox must not outlive the correction. A resend mails the new one.
+ * still minting or held (it is then not handed out, and the enrollment facade revokes its
+ * certificate once this transaction is over: `settleRefused`). They went to the old address
+ * (mistyped, or a mailbox they lost), and the link with its mailbox must not outlive the
+ * correction. A resend mails the new one.
  */
 export function changeAddress(
   ctx: Pick<EnrollDeps, 'users' | 'invitations'>,

@@ -90,18 +90,25 @@ export function createPeople(ctx: PeopleDeps, hooks: { settleHolds?: () => Promi
    * the cancelled links), the broker needs the new CRL, and then the queued kicks are carried out.
    */
   const afterRevoking = async (serials: string[], cancelledLinks: number[], actor: Actor, what: string) => {
-    if (cancelledLinks.length) await hooks.settleHolds?.();
     for (const serial of serials)
       try {
         removeOutboxMessages(ctx.files.outbox, serial);
       } catch {
         /* removed by age at the latest */
       }
-    if (!serials.length) return { publication: undefined, kick: undefined };
-    // The CRL must be in force before the kicks: the probe that will show it is listed in this CRL.
-    await ctx.broker?.prepareProbe();
-    const publication = await ctx.crl.publishOrRetry(actor.name, what);
-    return { publication, kick: ctx.broker ? await ctx.broker.enforce() : undefined };
+    let after: { publication: PublicationResult | undefined; kick: KickReport | undefined } = {
+      publication: undefined,
+      kick: undefined,
+    };
+    if (serials.length) {
+      // The CRL must be in force before the kicks: the probe that will show it is listed in this CRL.
+      await ctx.broker?.prepareProbe();
+      const publication = await ctx.crl.publishOrRetry(actor.name, what);
+      after = { publication, kick: ctx.broker ? await ctx.broker.enforce() : undefined };
+    }
+    // Last, and it never throws: a held bundle of a cancelled link is refused already; this lets it go.
+    if (cancelledLinks.length) await hooks.settleHolds?.();
+    return after;
   };
 
   return {

@@ -76,14 +76,23 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
    * (`refused`: the certificate revoked or the link cancelled since).
    */
   takeFinished(): Array<{ held: HeldBundle; refused: boolean }> {
+    return this.#take(true);
+  }
+
+  /** Removes and returns only the holds no longer to be handed out (a change just cancelled links). */
+  takeRefused(): HeldBundle[] {
+    return this.#take(false).map(({ held }) => held);
+  }
+
+  #take(expiredToo: boolean): Array<{ held: HeldBundle; refused: boolean }> {
     const now = this.now().getTime();
-    const finished: Array<{ held: HeldBundle; refused: boolean }> = [];
+    const taken: Array<{ held: HeldBundle; refused: boolean }> = [];
     for (const held of this.#held.values()) {
       const refused = !this.mayHandOut(held);
-      if (refused || held.expires <= now) finished.push({ held, refused });
+      if (refused || (expiredToo && held.expires <= now)) taken.push({ held, refused });
     }
-    for (const { held } of finished) this.drop(held.id);
-    return finished;
+    for (const { held } of taken) this.drop(held.id);
+    return taken;
   }
 
   minting(invitationId: number): Promise<Outcome> | undefined {
