@@ -101,32 +101,39 @@ export function createEnrollment(ctx: EnrollDeps) {
     );
   });
   let holdSweep: NodeJS.Timeout | undefined;
-  /** The portal's log, once started: a hold that cannot be settled is logged, and the others go on. */
+  /** The portal's log, once started. */
   let log: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const abandonAll = async (taken: Array<{ held: HeldBundle; refused: boolean }>) => {
-    for (const { held, refused } of taken)
-      try {
-        await abandonHeld(
-          ctx,
-          held,
-          refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
-        );
-      } catch (error) {
-        // Still pending, so revoked at the next start; never handed out, the hold is gone.
-        log.error({ err: error }, `pickup hold of invitation ${held.invitationId} not settled`);
-      }
-  };
   /**
-   * Holds that are over: what never left is revoked (unless it was already) and its invitation opened
-   * again, unless the link was cancelled. Run each minute.
+   * Settles the holds `take` removes (what never left revoked, unless it was already, with one CRL;
+   * links opened again or cancelled). Never throws: holds that cannot be settled now (the database
+   * failing) are put back, emptied, for the next sweep, and it is logged.
    */
-  const sweepHolds = () => abandonAll(holds.takeFinished());
+  const settle = async (take: () => Array<{ held: HeldBundle; why: string }>) => {
+    let over: Array<{ held: HeldBundle; why: string }> = [];
+    try {
+      over = take();
+      await abandonHeld(ctx, over);
+    } catch (error) {
+      for (const { held } of over) holds.putBack(held);
+      log.error({ err: error }, 'pickup holds not settled; tried again at the next sweep');
+    }
+  };
+  const whyOver = ({ held, refused }: { held: HeldBundle; refused: boolean }) => ({
+    held,
+    why: refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
+  });
+  /**
+   * Holds that are over: past their time, or no longer to be handed out. Run each minute (and by a
+   * test's `sweepPickups`).
+   */
+  const sweepHolds = () => settle(() => holds.takeFinished().map(whyOver));
   /**
    * At once after a change that cancelled links or revoked certificates (revoke all, a deletion, a new
-   * address): the holds no longer to be handed out go, and a certificate they held is revoked (unless
-   * it was already). Never throws.
+   * address): only the holds no longer to be handed out, all in one transaction. Its synchronous part
+   * revokes them before it returns its promise, so a form that answers after the call answers after
+   * the revocation.
    */
-  const settleRefused = () => abandonAll(holds.takeRefused().map((held) => ({ held, refused: true })));
+  const settleRefused = () => settle(() => holds.takeRefused().map((held) => whyOver({ held, refused: true })));
   const tokenRow = (token: string) =>
     tokenSchema.safeParse(token).success ? ctx.invitations.findByToken(tokenHash(token)) : undefined;
   // Open and unexpired; or just redeemed while its bundle is still held, so that the person who
@@ -303,8 +310,10 @@ export function createEnrollment(ctx: EnrollDeps) {
       file: (holdId: string, which: PickupFile, ip?: string) => pickupFile(ctx, holds, holdId, which, ip),
       /** "Done": the files go; a bundle never downloaded is revoked and its invitation reopens. */
       async finish(holdId: string) {
-        const held = holds.drop(holdId);
-        if (held) await abandonHeld(ctx, held, 'Done was tapped before any download');
+        await settle(() => {
+          const held = holds.drop(holdId);
+          return held ? [{ held, why: 'Done was tapped before any download' }] : [];
+        });
       },
       caProfile: () =>
         caMobileconfig({

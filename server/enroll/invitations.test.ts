@@ -901,7 +901,7 @@ describe('pickup invitations', () => {
     });
   });
 
-  test('revoke all while a bundle is held: marked never delivered at once, and a hold that cannot be settled does not stop the CRL', async () => {
+  test('revoke all while a bundle is held: marked never delivered at once; a hold that cannot be settled changes nothing of the revocation or its CRL', async () => {
     for (const settles of [true, false])
       await withPortal({}, async (portal) => {
         const { enrollment } = portal.services;
@@ -925,6 +925,110 @@ describe('pickup invitations', () => {
           delivery: settles ? 'failed' : 'pending',
         });
       });
+  });
+
+  test('the issue form changing the address with two held links: both revoked before it answers, in one CRL', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      for (const device of ['pixel', 'ipad']) {
+        const created = await enrollment.invitations.create({ ...invite, device }, admin);
+        assert.ok(created.ok);
+        assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+      }
+      const statuses = () => portal.db.prepare('SELECT status FROM certificates ORDER BY id').pluck().all();
+      const published = () =>
+        Number(portal.db.prepare("SELECT count(*) FROM audit_log WHERE action = 'crl-publish'").pluck().get());
+      const before = published();
+      let whenAnswered: unknown;
+      const issued = await enrollment.issue(
+        {
+          username: 'alice',
+          email: 'alice.new@example.org',
+          device: 'tablet',
+          days: 30,
+          keyBits: 2048,
+          format: 'compatible',
+          changeEmail: true,
+        },
+        admin,
+        () => (whenAnswered = statuses()),
+      );
+      assert.ok(issued.ok);
+      assert.deepEqual(whenAnswered, ['revoked', 'revoked', 'active']);
+      assert.equal(published(), before + 1, 'one CRL for both');
+    });
+  });
+
+  test("a new address leaves another person's hold, over but not yet swept, to the sweep", async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const bob = await enrollment.invitations.create({ ...invite, username: 'bob', email: 'bob@example.org' }, admin);
+      assert.ok(bob.ok);
+      assert.ok((await enrollment.invitations.redeem(bob.token, bob.code, person)).ok);
+      assert.ok((await enrollment.invitations.create(invite, admin)).ok);
+      portal.clock.advance(31 * 60_000);
+      assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
+      assert.equal(portal.db.prepare('SELECT status FROM certificates').pluck().get(), 'active');
+      await enrollment.sweepPickups();
+      assert.equal(portal.db.prepare('SELECT status FROM certificates').pluck().get(), 'revoked');
+    });
+  });
+
+  test('holds that cannot be settled (the database failing) throw nothing and are settled at the next sweep', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+      portal.clock.advance(31 * 60_000);
+      // A read that fails while the holds are taken, then a write that fails while they are settled.
+      portal.db.exec('ALTER TABLE certificates RENAME TO elsewhere');
+      await enrollment.sweepPickups();
+      portal.db.exec('ALTER TABLE elsewhere RENAME TO certificates');
+      portal.db.exec(
+        "CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+      );
+      await enrollment.sweepPickups();
+      const state = () => ({
+        certificate: portal.db.prepare('SELECT status, delivery FROM certificates').get(),
+        link: portal.db.prepare('SELECT state FROM invitations').pluck().get(),
+      });
+      assert.deepEqual(state(), { certificate: { status: 'active', delivery: 'pending' }, link: 'redeemed' });
+      portal.db.exec('DROP TRIGGER fails');
+      await enrollment.sweepPickups();
+      assert.deepEqual(state(), { certificate: { status: 'revoked', delivery: 'failed' }, link: 'open' });
+    });
+  });
+
+  test('the broker sync failing after the record: the certificate revoked, the link open again, said as such', async () => {
+    const syncFails = new Proxy(
+      { isUnmanagedClient: async () => false, syncPerson: async () => Promise.reject(new Error('broker down')) },
+      {
+        get: (target, key): unknown =>
+          key in target ? Reflect.get(target, key) : key === 'then' ? undefined : () => undefined,
+      },
+    ) as unknown as BrokerAccess;
+    await withPortal({ deps: { brokerAccess: syncFails } }, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      assert.deepEqual(await enrollment.invitations.redeem(created.token, created.code, person), {
+        ok: false,
+        reason: 'mint-failed',
+      });
+      assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').get(), {
+        status: 'revoked',
+        delivery: 'failed',
+      });
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'open');
+      assert.equal(
+        portal.db
+          .prepare("SELECT detail FROM audit_log WHERE action = 'pickup-redeem' AND outcome = 'failure'")
+          .pluck()
+          .get(),
+        'the redemption failed after its certificate was recorded: broker down',
+      );
+    });
   });
 
   test('an address changed while a mailed link mints: nothing recorded or handed out, the link cancelled', async () => {

@@ -435,17 +435,19 @@ async function mintForInvitation(
     });
     return ok({ holdId: held.id });
   } catch (error) {
+    // Before the record the certificate was being made; after it, the broker sync or the hold failed.
+    const what = recorded === null ? 'minting failed' : 'the redemption failed after its certificate was recorded';
     const revoked = ctx.audited(ctx.now(), (audit) => {
       audit({
         actor: 'system',
         action: 'pickup-redeem',
         subject: `invitation:${row.id}`,
         outcome: 'failure',
-        detail: `minting failed: ${String((error as Error).message ?? error)}`.slice(0, 300),
+        detail: `${what}: ${String((error as Error).message ?? error)}`.slice(0, 300),
       });
       let revoking = false;
       if (recorded !== null) {
-        neverDelivered(ctx, recorded, 'minting failed');
+        neverDelivered(ctx, recorded, what);
         revoking = ctx.certificates.revoke(recorded, ctx.now(), 'cessationOfOperation', 'system');
         if (revoking)
           audit({
@@ -453,14 +455,14 @@ async function mintForInvitation(
             action: 'revoke',
             subject: `certificate:${recorded}`,
             outcome: 'success',
-            detail: `${who(row)}: minting failed before the bundle was handed out`,
+            detail: `${who(row)}: ${what}, before the bundle was handed out`,
           });
       }
       // Only this redemption's link: one cancelled, resent and redeemed again meanwhile is another's.
-      if (stillThisRedemption(recorded)) reopenOrCancel(ctx, row.id, recorded, audit, 'minting failed', ctx.now());
+      if (stillThisRedemption(recorded)) reopenOrCancel(ctx, row.id, recorded, audit, what, ctx.now());
       return revoking;
     });
-    if (revoked) await ctx.crl.publishOrRetry('system', `minting failed, certificate ${recorded}`);
+    if (revoked) await ctx.crl.publishOrRetry('system', `redemption failed, certificate ${recorded}`);
     return failed('mint-failed');
   }
 }
@@ -606,28 +608,40 @@ function neverDelivered(ctx: Pick<EnrollDeps, 'certificates'>, certificateId: nu
 }
 
 /**
- * A hold that is over without a download: its certificate is revoked and its invitation opened
- * again (or cancelled, reopenOrCancel). A certificate revoked already (revoke, Replace, revoke all)
- * keeps the reason it was given, and its CRL is not published twice.
+ * Holds that are over without a download, in one transaction and with one CRL: each certificate is
+ * revoked and its invitation opened again (or cancelled, reopenOrCancel). A certificate revoked
+ * already (revoke, Replace, revoke all) keeps the reason it was given and adds nothing to publish.
+ * Throws when the transaction fails (nothing of it is kept); the CRL's own failures are retried.
  */
-export async function abandonHeld(ctx: PickupDeps, held: HeldBundle, why: string): Promise<void> {
-  if (held.downloaded) return;
+export async function abandonHeld(
+  ctx: PickupDeps,
+  over: ReadonlyArray<{ held: HeldBundle; why: string }>,
+): Promise<void> {
+  const undelivered = over.filter(({ held }) => !held.downloaded);
+  if (!undelivered.length) return;
   const revoked = ctx.audited(ctx.now(), (audit) => {
-    neverDelivered(ctx, held.certificateId, why);
-    const revoking = ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system');
-    if (revoking) {
-      audit({
-        actor: 'system',
-        action: 'revoke',
-        subject: `certificate:${held.certificateId}`,
-        outcome: 'success',
-        detail: `${who(held)}: ${why}`,
-      });
+    const ids: number[] = [];
+    for (const { held, why } of undelivered) {
+      neverDelivered(ctx, held.certificateId, why);
+      if (ctx.certificates.revoke(held.certificateId, ctx.now(), 'cessationOfOperation', 'system')) {
+        ids.push(held.certificateId);
+        audit({
+          actor: 'system',
+          action: 'revoke',
+          subject: `certificate:${held.certificateId}`,
+          outcome: 'success',
+          detail: `${who(held)}: ${why}`,
+        });
+      }
+      reopenOrCancel(ctx, held.invitationId, held.certificateId, audit, 'the bundle was never downloaded', ctx.now());
     }
-    reopenOrCancel(ctx, held.invitationId, held.certificateId, audit, 'the bundle was never downloaded', ctx.now());
-    return revoking;
+    return ids;
   });
-  if (revoked) await ctx.crl.publishOrRetry('system', `not picked up, certificate ${held.certificateId}`);
+  if (revoked.length)
+    await ctx.crl.publishOrRetry(
+      'system',
+      `not picked up, certificate${revoked.length > 1 ? 's' : ''} ${revoked.join(', ')}`,
+    );
 }
 
 /**

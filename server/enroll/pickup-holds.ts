@@ -72,6 +72,19 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
   }
 
   /**
+   * A taken hold that could not be settled: back, emptied and over, for the next `takeFinished`
+   * (unless a newer hold of its invitation is there).
+   */
+  putBack(held: HeldBundle): void {
+    if (this.#held.has(held.id)) return;
+    held.pkcs12 = new Uint8Array(0);
+    held.passphrase = '';
+    held.expires = 0;
+    this.#held.set(held.id, held);
+    if (!this.#byInvitation.has(held.invitationId)) this.#byInvitation.set(held.invitationId, held.id);
+  }
+
+  /**
    * Removes and returns the holds that are over: past their time, or no longer to be handed out
    * (`refused`: the certificate revoked or the link cancelled since).
    */
