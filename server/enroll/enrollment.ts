@@ -105,22 +105,40 @@ export function createEnrollment(ctx: EnrollDeps) {
   let log: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
   /**
    * Settles the holds `take` removes (what never left revoked, unless it was already, with one CRL;
-   * links opened again or cancelled). Never throws: holds that cannot be settled now (the database
-   * failing) are put back, emptied, for the next sweep, and it is logged.
+   * links opened again or cancelled). Never throws: when the batch fails (the database failing), each
+   * hold is tried alone, and those that still fail are put back, emptied, with their reason, for the
+   * next sweep, and logged.
    */
   const settle = async (take: () => Array<{ held: HeldBundle; why: string }>) => {
-    let over: Array<{ held: HeldBundle; why: string }> = [];
+    let over: Array<{ held: HeldBundle; why: string }>;
     try {
       over = take();
-      await abandonHeld(ctx, over);
     } catch (error) {
-      for (const { held } of over) holds.putBack(held);
-      log.error({ err: error }, 'pickup holds not settled; tried again at the next sweep');
+      log.error({ err: error }, 'pickup holds not taken; tried again at the next sweep');
+      return;
     }
+    try {
+      await abandonHeld(ctx, over);
+      return;
+    } catch {
+      // One hold's failure must not keep the others: each alone.
+    }
+    for (const one of over)
+      try {
+        await abandonHeld(ctx, [one]);
+      } catch (error) {
+        holds.putBack(one.held, one.why);
+        log.error(
+          { err: error },
+          `pickup hold of invitation ${one.held.invitationId} (certificate ${one.held.certificateId}) not settled; tried again at the next sweep`,
+        );
+      }
   };
   const whyOver = ({ held, refused }: { held: HeldBundle; refused: boolean }) => ({
     held,
-    why: refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time',
+    why:
+      held.settleWhy ??
+      (refused ? 'its link was cancelled before a download' : 'not downloaded within the pickup time'),
   });
   /**
    * Holds that are over: past their time, or no longer to be handed out. Run each minute (and by a

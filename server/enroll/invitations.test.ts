@@ -1000,6 +1000,64 @@ describe('pickup invitations', () => {
     });
   });
 
+  test('a hold that keeps failing to settle does not keep the others from settling', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const alice = await enrollment.invitations.create(invite, admin);
+      const bob = await enrollment.invitations.create({ ...invite, username: 'bob', email: 'bob@example.org' }, admin);
+      assert.ok(alice.ok && bob.ok);
+      assert.ok((await enrollment.invitations.redeem(alice.token, alice.code, person)).ok);
+      assert.ok((await enrollment.invitations.redeem(bob.token, bob.code, person)).ok);
+      const failing = enrollment.invitations.find(alice.invitationId)!.certificateId!;
+      portal.db.exec(
+        `CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates WHEN old.id = ${failing}
+         BEGIN SELECT RAISE(ABORT, 'a row that cannot be written'); END`,
+      );
+      portal.clock.advance(31 * 60_000);
+      await enrollment.sweepPickups();
+      const links = () =>
+        portal.db
+          .prepare('SELECT u.username, i.state FROM invitations i JOIN users u ON u.id = i.user_id ORDER BY i.id')
+          .all();
+      assert.deepEqual(links(), [
+        { username: 'alice', state: 'redeemed' },
+        { username: 'bob', state: 'open' },
+      ]);
+      portal.db.exec('DROP TRIGGER fails');
+      await enrollment.sweepPickups();
+      assert.deepEqual(links(), [
+        { username: 'alice', state: 'open' },
+        { username: 'bob', state: 'open' },
+      ]);
+    });
+  });
+
+  test('Done that cannot be settled: nothing handed out after it, and settled at the next sweep as Done', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      portal.db.exec(
+        "CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+      );
+      await enrollment.invitations.finish(redeemed.holdId);
+      portal.db.exec('DROP TRIGGER fails');
+      assert.equal(enrollment.invitations.holdFor(created.token, redeemed.holdId), undefined, 'no guide');
+      assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12', person.ip), undefined, 'no file');
+      assert.equal(enrollment.invitations.preview(created.token), undefined, 'no page');
+      assert.equal(portal.db.prepare('SELECT delivery FROM certificates').pluck().get(), 'pending');
+      await enrollment.sweepPickups();
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'open');
+      assert.deepEqual(portal.db.prepare('SELECT status, delivery, delivery_error FROM certificates').get(), {
+        status: 'revoked',
+        delivery: 'failed',
+        delivery_error: 'Done was tapped before any download',
+      });
+    });
+  });
+
   test('the broker sync failing after the record: the certificate revoked, the link open again, said as such', async () => {
     const syncFails = new Proxy(
       { isUnmanagedClient: async () => false, syncPerson: async () => Promise.reject(new Error('broker down')) },

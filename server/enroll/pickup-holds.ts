@@ -17,6 +17,8 @@ export interface HeldBundle {
   expires: number;
   /** The bundle left at least once (the certificate is then `picked_up`). */
   downloaded: boolean;
+  /** Why it is over, for a hold put back after its settling failed (Done tapped, say). */
+  settleWhy?: string;
 }
 
 export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }> {
@@ -72,14 +74,15 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
   }
 
   /**
-   * A taken hold that could not be settled: back, emptied and over, for the next `takeFinished`
-   * (unless a newer hold of its invitation is there).
+   * A taken hold that could not be settled: back, emptied and over, with why, for the next
+   * `takeFinished` (its invitation's entry only if no newer hold has it).
    */
-  putBack(held: HeldBundle): void {
+  putBack(held: HeldBundle, why: string): void {
     if (this.#held.has(held.id)) return;
     held.pkcs12 = new Uint8Array(0);
     held.passphrase = '';
     held.expires = 0;
+    held.settleWhy = why;
     this.#held.set(held.id, held);
     if (!this.#byInvitation.has(held.invitationId)) this.#byInvitation.set(held.invitationId, held.id);
   }
