@@ -9,8 +9,9 @@ export interface GroupView {
 }
 
 // Compatibility forms (full-width letters, ligatures) read as their plain letters, and a case fold
-// that is more than one letter for one (ß is SS in capitals, final ς is σ).
-const folded = (name: string) => name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+// that is more than one letter for one: ß and ẞ are SS in capitals (lowered first: ẞ has no other
+// capital), and σ and ς, both Σ in capitals, compare alike.
+const folded = (name: string) => name.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 const sameName = (a: string, b: string) => folded(a) === folded(b);
 
 export function groupsRepository(db: Db) {
