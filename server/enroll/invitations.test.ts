@@ -3,7 +3,7 @@
 // the one-device rule, the recovery of a redemption a stopped portal left behind, and the status
 // invited → picked up → connected from the presence records.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { inProcessMinter } from '../testing/minter.js';
@@ -31,35 +31,10 @@ const person = { name: 'pickup', ip: '198.51.100.7' };
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 /**
- * A minter whose `gated`th mint (the first by default) waits at a gate: `started` resolves when it
- * is called, `release()` lets it go on. The others run at once.
+ * A minter whose gated mints (every one by default) wait at a gate of their own: `started(n)`, then
+ * `release(n)` or `fail(n)` (the mint throws) for the nth call (from 1). The others run at once.
  */
-async function gatedMinter(gatedCall = 1) {
-  const { ca } = await testCa();
-  const minter = inProcessMinter(ca);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let minting!: () => void;
-  const started = new Promise<void>((resolve) => (minting = resolve));
-  let calls = 0;
-  const gated = {
-    ...minter,
-    mint: async (request: Parameters<typeof minter.mint>[0]) => {
-      if (++calls === gatedCall) {
-        minting();
-        await gate;
-      }
-      return minter.mint(request);
-    },
-  };
-  return { minter: gated, started, release };
-}
-
-/**
- * A minter whose every mint waits at a gate of its own: `started(n)`, then `release(n)` or `fail(n)`
- * (the mint throws) for the nth call (from 1).
- */
-async function gatedMints() {
+async function gatedMints(gated: (call: number) => boolean = () => true) {
   const { ca } = await testCa();
   const minter = inProcessMinter(ca);
   interface Gate {
@@ -89,9 +64,12 @@ async function gatedMints() {
     minter: {
       ...minter,
       mint: async (request: Parameters<typeof minter.mint>[0]) => {
-        const mine = gate(++calls);
-        mine.started();
-        await mine.released;
+        const call = ++calls;
+        if (gated(call)) {
+          const mine = gate(call);
+          mine.started();
+          await mine.released;
+        }
         return minter.mint(request);
       },
     },
@@ -99,6 +77,15 @@ async function gatedMints() {
     release: (n: number) => gate(n).release(),
     fail: (n: number) => gate(n).fail(),
   };
+}
+
+/**
+ * A minter whose `gatedCall`th mint (the first by default) waits at a gate: `started` resolves when
+ * it is called, `release()` lets it go on. The others run at once.
+ */
+async function gatedMinter(gatedCall = 1) {
+  const mints = await gatedMints((call) => call === gatedCall);
+  return { minter: mints.minter, started: mints.started(gatedCall), release: () => mints.release(gatedCall) };
 }
 
 /** Runs `use` while alice's link is redeemed and its mint waits at the gate; `release()` lets it go on. */
@@ -707,7 +694,7 @@ describe('pickup invitations', () => {
   });
 
   test("a person's address changed: their mailed links still open are cancelled (they went to the old one), audited", async () => {
-    for (const how of ['person page', 'issue form'] as const)
+    for (const how of ['person page', 'invitation form'] as const)
       await withPortal({}, async (portal) => {
         const { enrollment } = portal.services;
         const mailed = await enrollment.invitations.create(invite, admin);
@@ -787,7 +774,13 @@ describe('pickup invitations', () => {
         reason: 'unavailable',
       });
       const resent = await enrollment.invitations.resend(held.invitationId, admin);
-      assert.ok(resent.ok, 'a resend mails the new address at once');
+      assert.ok(resent.ok, 'a resend works at once');
+      const outbox = path.join(portal.dataDir, 'outbox');
+      const mailed = readdirSync(outbox)
+        .map((name) => readFileSync(path.join(outbox, name), 'utf8'))
+        .filter((message) => message.includes(resent.token));
+      assert.equal(mailed.length, 1);
+      assert.match(mailed[0]!, /^To: alice\.new@example\.org$/m, 'to the new address');
       assert.ok((await enrollment.invitations.redeem(resent.token, resent.code, person)).ok);
     });
   });
@@ -1055,6 +1048,28 @@ describe('pickup invitations', () => {
         delivery: 'failed',
         delivery_error: 'Done was tapped before any download',
       });
+    });
+  });
+
+  test('a download whose record fails sends nothing and leaves the hold to be revoked by the sweep', async () => {
+    await withPortal({}, async (portal) => {
+      const { enrollment } = portal.services;
+      const created = await enrollment.invitations.create(invite, admin);
+      assert.ok(created.ok);
+      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+      assert.ok(redeemed.ok);
+      portal.db.exec(
+        "CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+      );
+      assert.throws(() => enrollment.invitations.file(redeemed.holdId, 'p12', person.ip), /disk I\/O error/);
+      portal.db.exec('DROP TRIGGER fails');
+      portal.clock.advance(31 * 60_000);
+      await enrollment.sweepPickups();
+      assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').get(), {
+        status: 'revoked',
+        delivery: 'failed',
+      });
+      assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'open');
     });
   });
 

@@ -491,7 +491,8 @@ export function pickupFile(
     };
   }
   if (!held.downloaded) {
-    held.downloaded = true;
+    // Marked only once recorded: a download whose record failed sends nothing, and the hold stays
+    // one the sweep revokes if nothing else leaves.
     ctx.audited(ctx.now(), (audit) => {
       ctx.certificates.setDelivery(held.certificateId, 'picked_up');
       audit({
@@ -503,6 +504,7 @@ export function pickupFile(
         detail: `${who(held)}: ${names[which]}`,
       });
     });
+    held.downloaded = true;
   }
   return {
     filename: names[which],
