@@ -99,7 +99,8 @@ export type KickReport =
       notes: string[];
     };
 
-interface Log {
+/** What the portal's logger offers the parts that log (its pino logger fits). */
+export interface Log {
   info(message: string): void;
   warn(message: string): void;
   error(details: object, message: string): void;

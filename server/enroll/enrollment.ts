@@ -2,6 +2,7 @@
 // dependencies once. Routes see this interface, never the database, the CA or the mailer.
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import path from 'node:path';
+import type { Log } from '../broker/access.js';
 import type { LinkState } from '../broker/link.js';
 import { databasePing } from '../db/database.js';
 import type { ListSort, ListStatus } from '../db/certificate-list.js';
@@ -53,12 +54,6 @@ import {
   type ServerCertificateRequest,
 } from './rules.js';
 import { issueBrokerCertificate, revokeBrokerCertificate } from './server-cert.js';
-
-interface Log {
-  info(message: string): void;
-  warn(message: string): void;
-  error(o: object, m: string): void;
-}
 
 export type { ListSort, ListStatus };
 
@@ -147,9 +142,9 @@ export function createEnrollment(ctx: EnrollDeps) {
   const sweepHolds = () => settle(() => holds.takeFinished().map(whyOver));
   /**
    * At once after a change that cancelled links or revoked certificates (revoke all, a deletion, a new
-   * address): only the holds no longer to be handed out, all in one transaction. Its synchronous part
-   * revokes them before it returns its promise, so a form that answers after the call answers after
-   * the revocation.
+   * address): only the holds no longer to be handed out, all in one transaction. When that commits,
+   * its synchronous part has revoked them before it returns its promise, so a form that answers
+   * after the call answers after the revocation.
    */
   const settleRefused = () => settle(() => holds.takeRefused().map((held) => whyOver({ held, refused: true })));
   const tokenRow = (token: string) =>

@@ -145,8 +145,9 @@ export function personFor<Refusal extends Failed<string>>(
 /**
  * A person's new address, inside the caller's transaction, audited. Their mailed pickup links that
  * could still hand out a certificate are cancelled: open ones, and redeemed ones whose bundle is
- * still minting or held (it is then not handed out, and the enrollment facade revokes its
- * certificate once this transaction is over: `settleRefused`). They went to the old address
+ * still minting or held. None is handed out: a held one's certificate is revoked by the enrollment
+ * facade once this transaction is over (`settleRefused`), and one still minting records nothing,
+ * or revokes what it recorded (`mintForInvitation`). They went to the old address
  * (mistyped, or a mailbox they lost), and the link with its mailbox must not outlive the
  * correction. A resend mails the new one.
  */

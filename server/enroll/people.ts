@@ -31,9 +31,10 @@ export type RevokedAll = Ok<{
 }>;
 
 /**
- * `settleHolds`: lets go at once of the bundles held in memory for the pickup links this module
- * cancelled (the enrollment facade owns the holds), revoking a certificate that never left unless
- * it was already; a held bundle of a cancelled link is never handed out in any case.
+ * `settleHolds`: lets go at once of every bundle held in memory that may no longer be handed out,
+ * among them those of the pickup links this module cancelled (the enrollment facade owns the holds),
+ * revoking a certificate that never left unless it was already. Never throws; a held bundle of a
+ * cancelled link is never handed out in any case.
  */
 export function createPeople(ctx: PeopleDeps, hooks: { settleHolds?: () => Promise<void> } = {}) {
   const findUser = (username: string) => {
@@ -86,8 +87,8 @@ export function createPeople(ctx: PeopleDeps, hooks: { settleHolds?: () => Promi
   };
 
   /**
-   * After the transaction: the bundles have no use left (outbox files, and those held in memory for
-   * the cancelled links), the broker needs the new CRL, and then the queued kicks are carried out.
+   * After the transaction: the outbox files have no use left, the broker needs the new CRL, and then
+   * the queued kicks are carried out; last, the bundles held in memory for the cancelled links go.
    */
   const afterRevoking = async (serials: string[], cancelledLinks: number[], actor: Actor, what: string) => {
     for (const serial of serials)

@@ -31,7 +31,8 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     private readonly holdMs: number,
     /**
      * Whether a hold's bundle may still be handed out (its certificate not revoked since, its link not
-     * cancelled since): one that may not is emptied at once and left to the next sweep as run out.
+     * cancelled since): one that may not is emptied at its next `get`, and the next `takeFinished` or
+     * `takeRefused` takes it as refused.
      */
     private readonly mayHandOut: (held: HeldBundle) => boolean = () => true,
   ) {}
