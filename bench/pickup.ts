@@ -20,8 +20,12 @@ const latencyOnly = process.argv.includes('--latency');
 const INVITATIONS = quick ? 50 : 500;
 const REDEEM_SECONDS = quick ? 30 : 240;
 const REDEEM_PER_SECOND = 2;
-/** Issues timed, each beside a run of the OpenSSL routine. */
-const LATENCY_PAIRS = 21;
+/**
+ * Issues timed, each beside a run of the OpenSSL routine. The routine spreads wide (p10-p90 about
+ * 190-510 ms: `genrsa`'s prime search): with 21 pairs its median moved 234-344 ms between
+ * invocations on one afternoon while the issue's stayed at 34-41 ms. 41 pairs narrow that.
+ */
+const LATENCY_PAIRS = 41;
 const ADMIN = { username: 'bench', password: 'a long bench password' };
 
 /** A browser-like HTTP client: its own cookies, redirects followed by hand so each leg can be timed. */
