@@ -88,6 +88,33 @@ async function gatedMinter(gatedCall = 1) {
   return { minter: mints.minter, started: mints.started(gatedCall), release: () => mints.release(gatedCall) };
 }
 
+/** Alice's mailed link (or `request`'s), redeemed: its bundle is held. */
+async function heldLink(portal: TestPortal, request: InviteRequest = invite) {
+  const created = await portal.services.enrollment.invitations.create(request, admin);
+  assert.ok(created.ok);
+  const redeemed = await portal.services.enrollment.invitations.redeem(created.token, created.code, person);
+  assert.ok(redeemed.ok);
+  return { created, redeemed };
+}
+
+/**
+ * Alice's link redeemed (its mint waiting at gate 1), cancelled by a new address, resent (the page
+ * offers it) and redeemed again (its mint waiting at gate 2): both redemptions, and the resent link.
+ */
+async function redeemedCancelledResentRedeemed(portal: TestPortal, mints: Awaited<ReturnType<typeof gatedMints>>) {
+  const { enrollment } = portal.services;
+  const created = await enrollment.invitations.create(invite, admin);
+  assert.ok(created.ok);
+  const old = enrollment.invitations.redeem(created.token, created.code, person);
+  await mints.started(1);
+  assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
+  const resent = await enrollment.invitations.resend(created.invitationId, admin);
+  assert.ok(resent.ok);
+  const fresh = enrollment.invitations.redeem(resent.token, resent.code, person);
+  await mints.started(2);
+  return { old, fresh, resent };
+}
+
 /** Runs `use` while alice's link is redeemed and its mint waits at the gate; `release()` lets it go on. */
 async function whileRedemptionMints(
   use: (
@@ -171,10 +198,7 @@ describe('pickup invitations', () => {
     const { ca } = await testCa();
     await withPortal({ deps: { minter: inProcessMinter(ca) } }, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
+      const { created, redeemed } = await heldLink(portal);
       const revoked = await enrollment.people.revokeAll('alice', 'keyCompromise', admin);
       assert.ok(revoked.ok);
       assert.equal(revoked.cancelledLinks, 1, 'the link in redemption is cancelled too');
@@ -194,10 +218,7 @@ describe('pickup invitations', () => {
     for (const how of ['revoke', 'replace'] as const)
       await withPortal({}, async (portal) => {
         const { enrollment } = portal.services;
-        const created = await enrollment.invitations.create(invite, admin);
-        assert.ok(created.ok);
-        const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-        assert.ok(redeemed.ok);
+        const { created, redeemed } = await heldLink(portal);
         const certificateId = enrollment.invitations.find(created.invitationId)!.certificateId!;
         const done =
           how === 'revoke'
@@ -249,10 +270,7 @@ describe('pickup invitations', () => {
   test('revoking a certificate picked up long ago leaves its link as it was: used, not cancelled, not resendable', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
+      const { created, redeemed } = await heldLink(portal);
       assert.ok(enrollment.invitations.file(redeemed.holdId, 'p12', person.ip));
       await enrollment.invitations.finish(redeemed.holdId);
       portal.clock.advance(86400_000);
@@ -790,15 +808,7 @@ describe('pickup invitations', () => {
       const mints = await gatedMints();
       await withPortal({ deps: { minter: mints.minter } }, async (portal) => {
         const { enrollment } = portal.services;
-        const created = await enrollment.invitations.create(invite, admin);
-        assert.ok(created.ok);
-        const old = enrollment.invitations.redeem(created.token, created.code, person);
-        await mints.started(1);
-        assert.equal((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok, true);
-        const resent = await enrollment.invitations.resend(created.invitationId, admin);
-        assert.ok(resent.ok, 'the resend the page offers');
-        const fresh = enrollment.invitations.redeem(resent.token, resent.code, person);
-        await mints.started(2);
+        const { old, fresh, resent } = await redeemedCancelledResentRedeemed(portal, mints);
         const order = first === 'the old redemption' ? [1, 2] : [2, 1];
         const outcomes: Record<number, Awaited<typeof old>> = {};
         let tap: Promise<Awaited<typeof old>> | undefined;
@@ -826,15 +836,7 @@ describe('pickup invitations', () => {
     const mints = await gatedMints();
     await withPortal({ deps: { minter: mints.minter } }, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const old = enrollment.invitations.redeem(created.token, created.code, person);
-      await mints.started(1);
-      assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
-      const resent = await enrollment.invitations.resend(created.invitationId, admin);
-      assert.ok(resent.ok);
-      const fresh = enrollment.invitations.redeem(resent.token, resent.code, person);
-      await mints.started(2);
+      const { old, fresh } = await redeemedCancelledResentRedeemed(portal, mints);
       mints.fail(1);
       assert.deepEqual(await old, { ok: false, reason: 'mint-failed' });
       assert.deepEqual(
@@ -852,45 +854,12 @@ describe('pickup invitations', () => {
   test('a hold whose link no longer names its certificate is not handed out', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
+      const { created, redeemed } = await heldLink(portal);
       assert.ok(enrollment.invitations.holdFor(created.token, redeemed.holdId));
       // Only a change outside the rules makes this (the one-device rule keeps it from happening).
       portal.db.prepare('UPDATE invitations SET certificate_id = NULL').run();
       assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12'), undefined);
       assert.equal(enrollment.invitations.holdFor(created.token, redeemed.holdId), undefined);
-    });
-  });
-
-  test('the issue form changing the address: a held mailed link of the person is revoked before the form answers', async () => {
-    await withPortal({}, async (portal) => {
-      const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
-      const held = enrollment.invitations.find(created.invitationId)!.certificateId!;
-      const status = () => portal.db.prepare('SELECT status FROM certificates WHERE id = ?').pluck().get(held);
-      let whenAnswered: unknown;
-      const issued = await enrollment.issue(
-        {
-          username: 'alice',
-          email: 'alice.new@example.org',
-          device: 'tablet',
-          days: 30,
-          keyBits: 2048,
-          format: 'compatible',
-          changeEmail: true,
-        },
-        admin,
-        () => (whenAnswered = status()),
-      );
-      assert.ok(issued.ok);
-      assert.equal(whenAnswered, 'revoked');
-      assert.equal(enrollment.invitations.file(redeemed.holdId, 'p12'), undefined);
-      assert.ok((await enrollment.invitations.resend(created.invitationId, admin)).ok, 'the resend works at once');
     });
   });
 
@@ -923,10 +892,13 @@ describe('pickup invitations', () => {
   test('the issue form changing the address with two held links: both revoked before it answers, in one CRL', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;
+      const links: Array<{ invitationId: number; holdId: string }> = [];
       for (const device of ['pixel', 'ipad']) {
         const created = await enrollment.invitations.create({ ...invite, device }, admin);
         assert.ok(created.ok);
-        assert.ok((await enrollment.invitations.redeem(created.token, created.code, person)).ok);
+        const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
+        assert.ok(redeemed.ok);
+        links.push({ invitationId: created.invitationId, holdId: redeemed.holdId });
       }
       const statuses = () => portal.db.prepare('SELECT status FROM certificates ORDER BY id').pluck().all();
       const published = () =>
@@ -949,6 +921,10 @@ describe('pickup invitations', () => {
       assert.ok(issued.ok);
       assert.deepEqual(whenAnswered, ['revoked', 'revoked', 'active']);
       assert.equal(published(), before + 1, 'one CRL for both');
+      for (const { invitationId, holdId } of links) {
+        assert.equal(enrollment.invitations.file(holdId, 'p12'), undefined, 'nothing handed out');
+        assert.ok((await enrollment.invitations.resend(invitationId, admin)).ok, 'the resend works at once');
+      }
     });
   });
 
@@ -1028,10 +1004,7 @@ describe('pickup invitations', () => {
   test('Done that cannot be settled: nothing handed out after it, and settled at the next sweep as Done', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
+      const { created, redeemed } = await heldLink(portal);
       portal.db.exec(
         "CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
       );
@@ -1054,10 +1027,7 @@ describe('pickup invitations', () => {
   test('a download whose record fails sends nothing and leaves the hold to be revoked by the sweep', async () => {
     await withPortal({}, async (portal) => {
       const { enrollment } = portal.services;
-      const created = await enrollment.invitations.create(invite, admin);
-      assert.ok(created.ok);
-      const redeemed = await enrollment.invitations.redeem(created.token, created.code, person);
-      assert.ok(redeemed.ok);
+      const { redeemed } = await heldLink(portal);
       portal.db.exec(
         "CREATE TRIGGER fails BEFORE UPDATE OF delivery ON certificates BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
       );
@@ -1159,6 +1129,25 @@ describe('pickup invitations', () => {
       return { access, arm: (call: NonNullable<typeof armed>) => (armed = call), inside, release: () => release() };
     }
 
+    /** Runs `use` while alice's link is redeemed and waits in the broker sync; `release()` lets it go on. */
+    async function whileBrokerSyncWaits(
+      use: (
+        portal: TestPortal,
+        redeeming: ReturnType<TestPortal['services']['enrollment']['invitations']['redeem']>,
+        release: () => void,
+      ) => Promise<void>,
+    ) {
+      const broker = gatedBroker();
+      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+        const created = await portal.services.enrollment.invitations.create(invite, admin);
+        assert.ok(created.ok);
+        broker.arm('syncPerson');
+        const redeeming = portal.services.enrollment.invitations.redeem(created.token, created.code, person);
+        await broker.inside;
+        await use(portal, redeeming, broker.release);
+      });
+    }
+
     test('a resend while the old link is being redeemed: the old link mints nothing', async () => {
       const broker = gatedBroker();
       await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
@@ -1179,51 +1168,34 @@ describe('pickup invitations', () => {
     });
 
     test('revoke all while a redemption waits for the broker sync: its revoked certificate is not handed out', async () => {
-      const broker = gatedBroker();
-      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+      await whileBrokerSyncWaits(async (portal, redeeming, release) => {
         const { enrollment } = portal.services;
-        const created = await enrollment.invitations.create(invite, admin);
-        assert.ok(created.ok);
-        broker.arm('syncPerson');
-        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-        await broker.inside;
         assert.ok((await enrollment.people.revokeAll('alice', 'keyCompromise', admin)).ok);
-        broker.release();
+        release();
         assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
         assert.deepEqual(portal.db.prepare('SELECT status FROM certificates').pluck().all(), ['revoked']);
         assert.equal(portal.db.prepare('SELECT state FROM invitations').pluck().get(), 'cancelled');
       });
     });
+
     test('a certificate revoked while its redemption waits for the broker sync keeps the reason revoke gave', async () => {
-      const broker = gatedBroker();
-      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+      await whileBrokerSyncWaits(async (portal, redeeming, release) => {
         const { enrollment } = portal.services;
-        const created = await enrollment.invitations.create(invite, admin);
-        assert.ok(created.ok);
-        broker.arm('syncPerson');
-        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-        await broker.inside;
         const id = Number(portal.db.prepare('SELECT id FROM certificates').pluck().get());
         assert.ok((await enrollment.revoke(id, 'keyCompromise', admin)).ok);
         const why = () => portal.db.prepare('SELECT delivery, delivery_error FROM certificates').get();
         const given = why();
-        broker.release();
+        release();
         assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
         assert.deepEqual(why(), given);
       });
     });
 
     test('an address changed while a redemption waits for the broker sync: its certificate revoked, not handed out', async () => {
-      const broker = gatedBroker();
-      await withPortal({ deps: { brokerAccess: broker.access } }, async (portal) => {
+      await whileBrokerSyncWaits(async (portal, redeeming, release) => {
         const { enrollment } = portal.services;
-        const created = await enrollment.invitations.create(invite, admin);
-        assert.ok(created.ok);
-        broker.arm('syncPerson');
-        const redeeming = enrollment.invitations.redeem(created.token, created.code, person);
-        await broker.inside;
         assert.ok((await enrollment.people.changeEmail('alice', 'alice.new@example.org', admin)).ok);
-        broker.release();
+        release();
         assert.deepEqual(await redeeming, { ok: false, reason: 'unavailable' });
         assert.deepEqual(portal.db.prepare('SELECT status, delivery FROM certificates').all(), [
           { status: 'revoked', delivery: 'failed' },
