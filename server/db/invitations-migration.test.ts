@@ -7,14 +7,20 @@ import Database from 'better-sqlite3';
 import { migrationsDir } from '../paths.js';
 import { migrate, readMigrations } from './database.js';
 
-test('009 keeps certificates, their ids and the rows that reference them; picked_up is a delivery state', () => {
+/** An in-memory database with the migrations before `version` applied, and all of them to apply next. */
+function migratedBefore(version: number) {
   const all = readMigrations(migrationsDir);
   const db = new Database(':memory:');
   db.pragma('foreign_keys = ON');
   migrate(
     db,
-    all.filter((m) => m.version < 9),
+    all.filter((m) => m.version < version),
   );
+  return { db, all };
+}
+
+test('009 keeps certificates, their ids and the rows that reference them; picked_up is a delivery state', () => {
+  const { db, all } = migratedBefore(9);
   db.exec(`INSERT INTO users (username, email, created_at) VALUES ('alice', 'alice@example.org', '2026-01-01');
     INSERT INTO certificates (id, user_id, serial, fingerprint_sha256, pem, key_bits, not_before, not_after,
       bundle_format, issued_by, issued_at) VALUES (7, 1, '0a', 'f', 'p', 2048, 'a', 'b', 'compatible', 'admin', 't');
@@ -32,13 +38,7 @@ test('009 keeps certificates, their ids and the rows that reference them; picked
 });
 
 test('013 counts no reopening for the links an earlier release made, and keeps them as they were', () => {
-  const all = readMigrations(migrationsDir);
-  const db = new Database(':memory:');
-  db.pragma('foreign_keys = ON');
-  migrate(
-    db,
-    all.filter((m) => m.version < 13),
-  );
+  const { db, all } = migratedBefore(13);
   db.exec(`INSERT INTO users (username, email, created_at) VALUES ('alice', 'alice@example.org', '2026-01-01');
     INSERT INTO invitations (user_id, device, token_sha256, code_hmac, kind, days, key_bits, bundle_format,
       created_by, created_at, expires_at, state, wrong_codes)

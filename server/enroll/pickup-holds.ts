@@ -54,9 +54,7 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
     const held = this.#held.get(id);
     if (!held || held.expires <= this.now().getTime()) return undefined;
     if (this.mayHandOut(held)) return held;
-    held.pkcs12 = new Uint8Array(0);
-    held.passphrase = '';
-    held.expires = 0; // `takeFinished` hands it to the sweep, which revokes what never left
+    this.#retire(held); // `takeFinished` hands it to the sweep, which revokes what never left
     return undefined;
   }
 
@@ -80,12 +78,17 @@ export class PickupHolds<Outcome extends Ok<{ holdId: string }> | { ok: false }>
    */
   putBack(held: HeldBundle, why: string): void {
     if (this.#held.has(held.id)) return;
-    held.pkcs12 = new Uint8Array(0);
-    held.passphrase = '';
-    held.expires = 0;
+    this.#retire(held);
     held.settleWhy = why;
     this.#held.set(held.id, held);
     if (!this.#byInvitation.has(held.invitationId)) this.#byInvitation.set(held.invitationId, held.id);
+  }
+
+  /** Empties a hold and marks it over: nothing of it can be handed out, and a sweep takes it. */
+  #retire(held: HeldBundle): void {
+    held.pkcs12 = new Uint8Array(0);
+    held.passphrase = '';
+    held.expires = 0;
   }
 
   /**
