@@ -273,5 +273,6 @@ test('a page whose answer comes after its own timeout is a timeout, not a page t
   mode = 'refused';
   const started = Date.now();
   await assert.rejects(new Dynsec(link, 5000, 8).listRoles(), (error: unknown) => error instanceof DynsecError);
-  assert.ok(Date.now() - started < 2500, 'without waiting for the page to time out');
+  // The page's timeout is 5 s: a refusal ends the list before it (a bound, not a speed).
+  assert.ok(Date.now() - started < 4_500, 'without waiting for the page to time out');
 });

@@ -214,7 +214,8 @@ describe('broker link', () => {
       await until(() => bare.connected, 10_000, 'the plain broker');
       const started = Date.now();
       await assert.rejects(new Dynsec(bare, 300).listClients(), DynsecUnavailable);
-      assert.ok(Date.now() - started < 2000);
+      // The command's own 300 ms, not the 5 s default (a bound, not a speed: the CI runs tiers alongside).
+      assert.ok(Date.now() - started < 5_000, 'the given timeout, not the default one');
     } finally {
       await bare.stop();
       plain.kill();

@@ -128,7 +128,9 @@ describe('whether phones trust the broker without the portal CA', { concurrency:
       const started = Date.now();
       const verdict = await checkServerTrust({ host: '127.0.0.1', port }, { timeoutMs: 300 });
       assert.deepEqual(verdict, { verdict: 'unknown', reason: 'no TLS answer within 300 ms' });
-      assert.ok(Date.now() - started < 2_000);
+      // The check ended on the timeout it was given, not the 5 s default. The bound is that default,
+      // not a speed: the other tests in this file run alongside and can hold the event loop a while.
+      assert.ok(Date.now() - started < 5_000, 'the given timeout, not the default one');
     } finally {
       silent.close();
     }

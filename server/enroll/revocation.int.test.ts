@@ -202,7 +202,7 @@ describe('revocation', () => {
     const outcome = await runReloadCommand('sleep 30', 300);
     assert.equal(outcome.ok, false);
     assert.match(outcome.message, /killed after 0.3 s/);
-    assert.ok(Date.now() - started < 5000);
+    assert.ok(Date.now() - started < 15_000, 'killed at its limit, long before sleep 30 ends');
   });
 });
 
