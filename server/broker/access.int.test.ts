@@ -361,18 +361,18 @@ describe('access in dynsec', () => {
       const own = { acltype: 'publishClientSend', topic: 'owntracks/zed/#' };
       await until(() => phone.connected, 10_000, 'zed’s phone');
       // A round trip on one connection from start to end (a role change may make Mosquitto drop the role's clients).
-      const roundTrip = async (): Promise<boolean> => {
+      const roundTrip = async (timeoutMs?: number): Promise<boolean> => {
         for (;;) {
           await until(() => phone.connected, 10_000, 'zed’s phone');
           const closes = phone.closes;
-          const result = await phone.roundTrip();
+          const result = await phone.roundTrip(timeoutMs);
           if (phone.closes === closes && phone.connected) return result;
         }
       };
       // zed's role denies what the acl_file allows: the plugin's answer wins.
       await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
       await look.dynsec.addRoleAcl('owntracks-enroll-zed', { ...own, allow: false, priority: 0 });
-      assert.equal(await roundTrip(), false, 'denied by the plugin although the acl_file allows it');
+      assert.equal(await roundTrip(3_000), false, 'denied by the plugin although the acl_file allows it');
       // No ACL of zed's names the publish any more (dynsec's default: deny, which defers): the acl_file decides.
       await look.dynsec.removeRoleAcl('owntracks-enroll-zed', own);
       assert.equal(await roundTrip(), true, 'allowed by the acl_file');
@@ -411,7 +411,7 @@ describe('access in dynsec', () => {
       // And the acl_file really is gone: a phone whose person has no dynsec client gets nothing.
       await look.dynsec.deleteClient('erin'); // kicks erin
       await until(() => phone.connected, 10_000, 'erin back without a client');
-      assert.equal(await phone.roundTrip(), false, 'no acl_file access any more');
+      assert.equal(await phone.roundTrip(3_000), false, 'no acl_file access any more');
       await look.stop();
     } finally {
       for (const phone of phones) await phone.end();

@@ -218,7 +218,9 @@ describe('the minter', () => {
       await minter.close();
       const took = performance.now() - started;
       // It took 7-8 s before, past the shutdown's 10 s grace together with the rest under CI load.
-      assert.ok(took < 2_500, `close() took ${Math.round(took)} ms`);
+      // close() waits 1 s, then kills: the bound tells that from the old wait, with room for a load
+      // of six busy loops on top of the CI's own.
+      assert.ok(took < 5_000, `close() took ${Math.round(took)} ms`);
     } finally {
       for (const child of busy) child.kill('SIGKILL');
     }
@@ -253,7 +255,9 @@ describe('the minter', () => {
       const code = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
       const took = performance.now() - started;
       assert.equal(code, 0, 'it exits, cleanly');
-      assert.ok(took < 3_000, `it took ${Math.round(took)} ms to exit`);
+      // It took 15 s and more before; the bound leaves room for the exit's own work under this load
+      // (under coverage the child writes its report as it exits).
+      assert.ok(took < 9_000, `it took ${Math.round(took)} ms to exit`);
     } finally {
       for (const child of busy) child.kill('SIGKILL');
       portal.kill('SIGKILL');

@@ -54,12 +54,14 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Resolves once a connection to the loopback `port` succeeds (polled every 50 ms, 5 s at most);
+ * Resolves once a connection to the loopback `port` succeeds (polled every 50 ms, 20 s at most: a
+ * start takes milliseconds, but every broker of every tier starts through here, under CI load);
  * fails if `server` exits first. Mosquitto logs "Opening ipv4 listen socket" before it listens,
  * so a client started on that line could be refused.
  */
 export async function untilListening(port: number, server: ChildProcess, log: () => string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
     if (server.exitCode !== null) throw new Error(`mosquitto exited: ${log()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {

@@ -139,7 +139,8 @@ describe('request timeout', () => {
       try {
         const closedAt = await closed;
         const elapsed = closedAt - started;
-        assert.ok(elapsed >= 400 && elapsed < 5000, `cut off after ${elapsed} ms`);
+        // Cut at its 500 ms, not when the trickle ends (100 s): the upper bound is no speed.
+        assert.ok(elapsed >= 400 && elapsed < 30_000, `cut off after ${elapsed} ms`);
         assert.match(answer, /^HTTP\/1\.1 408/);
       } finally {
         clearInterval(trickle);
