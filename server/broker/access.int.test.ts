@@ -12,6 +12,7 @@ import {
   Phone,
   restartBroker,
   startLinkedPortal,
+  TEST_BROKER_TIMINGS,
   until,
   type LinkedPortal,
 } from '../testing/broker-link.js';
@@ -280,7 +281,7 @@ describe('access in dynsec', () => {
           MQTT_PORT: String(linked.tlsPort),
           BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${linked.brokerOptions.pidFile})"`,
         },
-        deps: { brokerTimings: { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000, kickRetryMs: 500 } },
+        deps: { brokerTimings: TEST_BROKER_TIMINGS },
       });
       const broker = second.services.broker!;
       await until(() => broker.overview().lastReconcile !== undefined, 15_000, 'the first reconcile');

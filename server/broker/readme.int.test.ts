@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { projectRoot } from '../paths.js';
-import { issueDevice, Phone, until, type LinkedPortal } from '../testing/broker-link.js';
+import { issueDevice, Phone, TEST_BROKER_TIMINGS, until, type LinkedPortal } from '../testing/broker-link.js';
 import { startTestPortal } from '../testing/harness.js';
 import { MemoryMailer } from '../testing/mailer.js';
 import { freePort, Mosquitto } from '../testing/mosquitto.js';
@@ -54,7 +54,7 @@ test('the README’s bare-metal dynsec configuration runs: the link logs in, acc
       MQTT_PORT: String(tlsPort),
       BROKER_RELOAD_COMMAND: `kill -HUP "$(cat ${pidFile})"`,
     },
-    deps: { mailer, brokerTimings: { backoffFirstMs: 100, backoffMaxMs: 1000, probeDeadlineMs: 5000 } },
+    deps: { mailer, brokerTimings: TEST_BROKER_TIMINGS },
   });
   const server = await serverFiles(scratch, portal.ca);
   const files = {

@@ -32,7 +32,7 @@ export interface LinkedPortal {
  * second once the broker reads the CRL; its deadline (15 s) only outlasts a loaded machine, and a
  * test that waits for the deadline to pass sets a short one (`SHORT_PROBE_DEADLINE`).
  */
-const TEST_BROKER_TIMINGS = {
+export const TEST_BROKER_TIMINGS = {
   backoffFirstMs: 100,
   backoffMaxMs: 1000,
   probeDeadlineMs: 15_000,
